@@ -1,0 +1,21 @@
+"""Errors that mean "the input is wrong", not "lsgan is broken". The CLI prints them as one line, exit code 2."""
+
+
+class LsganError(Exception):
+    """Base of every user-facing lsgan error."""
+
+
+class InputImageError(LsganError, ValueError):
+    """An image that cannot be used: unreadable, truncated, too small, not an image. Names the file."""
+
+
+class NoFaceError(LsganError):
+    """No face was found in a photo."""
+
+
+class DataError(LsganError, ValueError):
+    """A data set or AU table that does not fit (missing column, NaN, out of range)."""
+
+
+class CheckpointError(LsganError):
+    """A missing or incompatible checkpoint."""
