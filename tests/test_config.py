@@ -1,0 +1,52 @@
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from lsgan.config import ConfigError, load_config, save_config
+
+
+@dataclass
+class Inner:
+    width: int = 8
+    aus: tuple[int, ...] = (1, 2)
+
+
+@dataclass
+class Outer:
+    name: str = "x"
+    lr: float = 1e-4
+    mode: Literal["arm", "se"] = "arm"
+    inner: Inner = field(default_factory=Inner)
+    out: Path | None = None
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = Outer(name="y", lr=2e-4, mode="se", inner=Inner(width=4, aus=(4, 5)), out=Path("runs/a"))
+    save_config(cfg, tmp_path / "c.yaml")
+    assert load_config(Outer, tmp_path / "c.yaml") == cfg
+
+
+def test_overrides_and_int_to_float(tmp_path):
+    (tmp_path / "c.yaml").write_text("lr: 1\ninner:\n  width: 2\n")
+    cfg = load_config(Outer, tmp_path / "c.yaml", ["inner.aus=[12, 25]", "mode=se"])
+    assert cfg.lr == 1.0 and isinstance(cfg.lr, float)
+    assert cfg.inner == Inner(width=2, aus=(12, 25))
+    assert cfg.mode == "se"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("widht: 3\n", "unknown setting"), ("mode: cbam\n", "not one of"), ("lr: fast\n", "expected float"),
+     ("- 1\n", "mapping"), ("inner: {width: 1.5}\n", "expected int")],
+)
+def test_bad_config_names_the_problem(tmp_path, text, message):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(Outer, tmp_path / "c.yaml")
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(Outer, tmp_path / "nope.yaml")

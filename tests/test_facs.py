@@ -1,0 +1,72 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lsgan import facs
+
+
+def test_sixteen_aus_in_paper_order():
+    assert facs.AU_IDS == (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26)
+    assert facs.AU_COLUMNS[0] == "AU01" and facs.AU_COLUMNS[-1] == "AU26"
+    assert set(facs.AU_NAMES) == set(facs.AU_IDS)
+
+
+def test_eye_and_mouth_subsets_partition_the_aus():
+    assert sorted(facs.EYE_AUS + facs.MOUTH_AUS) == sorted(facs.AU_IDS)
+    assert not set(facs.EYE_AUS) & set(facs.MOUTH_AUS)
+
+
+def test_parse_au_string_accepts_both_spellings():
+    assert facs.parse_au_string("12=0.8, AU6=0.6,au25=0") == {12: 0.8, 6: 0.6, 25: 0.0}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("3=0.5", "unknown AU 3"), ("12=1.5", "must be in [0, 1]"), ("12=nan", "must be in [0, 1]"), ("12", "AU=VALUE"),
+     ("x=1", "AU=VALUE")],
+)
+def test_parse_au_string_rejects_bad_settings(text, message):
+    with pytest.raises(facs.AUError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        facs.parse_au_string(text)
+
+
+def test_au_vector_keeps_base_for_unset_aus():
+    base = np.full(16, 0.2, dtype=np.float32)
+    vec = facs.au_vector({12: 0.9}, base=base)
+    assert vec[facs.au_index(12)] == pytest.approx(0.9)
+    assert np.count_nonzero(vec == np.float32(0.2)) == 15
+
+
+def test_emotion_vector_scales_prototype():
+    full = facs.emotion_vector("happy")
+    half = facs.emotion_vector("Happy", 0.5)
+    np.testing.assert_allclose(half, full * 0.5)
+    assert full[facs.au_index(12)] == 1.0
+    assert not facs.emotion_vector("neutral").any()
+    with pytest.raises(facs.AUError, match="unknown emotion"):
+        facs.emotion_vector("bored")
+
+
+def test_every_emotion_has_a_prototype():
+    assert set(facs.EMOTIONS) == set(facs.EMOTION_PROTOTYPES)
+    assert facs.UNILATERAL_EMOTIONS <= set(facs.EMOTIONS)
+
+
+def test_check_au_vector_errors():
+    with pytest.raises(facs.AUError, match="16 values"):
+        facs.check_au_vector([0.1] * 15)
+    with pytest.raises(facs.AUError, match="NaN"):
+        facs.check_au_vector([math.nan] + [0.0] * 15)
+    with pytest.raises(facs.AUError, match="outside"):
+        facs.check_au_vector([2.0] + [0.0] * 15)
+
+
+@given(st.lists(st.floats(0, 5, allow_nan=False), min_size=16, max_size=16))
+def test_disfa_scale_maps_into_unit_interval(values):
+    vec = facs.check_au_vector(values, scale=facs.DISFA_SCALE)
+    assert vec.dtype == np.float32
+    assert np.all((vec >= 0) & (vec <= 1))
+    np.testing.assert_allclose(vec, np.asarray(values) / 5, atol=1e-6)
