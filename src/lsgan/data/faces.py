@@ -1,0 +1,424 @@
+"""Face detection, landmarks, alignment to a fixed crop, paste-back, and label maps / region masks drawn from
+landmarks, for real photos.
+
+Backends: mediapipe 0.10.14 (full-range face detector, then the 478-point face mesh on each detected face,
+static mode; both models ship in the wheel) with dlib as fallback (HOG detector + the 68-point predictor
+shipped by the ``face_recognition_models`` package). Nothing is downloaded.
+
+Alignment is a similarity transform (rotation, uniform scale, shift) taking the two eye centres and the
+mouth centre to a template (``FaceTemplate``); ``paste_back`` inverts it and blends the edited crop into the
+photo under a feathered mask of the face hull, leaving every pixel outside the face exactly as it was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from skimage.transform import SimilarityTransform
+
+from lsgan.data.images import ImageSource, describe_source, read_image
+from lsgan.errors import InputImageError, LsganError, NoFaceError
+from lsgan.parsing import CLASS_INDEX, EYE_REGION_CLASSES, MOUTH_REGION_CLASSES, class_ids
+
+# mediapipe logs through glog/absl to stderr and its protobuf glue warns on every call: keep the CLI readable.
+os.environ.setdefault("GLOG_minloglevel", "2")
+warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+
+# ---------------------------------------------------------------- landmark schemes
+
+
+@dataclass(frozen=True)
+class LandmarkScheme:
+    """Which landmark indices outline each face part. "left"/"right" are image-left/right (as in parsing)."""
+
+    name: str
+    left_eye: tuple[int, ...]
+    right_eye: tuple[int, ...]
+    left_brow: tuple[int, ...]
+    right_brow: tuple[int, ...]
+    nose: tuple[int, ...]
+    outer_lips: tuple[int, ...]
+    inner_lips: tuple[int, ...]
+    mouth_corners: tuple[int, int]
+    left_iris: tuple[int, ...] = ()
+    right_iris: tuple[int, ...] = ()
+
+
+def _mesh_indices(connections: frozenset[tuple[int, int]]) -> tuple[int, ...]:
+    return tuple(sorted({i for edge in connections for i in edge}))
+
+
+def _mediapipe_scheme() -> LandmarkScheme:
+    from mediapipe.python.solutions import face_mesh_connections as mesh
+
+    # Inner lip contour of the 478-point mesh; FACEMESH_LIPS holds both contours.
+    inner = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+    lips = _mesh_indices(mesh.FACEMESH_LIPS)
+    # mediapipe names sides from the subject's view: its LEFT_EYE is on the image right.
+    return LandmarkScheme(
+        name="mediapipe478",
+        left_eye=_mesh_indices(mesh.FACEMESH_RIGHT_EYE),
+        right_eye=_mesh_indices(mesh.FACEMESH_LEFT_EYE),
+        left_brow=_mesh_indices(mesh.FACEMESH_RIGHT_EYEBROW),
+        right_brow=_mesh_indices(mesh.FACEMESH_LEFT_EYEBROW),
+        nose=_mesh_indices(mesh.FACEMESH_NOSE),
+        outer_lips=tuple(i for i in lips if i not in inner),
+        inner_lips=inner,
+        mouth_corners=(61, 291),
+        left_iris=_mesh_indices(mesh.FACEMESH_RIGHT_IRIS),
+        right_iris=_mesh_indices(mesh.FACEMESH_LEFT_IRIS),
+    )
+
+
+DLIB68 = LandmarkScheme(
+    name="dlib68",
+    left_eye=tuple(range(36, 42)),
+    right_eye=tuple(range(42, 48)),
+    left_brow=tuple(range(17, 22)),
+    right_brow=tuple(range(22, 27)),
+    nose=tuple(range(27, 36)),
+    outer_lips=tuple(range(48, 60)),
+    inner_lips=tuple(range(60, 68)),
+    mouth_corners=(48, 54),
+)
+MEDIAPIPE478 = _mediapipe_scheme()
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Landmark points ``[N, 2]`` (x, y in pixels) and the scheme that names them."""
+
+    points: np.ndarray
+    scheme: LandmarkScheme
+
+    def part(self, indices: tuple[int, ...]) -> np.ndarray:
+        return self.points[list(indices)]
+
+    def anchors(self) -> np.ndarray:
+        """``[3, 2]``: image-left eye centre, image-right eye centre, mouth centre (between the corners, so an
+        open jaw does not move it)."""
+        return np.stack([
+            self.part(self.scheme.left_eye).mean(axis=0),
+            self.part(self.scheme.right_eye).mean(axis=0),
+            self.part(self.scheme.mouth_corners).mean(axis=0),
+        ])
+
+    def transformed(self, matrix: np.ndarray) -> Landmarks:
+        """The points under a 2×3 affine matrix."""
+        return Landmarks(self.points @ matrix[:, :2].T + matrix[:, 2], self.scheme)
+
+    def box(self) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self.points.min(axis=0), self.points.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+# ---------------------------------------------------------------- detection backends
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    box: Box
+    landmarks: Landmarks
+
+    @property
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.box
+        return (x1 - x0) * (y1 - y0)
+
+
+class MediapipeDetector:
+    """Full-range face detector for boxes, then the face mesh (static mode, irises refined) on an enlarged,
+    upscaled crop of each box: the mesh's own detector only finds faces that fill much of the frame."""
+
+    MESH_INPUT = 256
+    CONTEXT = 1.8  # crop side / box side
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        from mediapipe.python.solutions import face_detection, face_mesh
+
+        self._detector = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+        self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                        min_detection_confidence=min_confidence)
+
+    def detect(self, photo: np.ndarray) -> list[DetectedFace]:
+        height, width = photo.shape[:2]
+        found = self._detector.process(photo).detections or []
+        faces = []
+        for detection in found:
+            rel = detection.location_data.relative_bounding_box
+            box = (rel.xmin * width, rel.ymin * height, (rel.xmin + rel.width) * width,
+                   (rel.ymin + rel.height) * height)
+            points = self._mesh_points(photo, box)
+            if points is not None:
+                faces.append(DetectedFace(box, Landmarks(points, MEDIAPIPE478)))
+        return faces
+
+    def _mesh_points(self, photo: np.ndarray, box: Box) -> np.ndarray | None:
+        x0, y0, x1, y1 = box
+        side = max(x1 - x0, y1 - y0) * self.CONTEXT
+        scale = self.MESH_INPUT / side
+        to_crop = np.array([[scale, 0, -((x0 + x1) / 2 - side / 2) * scale],
+                            [0, scale, -((y0 + y1) / 2 - side / 2) * scale]])
+        crop = warp_antialiased(photo, to_crop, self.MESH_INPUT)
+        result = self._mesh.process(crop).multi_face_landmarks
+        if not result:
+            return None
+        normalised = np.array([(p.x, p.y) for p in result[0].landmark], dtype=np.float64)
+        return Landmarks(normalised * self.MESH_INPUT, MEDIAPIPE478).transformed(
+            cv2.invertAffineTransform(to_crop)).points
+
+    def close(self) -> None:
+        self._detector.close()
+        self._mesh.close()
+
+
+def dlib_predictor_path() -> Path:
+    """The 68-point model file inside the ``face_recognition_models`` package (located, not imported: its
+    ``__init__`` needs ``pkg_resources``)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise LsganError("the dlib fallback needs the face-recognition-models package (pip install it)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path.is_file():
+        raise LsganError(f"{path}: dlib's 68-point landmark model is missing")
+    return path
+
+
+class DlibDetector:
+    """HOG face detector + 68-point shape predictor."""
+
+    def __init__(self) -> None:
+        import dlib
+
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(str(dlib_predictor_path()))
+
+    def detect(self, photo: np.ndarray) -> list[DetectedFace]:
+        upsample = 1 if max(photo.shape[:2]) < 1000 else 0  # small photos: find small faces too
+        faces = []
+        for rect in self._detector(photo, upsample):
+            shape = self._predictor(photo, rect)
+            points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+            box = (float(rect.left()), float(rect.top()), float(rect.right()), float(rect.bottom()))
+            faces.append(DetectedFace(box, Landmarks(points, DLIB68)))
+        return faces
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# ---------------------------------------------------------------- alignment
+
+
+@dataclass
+class FaceTemplate:
+    """Where the anchors land in the crop, as fractions of its side. The defaults (eyes 27 % of the side apart
+    at 40 % height, mouth at 67 %) give brow-to-chin about 60 % and forehead-to-chin about 73 % of the crop
+    height, with the chin inside the crop: close to RaFD/CelebA-style expression-editing crops."""
+
+    eye_y: float = 0.40
+    eye_distance: float = 0.27
+    mouth_y: float = 0.67
+
+    def points(self, size: int) -> np.ndarray:
+        half = self.eye_distance / 2
+        return np.array([(0.5 - half, self.eye_y), (0.5 + half, self.eye_y), (0.5, self.mouth_y)]) * size
+
+
+@dataclass
+class AlignConfig:
+    size: int = 256
+    backend: Literal["auto", "mediapipe", "dlib"] = "auto"  # auto: mediapipe, dlib where it finds nothing
+    template: FaceTemplate = field(default_factory=FaceTemplate)
+    min_confidence: float = 0.5
+    feather: float = 0.04  # paste-back mask: erosion and blur radius as a fraction of the crop side
+
+
+@dataclass(frozen=True, eq=False)
+class AlignedFace:
+    """``crop`` uint8 S×S×3; ``matrix`` 2×3 photo->crop similarity; ``landmarks`` in crop pixels; ``box`` the
+    detector's box in photo pixels."""
+
+    crop: np.ndarray
+    matrix: np.ndarray
+    landmarks: Landmarks
+    box: Box
+
+
+class FaceAligner:
+    """Find faces, align them to ``size``×``size`` crops, and paste edited crops back.
+
+    Holds detector resources: use as a context manager or call ``close()``.
+    """
+
+    def __init__(self, size: int = 256, **options: object) -> None:
+        self.config = AlignConfig(size=size, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_config(cls, config: AlignConfig) -> FaceAligner:
+        return cls(**{f.name: getattr(config, f.name) for f in fields(config)})
+
+    @cached_property
+    def _backends(self) -> list[MediapipeDetector | DlibDetector]:
+        backend = self.config.backend
+        chosen: list[MediapipeDetector | DlibDetector] = []
+        if backend in ("auto", "mediapipe"):
+            chosen.append(MediapipeDetector(self.config.min_confidence))
+        if backend in ("auto", "dlib"):
+            chosen.append(DlibDetector())
+        return chosen
+
+    def detect(self, photo: np.ndarray) -> list[DetectedFace]:
+        """Faces in an RGB uint8 photo, largest first (the first backend that finds any wins)."""
+        for backend in self._backends:
+            faces = backend.detect(photo)
+            if faces:
+                return sorted(faces, key=lambda f: f.area, reverse=True)
+        return []
+
+    def align(self, photo: ImageSource, *, name: str | None = None) -> AlignedFace:
+        """The largest face of ``photo``; ``NoFaceError`` naming the file if there is none."""
+        return self.align_all(photo, name=name)[0]
+
+    def align_all(self, photo: ImageSource, *, name: str | None = None) -> list[AlignedFace]:
+        """Every face of ``photo``, largest first."""
+        rgb = read_image(photo, name=name)
+        faces = self.detect(rgb)
+        if not faces:
+            raise NoFaceError(f"{describe_source(photo, name)}: no face found")
+        return [self._align_face(rgb, face) for face in faces]
+
+    def _align_face(self, photo: np.ndarray, face: DetectedFace) -> AlignedFace:
+        size = self.config.size
+        matrix = similarity_matrix(face.landmarks.anchors(), self.config.template.points(size))
+        crop = warp_antialiased(photo, matrix, size)
+        return AlignedFace(crop, matrix, face.landmarks.transformed(matrix), face.box)
+
+    def face_mask(self, aligned: AlignedFace) -> np.ndarray:
+        """Feathered float32 S×S mask of the face hull in crop space: 0 outside the hull, 1 well inside."""
+        return feathered_hull(aligned.landmarks.points, aligned.crop.shape[0], self.config.feather)
+
+    def paste_back(self, photo: ImageSource, edited_crop: np.ndarray, aligned: AlignedFace) -> np.ndarray:
+        """Blend ``edited_crop`` (same size as ``aligned.crop``) back into ``photo``; same size as ``photo``,
+        and pixels outside the feathered face mask are returned unchanged."""
+        rgb = read_image(photo)
+        if edited_crop.shape != aligned.crop.shape or edited_crop.dtype != np.uint8:
+            raise InputImageError(f"edited crop must be uint8 {aligned.crop.shape}, got {edited_crop.dtype} "
+                                  f"{edited_crop.shape}")
+        height, width = rgb.shape[:2]
+        to_photo = cv2.invertAffineTransform(aligned.matrix)
+        face = cv2.warpAffine(edited_crop, to_photo, (width, height), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        mask = cv2.warpAffine(self.face_mask(aligned), to_photo, (width, height), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)[:, :, None]
+        blended = np.round(rgb * (1.0 - mask) + face * mask).astype(np.uint8)
+        return np.where(mask > 0, blended, rgb)
+
+    def close(self) -> None:
+        for backend in self.__dict__.pop("_backends", []):
+            backend.close()
+
+    def __enter__(self) -> FaceAligner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def similarity_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares 2×3 similarity transform taking ``source`` points ``[N,2]`` to ``target``."""
+    transform = SimilarityTransform.from_estimate(source, target)
+    if not isinstance(transform, SimilarityTransform):
+        raise NoFaceError(f"degenerate face landmarks, cannot align: {source.tolist()}")
+    return transform.params[:2].copy()
+
+
+def warp_antialiased(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """``cv2.warpAffine`` to ``size``×``size``; a strong reduction first shrinks the photo with area averaging
+    so the crop is not aliased (a bilinear warp alone samples only 4 pixels per output pixel)."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale < 0.75:
+        height, width = photo.shape[:2]
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        photo = cv2.resize(photo, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        # Shrunk pixel q and photo pixel p share centres: p = (q + 0.5) / f - 0.5, per axis.
+        factors = np.array([new_w / width, new_h / height])
+        matrix = np.column_stack([matrix[:, :2] / factors, matrix[:, 2] + matrix[:, :2] @ (0.5 / factors - 0.5)])
+    return cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def feathered_hull(points: np.ndarray, size: int, feather: float) -> np.ndarray:
+    hull = np.zeros((size, size), np.float32)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points).astype(np.int32)), 1.0)
+    radius = max(1, round(feather * size))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    soft = cv2.GaussianBlur(cv2.erode(hull, kernel), (0, 0), sigmaX=radius / 2)
+    return soft * hull  # the blur must not leak past the hull
+
+
+# ---------------------------------------------------------------- label maps and region masks
+
+
+def _fill_hull(labels: np.ndarray, points: np.ndarray, class_name: str) -> None:
+    if len(points) >= 3:
+        cv2.fillConvexPoly(labels, cv2.convexHull(np.round(points).astype(np.int32)), CLASS_INDEX[class_name])
+
+
+def landmarks_to_parsing(landmarks: Landmarks, size: int) -> np.ndarray:
+    """A coarse uint8 ``size``×``size`` label map (``parsing.PARSING_CLASSES``) drawn from landmarks in crop
+    pixels: skin (hull of all points), nose, brows, eyes, irises, upper/lower lip (outer lip hull split by the
+    line through the mouth corners) and mouth interior (inner lip hull). Parts are convex hulls, so it is a
+    coarse map: good enough for SMG region masks, not a parser."""
+    labels = np.zeros((size, size), np.uint8)
+    scheme = landmarks.scheme
+    _fill_hull(labels, landmarks.points, "skin")
+    _fill_hull(labels, landmarks.part(scheme.nose), "nose")
+    for side in ("left", "right"):
+        _fill_hull(labels, landmarks.part(getattr(scheme, f"{side}_brow")), f"{side}_brow")
+        _fill_hull(labels, landmarks.part(getattr(scheme, f"{side}_eye")), f"{side}_eye")
+        _fill_hull(labels, landmarks.part(getattr(scheme, f"{side}_iris")), f"{side}_iris")
+    _draw_lips(labels, landmarks)
+    _fill_hull(labels, landmarks.part(scheme.inner_lips), "mouth_interior")
+    return labels
+
+
+def _draw_lips(labels: np.ndarray, landmarks: Landmarks) -> None:
+    lips = np.zeros_like(labels)
+    _fill_hull(lips, landmarks.part(landmarks.scheme.outer_lips), "upper_lip")
+    (x0, y0), (x1, y1) = landmarks.part(landmarks.scheme.mouth_corners)
+    ys, xs = np.mgrid[:labels.shape[0], :labels.shape[1]]
+    below = (x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0) > 0  # below the corner-to-corner line
+    inside = lips > 0
+    labels[inside & ~below] = CLASS_INDEX["upper_lip"]
+    labels[inside & below] = CLASS_INDEX["lower_lip"]
+
+
+def landmark_region_masks(landmarks: Landmarks, size: int, *, dilation: float = 0.06,
+                          blur: float = 0.02) -> np.ndarray:
+    """Float32 ``[3, size, size]`` (eye, mouth, part) masks summing to 1, from landmarks in crop pixels: the
+    eye+brow and lip+mouth classes of ``landmarks_to_parsing`` dilated by ``dilation``×side (the paper's
+    enlarged SMG regions) and box-blurred by ``blur``×side; the eye region wins overlaps (as ``nets.smg``)."""
+    labels = landmarks_to_parsing(landmarks, size)
+    grow, soften = round(dilation * size), round(blur * size)
+    eye = _grow_and_soften(np.isin(labels, class_ids(EYE_REGION_CLASSES)), grow, soften)
+    mouth = np.minimum(_grow_and_soften(np.isin(labels, class_ids(MOUTH_REGION_CLASSES)), grow, soften), 1.0 - eye)
+    return np.stack([eye, mouth, 1.0 - eye - mouth]).astype(np.float32)
+
+
+def _grow_and_soften(member: np.ndarray, grow: int, soften: int) -> np.ndarray:
+    mask = member.astype(np.float32)
+    if grow > 0:
+        mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    if soften > 0:
+        mask = cv2.blur(mask, (2 * soften + 1, 2 * soften + 1), borderType=cv2.BORDER_REPLICATE)
+    return mask

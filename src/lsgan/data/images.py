@@ -1,0 +1,208 @@
+"""Safe image reading and writing, and the uint8 <-> tensor conversions used at the API edge.
+
+Every image leaves ``read_image`` as uint8 RGB ``H×W×3``. Conversions on the way in:
+
+- grayscale (L, 1, I;16, I, F) is replicated to RGB; 16-bit and float data are scaled to 8 bit;
+- images with alpha (RGBA, LA, PA, P with transparency) are composited on white, so transparent
+  backgrounds become white instead of whatever colour the hidden pixels happen to hold;
+- the EXIF orientation tag is applied, so phone photos come out upright.
+
+Only raster decoders (``READABLE_FORMATS``) are involved: nothing is unpickled or evaluated. Truncated files are errors
+(``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False and the pixels are decoded eagerly).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lsgan.errors import InputImageError
+
+ImageSource = str | Path | bytes | bytearray | np.ndarray | Image.Image
+
+DEFAULT_MIN_SIZE = 16
+_WHITE = (255, 255, 255)
+# Raster formats decoded in-process (JPEG covers multi-picture MPO). Others are refused: for EPS, PIL would
+# run Ghostscript on the file, i.e. execute a program.
+READABLE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+_PIL_READ_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def describe_source(source: ImageSource, name: str | None = None) -> str:
+    """How an image source is named in error messages."""
+    if name:
+        return name
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return f"<{type(source).__name__} image>"
+
+
+def read_image(source: ImageSource, *, min_size: int = DEFAULT_MIN_SIZE, name: str | None = None) -> np.ndarray:
+    """Read a file path, encoded bytes, PIL image or numpy array as uint8 RGB ``H×W×3``.
+
+    Raises ``InputImageError`` naming the file when it is missing, not an image, truncated, empty,
+    or smaller than ``min_size`` pixels on a side.
+    """
+    label = describe_source(source, name)
+    if isinstance(source, np.ndarray):
+        rgb = _array_to_rgb(source, label)
+    elif isinstance(source, Image.Image):
+        rgb = _pil_to_rgb(_decoded(source, label), label)
+    elif isinstance(source, (bytes, bytearray)):
+        rgb = _pil_to_rgb(_open_pil(io.BytesIO(source), label), label)
+    elif isinstance(source, (str, Path)):
+        rgb = _pil_to_rgb(_open_pil(_existing_file(Path(source)), label), label)
+    else:
+        raise InputImageError(f"{label}: cannot read an image from a {type(source).__name__}")
+    _check_size(rgb, min_size, label)
+    return rgb
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise InputImageError(f"{path}: no such image file")
+    return path
+
+
+def _open_pil(fp: Path | io.BytesIO, label: str) -> Image.Image:
+    try:
+        with Image.open(fp, formats=READABLE_FORMATS) as img:
+            return _decoded(ImageOps.exif_transpose(img), label)
+    except InputImageError:
+        raise
+    except UnidentifiedImageError:
+        raise InputImageError(f"{label}: not a readable image (unknown or unsupported format)") from None
+    except _PIL_READ_ERRORS as err:
+        raise InputImageError(f"{label}: not a readable image ({err})") from None
+
+
+def _decoded(img: Image.Image, label: str) -> Image.Image:
+    """Force the pixel data to be decoded now, so a truncated file fails here with its name."""
+    try:
+        img.load()
+    except _PIL_READ_ERRORS as err:
+        raise InputImageError(f"{label}: truncated or corrupt image ({err})") from None
+    return img
+
+
+def _pil_to_rgb(img: Image.Image, label: str) -> np.ndarray:
+    if img.width == 0 or img.height == 0:
+        raise InputImageError(f"{label}: image has zero size ({img.width}x{img.height})")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _array_to_rgb(np.asarray(img), label)
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return _composite_on_white(np.asarray(img.convert("RGBA")))
+    return np.asarray(img.convert("RGB")).copy()
+
+
+def _array_to_rgb(arr: np.ndarray, label: str) -> np.ndarray:
+    """Numpy input: ``H×W``, ``H×W×1``, ``H×W×3`` or ``H×W×4`` of uint8, uint16, bool or float in [0, 1]."""
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InputImageError(f"{label}: expected an H×W, H×W×3 or H×W×4 array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputImageError(f"{label}: image has zero size {arr.shape}")
+    arr = _to_uint8(arr, label)
+    if arr.ndim == 2:
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.shape[2] == 4:
+        return _composite_on_white(arr)
+    return np.ascontiguousarray(arr)
+
+
+def _to_uint8(arr: np.ndarray, label: str) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.integer):
+        # 16-bit PNG/TIFF data (PIL gives 'I' mode as int32 holding 0-65535).
+        if arr.min() < 0 or arr.max() > 65535:
+            raise InputImageError(f"{label}: integer pixel values outside 0-65535")
+        return (arr.astype(np.uint32) >> 8).astype(np.uint8) if arr.max() > 255 else arr.astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+            raise InputImageError(f"{label}: float pixels must be finite and in [0, 1]")
+        return np.round(arr * 255).astype(np.uint8)
+    raise InputImageError(f"{label}: unsupported pixel type {arr.dtype}")
+
+
+def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
+    rgb = rgba[:, :, :3].astype(np.float32) * alpha + np.array(_WHITE, np.float32) * (1.0 - alpha)
+    return np.round(rgb).astype(np.uint8)
+
+
+def _check_size(rgb: np.ndarray, min_size: int, label: str) -> None:
+    height, width = rgb.shape[:2]
+    if min(height, width) < min_size:
+        raise InputImageError(f"{label}: image is {width}x{height}, smaller than the minimum {min_size}x{min_size}")
+
+
+def read_label_map(path: str | Path, num_classes: int) -> np.ndarray:
+    """A label map PNG as uint8 ``H×W``; every value must index a class below ``num_classes``."""
+    path = Path(path)
+    img = _open_pil(_existing_file(path), str(path))
+    if img.mode not in ("L", "P", "I;16", "I"):
+        raise InputImageError(f"{path}: a label map must be a single-channel image, got mode {img.mode}")
+    labels = np.asarray(img)
+    if labels.size and labels.max() >= num_classes:
+        raise InputImageError(f"{path}: label value {int(labels.max())} is not a class (0-{num_classes - 1})")
+    return labels.astype(np.uint8)
+
+
+def write_image(path: str | Path, array: np.ndarray) -> Path:
+    """Write uint8 ``H×W×3`` (or ``H×W`` label map) atomically: a temp file in the same folder, then rename.
+
+    The format follows the suffix. A reader never sees a half-written file, even if the process is killed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(np.ascontiguousarray(array))
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            img.save(fh, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def center_square(image: np.ndarray) -> np.ndarray:
+    """The largest centred square of an ``H×W[×C]`` array."""
+    height, width = image.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return image[top:top + side, left:left + side]
+
+
+def resize_image(image: np.ndarray, size: int | tuple[int, int], *, nearest: bool = False) -> np.ndarray:
+    """Resize uint8 ``H×W×3`` (antialiased) or a label map ``H×W`` (``nearest=True``) to ``size`` (S or (W, H))."""
+    width, height = (size, size) if isinstance(size, int) else size
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    resample = Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS
+    return np.array(Image.fromarray(image).resize((width, height), resample))
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 ``H×W×3`` -> float ``[3, H, W]`` in [-1, 1]."""
+    chw = torch.from_numpy(np.require(image, requirements=("C", "W"))).permute(2, 0, 1)
+    return chw.float().div(127.5).sub(1.0)
+
+
+def to_uint8(tensor: torch.Tensor) -> np.ndarray:
+    """float ``[3, H, W]`` (or ``[B, 3, H, W]``) in [-1, 1] -> uint8 ``H×W×3`` (or ``B×H×W×3``)."""
+    scaled = tensor.detach().float().cpu().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+    return scaled.movedim(-3, -1).numpy()

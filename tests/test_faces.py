@@ -1,0 +1,164 @@
+import csv
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lsgan.cli import app
+from lsgan.data.datasets import build_dataset
+from lsgan.data.faces import (
+    FaceAligner,
+    FaceTemplate,
+    landmark_region_masks,
+    landmarks_to_parsing,
+)
+from lsgan.data.images import resize_image, to_uint8
+from lsgan.errors import InputImageError, NoFaceError
+from lsgan.facs import AU_COLUMNS
+from lsgan.parsing import CLASS_INDEX
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def aligner():
+    with FaceAligner(SIZE) as face_aligner:
+        yield face_aligner
+
+
+@pytest.fixture(scope="module")
+def aligned(aligner, astronaut):
+    return aligner.align(astronaut, name="astronaut")
+
+
+def test_astronaut_face_is_found_and_aligned_to_the_template(aligned):
+    assert aligned.crop.shape == (SIZE, SIZE, 3) and aligned.crop.dtype == np.uint8
+    assert aligned.landmarks.points.shape == (478, 2)
+    np.testing.assert_allclose(aligned.landmarks.anchors(), FaceTemplate().points(SIZE), atol=0.04 * SIZE)
+    x0, y0, x1, y1 = aligned.box
+    assert 150 < (x0 + x1) / 2 < 260 and 60 < (y0 + y1) / 2 < 180  # her face, not the flag or the suit
+
+
+def test_dlib_fallback_agrees_with_mediapipe(aligned, astronaut):
+    with FaceAligner(SIZE, backend="dlib") as dlib_aligner:
+        by_dlib = dlib_aligner.align(astronaut)
+    assert by_dlib.landmarks.points.shape == (68, 2)
+    np.testing.assert_allclose(by_dlib.landmarks.anchors(), aligned.landmarks.anchors(), atol=0.03 * SIZE)
+
+
+def test_paste_back_of_unchanged_crop_restores_the_photo(aligner, aligned, astronaut):
+    restored = aligner.paste_back(astronaut, aligned.crop, aligned)
+    assert restored.shape == astronaut.shape and restored.dtype == np.uint8
+    changed = np.any(restored != astronaut, axis=2)
+    x0, y0, x1, y1 = aligned.box
+    ys, xs = np.nonzero(changed)
+    assert x0 - 20 < xs.min() and xs.max() < x1 + 20 and y0 - 40 < ys.min() and ys.max() < y1 + 20
+    difference = np.abs(restored.astype(int) - astronaut.astype(int))
+    assert difference[changed].mean() < 6
+
+
+def test_paste_back_changes_only_the_face(aligner, aligned, astronaut):
+    black = np.zeros_like(aligned.crop)
+    pasted = aligner.paste_back(astronaut, black, aligned)
+    mask = aligner.face_mask(aligned)
+    assert mask.max() == pytest.approx(1.0) and mask[0, 0] == 0
+    nose = aligned.landmarks.points[1]  # mesh point 1: nose tip, deep inside the face
+    nose_in_photo = np.linalg.solve(aligned.matrix[:, :2], nose - aligned.matrix[:, 2])
+    assert pasted[int(nose_in_photo[1]), int(nose_in_photo[0])].max() < 10
+    outside = np.ones(astronaut.shape[:2], bool)
+    x0, y0, x1, y1 = (int(v) for v in aligned.box)
+    outside[max(0, y0 - 60):y1 + 20, max(0, x0 - 20):x1 + 20] = False
+    np.testing.assert_array_equal(pasted[outside], astronaut[outside])
+    with pytest.raises(InputImageError, match="edited crop"):
+        aligner.paste_back(astronaut, black[:64], aligned)
+
+
+def test_all_faces_largest_first(aligner, astronaut):
+    face = astronaut[40:260, 120:330]
+    group = np.full((300, 600, 3), 200, np.uint8)
+    group[40:260, 10:220] = face
+    group[100:210, 400:505] = resize_image(face, (105, 110))
+    faces = aligner.align_all(group)
+    assert len(faces) == 2
+    assert faces[0].box[0] < 300 < faces[1].box[0]  # the big one first
+    assert aligner.align(group).box == faces[0].box
+
+
+@pytest.mark.parametrize("kind", ["grey", "noise"])
+def test_no_face_names_the_file(aligner, save_png, rng, kind):
+    photo = np.full((200, 200, 3), 128, np.uint8) if kind == "grey" else rng.integers(0, 256, (200, 200, 3),
+                                                                                       dtype=np.uint8)
+    path = save_png(f"{kind}.png", photo)
+    with pytest.raises(NoFaceError, match=f"{kind}.png: no face found"):
+        aligner.align(path)
+
+
+def test_parsing_and_region_masks_from_landmarks(aligned):
+    labels = landmarks_to_parsing(aligned.landmarks, SIZE)
+    assert labels.shape == (SIZE, SIZE) and labels.dtype == np.uint8
+    present = set(np.unique(labels).tolist())
+    wanted = {"background", "skin", "nose", "left_brow", "right_brow", "left_eye", "right_eye", "upper_lip",
+              "lower_lip", "mouth_interior"}
+    assert {CLASS_INDEX[name] for name in wanted} <= present
+    left_x = np.nonzero(labels == CLASS_INDEX["left_eye"])[1].mean()
+    right_x = np.nonzero(labels == CLASS_INDEX["right_eye"])[1].mean()
+    assert left_x < SIZE / 2 < right_x  # image-left, as parsing.py defines
+    upper_y = np.nonzero(labels == CLASS_INDEX["upper_lip"])[0].mean()
+    assert upper_y < np.nonzero(labels == CLASS_INDEX["lower_lip"])[0].mean()
+
+    masks = landmark_region_masks(aligned.landmarks, SIZE)
+    assert masks.shape == (3, SIZE, SIZE) and masks.dtype == np.float32
+    np.testing.assert_allclose(masks.sum(axis=0), 1.0, atol=1e-5)
+    (lx, ly), (rx, ry), (mx, my) = np.round(aligned.landmarks.anchors()).astype(int)
+    assert masks[0, ly, lx] > 0.9 and masks[0, ry, rx] > 0.9 and masks[1, my, mx] > 0.9
+    assert masks[2, 2, 2] == 1.0
+    eye_class_area = np.isin(labels, [CLASS_INDEX[n] for n in ("left_eye", "left_brow", "right_eye",
+                                                                "right_brow")]).mean()
+    assert masks[0].mean() > 1.5 * eye_class_area  # enlarged, as the paper's SMG regions
+
+
+def test_prepare_skips_bad_photos_and_writes_a_synthfacs_layout(tmp_path, save_png, astronaut, rng):
+    save_png("photos/astro.jpg", astronaut)
+    save_png("photos/astro_small.png", resize_image(astronaut, 256))
+    save_png("photos/grey.png", np.full((120, 120, 3), 128, np.uint8))
+    (tmp_path / "photos/broken.jpg").write_bytes(b"not a jpeg")
+    names = ["astro.jpg", "astro_small.png", "grey.png", "broken.jpg", "missing.png"]
+    with open(tmp_path / "aus.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["image", "identity", "emotion", *AU_COLUMNS])
+        for name in names:
+            writer.writerow([name, "eileen", "happy", *np.round(rng.uniform(0, 5, 16), 2)])
+    out = tmp_path / "prepared"
+    args = ["data", "prepare", str(tmp_path / "photos"), "--out", str(out), "--csv", str(tmp_path / "aus.csv"),
+            "--size", "64", "--au-scale", "5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 faces" in result.output and "3 skipped" in result.output
+    with open(out / "skipped.csv") as fh:
+        skipped = {row["file"].rsplit("/", 1)[-1]: row["reason"] for row in csv.DictReader(fh)}
+    assert set(skipped) == {"grey.png", "broken.jpg", "missing.png"}
+    assert "no face found" in skipped["grey.png"] and "not a readable image" in skipped["broken.jpg"]
+
+    dataset = build_dataset("synthfacs", out, "all", 64, with_labels=True)
+    assert len(dataset) == 2 and dataset.identities == ["0"]
+    item = dataset[0]
+    assert item["image"].shape == (3, 64, 64) and item["aus"].max() <= 1
+    assert (item["labels"] == CLASS_INDEX["skin"]).float().mean() > 0.1
+    check = CliRunner().invoke(app, ["data", "check", str(out)])
+    assert check.exit_code == 0 and "(synthfacs): 2 usable images" in check.output
+
+
+def test_prepare_without_alignment_keeps_the_crop_and_draws_labels(tmp_path, save_png, aligned):
+    save_png("crops/face.png", aligned.crop)
+    with open(tmp_path / "aus.csv", "w") as fh:
+        fh.write("image," + ",".join(AU_COLUMNS) + "\nface.png," + ",".join(["0.5"] * 16) + "\n")
+    out = tmp_path / "prepared"
+    args = ["data", "prepare", str(tmp_path / "crops"), "--out", str(out), "--csv", str(tmp_path / "aus.csv"),
+            "--size", str(SIZE), "--no-align", "--backend", "mediapipe"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    item = build_dataset("synthfacs", out, "all", SIZE, with_labels=True)[0]
+    np.testing.assert_array_equal(to_uint8(item["image"]), aligned.crop)
+    expected = landmarks_to_parsing(aligned.landmarks, SIZE)
+    assert (item["labels"].numpy() == expected).mean() > 0.9
+    assert item["aus"].tolist() == [0.5] * 16
