@@ -1,0 +1,165 @@
+"""LSGAN's losses (paper §Loss function, Eq. 4-10), one small function each, plus ``LossWeights`` and the total.
+
+Images are [B,3,H,W] in [-1,1]; AU vectors [B,16] in [0,1]. The discriminator outputs are logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pytorch_msssim import ms_ssim, ssim
+from torch import Tensor
+
+from lsgan.errors import LsganError
+
+AdversarialKind = Literal["bce", "hinge", "wgan-gp"]
+ADVERSARIAL_KINDS: tuple[str, ...] = ("bce", "hinge", "wgan-gp")
+
+# pytorch_msssim's MS-SSIM downsamples 4 times and needs a side > (window - 1) * 16.
+MS_SSIM_DOWNSAMPLINGS = 4
+MAX_SSIM_WINDOW = 11
+MIN_MS_SSIM_WINDOW = 5
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ADVERSARIAL_KINDS:
+        raise LsganError(f"unknown adversarial loss {kind!r}: choose one of {', '.join(ADVERSARIAL_KINDS)}")
+
+
+def adversarial_loss(real_logits: Tensor, fake_logits: Tensor, kind: AdversarialKind = "bce") -> Tensor:
+    """Discriminator side of Eq. 5, L_adv = E[log D(I_i)] + E[log(1 - D(I~_i))], maximised by D; returned as the
+    quantity D minimises. ``bce``: the paper's form; ``hinge``: E[relu(1 - D(I))] + E[relu(1 + D(I~))];
+    ``wgan-gp``: E[D(I~)] - E[D(I)] (add ``gradient_penalty``)."""
+    _check_kind(kind)
+    if kind == "bce":
+        real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        return real + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    if kind == "hinge":
+        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    return fake_logits.mean() - real_logits.mean()
+
+
+def generator_adversarial_loss(fake_logits: Tensor, kind: AdversarialKind = "bce") -> Tensor:
+    """Generator side of Eq. 5: the non-saturating -E[log D(I~)] for ``bce``; -E[D(I~)] for hinge and WGAN."""
+    _check_kind(kind)
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    return -fake_logits.mean()
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP: E[(||grad_x D(x)||_2 - 1)^2] at random interpolates x of real and fake images (weight it, e.g. 10)."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+def latent_adversarial_loss(prior_logits: Tensor, encoded_logits: Tensor) -> Tensor:
+    """Eq. 4 for D_z: L^z_adv = E_{z'~N(0,I)}[log D_z(z')] + E_x[log(1 - D_z(E(x)))], as the BCE D_z minimises."""
+    return adversarial_loss(prior_logits, encoded_logits, "bce")
+
+
+def latent_encoder_loss(encoded_logits: Tensor) -> Tensor:
+    """Eq. 4 for the encoder E (non-saturating): make D_z take E(x) for a prior sample, -E[log D_z(E(x))]."""
+    return generator_adversarial_loss(encoded_logits, "bce")
+
+
+def au_loss(predicted: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Eq. 6: L_au = mean_j (G_exp(I~)_j - u_t,j)^2 over the d = 16 AUs (MSE). Eq. 6 as printed also carries a
+    minus sign and a sum over G_exp's levels q; we follow the text ("align ... with the target's AUs").
+
+    ``mask`` [B,16] or [16] (1 = labelled) restricts the mean to labelled AUs, for data sets that annotate only
+    some of them; a batch with no labelled AU gives 0 (with a gradient path)."""
+    squared = (predicted - target) ** 2
+    if mask is None:
+        return squared.mean()
+    weights = mask.to(squared.dtype).expand_as(squared)
+    return (squared * weights).sum() / weights.sum().clamp_min(1.0)
+
+
+def discriminator_au_loss(predicted_real_aus: Tensor, real_aus: Tensor, mask: Tensor | None = None) -> Tensor:
+    """D_cls on real images: MSE to their AU labels (GANimation/StarGAN), so D_cls learns to read AUs."""
+    return au_loss(predicted_real_aus, real_aus, mask)
+
+
+def identity_loss(identity_logits: Tensor, identity: Tensor) -> Tensor:
+    """Eq. 7: L_id = -sum_k 1[k = l_i] log C_id^(k)(I~), i.e. cross-entropy of C_id(I~) vs the source identity."""
+    return F.cross_entropy(identity_logits, identity)
+
+
+def _to_unit_range(image: Tensor) -> Tensor:
+    return (image + 1.0) / 2.0
+
+
+def ssim_window(side: int) -> int | None:
+    """Largest odd MS-SSIM window (<= 11, >= 5) that fits pytorch_msssim's 4 downsamplings, or None."""
+    for window in range(MAX_SSIM_WINDOW, MIN_MS_SSIM_WINDOW - 1, -2):
+        if side > (window - 1) * 2**MS_SSIM_DOWNSAMPLINGS:
+            return window
+    return None
+
+
+def structural_similarity(image: Tensor, target: Tensor) -> Tensor:
+    """SSIM term of Eq. 8 on [0,1] images: MS-SSIM (5 scales, standard weights) with the largest window that
+    fits (11 from 161 px, 7 at 128), single-scale SSIM (window 11, or the side if smaller) below 97 px."""
+    image, target = _to_unit_range(image), _to_unit_range(target)
+    side = min(image.shape[-2:])
+    window = ssim_window(side)
+    if window is not None:
+        return ms_ssim(image, target, data_range=1.0, win_size=window)
+    return ssim(image, target, data_range=1.0, win_size=min(MAX_SSIM_WINDOW, side - 1 + side % 2))
+
+
+def reconstruction_loss(reconstructed: Tensor, source: Tensor) -> Tensor:
+    """Eq. 8: L_rec = ||I_r - I_i||_1 + (1 - SSIM(I_r, I_i)), L1 as a per-pixel mean on [-1,1] images."""
+    return F.l1_loss(reconstructed, source) + (1.0 - structural_similarity(reconstructed, source))
+
+
+def cycle_loss(cycled: Tensor, source: Tensor) -> Tensor:
+    """Eq. 9: L_cyc = ||I_cyc - I_i||_1 (per-pixel mean)."""
+    return F.l1_loss(cycled, source)
+
+
+@dataclass
+class LossWeights:
+    """The lambdas of Eq. 10 (paper: 100, 60, 50, 50). A weight of 0 switches a term off (ablation)."""
+
+    au: float = 100.0
+    identity: float = 60.0
+    reconstruction: float = 50.0
+    cycle: float = 50.0
+    gradient_penalty: float = 10.0  # WGAN-GP only
+
+
+@dataclass
+class GeneratorLossTerms:
+    """The terms of Eq. 10; a term may be None when its weight is 0 (and then it need not be computed)."""
+
+    adversarial: Tensor
+    au: Tensor | None = None
+    identity: Tensor | None = None
+    reconstruction: Tensor | None = None
+    cycle: Tensor | None = None
+
+
+def total_generator_loss(terms: GeneratorLossTerms, weights: LossWeights) -> Tensor:
+    """Eq. 10: L = L_adv + lambda_au L_au + lambda_id L_id + lambda_rec L_rec + lambda_cyc L_cyc."""
+    weighted = [
+        (weights.au, terms.au, "au"),
+        (weights.identity, terms.identity, "identity"),
+        (weights.reconstruction, terms.reconstruction, "reconstruction"),
+        (weights.cycle, terms.cycle, "cycle"),
+    ]
+    total = terms.adversarial
+    for weight, term, name in weighted:
+        if weight == 0.0:
+            continue
+        if term is None:
+            raise LsganError(f"loss term {name} is missing but its weight is {weight}")
+        total = total + weight * term
+    return total

@@ -1,0 +1,201 @@
+"""The LSGAN generator (SMG + E + TG, what editing runs) and the model bundle: a folder with ``config.yaml`` and
+one ``<name>.safetensors`` per network.
+
+Ablation switches: ``use_smg: false`` gives masks (0, 0, 1) (the part branch makes the whole image);
+``generator: encoder_decoder`` replaces AAE + TG by a StarGAN-style encoder-decoder; ``smg.attention: se``
+swaps the ARMs for squeeze-excitation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from lsgan.config import ConfigError, load_config, save_config
+from lsgan.errors import CheckpointError
+from lsgan.nets.aae import AAEConfig, Encoder, EncoderOutput
+from lsgan.nets.auxiliary import AURegressor, AuxiliaryConfig
+from lsgan.nets.discriminator import AUDConfig
+from lsgan.nets.generator import (
+    REGIONS,
+    EncoderDecoderConfig,
+    EncoderDecoderGenerator,
+    TGConfig,
+    TransformativeGenerator,
+)
+from lsgan.nets.smg import SMG, SMGConfig
+
+CONFIG_FILE = "config.yaml"
+MIN_IMAGE_SIZE = 16
+
+
+@dataclass
+class LSGANConfig:
+    image_size: int = 128
+    use_smg: bool = True
+    generator: Literal["aae_tg", "encoder_decoder"] = "aae_tg"
+    smg: SMGConfig = field(default_factory=SMGConfig)
+    aae: AAEConfig = field(default_factory=AAEConfig)
+    tg: TGConfig = field(default_factory=TGConfig)
+    encoder_decoder: EncoderDecoderConfig = field(default_factory=EncoderDecoderConfig)
+    aud: AUDConfig = field(default_factory=AUDConfig)
+    aux: AuxiliaryConfig = field(default_factory=AuxiliaryConfig)
+
+    def __post_init__(self) -> None:
+        if self.image_size < MIN_IMAGE_SIZE or self.image_size % 4:
+            raise ConfigError(
+                f"image_size must be a multiple of 4 and at least {MIN_IMAGE_SIZE}, got {self.image_size}"
+            )
+
+    @property
+    def attention(self) -> str:
+        """The SMG attention ablation switch (set it as ``smg.attention``)."""
+        return self.smg.attention
+
+
+@dataclass
+class GeneratorOutput:
+    image: Tensor  # [B,3,H,W] in [-1,1]: the edited image I~
+    masks: Tensor  # [B,3,H,W] region masks (eye, mouth, part)
+    branches: dict[str, Tensor]  # region -> TG branch image [B,3,H,W] (empty for the encoder-decoder ablation)
+
+
+class LSGANGenerator(nn.Module):
+    """SMG + E + TG. ``forward(image [B,3,H,W] in [-1,1], target_aus [B,16] in [0,1]) -> GeneratorOutput``.
+
+    The SMG is pretrained and frozen: its masks are computed without gradients and it stays in eval mode even
+    when the generator trains. The same generator makes I~ (target AUs), I_r (source AUs) and I_cyc (I~, source).
+    """
+
+    def __init__(self, config: LSGANConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or LSGANConfig()
+        self.smg = SMG(config.smg) if config.use_smg else None
+        self.encoder: Encoder | None = None
+        self.tg: TransformativeGenerator | None = None
+        self.encoder_decoder: EncoderDecoderGenerator | None = None
+        if config.generator == "aae_tg":
+            self.encoder = Encoder(config.aae, config.image_size)
+            self.tg = TransformativeGenerator(
+                config.tg, config.aae.latent_dim, self.encoder.feature_channels, config.image_size
+            )
+        else:
+            self.encoder_decoder = EncoderDecoderGenerator(config.encoder_decoder)
+
+    def train(self, mode: bool = True) -> LSGANGenerator:
+        super().train(mode)
+        if self.smg is not None:
+            self.smg.eval()
+        return self
+
+    @torch.no_grad()
+    def region_masks(self, image: Tensor) -> Tensor:
+        """[B,3,H,W] (eye, mouth, part) from the SMG, or (0, 0, 1) everywhere without it."""
+        if self.smg is None:
+            masks = torch.zeros_like(image)
+            masks[:, 2] = 1.0
+            return masks
+        return self.smg.masks(image)
+
+    def encode_regions(self, image: Tensor, masks: Tensor) -> dict[str, EncoderOutput]:
+        """E on I x M_eye, I x M_mouth, I x M_part in one batched call -> {region: code}."""
+        batch = image.shape[0]
+        regions = (image.unsqueeze(1) * masks.unsqueeze(2)).flatten(0, 1)  # [B*3, 3, H, W], region-major per sample
+        encoded = self.encoder(regions)
+        return {region: encoded.select(slice(i, 3 * batch, 3)) for i, region in enumerate(REGIONS)}
+
+    def forward(self, image: Tensor, target_aus: Tensor) -> GeneratorOutput:
+        masks = self.region_masks(image)
+        if self.encoder_decoder is not None:
+            return GeneratorOutput(self.encoder_decoder(image, target_aus), masks, {})
+        fused, branches = self.tg(self.encode_regions(image, masks), target_aus, masks)
+        return GeneratorOutput(fused, masks, branches)
+
+    def edit(self, image: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
+        """Plain-tensor form of ``forward`` (for tracing / ONNX export): (image, masks)."""
+        out = self.forward(image, target_aus)
+        return out.image, out.masks
+
+
+@dataclass
+class ModelBundle:
+    config: LSGANConfig
+    generator: LSGANGenerator
+    au_regressor: AURegressor
+
+
+def save_weights(module: nn.Module, path: str | Path) -> None:
+    """A module's state dict as one safetensors file (tensors made contiguous and unshared)."""
+    state = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in module.state_dict().items()}
+    save_file(state, str(path))
+
+
+def load_weights(module: nn.Module, path: str | Path) -> None:
+    """Load a safetensors file into ``module``; CheckpointError naming the file and what does not fit."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"missing weights file: {path}")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
+    problems = _state_mismatches(module.state_dict(), state)
+    if problems:
+        raise CheckpointError(f"{path} does not fit the configured network: {'; '.join(problems)}")
+    module.load_state_dict(state)
+
+
+def _state_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor], limit: int = 5) -> list[str]:
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    shapes = [
+        f"{name} has shape {tuple(found[name].shape)}, expected {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in found and found[name].shape != tensor.shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing {', '.join(missing[:limit])}{' ...' if len(missing) > limit else ''}")
+    if unexpected:
+        problems.append(f"unexpected {', '.join(unexpected[:limit])}{' ...' if len(unexpected) > limit else ''}")
+    return problems + shapes[:limit]
+
+
+def save_bundle(
+    directory: str | Path,
+    config: LSGANConfig,
+    generator: LSGANGenerator,
+    au_regressor: AURegressor,
+    extra: dict[str, nn.Module] | None = None,
+) -> Path:
+    """Write ``config.yaml``, ``generator.safetensors``, ``au_regressor.safetensors`` and ``<name>.safetensors``
+    for each extra network (e.g. the discriminator) into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_config(config, directory / CONFIG_FILE)
+    for name, module in {"generator": generator, "au_regressor": au_regressor, **(extra or {})}.items():
+        save_weights(module, directory / f"{name}.safetensors")
+    return directory
+
+
+def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
+    """Rebuild the generator and G_exp from ``config.yaml`` and load their weights (eval mode, on ``device``).
+    Extra networks load with ``load_weights(module, directory / "<name>.safetensors")``."""
+    directory = Path(directory)
+    if not (directory / CONFIG_FILE).is_file():
+        raise CheckpointError(f"not a model bundle: {directory} has no {CONFIG_FILE}")
+    try:
+        config = load_config(LSGANConfig, directory / CONFIG_FILE)
+    except ConfigError as err:
+        raise CheckpointError(f"model bundle {directory}: {err}") from None
+    generator = LSGANGenerator(config)
+    au_regressor = AURegressor(replace(config.aux, init="none"))  # the bundle holds its weights
+    load_weights(generator, directory / "generator.safetensors")
+    load_weights(au_regressor, directory / "au_regressor.safetensors")
+    return ModelBundle(config, generator.to(device).eval(), au_regressor.to(device).eval())

@@ -1,0 +1,306 @@
+import dataclasses
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from lsgan import facs
+from lsgan.config import ConfigError
+from lsgan.errors import CheckpointError
+from lsgan.nets.aae import AAEConfig, AdversarialAutoencoder
+from lsgan.nets.auxiliary import (
+    STAGE_CHANNELS,
+    STAGE_CONVS,
+    AURegressor,
+    AuxiliaryConfig,
+    IdentityClassifier,
+)
+from lsgan.nets.discriminator import AUDConfig, AUDiscriminator
+from lsgan.nets.generator import TGConfig
+from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, load_bundle, save_bundle
+from lsgan.nets.smg import ARM, SMG, SEAttention, SMGConfig, region_masks
+from lsgan.parsing import CLASS_INDEX, NUM_PARSING_CLASSES
+
+SIZES = [32, 64, 128]
+
+
+def tiny_config(image_size: int = 32, **switches) -> LSGANConfig:
+    return LSGANConfig(
+        image_size=image_size,
+        smg=SMGConfig(width=4),
+        aae=AAEConfig(width=4, max_channels=16, latent_dim=8, decoder_width=4, discriminator_hidden=8),
+        tg=TGConfig(width=4, max_channels=16),
+        aud=AUDConfig(width=4, max_channels=16),
+        aux=AuxiliaryConfig(width=1 / 16, embedding_dim=8),
+        **switches,
+    )
+
+
+def random_batch(side: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(2, 3, side, side, generator=generator) * 2 - 1, torch.rand(2, 16, generator=generator)
+
+
+# --- SMG -------------------------------------------------------------------------------------------------------
+
+
+def hardswish(x: np.ndarray) -> np.ndarray:
+    return x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_arm_matches_eq1_to_eq3_by_hand():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 2, 2, 3)).astype(np.float32)  # C=2, H=2, W=3
+    w1 = rng.normal(size=(4, 2)).astype(np.float32)  # F1: C -> C/r (4 = the minimum width)
+    wh, ww = rng.normal(size=(2, 4)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
+    bh, bw = np.array([0.1, -0.2], np.float32), np.array([0.3, 0.0], np.float32)
+    arm = ARM(channels=2, reduction=2).eval()  # eval: BN with fresh statistics is x / sqrt(1 + eps)
+    with torch.no_grad():
+        arm.reduce[0].weight.copy_(torch.from_numpy(w1)[:, :, None, None])
+        arm.expand_h.weight.copy_(torch.from_numpy(wh)[:, :, None, None])
+        arm.expand_h.bias.copy_(torch.from_numpy(bh))
+        arm.expand_w.weight.copy_(torch.from_numpy(ww)[:, :, None, None])
+        arm.expand_w.bias.copy_(torch.from_numpy(bw))
+        y = arm(torch.from_numpy(x)).numpy()
+
+    bn_scale = 1.0 / np.sqrt(1.0 + arm.reduce[1].eps)
+    z_h = x[0].mean(axis=2)  # Eq. 1: [C, H]
+    z_w = x[0].mean(axis=1)  # [C, W]
+    f_h = hardswish(bn_scale * (w1 @ z_h))  # f = delta(F1([z_h, z_w])), split: [C/r, H]
+    f_w = hardswish(bn_scale * (w1 @ z_w))  # [C/r, W]
+    g_h = sigmoid(wh @ f_h + bh[:, None])  # Eq. 2: [C, H]
+    g_w = sigmoid(ww @ f_w + bw[:, None])  # [C, W]
+    expected = x[0] * g_h[:, :, None] * g_w[:, None, :]  # Eq. 3
+    np.testing.assert_allclose(y[0], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("attention", [ARM, SEAttention])
+def test_attention_modules_preserve_shape(attention):
+    x = torch.randn(2, 16, 5, 7)
+    assert attention(16, 4)(x).shape == x.shape
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("attention", ["arm", "se"])
+def test_smg_gives_parsing_logits_at_input_resolution(size, attention):
+    smg = SMG(SMGConfig(width=4, attention=attention))
+    image, _ = random_batch(size)
+    assert smg(image).shape == (2, NUM_PARSING_CLASSES, size, size)
+
+
+def face_labels(side: int = 64) -> torch.Tensor:
+    """[2, side, side] label maps: skin, an eye box at the top and a lip box at the bottom."""
+    labels = torch.full((2, side, side), CLASS_INDEX["skin"], dtype=torch.long)
+    labels[:, 16:20, 12:24] = CLASS_INDEX["left_eye"]
+    labels[:, 12:14, 12:24] = CLASS_INDEX["left_brow"]
+    labels[:, 46:52, 24:40] = CLASS_INDEX["upper_lip"]
+    return labels
+
+
+def test_region_masks_sum_to_one_and_cover_the_dilated_regions():
+    labels = face_labels()
+    masks = region_masks(labels, dilation=0.1, blur=0.02)  # grow 6 px, blur 1 px
+    assert masks.shape == (2, 3, 64, 64)
+    torch.testing.assert_close(masks.sum(dim=1), torch.ones(2, 64, 64))
+    eye, mouth, part = masks[:, 0], masks[:, 1], masks[:, 2]
+    eye_labels = (labels == CLASS_INDEX["left_eye"]) | (labels == CLASS_INDEX["left_brow"])
+    mouth_labels = labels == CLASS_INDEX["upper_lip"]
+    assert (eye[eye_labels] == 1).all() and (eye[mouth_labels] == 0).all()
+    assert (mouth[mouth_labels] == 1).all() and (mouth[eye_labels] == 0).all()
+    assert (eye[:, 21:24, 12:24] == 1).all()  # 4 px below the eye: inside the enlarged region
+    assert (part[:, 0, :] == 1).all() and (part[:, 30, :] == 1).all()  # far from both regions
+    assert ((masks >= 0) & (masks <= 1)).all()
+
+
+def test_region_masks_from_logits_equal_those_from_labels():
+    labels = face_labels()
+    logits = torch.nn.functional.one_hot(labels, NUM_PARSING_CLASSES).permute(0, 3, 1, 2).float() * 5
+    torch.testing.assert_close(region_masks(logits), region_masks(labels))
+
+
+# --- AAE, TG, AUD, auxiliary nets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_aae_shapes(size):
+    config = tiny_config(size)
+    aae = AdversarialAutoencoder(config.aae, size)
+    image, _ = random_batch(size)
+    z, reconstruction = aae(image)
+    assert z.shape == (2, 8) and reconstruction.shape == image.shape
+    assert reconstruction.abs().max() <= 1
+    assert aae.latent_discriminator(aae.sample_prior(2)).shape == (2,)
+    assert [f.shape[-1] for f in aae.encoder(image).features] == [
+        size,
+        size // 2,
+        size // 4,
+        size // 8,
+        size // 16,
+        max(1, size // 32),
+        max(1, size // 64),
+    ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_aud_shapes(size):
+    adv, aus = AUDiscriminator(AUDConfig(width=4, max_channels=16), size)(random_batch(size)[0])
+    assert adv.shape == (2, 1, max(1, size // 64), max(1, size // 64))
+    assert aus.shape == (2, facs.NUM_AUS)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_auxiliary_shapes(size):
+    config = AuxiliaryConfig(width=1 / 16, embedding_dim=8)
+    image, _ = random_batch(size)
+    aus = AURegressor(config)(image)
+    assert aus.shape == (2, 16) and ((aus >= 0) & (aus <= 1)).all()
+    identity = IdentityClassifier(7, config)
+    assert identity(image).shape == (2, 7)
+    torch.testing.assert_close(identity.embedding(image).norm(dim=1), torch.ones(2))
+
+
+def test_imagenet_init_copies_vgg16_convs_and_repeats_the_last_for_vgg19(monkeypatch):
+    shapes, in_channels = [], 3
+    for convs, channels in zip(STAGE_CONVS["vgg16"], STAGE_CHANNELS):
+        for _ in range(convs):
+            shapes.append((channels, in_channels))
+            in_channels = channels
+    fake_weights = [(torch.randn(o, i, 3, 3), torch.randn(o)) for o, i in shapes]
+    module = types.ModuleType("lsgan.nets.pretrained")
+    module.vgg16_conv_weights = lambda: fake_weights
+    monkeypatch.setitem(sys.modules, "lsgan.nets.pretrained", module)
+
+    convs = AURegressor(AuxiliaryConfig(arch="vgg19", init="imagenet", batch_norm=False)).features.convs()
+    assert len(convs) == 16
+    torch.testing.assert_close(convs[0].weight, fake_weights[0][0])
+    torch.testing.assert_close(convs[6].weight, fake_weights[6][0])  # stage 3, third conv
+    torch.testing.assert_close(convs[7].weight, fake_weights[6][0])  # stage 3, extra fourth conv
+    torch.testing.assert_close(convs[15].bias, fake_weights[12][1])
+    with pytest.raises(ConfigError, match="width"):
+        AURegressor(AuxiliaryConfig(init="imagenet", width=0.5))
+
+
+# --- LSGANGenerator ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_generator_shapes_and_fusion(size):
+    generator = LSGANGenerator(tiny_config(size))
+    image, aus = random_batch(size)
+    out = generator(image, aus)
+    assert out.image.shape == out.masks.shape == image.shape
+    assert set(out.branches) == {"eye", "mouth", "part"}
+    fused = sum(out.masks[:, i : i + 1] * out.branches[r] for i, r in enumerate(["eye", "mouth", "part"]))
+    torch.testing.assert_close(out.image, fused)
+    edited, masks = generator.edit(image, aus)
+    torch.testing.assert_close(edited, out.image)
+    torch.testing.assert_close(masks, out.masks)
+
+
+def test_generator_is_batch_consistent_without_per_sample_coupling():
+    generator = LSGANGenerator(tiny_config(32)).eval()
+    image, aus = random_batch(32)
+    with torch.no_grad():
+        both = generator(image, aus).image
+        first = generator(image[:1], aus[:1]).image
+    torch.testing.assert_close(both[:1], first, rtol=1e-4, atol=1e-5)
+
+
+def test_generator_gradients_reach_encoder_and_tg_but_not_the_frozen_smg():
+    generator = LSGANGenerator(tiny_config(32)).train()
+    assert not generator.smg.training
+    image, aus = random_batch(32)
+    generator(image, aus).image.mean().backward()
+    assert all(p.grad is None for p in generator.smg.parameters())
+    assert generator.encoder.stem[0].weight.grad.abs().sum() > 0
+    for branch in generator.tg.branches.values():
+        assert branch.from_code.weight.grad is not None
+
+
+def test_target_aus_change_the_output():
+    generator = LSGANGenerator(tiny_config(32))
+    image, aus = random_batch(32)
+    assert not torch.allclose(generator(image, aus).image, generator(image, 1 - aus).image)
+
+
+def test_no_smg_ablation_gives_part_only_masks():
+    generator = LSGANGenerator(tiny_config(32, use_smg=False))
+    out = generator(*random_batch(32))
+    expected = torch.zeros_like(out.masks)
+    expected[:, 2] = 1
+    torch.testing.assert_close(out.masks, expected)
+    torch.testing.assert_close(out.image, out.branches["part"])
+    assert generator.smg is None
+
+
+def test_encoder_decoder_ablation():
+    config = tiny_config(32, generator="encoder_decoder")
+    config.encoder_decoder = dataclasses.replace(config.encoder_decoder, width=4, residual_blocks=1)
+    generator = LSGANGenerator(config)
+    out = generator(*random_batch(32))
+    assert out.image.shape == (2, 3, 32, 32) and out.branches == {}
+    assert generator.encoder is None and generator.tg is None
+
+
+def test_skip_levels_zero_is_the_papers_vector_latent_generator():
+    with_skips = LSGANGenerator(tiny_config(32))
+    paper = LSGANGenerator(dataclasses.replace(tiny_config(32), tg=TGConfig(width=4, max_channels=16, skip_levels=0)))
+    assert paper(*random_batch(32)).image.shape == (2, 3, 32, 32)
+    count = lambda module: sum(p.numel() for p in module.tg.parameters())
+    assert count(paper) < count(with_skips)
+
+
+def test_bad_sizes_are_config_errors():
+    with pytest.raises(ConfigError, match="image_size"):
+        LSGANConfig(image_size=30)
+    with pytest.raises(ConfigError, match="skip_levels"):
+        TGConfig(skip_levels=8)
+
+
+# --- model bundle -----------------------------------------------------------------------------------------------
+
+
+def test_bundle_round_trips_exactly(tmp_path):
+    config = tiny_config(32)
+    generator, regressor = LSGANGenerator(config).eval(), AURegressor(config.aux).eval()
+    discriminator = AUDiscriminator(config.aud, config.image_size)
+    save_bundle(tmp_path / "bundle", config, generator, regressor, extra={"discriminator": discriminator})
+    assert sorted(p.name for p in (tmp_path / "bundle").iterdir()) == [
+        "au_regressor.safetensors",
+        "config.yaml",
+        "discriminator.safetensors",
+        "generator.safetensors",
+    ]
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.config == config
+    image, aus = random_batch(32)
+    with torch.no_grad():
+        torch.testing.assert_close(bundle.generator(image, aus).image, generator(image, aus).image, rtol=0, atol=0)
+        torch.testing.assert_close(bundle.au_regressor(image), regressor(image), rtol=0, atol=0)
+
+
+def test_loading_a_bundle_with_another_config_names_what_does_not_fit(tmp_path):
+    config = tiny_config(32)
+    save_bundle(tmp_path, config, LSGANGenerator(config), AURegressor(config.aux))
+    data = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    data["tg"]["width"] = 8
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(CheckpointError, match="generator.safetensors.*shape"):
+        load_bundle(tmp_path)
+
+
+def test_loading_a_missing_bundle_is_a_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError, match="no config.yaml"):
+        load_bundle(tmp_path / "nowhere")
+    config = tiny_config(32)
+    save_bundle(tmp_path, config, LSGANGenerator(config), AURegressor(config.aux))
+    (tmp_path / "au_regressor.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="missing weights file"):
+        load_bundle(tmp_path)
