@@ -1,0 +1,36 @@
+"""Evaluation metrics of the paper's experiments: PSNR/SSIM (Eq. 11-12), FID (Eq. 13), LPIPS (Eq. 14), AU MSE/ICC.
+
+Image metrics take batches ``[B, 3, H, W]`` in ``[-1, 1]``; AU metrics take ``[N, 16]`` arrays on the 0-1 scale.
+LPIPS and FID use pretrained weights from ``lsgan.nets.pretrained`` (made once by ``lsgan weights fetch``).
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lsgan.metrics.au import AUAgreement, au_agreement, au_icc, au_mse, icc_3_1
+from lsgan.metrics.fid import (
+    FID,
+    FIDFeatures,
+    feature_statistics,
+    fid,
+    frechet_distance,
+    frechet_distance_of_features,
+)
+from lsgan.metrics.image import MetricInputError, ms_ssim, psnr, ssim
+from lsgan.metrics.lpips import LPIPS
+
+
+@dataclass
+class MetricsConfig:
+    """Evaluation settings (YAML section ``metrics``)."""
+
+    lpips_net: Literal["alex", "vgg"] = "alex"  # the LPIPS authors' recommended forward metric is AlexNet
+    fid_batch_size: int = 32
+    ms_ssim_window: int = 11
+
+
+__all__ = [
+    "AUAgreement", "FID", "FIDFeatures", "LPIPS", "MetricInputError", "MetricsConfig", "au_agreement", "au_icc",
+    "au_mse", "feature_statistics", "fid", "frechet_distance", "frechet_distance_of_features", "icc_3_1", "ms_ssim",
+    "psnr", "ssim",
+]

@@ -1,0 +1,89 @@
+"""AU intensity agreement between generated and target images (the paper's Tables 1, 6, 7): per-AU MSE and ICC.
+
+AU arrays are ``[N, 16]`` on the 0-1 scale in ``facs.AU_IDS`` order, one row per image, e.g. the AU estimates of
+the generated images against the target AU vectors they were asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lsgan.facs import AU_IDS, NUM_AUS
+from lsgan.metrics.image import MetricInputError
+
+NO_VARIANCE = 1e-12  # below this the ratings are constant up to rounding and ICC is undefined
+
+
+@dataclass(frozen=True)
+class AUAgreement:
+    """Per-AU MSE and ICC(3,1) (``[16]`` each, ``facs.AU_IDS`` order) and their means over the AUs."""
+
+    mse: np.ndarray
+    icc: np.ndarray
+
+    @property
+    def mean_mse(self) -> float:
+        return float(self.mse.mean())
+
+    @property
+    def mean_icc(self) -> float:
+        """Mean over the AUs whose ICC is defined (an AU constant in both sets has none)."""
+        defined = self.icc[np.isfinite(self.icc)]
+        return float(defined.mean()) if defined.size else float("nan")
+
+    def as_rows(self) -> list[dict[str, float | int]]:
+        rows = zip(AU_IDS, self.mse, self.icc, strict=True)
+        return [{"au": au, "mse": float(mse), "icc": float(icc)} for au, mse, icc in rows]
+
+
+def icc_3_1(ratings: np.ndarray) -> float:
+    """ICC(3,1) of Shrout & Fleiss (1979): two-way mixed, consistency, single rater.
+
+    ``ratings`` is ``[n targets, k raters]``; ICC(3,1) = (BMS - EMS) / (BMS + (k - 1) EMS), where BMS is the
+    between-targets mean square and EMS the residual mean square of the two-way ANOVA. NaN when the ratings
+    are constant.
+    """
+    ratings = np.asarray(ratings, dtype=np.float64)
+    n, k = ratings.shape
+    if n < 2 or k < 2:
+        raise MetricInputError(f"ICC needs at least 2 targets and 2 raters, got ratings of shape {ratings.shape}")
+    grand_mean = ratings.mean()
+    row_effects = ratings.mean(axis=1, keepdims=True) - grand_mean  # [n, 1]
+    col_effects = ratings.mean(axis=0, keepdims=True) - grand_mean  # [1, k]
+    residuals = ratings - grand_mean - row_effects - col_effects
+    between_targets = k * np.sum(row_effects**2) / (n - 1)
+    residual = np.sum(residuals**2) / ((n - 1) * (k - 1))
+    denominator = between_targets + (k - 1) * residual
+    if denominator < NO_VARIANCE:
+        return float("nan")
+    return float((between_targets - residual) / denominator)
+
+
+def au_mse(generated: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Mean squared error per AU over the images, ``[16]``."""
+    generated, target = _check_au_pair(generated, target)
+    return ((generated - target) ** 2).mean(axis=0)
+
+
+def au_icc(generated: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """ICC(3,1) per AU with the two "raters" being target and generated, ``[16]``."""
+    generated, target = _check_au_pair(generated, target)
+    return np.array([icc_3_1(np.stack([target[:, i], generated[:, i]], axis=1)) for i in range(NUM_AUS)])
+
+
+def au_agreement(generated: np.ndarray, target: np.ndarray) -> AUAgreement:
+    return AUAgreement(mse=au_mse(generated, target), icc=au_icc(generated, target))
+
+
+def _check_au_pair(generated: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    generated = np.asarray(generated, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    if generated.shape != target.shape or generated.ndim != 2 or generated.shape[1] != NUM_AUS:
+        raise MetricInputError(
+            f"AU arrays must both be [N, {NUM_AUS}], got {generated.shape} (generated) and {target.shape} (target)"
+        )
+    if not (np.all(np.isfinite(generated)) and np.all(np.isfinite(target))):
+        raise MetricInputError("AU arrays contain NaN or infinite values")
+    return generated, target

@@ -1,0 +1,60 @@
+"""Full-reference image quality: PSNR (the paper's Eq. 11), SSIM (Eq. 12) and MS-SSIM.
+
+Inputs are image batches ``[B, 3, H, W]`` in ``[-1, 1]`` (the nets' range); every function returns one value per
+image, ``[B]``. SSIM and MS-SSIM are pytorch_msssim's (Gaussian window 11, sigma 1.5, K = (0.01, 0.03)), computed
+on the 0-1 scale, which gives the same values as on 0-255.
+"""
+
+from __future__ import annotations
+
+import pytorch_msssim
+import torch
+
+from lsgan.errors import LsganError
+
+NET_RANGE = 2.0  # peak-to-peak of [-1, 1]; PSNR's MAX (255 for 8-bit pixels, the same ratio)
+MS_SSIM_DOWNSAMPLINGS = 4
+
+
+class MetricInputError(LsganError, ValueError):
+    """Image or feature batches that cannot be compared (shapes differ, too small, too few)."""
+
+
+def check_same_shape(a: torch.Tensor, b: torch.Tensor, what: str = "images") -> None:
+    if a.shape != b.shape:
+        raise MetricInputError(f"{what} to compare have different shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.ndim != 4:
+        raise MetricInputError(f"{what} must be batches [B, C, H, W], got shape {tuple(a.shape)}")
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor, data_range: float = NET_RANGE) -> torch.Tensor:
+    """``10 log10(MAX^2 / MSE)`` per image; ``inf`` for identical images."""
+    check_same_shape(a, b)
+    mse = (a.double() - b.double()).pow(2).mean(dim=(1, 2, 3))
+    return (10 * torch.log10(data_range**2 / mse)).float()
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    check_same_shape(a, b)
+    return pytorch_msssim.ssim(_unit(a), _unit(b), data_range=1.0, size_average=False)
+
+
+def ms_ssim(a: torch.Tensor, b: torch.Tensor, win_size: int = 11) -> torch.Tensor:
+    """Five-scale MS-SSIM; the smaller image side must exceed ``(win_size - 1) * 16`` (160 for the default)."""
+    check_same_shape(a, b)
+    min_side = (win_size - 1) * 2**MS_SSIM_DOWNSAMPLINGS
+    if min(a.shape[-2:]) <= min_side:
+        raise MetricInputError(
+            f"MS-SSIM with window {win_size} needs images larger than {min_side} px, got {tuple(a.shape[-2:])}; "
+            f"use a window of at most {_largest_odd_window(min(a.shape[-2:]))} or SSIM"
+        )
+    return pytorch_msssim.ms_ssim(_unit(a), _unit(b), data_range=1.0, size_average=False, win_size=win_size)
+
+
+def _largest_odd_window(side: int) -> int:
+    window = (side - 1) // 2**MS_SSIM_DOWNSAMPLINGS + 1
+    return window if window % 2 else window - 1
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return (x.float() + 1) / 2

