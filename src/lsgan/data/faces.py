@@ -22,11 +22,12 @@ from typing import Literal
 
 import cv2
 import numpy as np
+import torch
 from skimage.transform import SimilarityTransform
 
 from lsgan.data.images import ImageSource, describe_source, read_image
 from lsgan.errors import InputImageError, LsganError, NoFaceError
-from lsgan.parsing import CLASS_INDEX, EYE_REGION_CLASSES, MOUTH_REGION_CLASSES, class_ids
+from lsgan.parsing import CLASS_INDEX, region_masks
 
 # mediapipe logs through glog/absl to stderr and its protobuf glue warns on every call: keep the CLI readable.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -407,18 +408,6 @@ def landmark_region_masks(landmarks: Landmarks, size: int, *, dilation: float = 
                           blur: float = 0.02) -> np.ndarray:
     """Float32 ``[3, size, size]`` (eye, mouth, part) masks summing to 1, from landmarks in crop pixels: the
     eye+brow and lip+mouth classes of ``landmarks_to_parsing`` dilated by ``dilation``×side (the paper's
-    enlarged SMG regions) and box-blurred by ``blur``×side; the eye region wins overlaps (as ``nets.smg``)."""
-    labels = landmarks_to_parsing(landmarks, size)
-    grow, soften = round(dilation * size), round(blur * size)
-    eye = _grow_and_soften(np.isin(labels, class_ids(EYE_REGION_CLASSES)), grow, soften)
-    mouth = np.minimum(_grow_and_soften(np.isin(labels, class_ids(MOUTH_REGION_CLASSES)), grow, soften), 1.0 - eye)
-    return np.stack([eye, mouth, 1.0 - eye - mouth]).astype(np.float32)
-
-
-def _grow_and_soften(member: np.ndarray, grow: int, soften: int) -> np.ndarray:
-    mask = member.astype(np.float32)
-    if grow > 0:
-        mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    if soften > 0:
-        mask = cv2.blur(mask, (2 * soften + 1, 2 * soften + 1), borderType=cv2.BORDER_REPLICATE)
-    return mask
+    enlarged SMG regions) and box-blurred by ``blur``×side, by the same ``parsing.region_masks`` SMG uses."""
+    labels = torch.from_numpy(landmarks_to_parsing(landmarks, size).astype(np.int64))
+    return region_masks(labels[None], dilation, blur)[0].numpy()
