@@ -1,0 +1,77 @@
+"""``lsgan demo``: SynthFACS faces of test identities (never seen in training) edited across the eight emotions
+and along an AU sweep, as one labelled grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from lsgan.data.images import write_image
+from lsgan.data.synthfacs import render, sample_identity
+from lsgan.editing.editor import Editor, PreparedFace
+from lsgan.facs import EMOTIONS, NUM_AUS, au_index, emotion_vector
+
+LABEL_HEIGHT = 14
+LABEL_COLOUR = (40, 40, 40)
+
+
+@dataclass
+class DemoConfig:
+    identities: tuple[int, ...] = (1_000_001, 1_000_002, 1_000_003)  # ids far beyond any training set's
+    seed: int = 0
+    sweep_au: int = 12
+    sweep_steps: int = 5
+
+
+@dataclass
+class DemoFiles:
+    grid: Path
+    sources: list[Path]
+
+
+def neutral_faces(config: DemoConfig, size: int) -> list[np.ndarray]:
+    """uint8 S×S×3 renders of the demo identities with a neutral face."""
+    neutral = np.zeros(NUM_AUS, dtype=np.float32)
+    return [render(sample_identity(identity, config.seed), neutral, size=size).image for identity in config.identities]
+
+
+def demo_columns(config: DemoConfig) -> list[tuple[str, np.ndarray | None]]:
+    """(label, target AUs) per grid column; ``None`` is the unedited source."""
+    columns: list[tuple[str, np.ndarray | None]] = [("source", None)]
+    columns += [(emotion, emotion_vector(emotion)) for emotion in EMOTIONS]
+    for value in np.linspace(0.0, 1.0, config.sweep_steps):
+        sweep = np.zeros(NUM_AUS, dtype=np.float32)
+        sweep[au_index(config.sweep_au)] = value
+        columns.append((f"AU{config.sweep_au}={value:.2g}", sweep))
+    return columns
+
+
+def demo_grid(editor: Editor, faces: list[np.ndarray], config: DemoConfig) -> np.ndarray:
+    """Rows: faces; columns: source, the eight emotions, the AU sweep; a label row on top."""
+    columns = demo_columns(config)
+    targets = np.stack([aus for _, aus in columns if aus is not None])  # [C, 16]
+    rows = []
+    for face in (PreparedFace(photo=image, crop=image, aligned=None) for image in faces):  # renders are crops
+        source_aus = editor.estimate_faces([face])
+        edited = editor.render([face] * len(targets), targets, np.repeat(source_aus, len(targets), axis=0))
+        rows.append(np.concatenate([face.crop, *edited.images], axis=1))
+    return np.concatenate([_label_row([label for label, _ in columns], faces[0].shape[1]), *rows], axis=0)
+
+
+def _label_row(labels: list[str], cell: int) -> np.ndarray:
+    strip = Image.new("RGB", (cell * len(labels), LABEL_HEIGHT), "white")
+    draw = ImageDraw.Draw(strip)
+    for index, label in enumerate(labels):
+        draw.text((index * cell + 2, 1), label[: max(cell // 6, 3)], fill=LABEL_COLOUR)
+    return np.asarray(strip)
+
+
+def write_demo(editor: Editor, out_dir: Path, config: DemoConfig | None = None) -> DemoFiles:
+    config = config or DemoConfig()
+    faces = neutral_faces(config, editor.image_size)
+    sources = [write_image(out_dir / f"source_{identity}.png", face) for identity, face in zip(config.identities, faces)]
+    grid = write_image(out_dir / "demo_grid.png", demo_grid(editor, faces, config))
+    return DemoFiles(grid, sources)

@@ -1,0 +1,90 @@
+"""Turning what a user asks for (``aus``, ``emotion``, ``like``) into target AU vectors ``[N, 16]``.
+
+The rules, shared by the API, the CLI and the web page:
+- the starting point is the source's own AUs (as estimated by G_exp), or an emotion prototype, or the AUs of
+  another face (``like``); emotion and like exclude each other;
+- ``aus`` given as settings ({12: 0.8} or "12=0.8,6=0.6") overrides just those AUs on top of that start;
+- ``aus`` given as a full 16-vector (or ``[N, 16]``) is the target itself and cannot be combined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lsgan.facs import AUError, au_index, au_vector, check_au_vector, emotion_vector, parse_au_string
+
+AUSettings = Mapping[int, float]
+AUInput = AUSettings | str | Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    """What the user asked for; ``like_aus`` is G_exp's estimate for the ``like`` image ([16]), if one was given."""
+
+    aus: AUInput | None = None
+    emotion: str | None = None
+    intensity: float | None = None
+    like_aus: np.ndarray | None = None
+
+
+def resolve_targets(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
+    """Target AUs ``[N, 16]`` (float32, 0-1) for sources whose own AUs are ``source_aus`` ``[N, 16]``."""
+    check_request(request.aus, request.emotion, request.intensity, has_like=request.like_aus is not None)
+    if _is_full_vector(request.aus):
+        target = check_au_vector(np.asarray(request.aus), what="target AU vector")
+        return np.broadcast_to(target, source_aus.shape).astype(np.float32)
+    base = _base_vectors(request, source_aus)
+    settings = parse_au_string(request.aus) if isinstance(request.aus, str) else dict(request.aus or {})
+    return _override(base, settings)
+
+
+def check_request(aus: AUInput | None, emotion: str | None, intensity: float | None, *, has_like: bool) -> None:
+    """Raise ``AUError`` for a request that cannot be met, before any image is read or model loaded."""
+    if emotion is not None and has_like:
+        raise AUError("give either an emotion or a face to copy (like), not both")
+    if intensity is not None and emotion is None:
+        raise AUError("an intensity needs an emotion (e.g. happy at intensity 0.7)")
+    if _is_full_vector(aus) and (emotion is not None or has_like):
+        raise AUError("a full 16-value AU vector is the whole target: do not combine it with an emotion or like")
+    if aus is None and emotion is None and not has_like:
+        raise AUError("nothing to edit: give AUs (e.g. 12=0.8), an emotion, or a face to copy (like)")
+    if emotion is not None:
+        emotion_vector(emotion, 1.0 if intensity is None else intensity)
+    if isinstance(aus, str):
+        parse_au_string(aus)
+    elif isinstance(aus, Mapping):
+        au_vector(aus)
+    elif aus is not None:
+        check_au_vector(np.asarray(aus), what="target AU vector")
+
+
+def _is_full_vector(aus: AUInput | None) -> bool:
+    return aus is not None and not isinstance(aus, (str, Mapping))
+
+
+def _base_vectors(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
+    if request.emotion is not None:
+        intensity = 1.0 if request.intensity is None else request.intensity
+        return np.broadcast_to(emotion_vector(request.emotion, intensity), source_aus.shape)
+    if request.like_aus is not None:
+        like = check_au_vector(request.like_aus, what="AUs of the face to copy")
+        return np.broadcast_to(like, source_aus.shape)
+    return check_au_vector(source_aus, what="source AUs")
+
+
+def _override(base: np.ndarray, settings: dict[int, float]) -> np.ndarray:
+    target = np.array(base, dtype=np.float32)
+    for au, value in settings.items():
+        target[:, au_index(au)] = value
+    return target
+
+
+def interpolate_targets(source: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` AU vectors ``[steps, 16]`` going linearly from ``source`` to ``target`` (both ends included)."""
+    if steps < 2:
+        raise AUError(f"a sequence needs at least 2 steps, got {steps}")
+    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]  # [steps, 1]
+    return ((1.0 - weights) * source[None] + weights * target[None]).astype(np.float32)

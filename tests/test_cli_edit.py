@@ -1,0 +1,180 @@
+"""``lsgan edit / estimate / demo`` end to end on small inputs, through the real entry point (errors: exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from edit_support import files_under, run_lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
+from PIL import Image
+
+from lsgan.data.images import read_image
+from lsgan.editing.sequence import mp4_available
+from lsgan.facs import AU_COLUMNS, EMOTIONS
+
+
+@pytest.fixture
+def lsgan(capsys, monkeypatch, tiny_bundle):
+    """``lsgan(*args)`` runs the CLI with the tiny model (``--model`` added unless given)."""
+
+    def run(*args: object, model: bool = True):
+        return run_lsgan([*args, *(["--model", tiny_bundle] if model else [])], capsys, monkeypatch)
+
+    return run
+
+
+@pytest.fixture
+def face_files(save_png, synth_faces) -> list[Path]:
+    return [save_png(f"faces/face{index}.png", face) for index, face in enumerate(synth_faces)]
+
+
+def test_edit_one_file_with_masks(lsgan, face_files, tmp_path):
+    out = tmp_path / "out" / "edited.png"
+    run = lsgan("edit", face_files[0], "--aus", "12=0.8,6=0.6,25=0.3", "--no-align", "--save-masks", "--out", out)
+    assert run.code == 0, run.err
+    source = read_image(face_files[0])
+    edited = read_image(out)
+    assert edited.shape == source.shape and not np.array_equal(edited, source)
+    masks = [np.asarray(Image.open(out.with_name(f"edited_mask_{name}.png"))) for name in ("eye", "mouth", "part")]
+    assert all(mask.ndim == 2 for mask in masks)
+    np.testing.assert_allclose(sum(mask.astype(int) for mask in masks), 255, atol=2)  # soft masks sum to 1
+    assert out.with_name("edited_masks.png").is_file()
+
+
+def test_default_output_is_beside_the_source(lsgan, face_files):
+    run = lsgan("edit", face_files[1], "--emotion", "happy", "--intensity", "0.7", "--no-align")
+    assert run.code == 0, run.err
+    assert face_files[1].with_name("face1_edited.png").is_file()
+
+
+def test_folder_goes_on_after_a_bad_file_and_fails_at_the_end(lsgan, face_files, tmp_path):
+    (face_files[0].parent / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    (face_files[0].parent / "readme.txt").write_text("not an image, and not picked up")
+    out = tmp_path / "edited"
+    run = lsgan("edit", face_files[0].parent, "--emotion", "sad", "--no-align", "--out", out, "--batch-size", "2")
+    assert run.code == 1
+    assert "broken.png" in run.err and "1 image(s) failed" in run.err
+    assert "edited 3 of 4 images" in run.out
+    assert sorted(p.name for p in files_under(out)) == ["face0.png", "face1.png", "face2.png"]
+
+
+def test_like_copies_an_expression(lsgan, face_files, tmp_path):
+    run = lsgan("edit", face_files[0], "--like", face_files[2], "--no-align", "--out", tmp_path / "like.png")
+    assert run.code == 0, run.err
+    assert read_image(tmp_path / "like.png").shape == read_image(face_files[0]).shape
+
+
+def test_steps_write_frames_and_animations(lsgan, face_files, tmp_path):
+    out = tmp_path / "seq" / "smile.png"
+    run = lsgan("edit", face_files[0], "--aus", "12=1", "--steps", "3", "--no-align", "--out", out)
+    assert run.code == 0, run.err
+    frames = sorted((tmp_path / "seq" / "smile_frames").iterdir())
+    assert [f.name for f in frames] == ["000.png", "001.png", "002.png"]
+    with Image.open(out.with_suffix(".gif")) as gif:
+        assert gif.n_frames == 4  # 3 forward + 1 back (boomerang loop)
+        assert gif.size == Image.open(face_files[0]).size
+    np.testing.assert_array_equal(read_image(out), read_image(frames[-1]))
+    assert out.with_suffix(".mp4").is_file() == mp4_available()
+
+
+def test_aligned_edit_of_a_real_photo_changes_only_the_face(lsgan, save_png, astronaut, tmp_path):
+    photo = save_png("astronaut.png", astronaut)
+    out = tmp_path / "astronaut_edited.png"
+    run = lsgan("edit", photo, "--emotion", "happy", "--out", out)
+    assert run.code == 0, run.err
+    edited = read_image(out)
+    assert edited.shape == astronaut.shape
+    changed = np.any(edited != astronaut, axis=2)
+    assert changed.any()
+    # The face is in the top middle (rows ~60-190, columns ~160-290); far from it nothing may change.
+    assert not changed[300:].any() and not changed[:, :100].any() and not changed[:, 400:].any()
+
+
+def test_estimate_prints_a_table_and_json(lsgan, face_files):
+    run = lsgan("estimate", *face_files[:2], "--no-align")
+    assert run.code == 0, run.err
+    lines = run.out.strip().splitlines()
+    assert len(lines) == 1 + 16 and "face0.png" in lines[0]
+    assert lines[9].startswith("AU12") and "lip corner puller" in lines[9]
+    run = lsgan("estimate", face_files[0], "--no-align", "--json")
+    table = json.loads(run.out)
+    values = table[str(face_files[0])]
+    assert list(values) == list(AU_COLUMNS)
+    assert all(0.0 <= v <= 1.0 for v in values.values())
+
+
+def test_demo_writes_a_grid(lsgan, tmp_path):
+    run = lsgan("demo", "--out", tmp_path / "demo")
+    assert run.code == 0, run.err
+    grid_path = tmp_path / "demo" / "demo_grid.png"
+    assert str(grid_path) in run.out
+    grid = read_image(grid_path)
+    size, identities, columns = 32, 3, 1 + len(EMOTIONS) + 5  # source, emotions, AU12 sweep of 5
+    assert grid.shape[1] == columns * size
+    assert grid.shape[0] > identities * size  # plus the label row
+    assert len(list((tmp_path / "demo").glob("source_*.png"))) == identities
+
+
+BAD_ARGS = {
+    "unknown AU": (["--aus", "13=0.5"], "unknown AU 13"),
+    "AU above 1": (["--aus", "12=1.5"], "AU12 intensity must be in [0, 1]"),
+    "NaN AU": (["--aus", "12=nan"], "AU12 intensity"),
+    "unknown emotion": (["--emotion", "grumpy"], "unknown emotion 'grumpy'"),
+    "emotion and like": (["--emotion", "happy", "--like", "{face}"], "not both"),
+    "nothing to do": ([], "nothing to edit"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGS))
+def test_bad_arguments_exit_2_with_one_line(case, lsgan, face_files, tmp_path):
+    args, message = BAD_ARGS[case]
+    args = [a.replace("{face}", str(face_files[1])) for a in args]
+    out = tmp_path / "never.png"
+    run = lsgan("edit", face_files[0], *args, "--no-align", "--out", out)
+    assert run.code == 2
+    assert run.err.startswith("error: ") and message in run.err and run.err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_bad_images_exit_2_and_write_nothing(lsgan, save_png, tmp_path, rng):
+    text = tmp_path / "text.png"
+    text.write_text("hello")
+    full = save_png("full.png", rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).read_bytes()
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(full[: len(full) // 2])
+    tiny = save_png("tiny.png", np.zeros((1, 1, 3), np.uint8))
+    for source, message in ((text, "not a readable image"), (truncated, "truncated"), (tiny, "1x1")):
+        before = files_under(tmp_path)
+        run = lsgan("edit", source, "--aus", "12=1", "--no-align", "--save-masks")
+        assert run.code == 2 and source.name in run.err and message in run.err
+        assert files_under(tmp_path) == before
+
+
+def test_photo_without_a_face_exits_2(lsgan, save_png, rng):
+    noise = save_png("noise.png", rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    run = lsgan("edit", noise, "--aus", "12=1")
+    assert run.code == 2 and "noise.png: no face found" in run.err
+
+
+def test_bad_models_exit_2(lsgan, face_files, tmp_path, tiny_bundle):
+    run = lsgan("edit", face_files[0], "--aus", "12=1", "--model", tmp_path / "nowhere", model=False)
+    assert run.code == 2 and "nowhere" in run.err
+    other = tmp_path / "other"
+    other.mkdir()
+    for file in tiny_bundle.iterdir():
+        (other / file.name).write_bytes(file.read_bytes())
+    (other / "config.yaml").write_text((other / "config.yaml").read_text().replace("latent_dim: 16", "latent_dim: 24"))
+    run = lsgan("estimate", face_files[0], "--no-align", "--model", other, model=False)
+    assert run.code == 2 and "does not fit" in run.err
+
+
+def test_installed_command_reports_errors_with_exit_2(face_files):
+    lsgan_command = Path(sys.executable).with_name("lsgan")
+    done = subprocess.run([str(lsgan_command), "edit", str(face_files[0]), "--aus", "99=1"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: unknown AU 99") and done.stderr.count("\n") == 1

@@ -1,0 +1,213 @@
+"""The Python editing API: target rules, input kinds, batching, sequences, alignment, and bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from edit_support import synth_faces, tiny_bundle, tiny_editor  # noqa: F401  (pytest fixtures)
+from PIL import Image
+
+from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, resolve_model_dir
+from lsgan.editing.outputs import atomic_file, atomic_folder
+from lsgan.editing.targets import TargetRequest, interpolate_targets, resolve_targets
+from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
+from lsgan.facs import AU_IDS, AUError, au_index, emotion_vector
+
+AU12 = au_index(12)
+
+
+# --- target rules (no model) -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def source_aus(rng: np.random.Generator) -> np.ndarray:
+    return rng.uniform(0, 1, (2, 16)).astype(np.float32)
+
+
+def test_au_settings_change_only_those_aus(source_aus):
+    target = resolve_targets(TargetRequest(aus={12: 0.8, 6: 0.1}), source_aus)
+    changed = [au_index(12), au_index(6)]
+    np.testing.assert_allclose(target[:, changed], [[0.8, 0.1]] * 2)
+    np.testing.assert_array_equal(np.delete(target, changed, axis=1), np.delete(source_aus, changed, axis=1))
+
+
+def test_au_string_is_the_same_as_a_mapping(source_aus):
+    from_string = resolve_targets(TargetRequest(aus="AU12=0.8, 6=0.1"), source_aus)
+    np.testing.assert_array_equal(from_string, resolve_targets(TargetRequest(aus={12: 0.8, 6: 0.1}), source_aus))
+
+
+def test_emotion_replaces_the_source_and_settings_apply_on_top(source_aus):
+    target = resolve_targets(TargetRequest(aus={26: 0.3}, emotion="happy", intensity=0.5), source_aus)
+    expected = emotion_vector("happy", 0.5)
+    expected[au_index(26)] = 0.3
+    np.testing.assert_allclose(target, np.stack([expected, expected]))
+
+
+def test_like_copies_the_other_faces_aus(source_aus):
+    like = np.linspace(0, 1, 16, dtype=np.float32)
+    np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=like), source_aus), np.stack([like, like]))
+
+
+def test_a_full_vector_is_the_target(source_aus):
+    vector = np.full(16, 0.25)
+    np.testing.assert_allclose(resolve_targets(TargetRequest(aus=vector), source_aus), np.full((2, 16), 0.25))
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (TargetRequest(aus={13: 0.5}), "unknown AU 13"),
+        (TargetRequest(aus="12=1.5"), "must be in [0, 1]"),
+        (TargetRequest(aus={12: float("nan")}), "must be a number in [0, 1]"),
+        (TargetRequest(aus=np.full(16, np.nan)), "NaN"),
+        (TargetRequest(aus=np.zeros(15)), "16 values"),
+        (TargetRequest(emotion="grumpy"), "unknown emotion 'grumpy'"),
+        (TargetRequest(emotion="happy", intensity=1.2), "intensity must be in [0, 1]"),
+        (TargetRequest(emotion="happy", like_aus=np.zeros(16)), "not both"),
+        (TargetRequest(aus={12: 1.0}, intensity=0.5), "an intensity needs an emotion"),
+        (TargetRequest(), "nothing to edit"),
+    ],
+)
+def test_bad_requests_are_one_line_errors(request_, message, source_aus):
+    with pytest.raises(AUError, match=message.replace("[", r"\[").replace("]", r"\]")) as caught:
+        resolve_targets(request_, source_aus)
+    assert "\n" not in str(caught.value)
+
+
+def test_interpolation_runs_from_source_to_target():
+    source, target = np.zeros(16, np.float32), np.linspace(0, 1, 16, dtype=np.float32)
+    steps = interpolate_targets(source, target, 5)
+    assert steps.shape == (5, 16)
+    np.testing.assert_allclose(steps[0], source)
+    np.testing.assert_allclose(steps[-1], target)
+    assert np.all(np.diff(steps, axis=0) >= 0)
+    with pytest.raises(AUError):
+        interpolate_targets(source, target, 1)
+
+
+# --- the editor on already-cropped faces ------------------------------------------------------------------------
+
+
+def test_pil_numpy_and_path_inputs_give_the_same_edit(tiny_editor, synth_faces, save_png):
+    face = synth_faces[0]
+    inputs = [face, Image.fromarray(face), save_png("face.png", face)]
+    result = tiny_editor.edit(inputs, aus={12: 0.9})
+    assert len(result.images) == 3
+    for image in result.images:
+        assert image.shape == face.shape and image.dtype == np.uint8
+        np.testing.assert_allclose(image, result.images[0], atol=1)  # batch splits may round differently
+    assert not np.array_equal(result.image, face)
+
+
+def test_batches_give_the_same_result_as_single_edits(tiny_editor, synth_faces):
+    batch = tiny_editor.edit(synth_faces, emotion="surprised")  # batch_size 2: two forward passes
+    for face, edited in zip(synth_faces, batch.images):
+        np.testing.assert_allclose(tiny_editor.edit(face, emotion="surprised").image, edited, atol=1)
+    assert batch.masks.shape == (3, tiny_editor.image_size, tiny_editor.image_size, 3)
+    np.testing.assert_allclose(batch.masks.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_output_has_the_input_size_without_alignment(tiny_editor, rng):
+    photo = rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)
+    assert tiny_editor.edit(photo, aus={12: 1.0}).image.shape == (45, 70, 3)
+
+
+def test_unset_aus_keep_the_sources_estimate(tiny_editor, synth_faces):
+    result = tiny_editor.edit(synth_faces[:2], aus={12: 0.8})
+    np.testing.assert_allclose(result.target_aus[:, AU12], 0.8)
+    np.testing.assert_allclose(np.delete(result.target_aus, AU12, 1), np.delete(result.source_aus, AU12, 1))
+    np.testing.assert_allclose(result.source_aus, tiny_editor.estimate(synth_faces[:2]), atol=1e-6)
+
+
+def test_estimate_returns_one_row_of_16_per_image(tiny_editor, synth_faces):
+    aus = tiny_editor.estimate(synth_faces)
+    assert aus.shape == (3, len(AU_IDS)) and aus.dtype == np.float32
+    assert np.all((aus >= 0) & (aus <= 1))
+
+
+def test_like_uses_the_other_faces_estimate(tiny_editor, synth_faces):
+    result = tiny_editor.edit(synth_faces[0], like=synth_faces[1])
+    np.testing.assert_allclose(result.target_aus[0], tiny_editor.estimate(synth_faces[1])[0], atol=1e-6)
+
+
+def test_sequence_goes_from_the_source_expression_to_the_target(tiny_editor, synth_faces):
+    result = tiny_editor.edit_sequence(synth_faces[0], 4, aus={12: 1.0})
+    assert len(result.images) == 4
+    np.testing.assert_allclose(result.target_aus[0], result.source_aus[0], atol=1e-6)
+    assert result.target_aus[-1, AU12] == pytest.approx(1.0)
+    assert np.all(np.diff(result.target_aus[:, AU12]) >= 0)
+
+
+# --- bad inputs ---------------------------------------------------------------------------------------------------
+
+
+def test_unreadable_images_are_named_in_the_error(tiny_editor, tmp_path, save_png, synth_faces):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    full = save_png("full.png", synth_faces[0]).read_bytes()
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(full[: len(full) // 2])
+    tiny = save_png("tiny.png", np.zeros((1, 1, 3), np.uint8))
+    for path in (text, truncated, tiny, tmp_path / "missing.png"):
+        with pytest.raises(InputImageError, match=path.name):
+            tiny_editor.edit(path, aus={12: 1.0})
+
+
+def test_empty_list_is_an_error(tiny_editor):
+    with pytest.raises(InputImageError, match="empty"):
+        tiny_editor.estimate([])
+
+
+def test_photo_without_a_face_is_an_error(tiny_bundle, rng, save_png):
+    noise = save_png("noise.png", rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    with Editor.from_pretrained(tiny_bundle) as editor, pytest.raises(NoFaceError, match="noise.png: no face"):
+        editor.edit(noise, aus={12: 1.0})
+
+
+def test_missing_or_mismatched_bundles_are_checkpoint_errors(tiny_bundle, tmp_path):
+    with pytest.raises(CheckpointError, match="no config.yaml"):
+        Editor.from_pretrained(tmp_path / "nowhere")
+    other = tmp_path / "other"
+    other.mkdir()
+    for file in tiny_bundle.iterdir():
+        (other / file.name).write_bytes(file.read_bytes())
+    config = (other / "config.yaml").read_text()
+    (other / "config.yaml").write_text(config.replace("latent_dim: 16", "latent_dim: 24"))
+    with pytest.raises(CheckpointError, match="generator.safetensors does not fit"):
+        Editor.from_pretrained(other)
+
+
+def test_absent_default_model_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setattr("lsgan.editing.editor.DEFAULT_MODEL_DIR", tmp_path / "default")
+    with pytest.raises(CheckpointError, match="--model"):
+        resolve_model_dir(None)
+    assert resolve_model_dir(tmp_path) == tmp_path
+    assert DEFAULT_MODEL_DIR.name == "default"
+
+
+def test_unavailable_device_is_an_error(tiny_bundle, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(LsganError, match="no CUDA GPU"):
+        Editor.from_pretrained(tiny_bundle, device="cuda")
+
+
+def test_atomic_writes_leave_nothing_behind_on_failure(tmp_path):
+    target = tmp_path / "out.png"
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    folder = tmp_path / "frames"
+    with pytest.raises(RuntimeError), atomic_folder(folder) as tmp_dir:
+        (tmp_dir / "000.png").write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_file_replaces_only_when_done(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with atomic_file(target) as tmp:
+        tmp.write_text("new")
+        assert target.read_text() == "old"
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

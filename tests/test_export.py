@@ -1,0 +1,54 @@
+"""``lsgan export onnx``: the editing graph in ONNX, checked against PyTorch with onnxruntime."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from edit_support import run_lsgan, tiny_bundle  # noqa: F401  (pytest fixture)
+
+from lsgan.cli.edit import export_onnx as export_command
+from lsgan.editing.export import example_inputs, onnx_session, run_onnx
+from lsgan.nets.lsgan import load_bundle
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_bundle, tmp_path_factory) -> tuple[Path, str]:
+    """One export for the whole module (it is the slow step): the file and what the command printed."""
+    out = tmp_path_factory.mktemp("onnx") / "editor.onnx"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        export_command(out=out, model=tiny_bundle, opset=17)
+    return out, printed.getvalue()
+
+
+def test_export_prints_the_parity_check(exported):
+    path, printed = exported
+    assert path.is_file() and path.stat().st_size > 0
+    assert "max abs diff" in printed
+    assert float(printed.rsplit(" ", 1)[-1]) < 1e-3
+
+
+def test_onnxruntime_matches_torch_on_a_new_batch_size(exported, tiny_bundle):
+    path, _ = exported
+    generator = load_bundle(tiny_bundle).generator
+    image, aus = example_inputs(generator.config.image_size, batch=3, seed=7)  # export traced batch 2
+    with torch.no_grad():
+        expected_image, expected_masks = generator.edit(image, aus)
+    got_image, got_masks = run_onnx(onnx_session(path), image.numpy(), aus.numpy())
+    assert got_image.shape == (3, 3, 32, 32) and got_masks.shape == (3, 3, 32, 32)
+    np.testing.assert_allclose(got_image, expected_image.numpy(), atol=1e-4)
+    np.testing.assert_allclose(got_masks, expected_masks.numpy(), atol=1e-4)
+
+
+def test_too_old_opset_is_refused_and_writes_nothing(tiny_bundle, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "old.onnx"
+    run = run_lsgan(["export", "onnx", "--model", tiny_bundle, "--out", out, "--opset", "9"], capsys, monkeypatch)
+    assert run.code == 2 and "opset 9" in run.err and run.err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
