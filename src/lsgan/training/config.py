@@ -1,0 +1,89 @@
+"""Typed training configuration (``configs/*.yaml``): model, loss weights, data, runtime and per-stage settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lsgan.losses import LossWeights
+from lsgan.nets.lsgan import LSGANConfig
+
+STAGE_NAMES: tuple[str, ...] = ("smg", "aae", "aux", "lsgan")
+
+
+@dataclass
+class RuntimeConfig:
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype on GPU; CPU always trains in fp32
+    channels_last: bool = False                         # GPU only
+    seed: int = 0                                       # base seed; rank r trains with seed + r
+    num_workers: int = 0                                # data-loader processes (exact resume needs 0 with augment)
+    num_threads: int = 0                                # CPU threads per process (0: torch's default)
+    sync_batchnorm: bool = True                         # BatchNorm statistics over all DDP ranks (GPU only)
+    log_every: int = 10                                 # steps between logged losses (progress bar, TensorBoard)
+    image_every: int = 200                              # steps between TensorBoard image grids (0: never)
+
+
+@dataclass
+class StageSettings:
+    steps: int = 1000
+    batch_size: int = 8                                 # per process
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    checkpoint_every: int = 500
+    eval_every: int = 500                               # test-identity metrics during training (0: only at the end)
+    eval_batches: int = 8                               # test batches per evaluation (0: the whole test split)
+
+
+@dataclass
+class LsganStageOptions:
+    """Settings of the final adversarial stage beyond ``StageSettings``."""
+
+    adversarial: Literal["bce", "hinge", "wgan-gp"] = "bce"  # Eq. 5 as in the paper, or a stable variant
+    cls_weight: float = 1.0  # D_cls's AU regression: on real faces for the AUD, on fakes inside L_au for G
+
+
+def _stage(steps: int, lr: float, **kw: object) -> StageSettings:
+    return StageSettings(steps=steps, lr=lr, **kw)  # type: ignore[arg-type]
+
+
+@dataclass
+class StagesConfig:
+    smg: StageSettings = field(default_factory=lambda: _stage(2000, 1e-3, betas=(0.9, 0.999)))
+    aae: StageSettings = field(default_factory=lambda: _stage(2000, 1e-4))
+    aux: StageSettings = field(default_factory=lambda: _stage(2000, 2e-4, betas=(0.9, 0.999)))  # G_exp: 2e-4
+    lsgan: StageSettings = field(default_factory=lambda: _stage(10000, 1e-4))                  # E, G, D_z, D: 1e-4
+    lsgan_options: LsganStageOptions = field(default_factory=LsganStageOptions)
+    latent_weight: float = 1.0  # the encoder side of Eq. 4 (codes look like N(0, I)) in stages aae and lsgan
+
+
+@dataclass
+class SynthSettings:
+    """SynthFACS generation parameters, used when ``data.kind`` is synthfacs and ``data.root`` does not exist."""
+
+    identities: int = 67
+    per_identity: int = 40
+    seed: int = 0
+    test_fraction: float = 0.15
+    workers: int = 1  # rendering processes (the output does not depend on it)
+
+
+@dataclass
+class DataSection:
+    kind: Literal["synthfacs", "folder", "openface", "rafd", "disfa"] = "synthfacs"
+    root: Path = Path("data/synthfacs")
+    csv: Path | None = None
+    synth: SynthSettings = field(default_factory=SynthSettings)
+
+
+@dataclass
+class TrainConfig:
+    model: LSGANConfig = field(default_factory=LSGANConfig)
+    losses: LossWeights = field(default_factory=LossWeights)
+    data: DataSection = field(default_factory=DataSection)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    stages: StagesConfig = field(default_factory=StagesConfig)
+
+    def stage(self, name: str) -> StageSettings:
+        return getattr(self.stages, name)

@@ -1,0 +1,1 @@
+"""One module per training stage: what a step trains, how it is scored, what its preview shows."""

@@ -1,0 +1,250 @@
+"""Stage ``lsgan``: the adversarial training of Eq. 10. E (fine-tuned from the AAE stage) + TG against the AUD
+(D_adv + D_cls), with D_z keeping E's codes Gaussian (Eq. 4); SMG, G_exp and C_id are frozen.
+
+One step: (1) generator update on L = L_adv + λ_au L_au + λ_id L_id + λ_rec L_rec + λ_cyc L_cyc (+ the encoder
+side of Eq. 4); (2) AUD update on Eq. 5 (+ D_cls's AU regression on real faces, + the gradient penalty for
+wgan-gp) against the fakes of (1); (3) D_z update on Eq. 4 against the codes of (1). L_au reads the AUs of the
+fake both with G_exp (paper Eq. 6) and with D_cls (as StarGAN/GANimation; weight ``cls_weight``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from lsgan import losses
+from lsgan.errors import CheckpointError
+from lsgan.nets.aae import LatentDiscriminator
+from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
+from lsgan.nets.discriminator import AUDiscriminator
+from lsgan.nets.lsgan import LSGANGenerator
+from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
+from lsgan.training.config import LsganStageOptions
+from lsgan.training.evaluation import RunningMean, masked_au_mse, psnr, ssim_per_image
+from lsgan.training.logging import au_bar_images, mask_images
+from lsgan.training.loop import Batch, TrainingStage
+from lsgan.training.stages.aae import LatentCriticObjective
+from lsgan.training.stages.aux import num_identities
+from lsgan.training.stages.common import adam, freeze, no_grad_for
+
+
+class GeneratorObjective(nn.Module):
+    """Eq. 10 for E + TG. Only the generator is registered; critics and judges are read through a plain dict."""
+
+    def __init__(
+        self,
+        generator: LSGANGenerator,
+        critics: dict[str, nn.Module],
+        weights: losses.LossWeights,
+        options: LsganStageOptions,
+        latent_weight: float,
+    ) -> None:
+        super().__init__()
+        self.generator = generator
+        self.critics = critics  # aud, au_regressor, identity_classifier, latent_discriminator (optional)
+        self.weights = weights
+        self.options = options
+        self.latent_weight = latent_weight
+
+    def forward(
+        self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor, identity: Tensor
+    ) -> dict[str, Tensor]:
+        # I~ and I_r in one generator call: the same source under target and source AUs.
+        both = self.generator(torch.cat([source, source]), torch.cat([target_aus, source_aus]))
+        fake, self_rec = both.image.chunk(2)
+        adv_logits, fake_aus = self.critics["aud"](fake)
+        terms = losses.GeneratorLossTerms(
+            adversarial=losses.generator_adversarial_loss(adv_logits, self.options.adversarial),
+            au=losses.au_loss(self.critics["au_regressor"](fake), target_aus, target_au_mask)
+            + self.options.cls_weight * losses.au_loss(fake_aus, target_aus, target_au_mask),
+        )
+        if self.weights.identity:
+            terms.identity = losses.identity_loss(self.critics["identity_classifier"](fake), identity)
+        if self.weights.reconstruction:
+            terms.reconstruction = losses.reconstruction_loss(self_rec, source)
+        if self.weights.cycle:
+            terms.cycle = losses.cycle_loss(self.generator(fake, source_aus).image, source)
+        total = losses.total_generator_loss(terms, self.weights)
+        result = {name: value for name, value in vars(terms).items() if value is not None}
+        z = self._codes(source, both.masks[: source.shape[0]])
+        if z is not None:
+            result["e_adv"] = losses.latent_encoder_loss(self.critics["latent_discriminator"](z))
+            total = total + self.latent_weight * result["e_adv"]
+            result["z"] = z.detach()
+        return {**result, "total": total, "fake": fake.detach()}
+
+    def _codes(self, source: Tensor, masks: Tensor) -> Tensor | None:
+        """E's region codes [3B, latent] for the encoder side of Eq. 4 (None without AAE + TG)."""
+        if "latent_discriminator" not in self.critics or not self.latent_weight:
+            return None
+        codes = self.generator.encode_regions(source, masks)
+        return torch.cat([code.z for code in codes.values()])
+
+
+class DiscriminatorObjective(nn.Module):
+    """Eq. 5 for the AUD (+ D_cls's AU regression on real faces, + the WGAN gradient penalty)."""
+
+    def __init__(self, aud: AUDiscriminator, weights: losses.LossWeights, options: LsganStageOptions) -> None:
+        super().__init__()
+        self.aud = aud
+        self.weights = weights
+        self.options = options
+
+    def forward(self, real: Tensor, fake: Tensor, real_aus: Tensor, au_mask: Tensor) -> dict[str, Tensor]:
+        adv_logits, predicted_aus = self.aud(torch.cat([real, fake]))
+        real_logits, fake_logits = adv_logits.chunk(2)
+        adversarial = losses.adversarial_loss(real_logits, fake_logits, self.options.adversarial)
+        cls = losses.discriminator_au_loss(predicted_aus[: real.shape[0]], real_aus, au_mask)
+        total = adversarial + self.options.cls_weight * cls
+        result = {"d_adv": adversarial, "d_cls": cls}
+        if self.options.adversarial == "wgan-gp":
+            result["d_gp"] = losses.gradient_penalty(lambda x: self.aud(x)[0], real, fake)
+            total = total + self.weights.gradient_penalty * result["d_gp"]
+        return {**result, "total": total}
+
+
+class LSGANStage(TrainingStage):
+    name = "lsgan"
+    paired = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model = self.config.model
+        self.options = self.config.stages.lsgan_options
+        self.generator = self.amp.prepare_module(LSGANGenerator(model))
+        self.aud = self.amp.prepare_module(AUDiscriminator(model.aud, model.image_size))
+        self.au_regressor = self.amp.prepare_module(AURegressor(model.aux))
+        self.identity_classifier = self.amp.prepare_module(IdentityClassifier(num_identities(self.data.train), model.aux))
+        self.latent_discriminator = (
+            self.amp.prepare_module(LatentDiscriminator(model.aae)) if model.generator == "aae_tg" else None
+        )
+        self._load_earlier_stages()
+        self._build_objectives()
+
+    # --- set-up -------------------------------------------------------------------------------------------------
+
+    def _load_earlier_stages(self) -> None:
+        """SMG from stage smg, E and D_z from stage aae, G_exp and C_id from stage aux (all in the run dir)."""
+        wanted: dict[str, dict[str, nn.Module]] = {
+            "aux": {"au_regressor": self.au_regressor, "identity_classifier": self.identity_classifier},
+        }
+        if self.generator.smg is not None:
+            wanted["smg"] = {"smg": self.generator.smg}
+        if self.generator.encoder is not None:
+            wanted["aae"] = {"encoder": self.generator.encoder, "latent_discriminator": self.latent_discriminator}
+        for stage, networks in wanted.items():
+            path = self.run_dir / stage / CHECKPOINT_NAME
+            if not path.is_file():
+                raise CheckpointError(f"stage lsgan needs the {stage} stage's weights at {path}: run `lsgan train {stage}` first")
+            load_networks(path, networks)
+        for module in (self.au_regressor, self.identity_classifier, self.generator.smg):
+            if module is not None:
+                freeze(module)
+
+    def _build_objectives(self) -> None:
+        critics: dict[str, nn.Module] = {
+            "aud": self.aud, "au_regressor": self.au_regressor, "identity_classifier": self.identity_classifier,
+        }
+        if self.latent_discriminator is not None:
+            critics["latent_discriminator"] = self.latent_discriminator
+        weights = self.config.losses
+        self.generator_objective = self.wrap(GeneratorObjective(
+            self.generator, critics, weights, self.options, self.config.stages.latent_weight
+        ))
+        self.discriminator_objective = self.wrap(DiscriminatorObjective(self.aud, weights, self.options))
+        self.g_optimizer = adam([self.generator], self.settings)
+        self.d_optimizer = adam([self.aud], self.settings)
+        self.latent_critic = None
+        if self.latent_discriminator is not None:
+            self.latent_critic = self.wrap(LatentCriticObjective(self.latent_discriminator))
+            self.dz_optimizer = adam([self.latent_discriminator], self.settings)
+
+    # --- stage interface ----------------------------------------------------------------------------------------
+
+    def networks(self) -> dict[str, nn.Module]:
+        nets = {
+            "generator": self.generator, "aud": self.aud,
+            "au_regressor": self.au_regressor, "identity_classifier": self.identity_classifier,
+        }
+        if self.latent_discriminator is not None:
+            nets["latent_discriminator"] = self.latent_discriminator
+        return nets
+
+    def trained_networks(self) -> list[nn.Module]:
+        return [m for m in (self.generator, self.aud, self.latent_discriminator) if m is not None]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        optimizers = {"generator": self.g_optimizer, "aud": self.d_optimizer}
+        if self.latent_critic is not None:
+            optimizers["latent_discriminator"] = self.dz_optimizer
+        return optimizers
+
+    def train_mode(self, training: bool) -> None:
+        for module in self.trained_networks():  # G_exp, C_id and SMG stay in eval mode
+            module.train(training)
+
+    def train_step(self, batch: Batch) -> dict[str, Tensor]:
+        source, target = batch["source"], batch["target"]
+        with self.amp.autocast(), no_grad_for(*self._critics()):
+            g = self.generator_objective(
+                source["image"], source["aus"], target["aus"], target["au_mask"], source["identity"]
+            )
+        self.amp.backward_step(g["total"], self.g_optimizer, "generator")
+        with self.amp.autocast():
+            d = self.discriminator_objective(source["image"], g["fake"], source["aus"], source["au_mask"])
+        self.amp.backward_step(d["total"], self.d_optimizer, "aud")
+        report = {f"g_{k}": v for k, v in g.items() if v.dim() == 0}
+        report.update({k: v for k, v in d.items() if k != "total"})
+        if self.latent_critic is not None and "z" in g:
+            prior = torch.randn_like(g["z"])
+            with self.amp.autocast():
+                report["dz"] = self.latent_critic(prior, g["z"])
+            self.amp.backward_step(report["dz"], self.dz_optimizer, "latent_discriminator")
+        return {k: v.detach() for k, v in report.items()}
+
+    def _critics(self) -> list[nn.Module]:
+        return [m for m in (self.aud, self.latent_discriminator) if m is not None]
+
+    def evaluate(self, batches: Iterator[Batch]) -> dict[str, float]:
+        scores = RunningMean()
+        for batch in batches:
+            source, target = batch["source"], batch["target"]
+            with self.amp.autocast():
+                edited = self.generator(source["image"], target["aus"]).image
+                reconstructed = self.generator(source["image"], source["aus"]).image
+                edited_aus, source_aus_read = self.au_regressor(edited), self.au_regressor(source["image"])
+            scores.add("au_mse", masked_au_mse(edited_aus, target["aus"], target["au_mask"]))
+            scores.add("au_mse_identity_baseline", masked_au_mse(source_aus_read, target["aus"], target["au_mask"]))
+            scores.add("self_rec_psnr", psnr(reconstructed, source["image"]))
+            scores.add("self_rec_ssim", ssim_per_image(reconstructed, source["image"]))
+            self._score_against_truth(batch, edited, scores)
+        return scores.result()
+
+    def _score_against_truth(self, batch: Batch, edited: Tensor, scores: RunningMean) -> None:
+        """PSNR/SSIM of the edit against the rendered true target, beside the unchanged source (SynthFACS), and
+        G_exp's own AU error on the true target (the floor for ``au_mse``)."""
+        truth = batch.get("true_target")
+        if truth is None:
+            return
+        source, target = batch["source"]["image"], batch["target"]
+        with self.amp.autocast():
+            truth_aus = self.au_regressor(truth)
+        scores.add("au_mse_true_target", masked_au_mse(truth_aus, target["aus"], target["au_mask"]))
+        scores.add("psnr", psnr(edited, truth))
+        scores.add("ssim", ssim_per_image(edited, truth))
+        scores.add("psnr_identity_baseline", psnr(source, truth))
+        scores.add("ssim_identity_baseline", ssim_per_image(source, truth))
+
+    def preview(self, batch: Batch) -> list[Tensor]:
+        source, target = batch["source"], batch["target"]
+        out = self.generator(source["image"], target["aus"])
+        bars = au_bar_images(target["aus"], source["image"].shape[-1])
+        return [source["image"], bars, out.image, mask_images(out.masks), target["image"]]
+
+    def bundle_parts(self) -> tuple[LSGANGenerator, AURegressor, dict[str, nn.Module]]:
+        """What ``save_bundle`` writes: the generator, G_exp, and the other networks for reference."""
+        extra = {"aud": self.aud, "identity_classifier": self.identity_classifier}
+        return self.generator, self.au_regressor, extra

@@ -1,0 +1,157 @@
+"""Exact resume and atomic checkpoints. Stage aae is used for the kill/stop variants because its steps draw
+random numbers (prior samples for D_z), so an RNG or data-order slip on resume would show up in the weights;
+stage lsgan (three optimizers, random pairs) is checked once too."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lsgan.errors import CheckpointError
+from lsgan.training import checkpoint as ckpt
+from lsgan.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
+from lsgan.training.loop import Budget
+from lsgan.training.pipeline import train
+from lsgan.training.stages.aae import AAEStage
+from training_support import checkpoint_tensors, loss_log, synth_dir, tiny_config  # noqa: F401 (fixture)
+
+# Batch 6 of 32 training images: 5 batches an epoch, so the resumed part crosses an epoch boundary.
+RESUME_SETTINGS = (
+    "stages.aae.steps=6", "stages.aae.batch_size=6", "stages.aae.checkpoint_every=2", "runtime.image_every=0",
+)
+
+
+class SimulatedCrash(RuntimeError):
+    pass
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    assert train("aae", tiny_config(synth_dir, *RESUME_SETTINGS), run_dir).finished
+    return run_dir
+
+
+def assert_same_tensors(expected: dict[str, torch.Tensor], actual: dict[str, torch.Tensor]) -> None:
+    assert expected.keys() == actual.keys()
+    different = [k for k in expected if not torch.equal(expected[k], actual[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+def test_budget_stop_then_resume_is_bit_exact(uninterrupted: Path, synth_dir: Path, tmp_path: Path) -> None:
+    config = tiny_config(synth_dir, *RESUME_SETTINGS)
+    stopped = train("aae", config, tmp_path, budget=Budget(max_steps=3))  # between checkpoints
+    assert not stopped.finished and stopped.states["aae"].step == 3
+    resumed = train("aae", config, tmp_path, resume=True)
+    assert resumed.finished and resumed.states["aae"].step == 6
+    assert_same_tensors(checkpoint_tensors(uninterrupted / "aae"), checkpoint_tensors(tmp_path / "aae"))
+    assert loss_log(uninterrupted / "aae") == loss_log(tmp_path / "aae")
+
+
+def test_crash_after_checkpoint_then_resume_is_bit_exact(
+    uninterrupted: Path, synth_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tiny_config(synth_dir, *RESUME_SETTINGS)
+    original_step = AAEStage.train_step
+    calls = {"count": 0}
+
+    def crash_at_step_six(self: AAEStage, batch: dict) -> dict:
+        calls["count"] += 1
+        if calls["count"] == 6:  # step 5 ran after the checkpoint at step 4: its work is lost
+            raise SimulatedCrash
+        return original_step(self, batch)
+
+    monkeypatch.setattr(AAEStage, "train_step", crash_at_step_six)
+    with pytest.raises(SimulatedCrash):
+        train("aae", config, tmp_path)
+    monkeypatch.setattr(AAEStage, "train_step", original_step)
+    assert train("aae", config, tmp_path, resume=True).states["aae"].step == 6
+    assert_same_tensors(checkpoint_tensors(uninterrupted / "aae"), checkpoint_tensors(tmp_path / "aae"))
+    assert loss_log(uninterrupted / "aae") == loss_log(tmp_path / "aae")  # the lost steps' records are dropped
+
+
+@pytest.fixture(scope="module")
+def pretrained_run(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run dir holding finished smg, aae and aux stages (what stage lsgan starts from)."""
+    run_dir = tmp_path_factory.mktemp("pretrained")
+    config = tiny_config(synth_dir, "runtime.image_every=0")
+    for stage in ("smg", "aae", "aux"):
+        assert train(stage, config, run_dir).finished
+    return run_dir
+
+
+def test_lsgan_stage_resume_is_bit_exact(pretrained_run: Path, synth_dir: Path, tmp_path: Path) -> None:
+    """The adversarial stage: three optimizers, frozen helpers, random pairs and prior samples."""
+    config = tiny_config(
+        synth_dir, "stages.lsgan.steps=5", "stages.lsgan.checkpoint_every=2", "runtime.image_every=0"
+    )
+    uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
+    for run_dir in (uninterrupted, interrupted):
+        shutil.copytree(pretrained_run, run_dir)
+    assert train("lsgan", config, uninterrupted).finished
+    assert not train("lsgan", config, interrupted, budget=Budget(max_steps=3)).finished
+    assert train("lsgan", config, interrupted, resume=True).finished
+    assert_same_tensors(checkpoint_tensors(uninterrupted / "lsgan"), checkpoint_tensors(interrupted / "lsgan"))
+
+
+def _toy() -> tuple[nn.Module, torch.optim.Optimizer]:
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    return model, optimizer
+
+
+def test_failed_write_keeps_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model, optimizer = _toy()
+    path = tmp_path / CHECKPOINT_NAME
+    save_checkpoint(path, TrainState(stage="toy", step=1), {"toy": model}, {"toy": optimizer})
+    before = path.read_bytes()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+
+    def power_cut(fd: int) -> None:  # the new bytes are written but never made durable
+        raise OSError("simulated power cut during fsync")
+
+    monkeypatch.setattr(ckpt.os, "fsync", power_cut)
+    with pytest.raises(OSError, match="power cut"):
+        save_checkpoint(path, TrainState(stage="toy", step=2), {"toy": model}, {"toy": optimizer})
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [CHECKPOINT_NAME]  # no temporary file left behind
+    restored, restored_optimizer = _toy()
+    state = load_checkpoint(path, {"toy": restored}, {"toy": restored_optimizer})
+    assert state.step == 1
+
+
+def test_checkpoint_round_trips_model_optimizer_and_rng(tmp_path: Path) -> None:
+    model, optimizer = _toy()
+    path = tmp_path / CHECKPOINT_NAME
+    save_checkpoint(path, TrainState(stage="toy", step=7, epoch=2, batch_in_epoch=3), {"toy": model}, {"toy": optimizer})
+    expected_draws = (torch.rand(3), np.random.rand(3), random.random())
+    other, other_optimizer = _toy()
+    state = load_checkpoint(path, {"toy": other}, {"toy": other_optimizer})
+    assert (state.step, state.epoch, state.batch_in_epoch) == (7, 2, 3)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    for key, value in optimizer.state_dict()["state"][0].items():
+        assert torch.equal(value, other_optimizer.state_dict()["state"][0][key])
+    assert torch.equal(torch.rand(3), expected_draws[0])
+    assert np.array_equal(np.random.rand(3), expected_draws[1])
+    assert random.random() == expected_draws[2]
+
+
+def test_checkpoint_for_another_network_is_refused(tmp_path: Path) -> None:
+    model, optimizer = _toy()
+    path = tmp_path / CHECKPOINT_NAME
+    save_checkpoint(path, TrainState(stage="toy"), {"toy": model}, {"toy": optimizer})
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_checkpoint(path, {"toy": nn.Linear(5, 2)}, {})
+    with pytest.raises(CheckpointError, match="no network 'other'"):
+        load_checkpoint(path, {"other": nn.Linear(3, 2)}, {})
