@@ -30,7 +30,7 @@ from lsgan.data.synthfacs import (
 from lsgan.data.synthfacs.expressions import expression_for_index
 from lsgan.data.synthfacs.writer import LEADING_COLUMNS
 from lsgan.data.tables import read_synthfacs
-from lsgan.errors import LsganError
+from lsgan.errors import DataError, LsganError
 from lsgan.facs import (
     AU_COLUMNS,
     AU_IDS,
@@ -316,3 +316,13 @@ def test_expression_plan_covers_emotions_then_sparse_spontaneous_aus() -> None:
     assert active.min() >= 1 and active.max() <= 5
     values = np.concatenate([e.aus[e.aus > 0] for e in spontaneous])
     assert np.median(values) < 0.5  # intensities skewed low, as in DISFA
+
+
+def test_rerendering_refuses_a_data_set_from_another_renderer_version(tmp_path):
+    from lsgan.data.synthfacs.writer import FORMAT_VERSION
+
+    write_dataset(SynthConfig(out=tmp_path / "d", identities=2, per_identity=2, size=64))
+    meta = read_meta(tmp_path / "d")
+    row = next(csv.DictReader(open(tmp_path / "d" / "annotations.csv")))
+    with pytest.raises(DataError, match="re-render"):
+        render_row(row, {**meta, "version": FORMAT_VERSION + 1})

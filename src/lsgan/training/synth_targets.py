@@ -1,8 +1,7 @@
 """SynthFACS validation targets: for a test pair (source, target AUs) render the *true* edit — the source's
 identity, pose and light with the target's AUs — so an edit can be scored against ground truth.
 
-Uses the renderer's ``render_row``; when the renderer API is not importable the pairs are returned unchanged
-and the lsgan stage reports only self-reconstruction and AU scores.
+Uses the renderer's ``render_row``, which refuses a data set rendered by another renderer version.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ from torch.utils.data import Dataset
 
 from lsgan.data.datasets import UnpairedPairs
 from lsgan.data.images import to_tensor
+from lsgan.data.synthfacs import read_meta, render_row
+from lsgan.data.synthfacs.writer import check_renderer_version
 
 
 class TrueTargetPairs(Dataset):
@@ -41,9 +42,7 @@ class TrueTargetPairs(Dataset):
 
 
 def with_true_targets(pairs: UnpairedPairs, root: Path) -> Dataset:
-    """Pairs with rendered true targets when the SynthFACS renderer can re-render this folder's rows."""
-    try:
-        from lsgan.data.synthfacs import read_meta, render_row
-    except ImportError:
-        return pairs
-    return TrueTargetPairs(pairs, root, render_row, read_meta(root))
+    """Pairs with the rendered true target of every edit."""
+    meta = read_meta(root)
+    check_renderer_version(meta)
+    return TrueTargetPairs(pairs, root, render_row, meta)

@@ -192,6 +192,7 @@ def render_row(
     ``aus`` (16 values, 0-1) replaces the row's AUs: the same identity, pose and light with a new expression is the
     ground-truth target of an edit. ``size`` defaults to the data set's size.
     """
+    check_renderer_version(meta)
     where = f"row {row.get('image', '?')}"
     try:
         scale = float(meta.get("au_scale", 1))
@@ -205,6 +206,15 @@ def render_row(
     if len(np.ravel(vector)) != NUM_AUS or not all(math.isfinite(v) for v in np.ravel(vector)):
         raise DataError(f"{where}: AU vector must have {NUM_AUS} finite values")
     return render(identity, vector, int(size or meta["size"]), pose, light, side)
+
+
+def check_renderer_version(meta: Mapping[str, Any]) -> None:
+    """Re-rendering is exact only with the renderer version that wrote the data set."""
+    if meta.get("version") != FORMAT_VERSION:
+        raise DataError(
+            f"the data set was rendered by SynthFACS version {meta.get('version')}, this renderer is version "
+            f"{FORMAT_VERSION}: re-render it (lsgan data synth) so that re-rendered targets match its images"
+        )
 
 
 def read_meta(root: str | Path) -> dict[str, Any]:
