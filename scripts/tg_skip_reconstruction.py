@@ -54,7 +54,7 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
     for step in range(steps):
         index = torch.randint(0, len(images), (8,), device=device)
         codes = generator.encode_regions(images[index], masks[index])
-        output, _ = generator.tg(codes, aus[index], masks[index])
+        output, _ = generator.tg(codes, aus[index], masks[index], images[index])
         loss = reconstruction_loss(output, images[index])
         optimizer.zero_grad()
         loss.backward()
@@ -62,7 +62,9 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
     with torch.no_grad():
         test_images, test_labels, test_aus = (t.to(device) for t in test)
         test_masks = region_masks(test_labels)
-        output, _ = generator.tg(generator.encode_regions(test_images, test_masks), test_aus, test_masks)
+        output, _ = generator.tg(
+            generator.encode_regions(test_images, test_masks), test_aus, test_masks, test_images
+        )
     return loss.item(), psnr(output, test_images)
 
 

@@ -230,6 +230,20 @@ def test_target_aus_change_the_output():
     assert not torch.allclose(generator(image, aus).image, generator(image, 1 - aus).image)
 
 
+def test_residual_output_starts_as_the_identity_edit_and_learns_changes():
+    config = tiny_config(32)
+    config.tg = dataclasses.replace(config.tg, output="residual")
+    generator = LSGANGenerator(config)
+    image, aus = random_batch(32)
+    out = generator(image, aus)
+    torch.testing.assert_close(out.image, image)  # zero-initialised last convs: no change before training
+    for branch in out.branches.values():
+        torch.testing.assert_close(branch, image)
+    out.image.sub(image.flip(0)).abs().mean().backward()
+    last_convs = [branch.to_image[-2].weight.grad for branch in generator.tg.branches.values()]
+    assert all(grad is not None and grad.abs().sum() > 0 for grad in last_convs)
+
+
 def test_no_smg_ablation_gives_part_only_masks():
     generator = LSGANGenerator(tiny_config(32, use_smg=False))
     out = generator(*random_batch(32))

@@ -7,6 +7,11 @@ skips, coarsest level first, and every up-block sees the branch's AU subset as b
 ``skip_levels: 0`` is the paper's design (z only); ``7`` (default) feeds all levels, 1/64 .. full resolution.
 The start side is image_size / 64 (2 at 128, 1 at 64; sizes below 64 keep 1x1 for the first blocks).
 
+Second departure (config ``output``): ``image`` (the paper) has each branch draw its region's pixels;
+``residual`` has each branch draw a change that is added to the source image, its last conv starting at zero, so
+an untrained generator returns the source exactly and training only has to learn the expression change. On a small
+training budget this keeps identity and background intact (see docs/architecture.md).
+
 Also here: ``EncoderDecoderGenerator``, the StarGAN-style ablation that replaces AAE + TG.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +50,7 @@ class TGConfig:
     mouth_aus: tuple[int, ...] = facs.MOUTH_AUS  # u_tm
     part_aus: tuple[int, ...] = facs.AU_IDS  # the part branch is conditioned on all of u_t
     skip_levels: int = NUM_LEVELS + 1  # encoder levels fed as skips, coarsest first (0 = paper)
+    output: Literal["image", "residual"] = "image"  # branches draw the image (paper) or a change to the source
 
     def __post_init__(self) -> None:
         if not 0 <= self.skip_levels <= NUM_LEVELS + 1:
@@ -84,6 +91,9 @@ class TGBranch(nn.Module):
             self.blocks.append(UpResBlock(in_channels, self._skip(skip_channels, level), num_aus, channels[level]))
             in_channels = channels[level]
         self.to_image = to_rgb(channels[0])
+        if config.output == "residual":  # start as the identity edit: no change anywhere
+            nn.init.zeros_(self.to_image[-2].weight)
+            nn.init.zeros_(self.to_image[-2].bias)
 
     def _skip(self, skip_channels: Sequence[int], level: int) -> int:
         return skip_channels[level] if level in self.skip_level_set else 0
@@ -103,7 +113,8 @@ class TGBranch(nn.Module):
 
 
 class TransformativeGenerator(nn.Module):
-    """Three TG branches and their fusion: I~ = sum_r M_r * I~_r over r in (eye, mouth, part)."""
+    """Three TG branches and their fusion: I~ = sum_r M_r * I~_r over r in (eye, mouth, part); with
+    ``output: residual`` each I~_r = clamp(I + 2 * branch_r) (branch outputs lie in [-1, 1], images span 2)."""
 
     def __init__(self, config: TGConfig, latent_dim: int, skip_channels: Sequence[int], image_size: int) -> None:
         super().__init__()
@@ -118,14 +129,16 @@ class TransformativeGenerator(nn.Module):
         return target_aus[:, getattr(self, f"{region}_au_index")]
 
     def forward(
-        self, codes: dict[str, EncoderOutput], target_aus: Tensor, masks: Tensor
+        self, codes: dict[str, EncoderOutput], target_aus: Tensor, masks: Tensor, source: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """codes: region -> E output of image x region mask; target_aus [B,16]; masks [B,3,H,W].
-        Returns the fused image and the branch images {region: [B,3,H,W]}."""
+        """codes: region -> E output of image x region mask; target_aus [B,16]; masks [B,3,H,W]; source: the
+        input image [B,3,H,W]. Returns the fused image and the branch images {region: [B,3,H,W]}."""
         outputs = {
             region: branch(codes[region], self._region_aus(region, target_aus))
             for region, branch in self.branches.items()
         }
+        if self.config.output == "residual":
+            outputs = {region: (source + 2 * change).clamp(-1, 1) for region, change in outputs.items()}
         fused = sum(masks[:, i : i + 1] * outputs[region] for i, region in enumerate(REGIONS))
         return fused, outputs
 

@@ -114,7 +114,7 @@ class LSGANGenerator(nn.Module):
         masks = self.region_masks(image)
         if self.encoder_decoder is not None:
             return GeneratorOutput(self.encoder_decoder(image, target_aus), masks, {})
-        fused, branches = self.tg(self.encode_regions(image, masks), target_aus, masks)
+        fused, branches = self.tg(self.encode_regions(image, masks), target_aus, masks, image)
         return GeneratorOutput(fused, masks, branches)
 
     def edit(self, image: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
