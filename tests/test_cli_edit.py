@@ -62,6 +62,14 @@ def test_folder_goes_on_after_a_bad_file_and_fails_at_the_end(lsgan, face_files,
     assert sorted(p.name for p in files_under(out)) == ["face0.png", "face1.png", "face2.png"]
 
 
+def test_folder_sources_sharing_a_name_get_distinct_outputs(lsgan, face_files, tmp_path):
+    Image.open(face_files[1]).save(face_files[0].with_suffix(".jpg"), quality=95)  # face0.png and face0.jpg
+    out = tmp_path / "edited"
+    run = lsgan("edit", face_files[0].parent, "--aus", "12=1", "--no-align", "--out", out)
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in files_under(out)) == ["face0_jpg.png", "face0_png.png", "face1.png", "face2.png"]
+
+
 def test_like_copies_an_expression(lsgan, face_files, tmp_path):
     run = lsgan("edit", face_files[0], "--like", face_files[2], "--no-align", "--out", tmp_path / "like.png")
     assert run.code == 0, run.err

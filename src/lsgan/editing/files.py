@@ -3,6 +3,7 @@ sources, masks and sequences beside them. In a folder a failing image is reporte
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,16 +75,26 @@ def edit_file(editor: Editor, source: Path, out: Path | None, job: EditJob) -> l
     return _edit_and_write(editor, [face], [output_for(source, out)], job)
 
 
+def folder_output_names(sources: Sequence[Path]) -> dict[Path, str]:
+    """``<stem>.png`` per source; sources sharing a stem (``a.jpg``, ``a.png``) get ``<stem>_<ext>.png``."""
+    stems = Counter(source.stem for source in sources)
+    return {
+        source: f"{source.stem}.png" if stems[source.stem] == 1 else f"{source.stem}_{source.suffix.lstrip('.')}.png"
+        for source in sources
+    }
+
+
 def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob, *, progress: bool = True) -> BatchReport:
-    """Edit every image of ``folder`` into ``out_dir`` (``<stem>.png`` each), in batches of the editor's size."""
+    """Edit every image of ``folder`` into ``out_dir`` (``folder_output_names``), in batches of the editor's size."""
     out_dir = out_dir or default_output(folder)
     sources = image_files(folder)
+    names = folder_output_names(sources)
     report = BatchReport(out_dir)
     with tqdm(total=len(sources), unit="image", desc="editing", disable=not progress) as bar:
         for chunk in _chunks(sources, editor.config.batch_size):
             ready = _prepare_each(editor, chunk, report, bar)
             if ready:
-                outputs = [out_dir / f"{source.stem}.png" for source in ready]
+                outputs = [out_dir / names[source] for source in ready]
                 report.written += _edit_and_write(editor, list(ready.values()), outputs, job)
                 report.edited += ready
             bar.update(len(chunk))
