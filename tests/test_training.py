@@ -94,3 +94,22 @@ def test_shipped_configs_load(name: str) -> None:
     config = load_config(TrainConfig, REPO / "configs" / name)
     assert config.model.image_size in (32, 64, 128)
     assert all(config.stage(s).steps > 0 for s in ("smg", "aae", "aux", "lsgan"))
+
+
+def test_judge_jitter_shifts_blurs_and_noises_what_g_exp_reads_and_is_off_by_default():
+    from torch import nn
+
+    from lsgan.losses import LossWeights
+    from lsgan.training.config import LsganStageOptions
+    from lsgan.training.stages.lsgan import GeneratorObjective
+
+    fake = torch.rand(2, 3, 16, 16, requires_grad=True)
+    plain = GeneratorObjective(nn.Identity(), {}, LossWeights(), LsganStageOptions(), 0.0)
+    assert plain._jitter(fake) is fake
+    jittery = GeneratorObjective(nn.Identity(), {}, LossWeights(), LsganStageOptions(judge_jitter=0.05), 0.0)
+    torch.manual_seed(0)
+    read = jittery._jitter(fake)
+    assert read.shape == fake.shape
+    assert 0.01 < (read - fake).std() < 0.5
+    read.sum().backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0

@@ -42,6 +42,7 @@ class LsganStageOptions:
 
     adversarial: Literal["bce", "hinge", "wgan-gp"] = "bce"  # Eq. 5 as in the paper, or a stable variant
     cls_weight: float = 1.0  # D_cls's AU regression: on real faces for the AUD, on fakes inside L_au for G
+    judge_jitter: float = 0.0  # >0: G_exp reads randomly shifted, blurred, noisy fakes (noise std = this value)
 
 
 def _stage(steps: int, lr: float, **kw: object) -> StageSettings:

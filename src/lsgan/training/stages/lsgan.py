@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lsgan import losses
@@ -58,7 +59,7 @@ class GeneratorObjective(nn.Module):
         adv_logits, fake_aus = self.critics["aud"](fake)
         terms = losses.GeneratorLossTerms(
             adversarial=losses.generator_adversarial_loss(adv_logits, self.options.adversarial),
-            au=losses.au_loss(self.critics["au_regressor"](fake), target_aus, target_au_mask)
+            au=losses.au_loss(self.critics["au_regressor"](self._jitter(fake)), target_aus, target_au_mask)
             + self.options.cls_weight * losses.au_loss(fake_aus, target_aus, target_au_mask),
         )
         if self.weights.identity:
@@ -75,6 +76,18 @@ class GeneratorObjective(nn.Module):
             total = total + self.latent_weight * result["e_adv"]
             result["z"] = z.detach()
         return {**result, "total": total, "fake": fake.detach()}
+
+    def _jitter(self, fake: Tensor) -> Tensor:
+        """With ``judge_jitter``, the fake as G_exp reads it: shifted by up to 2 px, sometimes blurred, plus
+        noise, so that L_au rewards changes that survive small transformations rather than pixel patterns
+        that fool the frozen G_exp (expectation over transformation)."""
+        if not self.options.judge_jitter:
+            return fake
+        dy, dx = (int(v) for v in torch.randint(-2, 3, (2,)))
+        jittered = torch.roll(fake, shifts=(dy, dx), dims=(2, 3))
+        if torch.rand(()) < 0.5:
+            jittered = F.avg_pool2d(jittered, 3, stride=1, padding=1, count_include_pad=False)
+        return jittered + self.options.judge_jitter * torch.randn_like(jittered)
 
     def _codes(self, source: Tensor, masks: Tensor) -> Tensor | None:
         """E's region codes [3B, latent] for the encoder side of Eq. 4 (None without AAE + TG)."""
