@@ -18,7 +18,8 @@ from lsgan.losses import latent_adversarial_loss, latent_encoder_loss
 from lsgan.nets.aae import AdversarialAutoencoder, LatentDiscriminator
 from lsgan.training.evaluation import RunningMean, psnr, ssim_per_image
 from lsgan.training.loop import Batch, TrainingStage
-from lsgan.training.stages.common import adam, label_region_masks, no_grad_for, region_images
+from lsgan.parsing import region_masks
+from lsgan.training.stages.common import adam, no_grad_for, region_images
 
 
 class AutoencoderObjective(nn.Module):
@@ -75,7 +76,7 @@ class AAEStage(TrainingStage):
 
     def _inputs(self, batch: Batch) -> Tensor:
         """[4B,3,H,W]: faces and their eye / mouth / part region images."""
-        return region_images(batch["image"], label_region_masks(batch["labels"], *self.mask_settings))
+        return region_images(batch["image"], region_masks(batch["labels"], *self.mask_settings))
 
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         images = self._inputs(batch)

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import Tensor, nn
 
-from lsgan.nets.smg import region_masks
 from lsgan.training.config import StageSettings
 
 
@@ -37,11 +36,6 @@ def no_grad_for(*modules: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in zip(params, previous):
             p.requires_grad_(flag)
-
-
-def label_region_masks(labels: Tensor, dilation: float, blur: float) -> Tensor:
-    """Ground-truth region masks [B,3,H,W] (eye, mouth, part) from label maps [B,H,W]."""
-    return region_masks(labels, dilation, blur)
 
 
 def region_images(image: Tensor, masks: Tensor) -> Tensor:

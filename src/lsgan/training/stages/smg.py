@@ -11,11 +11,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lsgan.nets.smg import SMG
-from lsgan.parsing import NUM_PARSING_CLASSES
+from lsgan.parsing import NUM_PARSING_CLASSES, region_masks
 from lsgan.training.evaluation import ConfusionMatrix
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.logging import mask_images
-from lsgan.training.stages.common import adam, label_region_masks
+from lsgan.training.stages.common import adam
 
 
 class ParsingObjective(nn.Module):
@@ -58,5 +58,5 @@ class SMGStage(TrainingStage):
 
     def preview(self, batch: Batch) -> list[Tensor]:
         config = self.smg.config
-        true_masks = label_region_masks(batch["labels"], config.mask_dilation, config.mask_blur)
+        true_masks = region_masks(batch["labels"], config.mask_dilation, config.mask_blur)
         return [batch["image"], mask_images(self.smg.masks(batch["image"])), mask_images(true_masks)]
