@@ -4,7 +4,9 @@
 - G_exp: AU MSE on real renders (beside predicting the training mean and predicting zero);
 - edits: every test image edited to the AUs of another test image (pairs with equal AUs skipped), scored against the *rendered true target*
   (the same person, pose and light with the target AUs): PSNR, SSIM, AU MSE read by G_exp, per-AU MSE and ICC,
-  beside the identity baseline (the source returned unchanged); and self-reconstruction PSNR/SSIM.
+  beside the identity baseline (the source returned unchanged); "change along truth": how much of the true change
+  (true target - source) the edit makes, in its direction (0 for the unchanged source, 1 for the whole change);
+  and self-reconstruction PSNR/SSIM. Edits get G_exp's reading of the source as its AUs, as ``Editor`` does.
 
     python scripts/evaluate_model.py --model src/lsgan/assets/default --data runs/data/synthfacs-64-60x40
 """
@@ -46,6 +48,12 @@ def smg_and_gexp_scores(bundle: ModelBundle, data: Path, batch_size: int) -> dic
     return scores
 
 
+def along(made: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Per pair, how much of the true change (true target - source) the edit makes, in its direction: the
+    projection <made, true> / |true|^2. 1: the whole change; 0: none of it (e.g. the unchanged source)."""
+    return (made * true).flatten(1).sum(1) / true.pow(2).flatten(1).sum(1).clamp(min=1e-12)
+
+
 def edit_scores(bundle: ModelBundle, data: Path, batch_size: int, seed: int) -> dict[str, float]:
     test = build_dataset("synthfacs", data, "test", bundle.config.image_size)
     pairs = with_true_targets(UnpairedPairs(test, seed), data)
@@ -56,9 +64,12 @@ def edit_scores(bundle: ModelBundle, data: Path, batch_size: int, seed: int) -> 
             continue
         source, source_aus = batch["source"]["image"][new], batch["source"]["aus"][new]
         target, truth = batch["target"]["aus"][new], batch["true_target"][new]
-        edited = bundle.generator(source, target).image
-        rebuilt = bundle.generator(source, source_aus).image
+        estimate = bundle.au_regressor(source).clamp(0, 1)  # the source AUs an edit is given, as in Editor
+        edited = bundle.generator(source, target, estimate).image
+        rebuilt = bundle.generator(source, estimate, estimate).image
         read = bundle.au_regressor(edited)
+        true_change, made_change = truth - source, edited - source
+        means.add("edit_change_along_truth", along(made_change, true_change))
         read_aus.append(read.numpy())
         target_aus.append(target.numpy())
         means.add("edit_psnr", psnr(edited, truth))

@@ -1,7 +1,9 @@
 """Copy a finished training run's model bundle into the package as the shipped default model, with the run's
 training config, final test metrics and loss logs beside it (the record of how the shipped weights were made).
 
-    python scripts/ship_model.py runs/cpu64 [--log train.log] [--dest src/lsgan/assets/default]
+    python scripts/ship_model.py runs/cpu64 [--log train.log] [--dest src/lsgan/assets/default] [--full-precision]
+
+The generator and G_exp are stored in float16 unless ``--full-precision`` (they load back as float32).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import re
 import shutil
 from pathlib import Path
 
+import torch
+
 from lsgan.editing.editor import DEFAULT_MODEL_DIR
-from lsgan.nets.lsgan import load_bundle
+from lsgan.nets.lsgan import AU_REGRESSOR_FILE, CONFIG_FILE, GENERATOR_FILE, load_bundle, save_weights
 from lsgan.training.pipeline import BUNDLE_DIR, RUN_CONFIG, RUN_METRICS
 from lsgan.training.config import STAGE_NAMES
-
-EDITOR_PARTS = ("config.yaml", "generator.safetensors", "au_regressor.safetensors")
 
 
 def clean_log(text: str) -> str:
@@ -25,14 +27,15 @@ def clean_log(text: str) -> str:
     return "\n".join(line for line in lines if line.strip() and not re.match(r"^[WI]\d{4} ", line)) + "\n"
 
 
-def ship(run_dir: Path, dest: Path, log: Path | None) -> None:
+def ship(run_dir: Path, dest: Path, log: Path | None, storage_dtype: torch.dtype = torch.float16) -> None:
     bundle = run_dir / BUNDLE_DIR
-    load_bundle(bundle)  # refuse a broken bundle before replacing the shipped one
+    model = load_bundle(bundle)  # refuse a broken bundle before replacing the shipped one
     staging = dest.with_name(dest.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "training").mkdir(parents=True)
-    for name in EDITOR_PARTS:
-        shutil.copy2(bundle / name, staging / name)
+    shutil.copy2(bundle / CONFIG_FILE, staging / CONFIG_FILE)
+    save_weights(model.generator, staging / GENERATOR_FILE, storage_dtype)
+    save_weights(model.au_regressor, staging / AU_REGRESSOR_FILE, storage_dtype)
     shutil.copy2(run_dir / RUN_CONFIG, staging / "training" / "train_config.yaml")
     shutil.copy2(run_dir / RUN_METRICS, staging / "training" / "metrics.json")
     for stage in STAGE_NAMES:
@@ -52,8 +55,9 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--dest", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--log", type=Path, help="the console output of `lsgan train all`")
+    parser.add_argument("--full-precision", action="store_true", help="store float32 weights (twice the size)")
     args = parser.parse_args()
-    ship(args.run_dir, args.dest, args.log)
+    ship(args.run_dir, args.dest, args.log, torch.float32 if args.full_precision else torch.float16)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def test_steps_write_frames_and_animations(lsgan, face_files, tmp_path):
 def test_aligned_edit_of_a_real_photo_changes_only_the_face(lsgan, save_png, astronaut, tmp_path):
     photo = save_png("astronaut.png", astronaut)
     out = tmp_path / "astronaut_edited.png"
-    run = lsgan("edit", photo, "--emotion", "happy", "--out", out)
+    run = lsgan("edit", photo, "--emotion", "happy", "--out", out, "--save-masks")
     assert run.code == 0, run.err
     edited = read_image(out)
     assert edited.shape == astronaut.shape
@@ -100,6 +100,13 @@ def test_aligned_edit_of_a_real_photo_changes_only_the_face(lsgan, save_png, ast
     assert changed.any()
     # The face is in the top middle (rows ~60-190, columns ~160-290); far from it nothing may change.
     assert not changed[300:].any() and not changed[:, :100].any() and not changed[:, 400:].any()
+    # The masks are drawn on the photo: its size, summing to 1 over the face, 0 where the model crop does not reach.
+    masks = [np.asarray(Image.open(tmp_path / f"astronaut_edited_mask_{name}.png")).astype(int)
+             for name in ("eye", "mouth", "part")]
+    assert all(mask.shape == astronaut.shape[:2] for mask in masks)
+    total = sum(masks)
+    np.testing.assert_allclose(total[70:180, 170:280], 255, atol=3)
+    assert not total[400:].any() and not total[:, :50].any()
 
 
 def test_estimate_prints_a_table_and_json(lsgan, face_files):
@@ -123,8 +130,14 @@ def test_demo_writes_a_grid(lsgan, tmp_path):
     grid = read_image(grid_path)
     size, identities, columns = 32, 3, 1 + len(EMOTIONS) + 5  # source, emotions, AU12 sweep of 5
     assert grid.shape[1] == columns * size
-    assert grid.shape[0] > identities * size  # plus the label row
+    label = grid.shape[0] - 2 * identities * size  # a row of edits and a row of true targets per identity
+    assert 0 < label < size
     assert len(list((tmp_path / "demo").glob("source_*.png"))) == identities
+    truth_row = grid[label + size: label + 2 * size]  # under the first identity's edits: its rendered targets
+    assert (truth_row[:, :size] == 255).all()  # the source column is left blank
+    assert truth_row[:, size:].std() > 10
+    run = lsgan("demo", "--out", tmp_path / "plain", "--no-truth")
+    assert run.code == 0 and read_image(tmp_path / "plain" / "demo_grid.png").shape[0] == label + identities * size
 
 
 BAD_ARGS = {

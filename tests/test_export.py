@@ -38,10 +38,10 @@ def test_export_prints_the_parity_check(exported):
 def test_onnxruntime_matches_torch_on_a_new_batch_size(exported, tiny_bundle):
     path, _ = exported
     generator = load_bundle(tiny_bundle).generator
-    image, aus = example_inputs(generator.config.image_size, batch=3, seed=7)  # export traced batch 2
+    image, aus, source_aus = example_inputs(generator.config.image_size, batch=3, seed=7)  # export traced batch 2
     with torch.no_grad():
         expected_image, expected_masks = generator.edit(image, aus)
-    got_image, got_masks = run_onnx(onnx_session(path), image.numpy(), aus.numpy())
+    got_image, got_masks = run_onnx(onnx_session(path), image.numpy(), aus.numpy(), source_aus.numpy())
     assert got_image.shape == (3, 3, 32, 32) and got_masks.shape == (3, 3, 32, 32)
     np.testing.assert_allclose(got_image, expected_image.numpy(), atol=1e-4)
     np.testing.assert_allclose(got_masks, expected_masks.numpy(), atol=1e-4)
@@ -52,3 +52,27 @@ def test_too_old_opset_is_refused_and_writes_nothing(tiny_bundle, tmp_path, caps
     run = run_lsgan(["export", "onnx", "--model", tiny_bundle, "--out", out, "--opset", "9"], capsys, monkeypatch)
     assert run.code == 2 and "opset 9" in run.err and run.err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_change_conditioned_warping_generator_exports_with_the_source_aus_input(tmp_path):
+    from lsgan.config import from_dict
+    from lsgan.editing.export import export_onnx
+    from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator
+    from edit_support import REPO
+    import yaml
+
+    model = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())["model"]
+    model["tg"].update(output="warp", au_gated=True, condition="change")
+    torch.manual_seed(0)
+    generator = LSGANGenerator(from_dict(LSGANConfig, model)).eval()
+    with torch.no_grad():  # the last convs start at zero (the identity edit): make the edit depend on its inputs
+        for branch in generator.tg.branches.values():
+            branch.to_image[-2].weight.normal_(0, 0.05)
+    report = export_onnx(generator, 32, tmp_path / "warp.onnx")
+    session = onnx_session(report.path)
+    assert [graph_input.name for graph_input in session.get_inputs()] == ["image", "target_aus", "source_aus"]
+    image, target, source = example_inputs(32, batch=3, seed=3)
+    got, _ = run_onnx(session, image.numpy(), target.numpy(), source.numpy())
+    np.testing.assert_allclose(got, generator.edit(image, target, source)[0].detach().numpy(), atol=1e-4)
+    moved, _ = run_onnx(session, image.numpy(), target.numpy(), target.numpy())  # no change asked for
+    assert np.abs(moved - got).max() > 1e-3

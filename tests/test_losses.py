@@ -16,6 +16,7 @@ from lsgan.losses import (
     identity_loss,
     latent_adversarial_loss,
     latent_encoder_loss,
+    paired_loss,
     reconstruction_loss,
     ssim_window,
     total_generator_loss,
@@ -146,3 +147,15 @@ def test_a_zero_weight_switches_a_term_off():
     assert total_generator_loss(terms, weights).item() == pytest.approx(1.0 + 100 * 0.1)
     with pytest.raises(LsganError, match="identity"):
         total_generator_loss(terms, LossWeights(reconstruction=0.0, cycle=0.0))
+
+
+def test_paired_loss_compares_the_edit_with_its_true_target_and_is_off_by_default():
+    target = images(32)
+    assert paired_loss(target, target).item() == pytest.approx(0.0, abs=1e-5)
+    assert paired_loss(images(32, seed=1), target).item() > 0.1
+    assert LossWeights().paired == 0.0  # the paper's unpaired training
+    terms = GeneratorLossTerms(adversarial=torch.tensor(1.0), au=torch.tensor(0.1), paired=torch.tensor(0.2))
+    weights = LossWeights(identity=0.0, reconstruction=0.0, cycle=0.0, paired=100.0)
+    assert total_generator_loss(terms, weights).item() == pytest.approx(1.0 + 100 * 0.1 + 100 * 0.2)
+    with pytest.raises(LsganError, match="paired"):
+        total_generator_loss(GeneratorLossTerms(adversarial=torch.tensor(1.0), au=torch.tensor(0.1)), weights)

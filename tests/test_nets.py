@@ -20,7 +20,7 @@ from lsgan.nets.auxiliary import (
 )
 from lsgan.nets.discriminator import AUDConfig, AUDiscriminator
 from lsgan.nets.generator import TGConfig
-from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, load_bundle, save_bundle
+from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, load_bundle, load_weights, save_bundle, save_weights
 from lsgan.nets.smg import ARM, SMG, SEAttention, SMGConfig, region_masks
 from lsgan.parsing import CLASS_INDEX, NUM_PARSING_CLASSES
 
@@ -244,6 +244,61 @@ def test_residual_output_starts_as_the_identity_edit_and_learns_changes():
     assert all(grad is not None and grad.abs().sum() > 0 for grad in last_convs)
 
 
+@pytest.mark.parametrize("gated", [False, True])
+def test_warp_output_starts_as_the_identity_edit_and_moves_pixels(gated):
+    config = tiny_config(32)
+    config.tg = dataclasses.replace(config.tg, output="warp", au_gated=gated)
+    generator = LSGANGenerator(config)
+    image, aus = random_batch(32)
+    torch.testing.assert_close(generator(image, aus).image, image, atol=1e-5, rtol=0)
+    drawn = torch.zeros(2, 5, 32, 32)
+    drawn[:, 0] = 2 / 32 / config.tg.max_shift  # sample one pixel to the right: the image shifts left by one
+    moved = generator.tg._warp(image, drawn)
+    torch.testing.assert_close(moved[..., :-1], image[..., 1:], atol=1e-5, rtol=0)
+    drawn = torch.zeros(2, 5, 32, 32)
+    drawn[:, 2:] = 0.1  # the RGB change: +0.2 on the [-1, 1] scale
+    torch.testing.assert_close(generator.tg._warp(image, drawn), (image + 0.2).clamp(-1, 1), atol=1e-5, rtol=0)
+
+
+def test_pixel_centre_grid_is_the_identity_grid_of_grid_sample():
+    from lsgan.nets.generator import pixel_centre_grid
+
+    image = torch.rand(2, 3, 8, 6)
+    identity = torch.eye(2, 3)[None].expand(2, 2, 3)
+    expected = torch.nn.functional.affine_grid(identity, [2, 3, 8, 6], align_corners=False)
+    torch.testing.assert_close(pixel_centre_grid(image).expand(2, -1, -1, -1), expected)
+
+
+def test_au_gated_output_is_a_bias_set_plus_one_set_per_au_weighted_by_its_intensity():
+    config = tiny_config(32)
+    config.tg = dataclasses.replace(config.tg, output="residual", au_gated=True)
+    branch = LSGANGenerator(config).tg.branches["mouth"]
+    n_aus = len(config.tg.mouth_aus)
+    maps = torch.randn(2, 3 * (n_aus + 1), 4, 4)
+    aus = torch.rand(2, n_aus)
+    per_au = maps.view(2, n_aus + 1, 3, 4, 4)
+    expected = per_au[:, 0] + (aus[:, :, None, None, None] * per_au[:, 1:]).sum(1)
+    torch.testing.assert_close(branch._gate(maps, aus), expected)
+    assert branch.to_image[-2].out_channels == 3 * (n_aus + 1)
+
+
+def test_change_conditioning_reads_target_minus_source_and_needs_the_source():
+    from lsgan.errors import LsganError
+
+    config = tiny_config(32)
+    config.tg = dataclasses.replace(config.tg, condition="change")
+    generator = LSGANGenerator(config).eval()
+    image, aus = random_batch(32)
+    assert generator.needs_source_aus and not LSGANGenerator(tiny_config(32)).needs_source_aus
+    with pytest.raises(LsganError, match="source's AUs"):
+        generator(image, aus)
+    with torch.no_grad():
+        same_change = generator(image, aus, aus * 0.5).image, generator(image, aus * 0.5 + 0.2, 0.2 + 0 * aus).image
+        other_change = generator(image, aus, aus).image
+    torch.testing.assert_close(*same_change)  # only target - source matters
+    assert not torch.allclose(same_change[0], other_change)
+
+
 def test_no_smg_ablation_gives_part_only_masks():
     generator = LSGANGenerator(tiny_config(32, use_smg=False))
     out = generator(*random_batch(32))
@@ -298,6 +353,27 @@ def test_bundle_round_trips_exactly(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(bundle.generator(image, aus).image, generator(image, aus).image, rtol=0, atol=0)
         torch.testing.assert_close(bundle.au_regressor(image), regressor(image), rtol=0, atol=0)
+
+
+def test_half_precision_storage_halves_the_file_and_loads_back_as_float32(tmp_path):
+    from safetensors.torch import load_file
+
+    config = tiny_config(32)
+    generator = LSGANGenerator(config).eval()
+    save_weights(generator, tmp_path / "full.safetensors")
+    save_weights(generator, tmp_path / "half.safetensors", torch.float16)
+    stored = load_file(tmp_path / "half.safetensors")
+    statistics = ("running_mean", "running_var")
+    floats = {n: t.dtype for n, t in stored.items() if t.is_floating_point()}
+    assert all(dtype == torch.float16 for n, dtype in floats.items() if not n.endswith(statistics))
+    assert all(dtype == torch.float32 for n, dtype in floats.items() if n.endswith(statistics))
+    assert (tmp_path / "half.safetensors").stat().st_size < 0.6 * (tmp_path / "full.safetensors").stat().st_size
+    loaded = LSGANGenerator(config).eval()
+    load_weights(loaded, tmp_path / "half.safetensors")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    image, aus = random_batch(32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(image, aus).image, generator(image, aus).image, rtol=0, atol=2e-2)
 
 
 def test_loading_a_bundle_with_another_config_names_what_does_not_fit(tmp_path):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from lsgan.cli import app
 from lsgan.config import load_config
-from lsgan.errors import CheckpointError
+from lsgan.errors import CheckpointError, LsganError
 from lsgan.facs import NUM_AUS
 from lsgan.nets.lsgan import load_bundle
 from lsgan.training.checkpoint import CHECKPOINT_NAME
@@ -87,6 +87,42 @@ def test_tensorboard_events_written(tiny_run: Path) -> None:
 def test_lsgan_stage_needs_earlier_stages(synth_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="run `lsgan train"):
         train("lsgan", tiny_config(synth_dir), tmp_path)
+
+
+def test_paired_loss_trains_against_rendered_true_targets(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from lsgan.data.synthfacs import read_meta, render_row
+    from lsgan.data.images import to_tensor
+    from lsgan.training.pipeline import stage_data
+    from lsgan.training.stages.lsgan import LSGANStage
+
+    config = tiny_config(synth_dir, "losses.paired=100", "stages.lsgan.steps=4", "stages.lsgan.eval_every=0")
+    item = stage_data(LSGANStage, config).train[0]
+    rows = {row["image"]: row for row in _annotations(synth_dir)}
+    source_row = rows[Path(item["source"]["path"]).relative_to(synth_dir).as_posix()]
+    expected = render_row(source_row, read_meta(synth_dir), size=32, aus=item["target"]["aus"].numpy())
+    assert torch.equal(item["true_target"], to_tensor(expected.image))
+    assert not torch.equal(item["true_target"], item["source"]["image"])
+
+    for stage in ("smg", "aae", "aux"):
+        shutil.copytree(tiny_run / stage, tmp_path / stage)
+    train("lsgan", config, tmp_path)
+    paired = [record["g_paired"] for record in loss_log(tmp_path / "lsgan")]
+    assert len(paired) == 4 and all(value > 0 for value in paired)
+
+
+def test_paired_loss_is_refused_without_synthfacs_true_targets(synth_dir: Path, tmp_path: Path) -> None:
+    config = tiny_config(synth_dir, "losses.paired=100", "data.kind=folder")
+    with pytest.raises(LsganError, match="only SynthFACS"):
+        train("lsgan", config, tmp_path)
+
+
+def _annotations(root: Path) -> list[dict[str, str]]:
+    import csv
+
+    with open(root / "annotations.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 @pytest.mark.parametrize("name", ["tiny.yaml", "cpu64.yaml", "paper128.yaml"])

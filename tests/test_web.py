@@ -53,6 +53,18 @@ def test_edit_returns_the_image_masks_and_a_download(page_callbacks, synth_faces
     np.testing.assert_array_equal(read_image(download), image)
 
 
+def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor, synth_faces, save_png, monkeypatch):
+    from lsgan.editing import web
+
+    monkeypatch.setattr(web, "KEPT_DOWNLOADS", 2)
+    page = EditPage(tiny_editor, WebConfig())
+    _, face, aus = page.load(str(save_png("face.png", synth_faces[0])))
+    downloads = [page.edit(face, aus)[2] for _ in range(4)]
+    assert [Path(d).is_file() for d in downloads] == [False, False, True, True]
+    page.close()
+    assert not page.downloads.exists()
+
+
 def test_presets_are_the_emotion_prototypes(page_callbacks):
     np.testing.assert_allclose(page_callbacks.preset("surprised"), emotion_vector("surprised"))
 

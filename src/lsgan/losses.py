@@ -125,6 +125,12 @@ def cycle_loss(cycled: Tensor, source: Tensor) -> Tensor:
     return F.l1_loss(cycled, source)
 
 
+def paired_loss(edited: Tensor, true_target: Tensor) -> Tensor:
+    """Not in the paper: L_pair = ||I~ - I*||_1 + (1 - SSIM(I~, I*)) against the true target I* (the source person,
+    pose and light rendered with the target AUs), which only a synthetic data set such as SynthFACS can give."""
+    return reconstruction_loss(edited, true_target)
+
+
 @dataclass
 class LossWeights:
     """The lambdas of Eq. 10 (paper: 100, 60, 50, 50). A weight of 0 switches a term off (ablation)."""
@@ -134,6 +140,9 @@ class LossWeights:
     reconstruction: float = 50.0
     cycle: float = 50.0
     gradient_penalty: float = 10.0  # WGAN-GP only
+    # Not in the paper: L_pair = L1 + (1 - SSIM) between the edit and its rendered true target (SynthFACS only;
+    # docs/architecture.md, departures). 0 keeps the paper's unpaired training.
+    paired: float = 0.0
 
 
 @dataclass
@@ -145,15 +154,18 @@ class GeneratorLossTerms:
     identity: Tensor | None = None
     reconstruction: Tensor | None = None
     cycle: Tensor | None = None
+    paired: Tensor | None = None
 
 
 def total_generator_loss(terms: GeneratorLossTerms, weights: LossWeights) -> Tensor:
-    """Eq. 10: L = L_adv + lambda_au L_au + lambda_id L_id + lambda_rec L_rec + lambda_cyc L_cyc."""
+    """Eq. 10: L = L_adv + lambda_au L_au + lambda_id L_id + lambda_rec L_rec + lambda_cyc L_cyc
+    (+ lambda_pair L_pair where the true targets are known)."""
     weighted = [
         (weights.au, terms.au, "au"),
         (weights.identity, terms.identity, "identity"),
         (weights.reconstruction, terms.reconstruction, "reconstruction"),
         (weights.cycle, terms.cycle, "cycle"),
+        (weights.paired, terms.paired, "paired"),
     ]
     total = terms.adversarial
     for weight, term, name in weighted:

@@ -45,11 +45,12 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo grid and source faces.")] = Path("demo"),
     model: ModelOption = None,
     device: DeviceOption = "cpu",
+    truth: Annotated[bool, typer.Option("--truth/--no-truth", help="Under each row, the rendered true targets.")] = True,
 ) -> None:
     """Edit a few unseen SynthFACS faces across the eight emotions and an AU12 sweep; write one grid."""
-    from lsgan.editing.demo import write_demo
+    from lsgan.editing.demo import DemoConfig, write_demo
 
-    files = write_demo(_editor(model, device, align=False), out)
+    files = write_demo(_editor(model, device, align=False), out, DemoConfig(with_truth=truth))
     typer.echo(f"demo grid: {files.grid}")
 
 

@@ -316,12 +316,8 @@ class FaceAligner:
         if edited_crop.shape != aligned.crop.shape or edited_crop.dtype != np.uint8:
             raise InputImageError(f"edited crop must be uint8 {aligned.crop.shape}, got {edited_crop.dtype} "
                                   f"{edited_crop.shape}")
-        height, width = rgb.shape[:2]
-        to_photo = cv2.invertAffineTransform(aligned.matrix)
-        face = cv2.warpAffine(edited_crop, to_photo, (width, height), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpAffine(self.face_mask(aligned), to_photo, (width, height), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)[:, :, None]
+        face = crop_to_photo(edited_crop, aligned, rgb.shape, border=cv2.BORDER_REPLICATE)
+        mask = crop_to_photo(self.face_mask(aligned), aligned, rgb.shape)[:, :, None]
         blended = np.round(rgb * (1.0 - mask) + face * mask).astype(np.uint8)
         return np.where(mask > 0, blended, rgb)
 
@@ -334,6 +330,15 @@ class FaceAligner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def crop_to_photo(array: np.ndarray, aligned: AlignedFace, photo_shape: tuple[int, ...],
+                  border: int = cv2.BORDER_CONSTANT) -> np.ndarray:
+    """Warp an array in crop space (S×S or S×S×C) back onto the photo (H×W[×C]); with the default border,
+    photo pixels outside the crop get 0."""
+    height, width = photo_shape[:2]
+    return cv2.warpAffine(array, cv2.invertAffineTransform(aligned.matrix), (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=border, borderValue=0)
 
 
 def similarity_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:

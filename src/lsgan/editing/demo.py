@@ -1,5 +1,6 @@
 """``lsgan demo``: SynthFACS faces of test identities (never seen in training) edited across the eight emotions
-and along an AU sweep, as one labelled grid."""
+and along an AU sweep, as one labelled grid; under each face's row, the same person rendered with the target AUs
+(the true edit), so that what the model does can be judged against what it should do."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class DemoConfig:
     seed: int = 0
     sweep_au: int = 12
     sweep_steps: int = 5
+    with_truth: bool = True  # a row of rendered true targets under each identity's edits
 
 
 @dataclass
@@ -38,6 +40,14 @@ def neutral_faces(config: DemoConfig, size: int) -> list[np.ndarray]:
     return [render(sample_identity(identity, config.seed), neutral, size=size).image for identity in config.identities]
 
 
+def true_row(identity: int, config: DemoConfig, size: int) -> np.ndarray:
+    """The demo identity rendered with each column's AUs (the source column left blank)."""
+    cells = [np.full((size, size, 3), 255, np.uint8) if aus is None
+             else render(sample_identity(identity, config.seed), aus, size=size).image
+             for _, aus in demo_columns(config)]
+    return np.concatenate(cells, axis=1)
+
+
 def demo_columns(config: DemoConfig) -> list[tuple[str, np.ndarray | None]]:
     """(label, target AUs) per grid column; ``None`` is the unedited source."""
     columns: list[tuple[str, np.ndarray | None]] = [("source", None)]
@@ -50,14 +60,18 @@ def demo_columns(config: DemoConfig) -> list[tuple[str, np.ndarray | None]]:
 
 
 def demo_grid(editor: Editor, faces: list[np.ndarray], config: DemoConfig) -> np.ndarray:
-    """Rows: faces; columns: source, the eight emotions, the AU sweep; a label row on top."""
+    """Rows: faces (each followed by its true targets with ``with_truth``); columns: source, the eight emotions,
+    the AU sweep; a label row on top."""
     columns = demo_columns(config)
     targets = np.stack([aus for _, aus in columns if aus is not None])  # [C, 16]
     rows = []
-    for face in (PreparedFace(photo=image, crop=image, aligned=None) for image in faces):  # renders are crops
+    for identity, image in zip(config.identities, faces):
+        face = PreparedFace(photo=image, crop=image, aligned=None)  # renders are crops
         source_aus = editor.estimate_faces([face])
         edited = editor.render([face] * len(targets), targets, np.repeat(source_aus, len(targets), axis=0))
         rows.append(np.concatenate([face.crop, *edited.images], axis=1))
+        if config.with_truth:
+            rows.append(true_row(identity, config, image.shape[0]))
     return np.concatenate([_label_row([label for label, _ in columns], faces[0].shape[1]), *rows], axis=0)
 
 

@@ -16,10 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
-from lsgan.data.faces import AlignedFace, FaceAligner
+from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
 from lsgan.data.images import ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8
 from lsgan.editing.targets import AUInput, TargetRequest, interpolate_targets, resolve_targets
 from lsgan.errors import CheckpointError, InputImageError, LsganError
@@ -54,6 +55,7 @@ class EditResult:
     target_aus: np.ndarray  # [N, 16] the AUs asked for
     source_aus: np.ndarray  # [N, 16] G_exp's estimate of the inputs' own AUs
     crops: list[np.ndarray] = field(default_factory=list)  # the edited model crops, uint8 S×S×3
+    photo_masks: list[np.ndarray] = field(default_factory=list)  # the masks on each input, float H×W×3 (0 off-crop)
 
     @property
     def image(self) -> np.ndarray:
@@ -126,11 +128,12 @@ class Editor:
     def render(self, faces: Sequence[PreparedFace], target_aus: np.ndarray, source_aus: np.ndarray) -> EditResult:
         """Run the generator on prepared faces with target AUs ``[N, 16]`` and put the edits back in place."""
         crops = np.stack([face.crop for face in faces])
-        targets = torch.from_numpy(np.ascontiguousarray(target_aus, dtype=np.float32))
-        edited, masks = self._generate(crops, targets)
+        edited, masks = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         edited_crops = list(to_uint8(edited))
         images = [self._restore(face, crop) for face, crop in zip(faces, edited_crops)]
-        return EditResult(images, masks.movedim(1, -1).numpy(), np.asarray(target_aus), source_aus, edited_crops)
+        crop_masks = masks.movedim(1, -1).numpy()  # [N, S, S, 3]
+        photo_masks = [_masks_on_photo(face, mask) for face, mask in zip(faces, crop_masks)]
+        return EditResult(images, crop_masks, np.asarray(target_aus), source_aus, edited_crops, photo_masks)
 
     def close(self) -> None:
         """Free the face detectors (if any were loaded)."""
@@ -165,22 +168,24 @@ class Editor:
         return self._face_aligner().paste_back(face.photo, edited_crop, face.aligned)
 
     @torch.inference_mode()
-    def _generate(self, crops: np.ndarray, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Edited crops ``[N, 3, S, S]`` in [-1, 1] and region masks ``[N, 3, S, S]``."""
-        outputs = [self.generator.edit(images, aus) for images, aus in self._tensor_batches(crops, targets)]
+    def _generate(self, crops: np.ndarray, targets: torch.Tensor, sources: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Edited crops ``[N, 3, S, S]`` in [-1, 1] and region masks ``[N, 3, S, S]`` (targets, sources: [N, 16])."""
+        outputs = [self.generator.edit(images, target, source)
+                   for images, target, source in self._tensor_batches(crops, targets, sources)]
         return torch.cat([image.cpu() for image, _ in outputs]), torch.cat([mask.cpu() for _, mask in outputs])
 
     @torch.inference_mode()
     def _regress_aus(self, crops: np.ndarray) -> torch.Tensor:
         """G_exp's AUs ``[N, 16]`` for crops ``[N, S, S, 3]``."""
-        return torch.cat([self.au_regressor(images).clamp(0.0, 1.0).cpu() for images, _ in self._tensor_batches(crops)])
+        return torch.cat([self.au_regressor(images).clamp(0.0, 1.0).cpu() for images, in self._tensor_batches(crops)])
 
-    def _tensor_batches(self, crops: np.ndarray, targets: torch.Tensor | None = None
-                        ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    def _tensor_batches(self, crops: np.ndarray, *vectors: torch.Tensor) -> Iterator[tuple[torch.Tensor, ...]]:
+        """(images [b, 3, S, S], then each of ``vectors`` [b, ...]) per batch, on the editor's device."""
         for start in range(0, len(crops), self.config.batch_size):
             stop = start + self.config.batch_size
-            images = torch.stack([to_tensor(crop) for crop in crops[start:stop]]).to(self.device)  # [b, 3, S, S]
-            yield images, None if targets is None else targets[start:stop].to(self.device)
+            images = torch.stack([to_tensor(crop) for crop in crops[start:stop]]).to(self.device)
+            yield images, *(vector[start:stop].to(self.device) for vector in vectors)
 
 
 def resolve_model_dir(path: str | Path | None) -> Path:
@@ -203,6 +208,18 @@ def _torch_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(f"device {name!r} asked for, but no CUDA GPU is available here")
     return device
+
+
+def _au_tensor(aus: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(aus, dtype=np.float32))
+
+
+def _masks_on_photo(face: PreparedFace, masks: np.ndarray) -> np.ndarray:
+    """Region masks ``S×S×3`` of a model crop, carried onto the input photo (``H×W×3``)."""
+    if face.aligned is None:
+        height, width = face.photo.shape[:2]
+        return cv2.resize(masks, (width, height), interpolation=cv2.INTER_LINEAR)
+    return crop_to_photo(np.ascontiguousarray(masks), face.aligned, face.photo.shape)
 
 
 def _as_list(images: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:

@@ -1,5 +1,6 @@
-"""ONNX export of the editing graph (SMG + E + TG): ``edit(image [B,3,S,S] in [-1,1], target_aus [B,16])
--> (image [B,3,S,S], masks [B,3,S,S])``, verified against PyTorch with onnxruntime before the file is kept."""
+"""ONNX export of the editing graph (SMG + E + TG): ``edit(image [B,3,S,S] in [-1,1], target_aus [B,16],
+source_aus [B,16]) -> (image [B,3,S,S], masks [B,3,S,S])``, verified against PyTorch with onnxruntime before the
+file is kept. ``source_aus`` (the image's own AUs) is an input only of models with ``tg.condition: change``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from lsgan.editing.outputs import atomic_file
 from lsgan.errors import LsganError
 from lsgan.facs import NUM_AUS
 
-INPUT_NAMES = ("image", "target_aus")
+INPUT_NAMES = ("image", "target_aus", "source_aus")  # source_aus is read by tg.condition: change models only
 OUTPUT_NAMES = ("edited", "masks")
 SUPPORTED_OPSETS = "11-21"  # what the TorchScript exporter handles for this graph
 
@@ -46,8 +47,9 @@ class EditGraph(nn.Module):
         super().__init__()
         self.generator = generator
 
-    def forward(self, image: torch.Tensor, target_aus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.generator.edit(image, target_aus)
+    def forward(self, image: torch.Tensor, target_aus: torch.Tensor, source_aus: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.generator.edit(image, target_aus, source_aus)
 
 
 def export_onnx(generator: nn.Module, image_size: int, out: str | Path, config: ExportConfig | None = None) -> ExportReport:
@@ -63,14 +65,15 @@ def export_onnx(generator: nn.Module, image_size: int, out: str | Path, config: 
     return ExportReport(Path(out), diff, config.opset)
 
 
-def example_inputs(image_size: int, batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def example_inputs(image_size: int, batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(image, target_aus, source_aus), random."""
     generator = torch.Generator().manual_seed(seed)
     image = torch.rand(batch, 3, image_size, image_size, generator=generator) * 2 - 1
-    aus = torch.rand(batch, NUM_AUS, generator=generator)
-    return image, aus
+    target_aus = torch.rand(batch, NUM_AUS, generator=generator)
+    return image, target_aus, torch.rand(batch, NUM_AUS, generator=generator)
 
 
-def _trace_to_onnx(graph: nn.Module, example: tuple[torch.Tensor, torch.Tensor], path: Path, opset: int) -> None:
+def _trace_to_onnx(graph: nn.Module, example: tuple[torch.Tensor, ...], path: Path, opset: int) -> None:
     # The TorchScript exporter: seconds instead of minutes for the torch.export-based one, no onnxscript needed,
     # and it writes opsets below 18. The image size is fixed by the model config; only the batch axis varies.
     batch_axis = {0: "batch"}
@@ -98,14 +101,18 @@ def onnx_session(path: str | Path, threads: int | None = None):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(session, image: np.ndarray, target_aus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Run an exported graph: float32 ``[B,3,S,S]`` in [-1,1] and ``[B,16]`` -> (edited, masks)."""
-    feeds = {"image": image.astype(np.float32), "target_aus": target_aus.astype(np.float32)}
+def run_onnx(session, image: np.ndarray, target_aus: np.ndarray, source_aus: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Run an exported graph: float32 ``[B,3,S,S]`` in [-1,1], target and source AUs ``[B,16]`` -> (edited, masks).
+    Graphs of models that read only the target AUs have no ``source_aus`` input; it is then not fed."""
+    arrays = {"image": image, "target_aus": target_aus, "source_aus": source_aus}
+    wanted = {graph_input.name for graph_input in session.get_inputs()}
+    feeds = {name: array.astype(np.float32) for name, array in arrays.items() if name in wanted}
     edited, masks = session.run(list(OUTPUT_NAMES), feeds)
     return edited, masks
 
 
-def max_abs_diff(graph: nn.Module, path: Path, example: tuple[torch.Tensor, torch.Tensor]) -> float:
+def max_abs_diff(graph: nn.Module, path: Path, example: tuple[torch.Tensor, ...]) -> float:
     with torch.no_grad():
         expected = [tensor.numpy() for tensor in graph(*example)]
     got = run_onnx(onnx_session(path), *(tensor.numpy() for tensor in example))

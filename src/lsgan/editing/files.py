@@ -130,14 +130,15 @@ def _write_sequence(editor: Editor, face: PreparedFace, out: Path, job: EditJob)
 def _write_result(result: EditResult, index: int, out: Path, save_masks: bool) -> list[Path]:
     written = [write_image(out, result.images[index])]
     if save_masks:
-        written += write_masks(result.masks[index], out)
+        written += write_masks(result.photo_masks[index], out)
     return written
 
 
 def write_masks(masks: np.ndarray, out: Path) -> list[Path]:
-    """``<stem>_mask_eye.png`` etc. (grayscale, in the model crop) and ``<stem>_masks.png`` (all three as RGB)."""
+    """``<stem>_mask_eye.png`` etc. (grayscale, on the input photo: 0 where the model crop does not reach) and
+    ``<stem>_masks.png`` (all three as RGB)."""
     stem = out.with_suffix("")
-    picture = masks_to_rgb(masks)  # S×S×3 uint8
+    picture = masks_to_rgb(masks)  # H×W×3 uint8
     written = [write_image(stem.with_name(f"{stem.name}_mask_{name}.png"), picture[:, :, channel])
                for channel, name in enumerate(MASK_NAMES)]
     return written + [write_image(stem.with_name(f"{stem.name}_masks.png"), picture)]

@@ -7,7 +7,9 @@ Bad uploads (not an image, too small, no face) are refused with a one-line messa
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, emotion_vector
 
 IMAGE_HEIGHT = 320
 SLIDER_DECIMALS = 2
+KEPT_DOWNLOADS = 16  # the newest results stay downloadable; older ones are deleted
 
 
 @dataclass
@@ -42,6 +45,7 @@ class EditPage:
         self.editor = editor
         self.config = config
         self.downloads = Path(tempfile.mkdtemp(prefix="lsgan-web-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.downloads, ignore_errors=True)  # also at exit
 
     def load(self, path: str | None) -> tuple[np.ndarray, PreparedFace, list[float]]:
         """An uploaded file -> (the photo, its prepared face, its AUs for the sliders)."""
@@ -56,9 +60,21 @@ class EditPage:
             raise LsganError("upload a photo of a face first")
         source = self.editor.estimate_faces([face])
         result = self.editor.render([face], np.asarray([aus], dtype=np.float32), source)
-        masks = [(result.masks[0, :, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
-        download = write_image(Path(tempfile.mkdtemp(dir=self.downloads)) / "edited.png", result.image)
-        return result.image, masks, str(download)
+        masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
+        return result.image, masks, str(self._new_download(result.image))
+
+    def _new_download(self, image: np.ndarray) -> Path:
+        """Write the result for the download button, in its own folder; folders beyond the newest
+        ``KEPT_DOWNLOADS`` are deleted so that a long session does not fill the disk."""
+        path = write_image(Path(tempfile.mkdtemp(dir=self.downloads)) / "edited.png", image)
+        folders = sorted(self.downloads.iterdir(), key=lambda folder: folder.stat().st_mtime_ns)
+        for old in folders[:-KEPT_DOWNLOADS]:
+            shutil.rmtree(old, ignore_errors=True)
+        return path
+
+    def close(self) -> None:
+        """Delete the page's downloads folder."""
+        self._cleanup()
 
     def preset(self, emotion: str) -> list[float]:
         return _slider_values(emotion_vector(emotion, self.config.preset_intensity))

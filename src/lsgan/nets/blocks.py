@@ -116,6 +116,8 @@ class UpResBlock(nn.Module):
         return self.body(joined) + self.shortcut(x)
 
 
-def to_rgb(channels: int) -> nn.Sequential:
-    """Norm -> activation -> 3x3 conv to RGB -> tanh (images live in [-1, 1])."""
-    return nn.Sequential(group_norm(channels), nn.LeakyReLU(0.2), nn.Conv2d(channels, 3, 3, padding=1), nn.Tanh())
+def to_rgb(channels: int, out_channels: int = 3) -> nn.Sequential:
+    """Norm -> activation -> 3x3 conv to RGB (or ``out_channels`` maps) -> tanh (images live in [-1, 1])."""
+    return nn.Sequential(
+        group_norm(channels), nn.LeakyReLU(0.2), nn.Conv2d(channels, out_channels, 3, padding=1), nn.Tanh()
+    )

@@ -8,9 +8,10 @@ skips, coarsest level first, and every up-block sees the branch's AU subset as b
 The start side is image_size / 64 (2 at 128, 1 at 64; sizes below 64 keep 1x1 for the first blocks).
 
 Second departure (config ``output``): ``image`` (the paper) has each branch draw its region's pixels;
-``residual`` has each branch draw a change that is added to the source image, its last conv starting at zero, so
-an untrained generator returns the source exactly and training only has to learn the expression change. On a small
-training budget this keeps identity and background intact (see docs/architecture.md).
+``residual`` has each branch draw a change that is added to the source image; ``warp`` has each branch draw a
+displacement field that moves the source's pixels (brows rise, lip corners pull, the jaw drops) plus a change
+added on top (teeth, wrinkles, shading). In both, the last conv starts at zero, so an untrained generator returns
+the source exactly and training only has to learn the expression change (see docs/architecture.md).
 
 Also here: ``EncoderDecoderGenerator``, the StarGAN-style ablation that replaces AAE + TG.
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lsgan import facs
@@ -40,6 +42,7 @@ from lsgan.nets.blocks import (
 
 # Region order everywhere: the channels of the region masks and the TG branches.
 REGIONS: tuple[str, ...] = ("eye", "mouth", "part")
+WARP_CHANNELS = 5  # output "warp": (dx, dy) displacement + RGB change
 
 
 @dataclass
@@ -50,7 +53,10 @@ class TGConfig:
     mouth_aus: tuple[int, ...] = facs.MOUTH_AUS  # u_tm
     part_aus: tuple[int, ...] = facs.AU_IDS  # the part branch is conditioned on all of u_t
     skip_levels: int = NUM_LEVELS + 1  # encoder levels fed as skips, coarsest first (0 = paper)
-    output: Literal["image", "residual"] = "image"  # branches draw the image (paper) or a change to the source
+    output: Literal["image", "residual", "warp"] = "image"  # the image (paper), a change, or a warp + a change
+    max_shift: float = 0.25  # warp: largest displacement, as a fraction of the image's half-width
+    au_gated: bool = False  # last conv draws a map set per AU, summed with the AU intensities as weights
+    condition: Literal["target", "change"] = "target"  # branches read the target AUs (paper) or target - source
 
     def __post_init__(self) -> None:
         if not 0 <= self.skip_levels <= NUM_LEVELS + 1:
@@ -90,8 +96,10 @@ class TGBranch(nn.Module):
         for level in reversed(range(NUM_LEVELS)):
             self.blocks.append(UpResBlock(in_channels, self._skip(skip_channels, level), num_aus, channels[level]))
             in_channels = channels[level]
-        self.to_image = to_rgb(channels[0])
-        if config.output == "residual":  # start as the identity edit: no change anywhere
+        self.out_channels = WARP_CHANNELS if config.output == "warp" else 3
+        self.au_gated = config.au_gated
+        self.to_image = to_rgb(channels[0], self.out_channels * (num_aus + 1 if config.au_gated else 1))
+        if config.output != "image":  # start as the identity edit: no change anywhere
             nn.init.zeros_(self.to_image[-2].weight)
             nn.init.zeros_(self.to_image[-2].bias)
 
@@ -109,12 +117,24 @@ class TGBranch(nn.Module):
             x = torch.cat([x, start_skip], dim=1)
         for block, level in zip(self.blocks, reversed(range(NUM_LEVELS))):
             x = block(x, (self.sides[level], self.sides[level]), aus, self._skip_feature(code, level))
-        return self.to_image(x)
+        drawn = self.to_image[:-1](x)  # before the tanh
+        if self.au_gated:
+            drawn = self._gate(drawn, aus)
+        return self.to_image[-1](drawn)
+
+    def _gate(self, maps: Tensor, aus: Tensor) -> Tensor:
+        """maps [B, C*(1+n), H, W] -> [B, C, H, W]: a bias set plus one set per AU weighted by its intensity, so
+        each AU switches on its own face-dependent change (learnt far faster than through AU maps alone)."""
+        batch, _, height, width = maps.shape
+        per_au = maps.view(batch, aus.shape[1] + 1, self.out_channels, height, width)
+        weights = torch.cat([torch.ones_like(aus[:, :1]), aus], dim=1)  # [B, 1+n]
+        return torch.einsum("bk,bkchw->bchw", weights, per_au)
 
 
 class TransformativeGenerator(nn.Module):
     """Three TG branches and their fusion: I~ = sum_r M_r * I~_r over r in (eye, mouth, part); with
-    ``output: residual`` each I~_r = clamp(I + 2 * branch_r) (branch outputs lie in [-1, 1], images span 2)."""
+    ``output: residual`` each I~_r = clamp(I + 2 * branch_r) (branch outputs lie in [-1, 1], images span 2);
+    with ``output: warp`` I~_r = clamp(sample(I, grid + shift_r) + 2 * change_r)."""
 
     def __init__(self, config: TGConfig, latent_dim: int, skip_channels: Sequence[int], image_size: int) -> None:
         super().__init__()
@@ -129,18 +149,40 @@ class TransformativeGenerator(nn.Module):
         return target_aus[:, getattr(self, f"{region}_au_index")]
 
     def forward(
-        self, codes: dict[str, EncoderOutput], target_aus: Tensor, masks: Tensor, source: Tensor
+        self, codes: dict[str, EncoderOutput], target_aus: Tensor, masks: Tensor, source: Tensor,
+        source_aus: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """codes: region -> E output of image x region mask; target_aus [B,16]; masks [B,3,H,W]; source: the
-        input image [B,3,H,W]. Returns the fused image and the branch images {region: [B,3,H,W]}."""
+        input image [B,3,H,W]; source_aus [B,16] (needed with ``condition: change``). Returns the fused image
+        and the branch images {region: [B,3,H,W]}."""
+        aus = target_aus if self.config.condition == "target" else target_aus - source_aus  # [B,16]
         outputs = {
-            region: branch(codes[region], self._region_aus(region, target_aus))
+            region: branch(codes[region], self._region_aus(region, aus))
             for region, branch in self.branches.items()
         }
         if self.config.output == "residual":
             outputs = {region: (source + 2 * change).clamp(-1, 1) for region, change in outputs.items()}
+        elif self.config.output == "warp":
+            outputs = {region: self._warp(source, drawn) for region, drawn in outputs.items()}
         fused = sum(masks[:, i : i + 1] * outputs[region] for i, region in enumerate(REGIONS))
         return fused, outputs
+
+
+    def _warp(self, source: Tensor, drawn: Tensor) -> Tensor:
+        """A branch's ``warp`` output [B,5,H,W] applied to the source: sample it at the displaced positions
+        (channels 0-1, in [-1, 1] x ``max_shift`` of the half-width) and add the RGB change (channels 2-4)."""
+        grid = pixel_centre_grid(source) + self.config.max_shift * drawn[:, :2].permute(0, 2, 3, 1)
+        moved = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return (moved + 2 * drawn[:, 2:]).clamp(-1, 1)
+
+
+def pixel_centre_grid(image: Tensor) -> Tensor:
+    """The identity sampling grid of ``F.grid_sample`` (align_corners=False) for ``image`` [B,C,H,W]: [1,H,W,2]
+    of (x, y) pixel centres in [-1, 1]. Built from ``arange`` (``affine_grid`` needs ONNX opset 20)."""
+    height, width = image.shape[-2:]
+    ys = (torch.arange(height, dtype=image.dtype, device=image.device) * 2 + 1) / height - 1
+    xs = (torch.arange(width, dtype=image.dtype, device=image.device) * 2 + 1) / width - 1
+    return torch.stack([xs.expand(height, width), ys[:, None].expand(height, width)], dim=-1)[None]
 
 
 class EncoderDecoderGenerator(nn.Module):

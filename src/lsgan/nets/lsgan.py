@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from lsgan.config import ConfigError, load_config, save_config
-from lsgan.errors import CheckpointError
+from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import AAEConfig, Encoder, EncoderOutput
 from lsgan.nets.auxiliary import AURegressor, AuxiliaryConfig
 from lsgan.nets.discriminator import AUDConfig
@@ -32,6 +32,8 @@ from lsgan.nets.generator import (
 from lsgan.nets.smg import SMG, SMGConfig
 
 CONFIG_FILE = "config.yaml"
+GENERATOR_FILE = "generator.safetensors"
+AU_REGRESSOR_FILE = "au_regressor.safetensors"
 MIN_IMAGE_SIZE = 16
 
 
@@ -67,7 +69,8 @@ class GeneratorOutput:
 
 
 class LSGANGenerator(nn.Module):
-    """SMG + E + TG. ``forward(image [B,3,H,W] in [-1,1], target_aus [B,16] in [0,1]) -> GeneratorOutput``.
+    """SMG + E + TG. ``forward(image [B,3,H,W] in [-1,1], target_aus [B,16] in [0,1], source_aus [B,16] or None)
+    -> GeneratorOutput`` (``source_aus``: the image's own AUs, read only with ``tg.condition: change``).
 
     The SMG is pretrained and frozen: its masks are computed without gradients and it stays in eval mode even
     when the generator trains. The same generator makes I~ (target AUs), I_r (source AUs) and I_cyc (I~, source).
@@ -110,16 +113,23 @@ class LSGANGenerator(nn.Module):
         encoded = self.encoder(regions)
         return {region: encoded.select(slice(i, 3 * batch, 3)) for i, region in enumerate(REGIONS)}
 
-    def forward(self, image: Tensor, target_aus: Tensor) -> GeneratorOutput:
+    @property
+    def needs_source_aus(self) -> bool:
+        """True when the TG reads the AU change (``tg.condition: change``): then pass the source's AUs."""
+        return self.tg is not None and self.config.tg.condition == "change"
+
+    def forward(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None) -> GeneratorOutput:
+        if source_aus is None and self.needs_source_aus:
+            raise LsganError("this generator edits by AU change (tg.condition: change): pass the source's AUs too")
         masks = self.region_masks(image)
         if self.encoder_decoder is not None:
             return GeneratorOutput(self.encoder_decoder(image, target_aus), masks, {})
-        fused, branches = self.tg(self.encode_regions(image, masks), target_aus, masks, image)
+        fused, branches = self.tg(self.encode_regions(image, masks), target_aus, masks, image, source_aus)
         return GeneratorOutput(fused, masks, branches)
 
-    def edit(self, image: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
+    def edit(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Plain-tensor form of ``forward`` (for tracing / ONNX export): (image, masks)."""
-        out = self.forward(image, target_aus)
+        out = self.forward(image, target_aus, source_aus)
         return out.image, out.masks
 
 
@@ -130,9 +140,19 @@ class ModelBundle:
     au_regressor: AURegressor
 
 
-def save_weights(module: nn.Module, path: str | Path) -> None:
-    """A module's state dict as one safetensors file (tensors made contiguous and unshared)."""
-    state = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in module.state_dict().items()}
+FULL_PRECISION_BUFFERS = ("running_mean", "running_var")  # BatchNorm statistics can underflow fp16
+
+
+def save_weights(module: nn.Module, path: str | Path, storage_dtype: torch.dtype = torch.float32) -> None:
+    """A module's state dict as one safetensors file (tensors made contiguous and unshared). With a
+    ``storage_dtype`` such as float16, fp32 parameters are stored in it (half the file); ``load_weights`` casts
+    them back to the module's dtype."""
+    state = {}
+    for name, tensor in module.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if tensor.dtype == torch.float32 and not name.endswith(FULL_PRECISION_BUFFERS):
+            tensor = tensor.to(storage_dtype)
+        state[name] = tensor.contiguous().clone()
     save_file(state, str(path))
 
 
@@ -196,6 +216,6 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Mo
         raise CheckpointError(f"model bundle {directory}: {err}") from None
     generator = LSGANGenerator(config)
     au_regressor = AURegressor(replace(config.aux, init="none"))  # the bundle holds its weights
-    load_weights(generator, directory / "generator.safetensors")
-    load_weights(au_regressor, directory / "au_regressor.safetensors")
+    load_weights(generator, directory / GENERATOR_FILE)
+    load_weights(au_regressor, directory / AU_REGRESSOR_FILE)
     return ModelBundle(config, generator.to(device).eval(), au_regressor.to(device).eval())

@@ -97,16 +97,30 @@ def _test_split(config: TrainConfig, with_labels: bool) -> Dataset | None:
         return None
 
 
+def _check_paired_loss(config: TrainConfig) -> None:
+    if config.losses.paired and config.data.kind != "synthfacs":
+        raise LsganError(
+            f"losses.paired={config.losses.paired} needs rendered true targets, which only SynthFACS data has "
+            f"(data.kind is {config.data.kind!r}): set losses.paired=0"
+        )
+
+
 def stage_data(stage_cls: type[TrainingStage], config: TrainConfig) -> StageData:
+    if stage_cls.paired:
+        _check_paired_loss(config)
     train = _split(config, "train", stage_cls.needs_labels)
     test = _test_split(config, stage_cls.needs_labels)
     if not stage_cls.paired:
         return StageData(train, test)
     seed = config.runtime.seed
+    synthetic = config.data.kind == "synthfacs"
+    train_pairs: Dataset = UnpairedPairs(train, seed)
+    if config.losses.paired:
+        train_pairs = with_true_targets(train_pairs, Path(config.data.root))
     test_pairs = UnpairedPairs(test, seed) if test is not None and len(test) > 1 else None
-    if test_pairs is not None and config.data.kind == "synthfacs":
+    if test_pairs is not None and synthetic:
         test_pairs = with_true_targets(test_pairs, Path(config.data.root))
-    return StageData(UnpairedPairs(train, seed), test_pairs)
+    return StageData(train_pairs, test_pairs)
 
 
 # --- running ------------------------------------------------------------------------------------------------

@@ -32,6 +32,14 @@ class TrueTargetPairs(Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
+    @property
+    def dataset(self) -> Dataset:
+        """The face data set under the pairs (as ``UnpairedPairs.dataset``)."""
+        return self.pairs.dataset
+
+    def set_epoch(self, epoch: int) -> None:
+        self.pairs.set_epoch(epoch)
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = self.pairs[index]
         source, target = item["source"], item["target"]

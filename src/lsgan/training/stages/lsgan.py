@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lsgan import losses
-from lsgan.errors import CheckpointError
+from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
 from lsgan.nets.discriminator import AUDiscriminator
@@ -51,10 +51,13 @@ class GeneratorObjective(nn.Module):
         self.latent_weight = latent_weight
 
     def forward(
-        self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor, identity: Tensor
+        self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor, identity: Tensor,
+        true_target: Tensor | None = None,
     ) -> dict[str, Tensor]:
         # I~ and I_r in one generator call: the same source under target and source AUs.
-        both = self.generator(torch.cat([source, source]), torch.cat([target_aus, source_aus]))
+        both = self.generator(
+            torch.cat([source, source]), torch.cat([target_aus, source_aus]), torch.cat([source_aus, source_aus])
+        )
         fake, self_rec = both.image.chunk(2)
         adv_logits, fake_aus = self.critics["aud"](fake)
         terms = losses.GeneratorLossTerms(
@@ -67,7 +70,11 @@ class GeneratorObjective(nn.Module):
         if self.weights.reconstruction:
             terms.reconstruction = losses.reconstruction_loss(self_rec, source)
         if self.weights.cycle:
-            terms.cycle = losses.cycle_loss(self.generator(fake, source_aus).image, source)
+            terms.cycle = losses.cycle_loss(self.generator(fake, source_aus, target_aus).image, source)
+        if self.weights.paired:
+            if true_target is None:
+                raise LsganError("losses.paired needs the true targets of SynthFACS pairs (data.kind synthfacs)")
+            terms.paired = losses.paired_loss(fake, true_target)
         total = losses.total_generator_loss(terms, self.weights)
         result = {name: value for name, value in vars(terms).items() if value is not None}
         z = self._codes(source, both.masks[: source.shape[0]])
@@ -203,7 +210,8 @@ class LSGANStage(TrainingStage):
         source, target = batch["source"], batch["target"]
         with self.amp.autocast(), no_grad_for(*self._critics()):
             g = self.generator_objective(
-                source["image"], source["aus"], target["aus"], target["au_mask"], source["identity"]
+                source["image"], source["aus"], target["aus"], target["au_mask"], source["identity"],
+                batch.get("true_target"),
             )
         self.amp.backward_step(g["total"], self.g_optimizer, "generator")
         with self.amp.autocast():
@@ -226,8 +234,8 @@ class LSGANStage(TrainingStage):
         for batch in batches:
             source, target = batch["source"], batch["target"]
             with self.amp.autocast():
-                edited = self.generator(source["image"], target["aus"]).image
-                reconstructed = self.generator(source["image"], source["aus"]).image
+                edited = self.generator(source["image"], target["aus"], source["aus"]).image
+                reconstructed = self.generator(source["image"], source["aus"], source["aus"]).image
                 edited_aus, source_aus_read = self.au_regressor(edited), self.au_regressor(source["image"])
             scores.add("au_mse", masked_au_mse(edited_aus, target["aus"], target["au_mask"]))
             scores.add("au_mse_identity_baseline", masked_au_mse(source_aus_read, target["aus"], target["au_mask"]))
@@ -253,7 +261,7 @@ class LSGANStage(TrainingStage):
 
     def preview(self, batch: Batch) -> list[Tensor]:
         source, target = batch["source"], batch["target"]
-        out = self.generator(source["image"], target["aus"])
+        out = self.generator(source["image"], target["aus"], source["aus"])
         bars = au_bar_images(target["aus"], source["image"].shape[-1])
         return [source["image"], bars, out.image, mask_images(out.masks), target["image"]]
 
