@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from lsgan.data.datasets import UnpairedPairs, build_dataset
 from lsgan.metrics.au import au_agreement
-from lsgan.metrics.image import psnr, ssim
+from lsgan.metrics.image import change_along_truth, psnr, ssim
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 from lsgan.parsing import NUM_PARSING_CLASSES
 from lsgan.training.evaluation import ConfusionMatrix, RunningMean
@@ -48,12 +48,6 @@ def smg_and_gexp_scores(bundle: ModelBundle, data: Path, batch_size: int) -> dic
     return scores
 
 
-def along(made: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """Per pair, how much of the true change (true target - source) the edit makes, in its direction: the
-    projection <made, true> / |true|^2. 1: the whole change; 0: none of it (e.g. the unchanged source)."""
-    return (made * true).flatten(1).sum(1) / true.pow(2).flatten(1).sum(1).clamp(min=1e-12)
-
-
 def edit_scores(bundle: ModelBundle, data: Path, batch_size: int, seed: int) -> dict[str, float]:
     test = build_dataset("synthfacs", data, "test", bundle.config.image_size)
     pairs = with_true_targets(UnpairedPairs(test, seed), data)
@@ -68,8 +62,7 @@ def edit_scores(bundle: ModelBundle, data: Path, batch_size: int, seed: int) -> 
         edited = bundle.generator(source, target, estimate).image
         rebuilt = bundle.generator(source, estimate, estimate).image
         read = bundle.au_regressor(edited)
-        true_change, made_change = truth - source, edited - source
-        means.add("edit_change_along_truth", along(made_change, true_change))
+        means.add("edit_change_along_truth", change_along_truth(edited, source, truth))
         read_aus.append(read.numpy())
         target_aus.append(target.numpy())
         means.add("edit_psnr", psnr(edited, truth))

@@ -50,6 +50,16 @@ def weights() -> None:
 # --- PSNR / SSIM ---------------------------------------------------------------------------------------------
 
 
+def test_change_along_truth_is_the_share_of_the_true_change_made() -> None:
+    from lsgan.metrics.image import change_along_truth
+
+    source = torch.zeros(3, 3, 8, 8)
+    truth = source.clone()
+    truth[:, :, 2:4, 2:4] = 0.5
+    edits = torch.stack([source[0], truth[0], (source[0] + truth[0]) / 2])
+    torch.testing.assert_close(change_along_truth(edits, source, truth), torch.tensor([0.0, 1.0, 0.5]))
+
+
 def test_psnr_of_a_known_error_is_analytic() -> None:
     gen = torch.Generator().manual_seed(0)
     clean = torch.rand(3, 3, 16, 16, generator=gen) * 1.6 - 0.8

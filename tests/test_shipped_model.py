@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from edit_support import run_lsgan
@@ -13,6 +14,7 @@ from lsgan.editing import Editor
 from lsgan.editing.demo import DemoConfig, demo_columns
 from lsgan.editing.editor import DEFAULT_MODEL_DIR
 from lsgan.facs import AU_IDS, au_index, emotion_vector
+from lsgan.metrics.image import change_along_truth
 from lsgan.parsing import CLASS_INDEX
 
 UNSEEN_IDENTITIES = (2_000_001, 2_000_002, 2_000_003, 2_000_004)
@@ -86,7 +88,7 @@ def test_edits_move_unseen_faces_towards_their_rendered_true_targets(editor, fac
     for emotion in ("happy", "sad", "surprised", "angry", "fearful", "disgusted"):
         edited = editor.edit([f.image for f in faces], emotion=emotion).images
         for identity, face, result in zip(UNSEEN_IDENTITIES, faces, edited):
-            truth = render(sample_identity(identity), emotion_vector(emotion), size=size).image.astype(float)
-            true_change, made = truth - face.image, result.astype(float) - face.image
-            shares.append((made * true_change).sum() / (true_change**2).sum())
+            truth = render(sample_identity(identity), emotion_vector(emotion), size=size).image
+            as_batch = [torch.from_numpy(image.astype(np.float64))[None] for image in (result, face.image, truth)]
+            shares.append(change_along_truth(*as_batch).item())
     assert np.mean(shares) > ALONG_FLOOR, np.round(shares, 2)

@@ -51,6 +51,15 @@ def ms_ssim(a: torch.Tensor, b: torch.Tensor, win_size: int = 11) -> torch.Tenso
     return pytorch_msssim.ms_ssim(_unit(a), _unit(b), data_range=1.0, size_average=False, win_size=win_size)
 
 
+def change_along_truth(edited: torch.Tensor, source: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Per image [B], how much of the true change (truth - source) the edit makes, in its direction:
+    <edited - source, truth - source> / |truth - source|^2. 1: the whole change; 0: none of it (the unchanged
+    source). It reads pixels only, so it does not depend on the AU regressor a generator was trained against."""
+    check_same_shape(edited, truth)
+    made, true = edited - source, truth - source
+    return (made * true).flatten(1).sum(1) / true.pow(2).flatten(1).sum(1).clamp(min=1e-12)
+
+
 def _largest_odd_window(side: int) -> int:
     window = (side - 1) // 2**MS_SSIM_DOWNSAMPLINGS + 1
     return window if window % 2 else window - 1
