@@ -53,7 +53,7 @@ def bench_backend(backend: str, bundle: str, onnx_path: str, threads: int, batch
     if backend == "torch":
         def run(n: int):
             with torch.inference_mode():
-                return generator.edit(*inputs[n])
+                return generator.edit_field(*inputs[n])
     else:
         session = onnx_session(onnx_path, threads=threads)
 

@@ -113,13 +113,15 @@ def test_estimate_prints_a_table_and_json(lsgan, face_files):
     run = lsgan("estimate", *face_files[:2], "--no-align")
     assert run.code == 0, run.err
     lines = run.out.strip().splitlines()
-    assert len(lines) == 1 + 16 and "face0.png" in lines[0]
-    assert lines[9].startswith("AU12") and "lip corner puller" in lines[9]
+    assert lines[0] == f"{face_files[0]}  face 0: whole image" and lines[1] == f"{face_files[1]}  face 0: whole image"
+    assert len(lines) == 2 + 1 + 16 and "face0.png#0" in lines[2]
+    assert lines[11].startswith("AU12") and "lip corner puller" in lines[11]
     run = lsgan("estimate", face_files[0], "--no-align", "--json")
     table = json.loads(run.out)
-    values = table[str(face_files[0])]
-    assert list(values) == list(AU_COLUMNS)
-    assert all(0.0 <= v <= 1.0 for v in values.values())
+    [face] = table[str(face_files[0])]
+    assert face["face"] == 0 and face["box"] is None
+    assert list(face["aus"]) == list(AU_COLUMNS)
+    assert all(0.0 <= v <= 1.0 for v in face["aus"].values())
 
 
 def test_demo_writes_a_grid(lsgan, tmp_path):
@@ -142,7 +144,12 @@ def test_demo_writes_a_grid(lsgan, tmp_path):
 
 BAD_ARGS = {
     "unknown AU": (["--aus", "13=0.5"], "unknown AU 13"),
-    "AU above 1": (["--aus", "12=1.5"], "AU12 intensity must be in [0, 1]"),
+    "AU above 1": (["--aus", "12=1.5"], "AU12 intensity must be a number in [0, 1]"),
+    "relative AU out of range": (["--aus", "12=+1.5"], "AU12 change must be a number in [-1, +1]"),
+    "malformed relative AU": (["--aus", "12=+x"], "bad value '+x' for AU12"),
+    "unknown region": (["--emotion", "happy", "--region", "nose"], "unknown region 'nose'"),
+    "face that does not exist": (["--emotion", "happy", "--face", "3"], "no face 3 (found 1, numbered 0"),
+    "negative face": (["--emotion", "happy", "--face", "-1"], "--face must be 0 or more"),
     "NaN AU": (["--aus", "12=nan"], "AU12 intensity"),
     "unknown emotion": (["--emotion", "grumpy"], "unknown emotion 'grumpy'"),
     "emotion and like": (["--emotion", "happy", "--like", "{face}"], "not both"),

@@ -57,7 +57,11 @@ def test_a_full_vector_is_the_target(source_aus):
     ("request_", "message"),
     [
         (TargetRequest(aus={13: 0.5}), "unknown AU 13"),
-        (TargetRequest(aus="12=1.5"), "must be in [0, 1]"),
+        (TargetRequest(aus="12=1.5"), "must be a number in [0, 1]"),
+        (TargetRequest(aus="12=+1.5"), "AU12 change must be a number in [-1,"),
+        (TargetRequest(aus={"AUx": 0.5}), "bad AU"),
+        (TargetRequest(aus="12=+abc"), "bad value"),
+        (TargetRequest(emotion="happy", region="nose"), "unknown region"),
         (TargetRequest(aus={12: float("nan")}), "must be a number in [0, 1]"),
         (TargetRequest(aus=np.full(16, np.nan)), "NaN"),
         (TargetRequest(aus=np.zeros(15)), "16 values"),

@@ -41,7 +41,7 @@ def test_onnxruntime_matches_torch_on_a_new_batch_size(exported, tiny_bundle):
     image, aus, source_aus = example_inputs(generator.config.image_size, batch=3, seed=7)  # export traced batch 2
     with torch.no_grad():
         expected_image, expected_masks = generator.edit(image, aus)
-    got_image, got_masks = run_onnx(onnx_session(path), image.numpy(), aus.numpy(), source_aus.numpy())
+    got_image, got_masks, *_ = run_onnx(onnx_session(path), image.numpy(), aus.numpy(), source_aus.numpy())
     assert got_image.shape == (3, 3, 32, 32) and got_masks.shape == (3, 3, 32, 32)
     np.testing.assert_allclose(got_image, expected_image.numpy(), atol=1e-4)
     np.testing.assert_allclose(got_masks, expected_masks.numpy(), atol=1e-4)
@@ -72,7 +72,7 @@ def test_a_change_conditioned_warping_generator_exports_with_the_source_aus_inpu
     session = onnx_session(report.path)
     assert [graph_input.name for graph_input in session.get_inputs()] == ["image", "target_aus", "source_aus"]
     image, target, source = example_inputs(32, batch=3, seed=3)
-    got, _ = run_onnx(session, image.numpy(), target.numpy(), source.numpy())
+    got, *_ = run_onnx(session, image.numpy(), target.numpy(), source.numpy())
     np.testing.assert_allclose(got, generator.edit(image, target, source)[0].detach().numpy(), atol=1e-4)
-    moved, _ = run_onnx(session, image.numpy(), target.numpy(), target.numpy())  # no change asked for
+    moved, *_ = run_onnx(session, image.numpy(), target.numpy(), target.numpy())  # no change asked for
     assert np.abs(moved - got).max() > 1e-3

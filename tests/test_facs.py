@@ -20,13 +20,24 @@ def test_eye_and_mouth_subsets_partition_the_aus():
 
 
 def test_parse_au_string_accepts_both_spellings():
-    assert facs.parse_au_string("12=0.8, AU6=0.6,au25=0") == {12: 0.8, 6: 0.6, 25: 0.0}
+    settings = facs.parse_au_string("12=0.8, AU6=0.6,au25=0")
+    assert settings == {12: facs.AUSetting(0.8), 6: facs.AUSetting(0.6), 25: facs.AUSetting(0.0)}
+
+
+def test_signed_values_are_relative_changes_clipped_to_the_scale():
+    settings = facs.parse_au_string("12=+0.3,4=-0.2,6=0.5")
+    assert settings == {12: facs.AUSetting(0.3, True), 4: facs.AUSetting(-0.2, True), 6: facs.AUSetting(0.5)}
+    own = np.array([0.1, 0.9], np.float32)
+    assert settings[12].applied_to(own) == pytest.approx([0.4, 1.0])  # clipped at 1
+    assert settings[4].applied_to(own) == pytest.approx([0.0, 0.7])  # clipped at 0
+    assert settings[6].applied_to(own) == pytest.approx([0.5, 0.5])  # absolute ignores the face's own value
 
 
 @pytest.mark.parametrize(
     "text, message",
-    [("3=0.5", "unknown AU 3"), ("12=1.5", "must be in [0, 1]"), ("12=nan", "must be in [0, 1]"), ("12", "AU=VALUE"),
-     ("x=1", "AU=VALUE")],
+    [("3=0.5", "unknown AU 3"), ("12=1.5", "must be a number in [0, 1]"), ("12=nan", "must be a number in [0, 1]"),
+     ("12", "AU=VALUE"), ("x=1", "AU=VALUE"), ("12=+2", "change must be a number in [-1,"), ("12=+", "bad value"),
+     ("12=", "bad value")],
 )
 def test_parse_au_string_rejects_bad_settings(text, message):
     with pytest.raises(facs.AUError, match=message.replace("[", r"\[").replace("]", r"\]")):

@@ -38,13 +38,13 @@ def test_sliders_are_named_after_the_aus():
 
 
 def test_upload_sets_the_sliders_to_the_faces_aus(page_callbacks, tiny_editor, synth_faces, save_png):
-    photo, _, aus = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    photo, _, aus, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     np.testing.assert_array_equal(photo, synth_faces[0])
     np.testing.assert_allclose(aus, tiny_editor.estimate(synth_faces[0])[0], atol=0.005)
 
 
 def test_edit_returns_the_image_masks_and_a_download(page_callbacks, synth_faces, save_png):
-    _, face, aus = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    _, face, aus, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     aus[AU_IDS.index(12)] = 1.0
     image, masks, download = page_callbacks.edit(face, aus)
     assert image.shape == synth_faces[0].shape
@@ -58,7 +58,7 @@ def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor
 
     monkeypatch.setattr(web, "KEPT_DOWNLOADS", 2)
     page = EditPage(tiny_editor, WebConfig())
-    _, face, aus = page.load(str(save_png("face.png", synth_faces[0])))
+    _, face, aus, _ = page.load(str(save_png("face.png", synth_faces[0])))
     downloads = [page.edit(face, aus)[2] for _ in range(4)]
     assert [Path(d).is_file() for d in downloads] == [False, False, True, True]
     page.close()

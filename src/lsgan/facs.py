@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,22 +97,50 @@ def au_vector(aus: Mapping[int, float] | None = None, base: Sequence[float] | No
     return vec
 
 
-def parse_au_string(text: str) -> dict[int, float]:
-    """Parse "12=0.8,6=0.6" (also "AU12=0.8") into {12: 0.8, 6: 0.6}."""
-    result: dict[int, float] = {}
+@dataclass(frozen=True)
+class AUSetting:
+    """One AU setting: an absolute intensity in [0, 1], or (``relative``) a change in [-1, 1] added to the face's
+    own intensity, the result clipped to [0, 1]."""
+
+    value: float
+    relative: bool = False
+
+    def applied_to(self, own: np.ndarray) -> np.ndarray:
+        """The intensity this setting gives a face whose own intensity is ``own`` (any shape)."""
+        if not self.relative:
+            return np.full_like(own, self.value)
+        return np.clip(own + self.value, 0.0, 1.0)
+
+
+def parse_au_value(au: int, value: str | float) -> AUSetting:
+    """An AU's setting from its value: a number (absolute, 0-1) or a signed string "+0.3" / "-0.2" (relative)."""
+    text = value.strip() if isinstance(value, str) else None
+    relative = text is not None and text[:1] in "+-" and text != ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AUError(f"bad value {value!r} for AU{au}: expected a number, e.g. 0.8 or +0.3") from None
+    low = -1.0 if relative else 0.0
+    if not math.isfinite(number) or not low <= number <= 1.0:
+        allowed = "a number in [-1, +1]" if relative else "a number in [0, 1]"
+        raise AUError(f"AU{au} {'change' if relative else 'intensity'} must be {allowed}, got {text or value}")
+    return AUSetting(number, relative)
+
+
+def parse_au_string(text: str) -> dict[int, AUSetting]:
+    """Parse "12=0.8,6=0.6" (also "AU12=0.8") into {12: AUSetting(0.8), 6: AUSetting(0.6)}; "12=+0.3,4=-0.2"
+    gives relative settings (changes to the face's own intensities)."""
+    result: dict[int, AUSetting] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep:
-            raise AUError(f"bad AU setting {item!r}: expected AU=VALUE, e.g. 12=0.8")
-        key = key.strip().upper().removeprefix("AU")
+            raise AUError(f"bad AU setting {item!r}: expected AU=VALUE, e.g. 12=0.8 or 12=+0.3")
         try:
-            au, val = int(key), float(value)
+            au = int(key.strip().upper().removeprefix("AU"))
         except ValueError:
-            raise AUError(f"bad AU setting {item!r}: expected AU=VALUE, e.g. 12=0.8") from None
+            raise AUError(f"bad AU setting {item!r}: expected AU=VALUE, e.g. 12=0.8 or 12=+0.3") from None
         au_index(au)
-        if not math.isfinite(val) or not 0.0 <= val <= 1.0:
-            raise AUError(f"AU{au} intensity must be in [0, 1], got {value.strip()}")
-        result[au] = val
+        result[au] = parse_au_value(au, value)
     return result
 
 

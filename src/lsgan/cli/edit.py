@@ -21,6 +21,10 @@ DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 NoAlignOption = Annotated[
     bool, typer.Option("--no-align", help="Inputs are already-cropped faces: resize to the model size and back.")
 ]
+FaceOption = Annotated[
+    int | None, typer.Option("--face", help="Only this face of each image, numbered left to right from 0 "
+                             "(lsgan estimate lists them); default: every face.")
+]
 
 export_app = typer.Typer(no_args_is_help=True, help="Export the editor to other runtimes.")
 
@@ -56,10 +60,12 @@ def demo(
 
 def edit(
     source: Annotated[Path, typer.Argument(help="An image, or a folder of images (each is edited).")],
-    aus: Annotated[str | None, typer.Option("--aus", help="AU settings, e.g. 12=0.8,6=0.6 (others keep the source's).")] = None,
+    aus: Annotated[str | None, typer.Option("--aus", help="AU settings, e.g. 12=0.8,6=0.6 (others keep the source's); a sign moves the face's own value: 12=+0.3,4=-0.2.")] = None,
     emotion: Annotated[str | None, typer.Option("--emotion", help="One of the eight emotions, e.g. happy.")] = None,
     intensity: Annotated[float | None, typer.Option("--intensity", help="Emotion intensity, 0-1 (default 1).")] = None,
     like: Annotated[Path | None, typer.Option("--like", help="Copy the expression (AUs) of this face.")] = None,
+    face: FaceOption = None,
+    region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=2, help="Write a source->target sequence of N frames (PNGs + GIF, MP4 if possible).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output image (or folder for a folder source).")] = None,
     model: ModelOption = None,
@@ -70,17 +76,23 @@ def edit(
 ) -> None:
     """Edit the expression of a face photo (or of every image in a folder)."""
     from lsgan.editing.files import EditJob, edit_file, edit_folder
-    from lsgan.editing.targets import check_request
+    from lsgan.editing.targets import check_region, check_request
     from lsgan.errors import InputImageError
 
     check_request(aus, emotion, intensity, has_like=like is not None)  # fail before loading anything
+    check_region(region)
+    if face is not None and face < 0:
+        raise InputImageError(f"--face must be 0 or more (faces are numbered left to right from 0), got {face}")
     if not source.exists():
         raise InputImageError(f"{source}: no such file or folder")
     editor = _editor(model, device, align=not no_align, batch_size=batch_size)
-    job = EditJob(editor.request(aus, emotion=emotion, intensity=intensity, like=like), steps, save_masks)
+    request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
+    job = EditJob(request, steps, save_masks, face=face)
     if not source.is_dir():
-        written = edit_file(editor, source, out, job)
-        typer.echo(f"wrote {', '.join(map(str, written))}")
+        report = edit_file(editor, source, out, job)
+        for note in report.notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(f"wrote {', '.join(map(str, report.written))}")
         return
     report = edit_folder(editor, source, out, job)
     total = len(report.edited) + len(report.failures)
@@ -94,23 +106,46 @@ def edit(
 
 def estimate(
     images: Annotated[list[Path], typer.Argument(help="Face images.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: {image: {AU01: value, ...}}.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: {image: [{face, box, aus: {AU01: value, ...}}]}.")] = False,
+    face: FaceOption = None,
     model: ModelOption = None,
     no_align: NoAlignOption = False,
     device: DeviceOption = "cpu",
 ) -> None:
-    """Print the 16 AU intensities (0-1) that G_exp sees in each image."""
+    """List the faces of each image (numbered left to right, with their boxes) and the 16 AU intensities (0-1)
+    that G_exp sees in each."""
     from lsgan.facs import AU_COLUMNS, AU_IDS, AU_NAMES
 
-    values = _editor(model, device, align=not no_align).estimate(images)  # [N, 16]
+    editor = _editor(model, device, align=not no_align)
+    photos = editor.prepare(images, face=face)
+    for photo in photos:
+        photo.faces.sort(key=lambda prepared: prepared.number)
+    values = editor.estimate_faces(photos)  # [F, 16]
+    columns = [(path, prepared) for path, photo in zip(images, photos) for prepared in photo.faces]
+    notes = [note for photo in photos for note in photo.notes]
     if as_json:
-        table = {str(path): dict(zip(AU_COLUMNS, map(float, row))) for path, row in zip(images, values)}
+        table: dict[str, list[dict]] = {}
+        for (path, prepared), row in zip(columns, values):
+            table.setdefault(str(path), []).append({
+                "face": prepared.number, "box": _box(prepared), "aus": dict(zip(AU_COLUMNS, map(float, row)))})
         typer.echo(json.dumps(table, indent=2))
         return
+    for path, prepared in columns:
+        box = _box(prepared)
+        where = "whole image" if box is None else "box x0={:.0f} y0={:.0f} x1={:.0f} y1={:.0f}".format(*box)
+        typer.echo(f"{path}  face {prepared.number}: {where}")
+    for note in notes:
+        typer.echo(f"note: {note}")
     name_width = max(len(name) for name in AU_NAMES.values())
-    typer.echo(f"{'AU':<5} {'name':<{name_width}} " + " ".join(f"{path.name:>12.12}" for path in images))
+    headers = [f"{path.name[:9]}#{prepared.number}" for path, prepared in columns]
+    typer.echo(f"{'AU':<5} {'name':<{name_width}} " + " ".join(f"{header:>12.12}" for header in headers))
     for column, (au, row) in enumerate(zip(AU_IDS, values.T)):
         typer.echo(f"{AU_COLUMNS[column]:<5} {AU_NAMES[au]:<{name_width}} " + " ".join(f"{v:>12.3f}" for v in row))
+
+
+def _box(prepared) -> list[float] | None:
+    """A prepared face's detector box [x0, y0, x1, y1] in photo pixels (None for a whole, unaligned image)."""
+    return None if prepared.aligned is None else [round(float(v), 1) for v in prepared.aligned.box]
 
 
 def serve(

@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 
 from lsgan.data.images import write_image
 from lsgan.data.synthfacs import render, sample_identity
-from lsgan.editing.editor import Editor, PreparedFace
+from lsgan.editing.editor import Editor, PreparedFace, PreparedPhoto
+from lsgan.editing.fields import resize_matrix
 from lsgan.facs import EMOTIONS, NUM_AUS, au_index, emotion_vector
 
 LABEL_HEIGHT = 14
@@ -66,10 +67,10 @@ def demo_grid(editor: Editor, faces: list[np.ndarray], config: DemoConfig) -> np
     targets = np.stack([aus for _, aus in columns if aus is not None])  # [C, 16]
     rows = []
     for identity, image in zip(config.identities, faces):
-        face = PreparedFace(photo=image, crop=image, aligned=None)  # renders are crops
-        source_aus = editor.estimate_faces([face])
-        edited = editor.render([face] * len(targets), targets, np.repeat(source_aus, len(targets), axis=0))
-        rows.append(np.concatenate([face.crop, *edited.images], axis=1))
+        photo = PreparedPhoto(image, [PreparedFace(image, resize_matrix(image.shape, image.shape[0]), None)])  # crops
+        source_aus = editor.estimate_faces([photo])
+        edited = editor.render([photo] * len(targets), targets, np.repeat(source_aus, len(targets), axis=0))
+        rows.append(np.concatenate([image, *edited.images], axis=1))
         if config.with_truth:
             rows.append(true_row(identity, config, image.shape[0]))
     return np.concatenate([_label_row([label for label, _ in columns], faces[0].shape[1]), *rows], axis=0)

@@ -1,13 +1,18 @@
-"""The user-facing editor: load a model bundle, find and align faces, edit their expression, paste them back.
+"""The user-facing editor: load a model bundle, find and align faces, edit their expression at the photo's own
+resolution.
 
     editor = Editor.from_pretrained()                   # the shipped model (or a bundle folder)
     result = editor.edit("me.jpg", aus={12: 0.8, 6: 0.6})
     result.image                                        # uint8 H×W×3, the size of me.jpg
-    editor.estimate(["a.png", b_array])                 # [2, 16] AU intensities in [0, 1]
+    editor.edit("group.jpg", emotion="happy", face=1)   # only the second face from the left
+    editor.edit("me.jpg", aus="12=+0.3", region="mouth")  # relative AUs; pixels outside the mouth untouched
+    editor.estimate(["a.png", b_array])                 # [faces, 16] AU intensities in [0, 1]
 
-Inputs may be file paths, PIL images or numpy arrays, alone or in a list. Photos are aligned to the model's crop
-and the edit is pasted back with a soft blend, so only the face region changes; with ``align=False`` each
-image is taken as an already-cropped face and simply resized to the model size and back.
+Inputs may be file paths, PIL images or numpy arrays, alone or in a list. Every face found is edited (or the
+one chosen with ``face=N``, numbered left to right). The model sees each face aligned to its crop size; its edit
+comes back as a displacement field and a smooth colour change (``LSGANGenerator.edit_field``), which
+``editing.fields.apply_field`` applies to the photo itself, so the face keeps the photo's detail and every pixel
+outside the face is returned exactly. With ``align=False`` each image is taken as an already-cropped face.
 """
 
 from __future__ import annotations
@@ -22,14 +27,27 @@ import torch
 
 from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
 from lsgan.data.images import ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8
-from lsgan.editing.targets import AUInput, TargetRequest, interpolate_targets, resolve_targets
+from lsgan.editing.fields import apply_field, resize_matrix
+from lsgan.editing.targets import (
+    AUInput,
+    TargetRequest,
+    check_region,
+    interpolate_targets,
+    region_channel,
+    resolve_targets,
+)
 from lsgan.errors import CheckpointError, InputImageError, LsganError
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
 
+
 class DeviceError(LsganError, ValueError):
     """A device that is not available here (e.g. cuda on a machine without a GPU)."""
+
+
+class FaceChoiceError(LsganError, ValueError):
+    """A face number that the photo does not have, or a face too small to edit."""
 
 
 @dataclass
@@ -37,25 +55,55 @@ class EditorConfig:
     device: str = "cpu"
     batch_size: int = 16
     align: bool = True  # False: inputs are already-cropped faces, resized to the model size and back
+    min_face: int = 24  # faces whose detector box is smaller (photo pixels, shorter side) are not edited
 
 
 @dataclass
 class PreparedFace:
-    """One input made ready for the model."""
+    """One face of a photo, made ready for the model."""
+
+    crop: np.ndarray  # S×S×3 uint8, what the model sees
+    matrix: np.ndarray  # 2×3 photo -> crop
+    aligned: AlignedFace | None  # landmarks and box; None when the whole photo was resized
+    number: int = 0  # position among the photo's faces, left to right
+
+    @property
+    def area(self) -> float:
+        if self.aligned is None:
+            return float("inf")
+        x0, y0, x1, y1 = self.aligned.box
+        return (x1 - x0) * (y1 - y0)
+
+
+@dataclass
+class PreparedPhoto:
+    """One input: the photo and the faces of it to edit (numbered left to right; edited largest first)."""
 
     photo: np.ndarray  # H×W×3 uint8, the input as given
-    crop: np.ndarray  # S×S×3 uint8, what the model sees
-    aligned: AlignedFace | None  # how crop maps into photo; None when the whole photo was resized
+    faces: list[PreparedFace]
+    name: str = "image"
+    notes: list[str] = field(default_factory=list)  # faces found but left as they are, and why
+
+
+@dataclass
+class FaceReport:
+    """Which face of which input a row of an ``EditResult``'s per-face arrays belongs to."""
+
+    photo: int  # index of the input
+    number: int  # the face's number in that input (left to right)
+    box: tuple[float, float, float, float] | None  # detector box in photo pixels; None when not aligned
 
 
 @dataclass
 class EditResult:
     images: list[np.ndarray]  # edited inputs, uint8 H×W×3, each the size of its input
-    masks: np.ndarray  # [N, S, S, 3] float in [0, 1]: (eye, mouth, part) region masks in the model crop
-    target_aus: np.ndarray  # [N, 16] the AUs asked for
-    source_aus: np.ndarray  # [N, 16] G_exp's estimate of the inputs' own AUs
-    crops: list[np.ndarray] = field(default_factory=list)  # the edited model crops, uint8 S×S×3
-    photo_masks: list[np.ndarray] = field(default_factory=list)  # the masks on each input, float H×W×3 (0 off-crop)
+    masks: np.ndarray  # [F, S, S, 3] float in [0, 1]: (eye, mouth, part) region masks of each face's crop
+    target_aus: np.ndarray  # [F, 16] the AUs asked for, per face
+    source_aus: np.ndarray  # [F, 16] G_exp's estimate of each face's own AUs
+    crops: list[np.ndarray] = field(default_factory=list)  # each face's edited model crop, uint8 S×S×3
+    photo_masks: list[np.ndarray] = field(default_factory=list)  # per input, its faces' masks, float H×W×3
+    faces: list[FaceReport] = field(default_factory=list)  # per face: which input and face number
+    notes: list[str] = field(default_factory=list)  # faces found but not edited (too small), one line each
 
     @property
     def image(self) -> np.ndarray:
@@ -82,58 +130,75 @@ class Editor:
 
     # --- public API -------------------------------------------------------------------------------------------
 
-    def estimate(self, images: ImageSource | Sequence[ImageSource]) -> np.ndarray:
-        """G_exp's AU intensities ``[N, 16]`` (0-1, order ``facs.AU_IDS``) for each input face."""
-        return self.estimate_faces(self.prepare(images))
+    def estimate(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None) -> np.ndarray:
+        """G_exp's AU intensities ``[F, 16]`` (0-1, order ``facs.AU_IDS``) for each face of each input, inputs
+        in order and faces left to right (or only face number ``face`` of each)."""
+        return self.estimate_faces(self.prepare(images, face=face))
 
     def edit(self, images: ImageSource | Sequence[ImageSource], aus: AUInput | None = None, *,
-             emotion: str | None = None, intensity: float | None = None,
-             like: ImageSource | None = None) -> EditResult:
-        """Edit each input's expression; see ``editing.targets`` for how aus / emotion / like combine."""
-        request = self.request(aus, emotion=emotion, intensity=intensity, like=like)
-        return self.edit_faces(self.prepare(images), request)
+             emotion: str | None = None, intensity: float | None = None, like: ImageSource | None = None,
+             face: int | None = None, region: str | None = None) -> EditResult:
+        """Edit the expression of every face of each input (``face=N``: only face N, numbered left to right);
+        ``region="eyes"|"mouth"`` edits only that region's AUs and pixels. See ``editing.targets`` for how
+        aus / emotion / like combine (``aus`` values with a sign, e.g. "12=+0.3", move the face's own AUs)."""
+        request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
+        return self.edit_faces(self.prepare(images, face=face), request)
 
     def edit_sequence(self, image: ImageSource, steps: int, aus: AUInput | None = None, *,
                       emotion: str | None = None, intensity: float | None = None,
-                      like: ImageSource | None = None) -> EditResult:
+                      like: ImageSource | None = None, face: int | None = None,
+                      region: str | None = None) -> EditResult:
         """``steps`` frames of one input going continuously from its own expression to the target one."""
-        request = self.request(aus, emotion=emotion, intensity=intensity, like=like)
-        return self.sequence_face(self.prepare(image)[0], request, steps)
+        request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
+        return self.sequence_face(self.prepare(image, face=face)[0], request, steps)
 
-    # --- steps, for callers that reuse prepared faces (CLI folders, the web page) ------------------------------
+    # --- steps, for callers that reuse prepared photos (CLI folders, the web page) -----------------------------
 
     def request(self, aus: AUInput | None = None, *, emotion: str | None = None, intensity: float | None = None,
-                like: ImageSource | None = None) -> TargetRequest:
-        """What to edit towards; ``like`` is read and its AUs estimated here, once."""
-        like_aus = self.estimate(like)[0] if like is not None else None
-        return TargetRequest(aus=aus, emotion=emotion, intensity=intensity, like_aus=like_aus)
+                like: ImageSource | None = None, region: str | None = None) -> TargetRequest:
+        """What to edit towards; ``like`` is read and the AUs of its largest face estimated here, once."""
+        check_region(region)
+        like_aus = self._largest_face_aus(like) if like is not None else None
+        return TargetRequest(aus=aus, emotion=emotion, intensity=intensity, like_aus=like_aus, region=region)
 
-    def edit_faces(self, faces: Sequence[PreparedFace], request: TargetRequest) -> EditResult:
-        source_aus = self.estimate_faces(faces)
-        return self.render(faces, resolve_targets(request, source_aus), source_aus)
+    def edit_faces(self, photos: Sequence[PreparedPhoto], request: TargetRequest) -> EditResult:
+        source_aus = self.estimate_faces(photos)
+        return self.render(photos, resolve_targets(request, source_aus), source_aus, region=request.region)
 
-    def sequence_face(self, face: PreparedFace, request: TargetRequest, steps: int) -> EditResult:
-        source_aus = self.estimate_faces([face])  # [1, 16]
-        targets = interpolate_targets(source_aus[0], resolve_targets(request, source_aus)[0], steps)  # [steps, 16]
-        return self.render([face] * steps, targets, np.repeat(source_aus, steps, axis=0))
+    def sequence_face(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> EditResult:
+        """Frames of ``photo`` (all its chosen faces at once) going from their own AUs to the target ones."""
+        source_aus = self.estimate_faces([photo])  # [F, 16]
+        targets = interpolate_targets(source_aus, resolve_targets(request, source_aus), steps)  # [steps, F, 16]
+        return self.render([photo] * steps, targets.reshape(-1, source_aus.shape[1]),
+                           np.tile(source_aus, (steps, 1)), region=request.region)
 
-    def prepare(self, images: ImageSource | Sequence[ImageSource]) -> list[PreparedFace]:
-        """Read, check and crop each input (aligned, or resized when ``align`` is off)."""
-        return [self._prepare_one(image) for image in _as_list(images)]
+    def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None
+                ) -> list[PreparedPhoto]:
+        """Read, check and find the faces of each input (aligned, or resized when ``align`` is off)."""
+        return [self._prepare_one(image, face) for image in _as_list(images)]
 
-    def estimate_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
-        crops = np.stack([face.crop for face in faces])
+    def estimate_faces(self, photos: Sequence[PreparedPhoto]) -> np.ndarray:
+        """``[F, 16]`` for the faces of ``photos``, in order."""
+        crops = np.stack([face.crop for photo in photos for face in photo.faces])
         return self._regress_aus(crops).numpy().astype(np.float32)
 
-    def render(self, faces: Sequence[PreparedFace], target_aus: np.ndarray, source_aus: np.ndarray) -> EditResult:
-        """Run the generator on prepared faces with target AUs ``[N, 16]`` and put the edits back in place."""
-        crops = np.stack([face.crop for face in faces])
-        edited, masks = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
-        edited_crops = list(to_uint8(edited))
-        images = [self._restore(face, crop) for face, crop in zip(faces, edited_crops)]
-        crop_masks = masks.movedim(1, -1).numpy()  # [N, S, S, 3]
-        photo_masks = [_masks_on_photo(face, mask) for face, mask in zip(faces, crop_masks)]
-        return EditResult(images, crop_masks, np.asarray(target_aus), source_aus, edited_crops, photo_masks)
+    def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
+               region: str | None = None) -> EditResult:
+        """Run the generator on the faces of ``photos`` (target and source AUs ``[F, 16]``, faces in order) and
+        apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given)."""
+        faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
+        crops = np.stack([face.crop for _, face in faces])
+        edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
+        crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
+        images, photo_masks = [], []
+        for index, photo in enumerate(photos):
+            rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
+            images.append(self._apply(photo, rows, flows, colours, crop_masks, region))
+            photo_masks.append(_masks_on_photo(photo, [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]))
+        reports = [FaceReport(index, face.number, face.aligned.box if face.aligned else None) for index, face in faces]
+        notes = [note for photo in photos for note in photo.notes]
+        return EditResult(images, crop_masks, np.asarray(target_aus), np.asarray(source_aus),
+                          list(to_uint8(edited)), photo_masks, reports, notes)
 
     def close(self) -> None:
         """Free the face detectors (if any were loaded)."""
@@ -149,31 +214,73 @@ class Editor:
 
     # --- internals --------------------------------------------------------------------------------------------
 
-    def _prepare_one(self, image: ImageSource) -> PreparedFace:
+    def _prepare_one(self, image: ImageSource, face: int | None) -> PreparedPhoto:
         photo = read_image(image)
-        if not self.config.align:
-            return PreparedFace(photo, resize_image(photo, self.image_size), None)
-        aligned = self._face_aligner().align(photo, name=describe_source(image))
-        return PreparedFace(photo, aligned.crop, aligned)
+        name = describe_source(image)
+        if not self.config.align:  # the whole image is face 0
+            crop = resize_image(photo, self.image_size)
+            whole = PreparedFace(crop, resize_matrix(photo.shape, self.image_size), None)
+            return self._choose_faces(PreparedPhoto(photo, [whole], name), face)
+        found = self._face_aligner().align_all(photo, name=name)  # largest first
+        ordered = sorted(found, key=lambda aligned: (aligned.box[0] + aligned.box[2]) / 2)  # numbered left to right
+        faces = [PreparedFace(aligned.crop, aligned.matrix, aligned, number) for number, aligned in enumerate(ordered)]
+        return self._choose_faces(PreparedPhoto(photo, faces, name), face)
+
+    def _choose_faces(self, photo: PreparedPhoto, choice: int | None) -> PreparedPhoto:
+        """Keep face ``choice`` (or all that are large enough), largest first; ``FaceChoiceError`` if none is."""
+        count = len(photo.faces)
+        if choice is not None and not 0 <= choice < count:
+            numbers = "0" if count == 1 else f"0-{count - 1}"
+            raise FaceChoiceError(f"{photo.name}: no face {choice} (found {count}, numbered {numbers} left to right)")
+        wanted = photo.faces if choice is None else [photo.faces[choice]]
+        kept = []
+        for face in sorted(wanted, key=lambda face: face.area, reverse=True):
+            side = _box_side(face)
+            if side < self.config.min_face:
+                photo.notes.append(f"{photo.name}: face {face.number} is too small to edit ({side:.0f} px, "
+                                   f"under {self.config.min_face} px); left as it is")
+            else:
+                kept.append(face)
+        if not kept:
+            raise FaceChoiceError(photo.notes[-1].replace("; left as it is", ""))
+        photo.faces = kept
+        return photo
+
+    def _largest_face_aus(self, image: ImageSource) -> np.ndarray:
+        photo = self.prepare(image)[0]
+        photo.faces = photo.faces[:1]  # faces are kept largest first
+        return self.estimate_faces([photo])[0]
 
     def _face_aligner(self) -> FaceAligner:
         if self._aligner is None:  # detectors are slow to load; --no-align never needs one
             self._aligner = FaceAligner(size=self.image_size)
         return self._aligner
 
-    def _restore(self, face: PreparedFace, edited_crop: np.ndarray) -> np.ndarray:
+    def _apply(self, photo: PreparedPhoto, rows: list[int], flows: np.ndarray, colours: np.ndarray,
+               crop_masks: np.ndarray, region: str | None) -> np.ndarray:
+        """The photo with the edits of its faces (``rows`` into the per-face arrays), largest face first."""
+        out = photo.photo.copy()
+        for face, row in zip(photo.faces, rows):
+            mask = self._blend_mask(photo.photo.shape, face)
+            if region is not None:
+                mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
+            out = apply_field(photo.photo, face.matrix, flows[row], colours[row], mask, into=out)
+        return out
+
+    def _blend_mask(self, photo_shape: tuple[int, ...], face: PreparedFace) -> np.ndarray:
+        """Float H×W: the feathered face hull of an aligned face; everywhere for a resized whole image."""
         if face.aligned is None:
-            height, width = face.photo.shape[:2]
-            return resize_image(edited_crop, (width, height))
-        return self._face_aligner().paste_back(face.photo, edited_crop, face.aligned)
+            return np.ones(photo_shape[:2], np.float32)
+        return crop_to_photo(self._face_aligner().face_mask(face.aligned), face.aligned, photo_shape)
 
     @torch.inference_mode()
     def _generate(self, crops: np.ndarray, targets: torch.Tensor, sources: torch.Tensor
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Edited crops ``[N, 3, S, S]`` in [-1, 1] and region masks ``[N, 3, S, S]`` (targets, sources: [N, 16])."""
-        outputs = [self.generator.edit(images, target, source)
+                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:
+        """(edited crops [F,3,S,S] in [-1, 1], region masks [F,3,S,S], flows [F,2,S,S], colours [F,3,S,S])."""
+        outputs = [self.generator.edit_field(images, target, source)
                    for images, target, source in self._tensor_batches(crops, targets, sources)]
-        return torch.cat([image.cpu() for image, _ in outputs]), torch.cat([mask.cpu() for _, mask in outputs])
+        edited, masks, flows, colours = (torch.cat([out[i].cpu() for out in outputs]) for i in range(4))
+        return edited, masks, flows.numpy(), colours.numpy()
 
     @torch.inference_mode()
     def _regress_aus(self, crops: np.ndarray) -> torch.Tensor:
@@ -214,12 +321,27 @@ def _au_tensor(aus: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(aus, dtype=np.float32))
 
 
-def _masks_on_photo(face: PreparedFace, masks: np.ndarray) -> np.ndarray:
-    """Region masks ``S×S×3`` of a model crop, carried onto the input photo (``H×W×3``)."""
+def _box_side(face: PreparedFace) -> float:
     if face.aligned is None:
-        height, width = face.photo.shape[:2]
-        return cv2.resize(masks, (width, height), interpolation=cv2.INTER_LINEAR)
-    return crop_to_photo(np.ascontiguousarray(masks), face.aligned, face.photo.shape)
+        return float("inf")
+    x0, y0, x1, y1 = face.aligned.box
+    return min(x1 - x0, y1 - y0)
+
+
+def _to_photo(crop_array: np.ndarray, face: PreparedFace, photo_shape: tuple[int, ...]) -> np.ndarray:
+    """A crop-space array (S×S[×C]) carried onto the photo (H×W[×C]); 0 where the crop does not reach."""
+    if face.aligned is None:
+        height, width = photo_shape[:2]
+        return cv2.resize(crop_array, (width, height), interpolation=cv2.INTER_LINEAR)
+    return crop_to_photo(np.ascontiguousarray(crop_array), face.aligned, photo_shape)
+
+
+def _masks_on_photo(photo: PreparedPhoto, faces: list[tuple[PreparedFace, np.ndarray]]) -> np.ndarray:
+    """The region masks (S×S×3 per face) of a photo's faces on the photo (H×W×3, the largest where faces meet)."""
+    combined = np.zeros((*photo.photo.shape[:2], 3), np.float32)
+    for face, masks in faces:
+        combined = np.maximum(combined, _to_photo(masks, face, photo.photo.shape))
+    return combined
 
 
 def _as_list(images: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:

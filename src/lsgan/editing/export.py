@@ -1,6 +1,13 @@
 """ONNX export of the editing graph (SMG + E + TG): ``edit(image [B,3,S,S] in [-1,1], target_aus [B,16],
-source_aus [B,16]) -> (image [B,3,S,S], masks [B,3,S,S])``, verified against PyTorch with onnxruntime before the
-file is kept. ``source_aus`` (the image's own AUs) is an input only of models with ``tg.condition: change``."""
+source_aus [B,16]) -> (edited [B,3,S,S], masks [B,3,S,S], flow [B,2,S,S], colour [B,3,S,S])``, verified against
+PyTorch with onnxruntime before the file is kept. ``source_aus`` (the image's own AUs) is an input only of models
+with ``tg.condition: change``.
+
+``edited`` is the edit at the model's size. To edit a photo at its own resolution, as ``lsgan edit`` does, align
+the face to the model's crop with a 2×3 similarity ``matrix`` (photo -> crop), run the graph on the crop, and apply
+``flow`` and ``colour`` to the photo with ``lsgan.editing.fields.apply_field(photo, matrix, flow[i], colour[i],
+mask)`` (numpy and OpenCV only; ``mask`` is where to blend, e.g. the feathered face hull): one resampling of the
+photo, pixels outside the mask untouched."""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from lsgan.errors import LsganError
 from lsgan.facs import NUM_AUS
 
 INPUT_NAMES = ("image", "target_aus", "source_aus")  # source_aus is read by tg.condition: change models only
-OUTPUT_NAMES = ("edited", "masks")
+OUTPUT_NAMES = ("edited", "masks", "flow", "colour")
 SUPPORTED_OPSETS = "11-21"  # what the TorchScript exporter handles for this graph
 
 
@@ -41,15 +48,15 @@ class ExportReport:
 
 
 class EditGraph(nn.Module):
-    """The generator's ``edit`` as a module's ``forward``, which is what the exporter traces."""
+    """The generator's ``edit_field`` as a module's ``forward``, which is what the exporter traces."""
 
     def __init__(self, generator: nn.Module) -> None:
         super().__init__()
         self.generator = generator
 
     def forward(self, image: torch.Tensor, target_aus: torch.Tensor, source_aus: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.generator.edit(image, target_aus, source_aus)
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.generator.edit_field(image, target_aus, source_aus)
 
 
 def export_onnx(generator: nn.Module, image_size: int, out: str | Path, config: ExportConfig | None = None) -> ExportReport:
@@ -102,14 +109,14 @@ def onnx_session(path: str | Path, threads: int | None = None):
 
 
 def run_onnx(session, image: np.ndarray, target_aus: np.ndarray, source_aus: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Run an exported graph: float32 ``[B,3,S,S]`` in [-1,1], target and source AUs ``[B,16]`` -> (edited, masks).
-    Graphs of models that read only the target AUs have no ``source_aus`` input; it is then not fed."""
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run an exported graph: float32 ``[B,3,S,S]`` in [-1,1], target and source AUs ``[B,16]`` -> (edited, masks,
+    flow, colour). Graphs of models that read only the target AUs have no ``source_aus`` input; it is then not fed."""
     arrays = {"image": image, "target_aus": target_aus, "source_aus": source_aus}
     wanted = {graph_input.name for graph_input in session.get_inputs()}
     feeds = {name: array.astype(np.float32) for name, array in arrays.items() if name in wanted}
-    edited, masks = session.run(list(OUTPUT_NAMES), feeds)
-    return edited, masks
+    edited, masks, flow, colour = session.run(list(OUTPUT_NAMES), feeds)
+    return edited, masks, flow, colour
 
 
 def max_abs_diff(graph: nn.Module, path: Path, example: tuple[torch.Tensor, ...]) -> float:

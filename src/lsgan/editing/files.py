@@ -13,7 +13,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from lsgan.data.images import write_image
-from lsgan.editing.editor import Editor, EditResult, PreparedFace
+from lsgan.editing.editor import Editor, EditResult, PreparedPhoto
 from lsgan.editing.outputs import MASK_NAMES, masks_to_rgb
 from lsgan.editing.sequence import AnimationConfig, write_sequence
 from lsgan.editing.targets import TargetRequest
@@ -25,6 +25,7 @@ class EditJob:
     request: TargetRequest
     steps: int | None = None  # a source -> target sequence of this many frames instead of a single edit
     save_masks: bool = False
+    face: int | None = None  # edit only this face of each image (numbered left to right); None: every face
     animation: AnimationConfig = field(default_factory=AnimationConfig)
 
 
@@ -40,6 +41,7 @@ class BatchReport:
     edited: list[Path] = field(default_factory=list)  # sources done
     written: list[Path] = field(default_factory=list)  # files written
     failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # faces found but not edited (too small), one line each
 
 
 def image_suffixes() -> set[str]:
@@ -69,10 +71,13 @@ def output_for(source: Path, out: Path | None) -> Path:
     return out / f"{source.stem}_edited.png" if out.is_dir() else out
 
 
-def edit_file(editor: Editor, source: Path, out: Path | None, job: EditJob) -> list[Path]:
-    """Edit one image file; returns every file written."""
-    face = editor.prepare(source)[0]
-    return _edit_and_write(editor, [face], [output_for(source, out)], job)
+def edit_file(editor: Editor, source: Path, out: Path | None, job: EditJob) -> BatchReport:
+    """Edit one image file; the report lists every file written and the faces left as they were."""
+    out_path = output_for(source, out)
+    photo = editor.prepare(source, face=job.face)[0]
+    report = BatchReport(out_path.parent, edited=[source], notes=list(photo.notes))
+    report.written = _edit_and_write(editor, [photo], [out_path], job)
+    return report
 
 
 def folder_output_names(sources: Sequence[Path]) -> dict[Path, str]:
@@ -92,7 +97,7 @@ def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob
     report = BatchReport(out_dir)
     with tqdm(total=len(sources), unit="image", desc="editing", disable=not progress) as bar:
         for chunk in _chunks(sources, editor.config.batch_size):
-            ready = _prepare_each(editor, chunk, report, bar)
+            ready = _prepare_each(editor, chunk, job.face, report, bar)
             if ready:
                 outputs = [out_dir / names[source] for source in ready]
                 report.written += _edit_and_write(editor, list(ready.values()), outputs, job)
@@ -101,11 +106,15 @@ def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob
     return report
 
 
-def _prepare_each(editor: Editor, sources: Sequence[Path], report: BatchReport, bar: tqdm) -> dict[Path, PreparedFace]:
-    ready: dict[Path, PreparedFace] = {}
+def _prepare_each(editor: Editor, sources: Sequence[Path], face: int | None, report: BatchReport, bar: tqdm
+                  ) -> dict[Path, PreparedPhoto]:
+    ready: dict[Path, PreparedPhoto] = {}
     for source in sources:
         try:
-            ready[source] = editor.prepare(source)[0]
+            ready[source] = photo = editor.prepare(source, face=face)[0]
+            report.notes += photo.notes
+            for note in photo.notes:
+                bar.write(f"note: {note}")
         except LsganError as err:
             message = str(err) if str(source) in str(err) else f"{source}: {err}"
             report.failures.append(Failure(source, message))
@@ -113,15 +122,15 @@ def _prepare_each(editor: Editor, sources: Sequence[Path], report: BatchReport, 
     return ready
 
 
-def _edit_and_write(editor: Editor, faces: list[PreparedFace], outputs: list[Path], job: EditJob) -> list[Path]:
+def _edit_and_write(editor: Editor, photos: list[PreparedPhoto], outputs: list[Path], job: EditJob) -> list[Path]:
     if job.steps is not None:
-        return [path for face, out in zip(faces, outputs) for path in _write_sequence(editor, face, out, job)]
-    result = editor.edit_faces(faces, job.request)
+        return [path for photo, out in zip(photos, outputs) for path in _write_sequence(editor, photo, out, job)]
+    result = editor.edit_faces(photos, job.request)
     return [path for index, out in enumerate(outputs) for path in _write_result(result, index, out, job.save_masks)]
 
 
-def _write_sequence(editor: Editor, face: PreparedFace, out: Path, job: EditJob) -> list[Path]:
-    result = editor.sequence_face(face, job.request, job.steps)
+def _write_sequence(editor: Editor, photo: PreparedPhoto, out: Path, job: EditJob) -> list[Path]:
+    result = editor.sequence_face(photo, job.request, job.steps)
     files = write_sequence(result.images, out.with_suffix(""), job.animation)
     written = _write_result(result, len(result.images) - 1, out, job.save_masks)
     return written + [files.gif, *([files.mp4] if files.mp4 else []), files.frames_dir]

@@ -1,7 +1,8 @@
 """``lsgan serve``: a Gradio page to edit a face with the 16 AU sliders.
 
 Upload a photo: its own AUs (G_exp) set the sliders. Moving a slider, or an emotion preset (which sets all
-sliders), edits the face; the result is shown beside the source with the region masks and a download.
+sliders), edits the face (every face, or the one chosen, numbered left to right; the whole face, or only the
+eyes or the mouth); the result is shown beside the source with the region masks and a download.
 Bad uploads (not an image, too small, no face) are refused with a one-line message.
 """
 
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from lsgan.data.images import write_image
-from lsgan.editing.editor import Editor, PreparedFace
+from lsgan.editing.editor import Editor, PreparedPhoto
+from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
 from lsgan.errors import LsganError
 from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, emotion_vector
@@ -24,6 +26,9 @@ from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, emotion_vector
 IMAGE_HEIGHT = 320
 SLIDER_DECIMALS = 2
 KEPT_DOWNLOADS = 16  # the newest results stay downloadable; older ones are deleted
+EVERY_FACE = "every face"
+WHOLE_FACE = "whole face"
+REGION_CHOICES = (WHOLE_FACE, *REGION_AUS)
 
 
 @dataclass
@@ -47,19 +52,31 @@ class EditPage:
         self.downloads = Path(tempfile.mkdtemp(prefix="lsgan-web-"))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.downloads, ignore_errors=True)  # also at exit
 
-    def load(self, path: str | None) -> tuple[np.ndarray, PreparedFace, list[float]]:
-        """An uploaded file -> (the photo, its prepared face, its AUs for the sliders)."""
+    def load(self, path: str | None) -> tuple[np.ndarray, PreparedPhoto, list[float], list[str]]:
+        """An uploaded file -> (the photo, its prepared faces, the largest face's AUs for the sliders, the face
+        choices: every face, then each face's number, left to right)."""
         if not path:
             raise LsganError("upload a photo of a face first")
-        face = self.editor.prepare(path)[0]
-        return face.photo, face, _slider_values(self.editor.estimate_faces([face])[0])
+        photo = self.editor.prepare(path)[0]  # faces largest first
+        largest = PreparedPhoto(photo.photo, photo.faces[:1], photo.name)
+        numbers = sorted(face.number for face in photo.faces)
+        choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
+        return photo.photo, photo, _slider_values(self.editor.estimate_faces([largest])[0]), choices
 
-    def edit(self, face: PreparedFace | None, aus: list[float]) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
-        """Slider values -> (edited photo, captioned masks, path of a PNG to download)."""
-        if face is None:
+    def edit(self, photo: PreparedPhoto | None, aus: list[float], face: str = EVERY_FACE,
+             region: str = WHOLE_FACE) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+        """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face`` and ``region``
+        as the page's choices name them."""
+        if photo is None:
             raise LsganError("upload a photo of a face first")
-        source = self.editor.estimate_faces([face])
-        result = self.editor.render([face], np.asarray([aus], dtype=np.float32), source)
+        chosen = photo if face in (EVERY_FACE, None) else PreparedPhoto(
+            photo.photo, [f for f in photo.faces if str(f.number) == face], photo.name)
+        if not chosen.faces:
+            raise LsganError(f"no face {face} in this photo")
+        region_name = None if region in (WHOLE_FACE, None) else region
+        source = self.editor.estimate_faces([chosen])
+        target = resolve_targets(TargetRequest(aus=np.asarray(aus, np.float32), region=region_name), source)
+        result = self.editor.render([chosen], target, source, region=region_name)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image))
 
@@ -104,6 +121,10 @@ def build_app(editor: Editor, config: WebConfig | None = None):
         face_state = gr.State(None)
         upload = gr.File(label="Photo of a face", file_types=["image"], type="filepath", elem_id="upload")
         with gr.Row():
+            face_choice = gr.Dropdown([EVERY_FACE], value=EVERY_FACE, label="Face (numbered left to right)",
+                                      elem_id="face")
+            region_choice = gr.Radio(list(REGION_CHOICES), value=WHOLE_FACE, label="Region", elem_id="region")
+        with gr.Row():
             source_view = gr.Image(label="Source", interactive=False, height=IMAGE_HEIGHT, elem_id="source")
             result_view = gr.Image(label="Edited", interactive=False, height=IMAGE_HEIGHT, format="png",
                                    elem_id="result")
@@ -117,22 +138,25 @@ def build_app(editor: Editor, config: WebConfig | None = None):
             download = gr.File(label="Download the result", interactive=False, elem_id="download")
 
         edit_outputs = [result_view, masks_view, download]
+        edit_inputs = [face_state, face_choice, region_choice, *sliders]
 
-        def edit_from_sliders(face, *aus):
-            return page.edit(face, list(aus))
+        def edit_from_sliders(photo, face, region, *aus):
+            return page.edit(photo, list(aus), face, region)
 
         def load_upload(path):
-            photo, face, aus = page.load(path)
-            return photo, face, *aus
+            photo, prepared, aus, choices = page.load(path)
+            return photo, prepared, gr.Dropdown(choices=choices, value=EVERY_FACE), *aus
 
         # .success, not .then: after a refused upload there is nothing to edit (and no second error to show).
-        upload.upload(guarded(load_upload), upload, [source_view, face_state, *sliders]).success(
-            guarded(edit_from_sliders), [face_state, *sliders], edit_outputs)
+        upload.upload(guarded(load_upload), upload, [source_view, face_state, face_choice, *sliders]).success(
+            guarded(edit_from_sliders), edit_inputs, edit_outputs)
         for slider in sliders:
-            slider.release(guarded(edit_from_sliders), [face_state, *sliders], edit_outputs)
+            slider.release(guarded(edit_from_sliders), edit_inputs, edit_outputs)
+        for control in (face_choice, region_choice):
+            control.input(guarded(edit_from_sliders), edit_inputs, edit_outputs)
         for emotion, button in zip(EMOTIONS, presets):
             button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
-                guarded(edit_from_sliders), [face_state, *sliders], edit_outputs)
+                guarded(edit_from_sliders), edit_inputs, edit_outputs)
     return app
 
 

@@ -155,18 +155,33 @@ class TransformativeGenerator(nn.Module):
         """codes: region -> E output of image x region mask; target_aus [B,16]; masks [B,3,H,W]; source: the
         input image [B,3,H,W]; source_aus [B,16] (needed with ``condition: change``). Returns the fused image
         and the branch images {region: [B,3,H,W]}."""
-        aus = target_aus if self.config.condition == "target" else target_aus - source_aus  # [B,16]
-        outputs = {
-            region: branch(codes[region], self._region_aus(region, aus))
-            for region, branch in self.branches.items()
-        }
-        if self.config.output == "residual":
-            outputs = {region: (source + 2 * change).clamp(-1, 1) for region, change in outputs.items()}
-        elif self.config.output == "warp":
-            outputs = {region: self._warp(source, drawn) for region, drawn in outputs.items()}
-        fused = sum(masks[:, i : i + 1] * outputs[region] for i, region in enumerate(REGIONS))
-        return fused, outputs
+        outputs = self.branch_images(source, self.draw(codes, target_aus, source_aus))
+        return fuse(outputs, masks), outputs
 
+    def draw(self, codes: dict[str, EncoderOutput], target_aus: Tensor, source_aus: Tensor | None = None
+             ) -> dict[str, Tensor]:
+        """What each branch draws: {region: [B,3,H,W] image or change, or [B,5,H,W] displacement + change}."""
+        aus = target_aus if self.config.condition == "target" else target_aus - source_aus  # [B,16]
+        return {region: branch(codes[region], self._region_aus(region, aus)) for region, branch in self.branches.items()}
+
+    def branch_images(self, source: Tensor, drawn: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Each branch's image I~_r from what it drew (see the class docstring)."""
+        if self.config.output == "residual":
+            return {region: (source + 2 * change).clamp(-1, 1) for region, change in drawn.items()}
+        if self.config.output == "warp":
+            return {region: self._warp(source, field) for region, field in drawn.items()}
+        return drawn
+
+    def edit_field(self, drawn: dict[str, Tensor], masks: Tensor) -> tuple[Tensor, Tensor]:
+        """``warp`` output as one resolution-free field: the mask-weighted displacement ``[B,2,H,W]`` (grid units:
+        fractions of the half-width/height, as ``F.grid_sample`` reads them) and RGB change ``[B,3,H,W]`` (image
+        units, [-1, 1] images). Sampling any-resolution copy of the source at the displaced positions and adding
+        the (upsampled) change gives the edit at that resolution (``lsgan.editing.fields``)."""
+        if self.config.output != "warp":
+            raise ValueError("only warping TGs (tg.output: warp) draw a displacement field")
+        flow = fuse({region: self.config.max_shift * field[:, :2] for region, field in drawn.items()}, masks)
+        colour = fuse({region: 2 * field[:, 2:] for region, field in drawn.items()}, masks)
+        return flow, colour
 
     def _warp(self, source: Tensor, drawn: Tensor) -> Tensor:
         """A branch's ``warp`` output [B,5,H,W] applied to the source: sample it at the displaced positions
@@ -174,6 +189,11 @@ class TransformativeGenerator(nn.Module):
         grid = pixel_centre_grid(source) + self.config.max_shift * drawn[:, :2].permute(0, 2, 3, 1)
         moved = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
         return (moved + 2 * drawn[:, 2:]).clamp(-1, 1)
+
+
+def fuse(per_region: dict[str, Tensor], masks: Tensor) -> Tensor:
+    """sum_r M_r * x_r over r in (eye, mouth, part): masks [B,3,H,W], each x_r [B,C,H,W]."""
+    return sum(masks[:, i : i + 1] * per_region[region] for i, region in enumerate(REGIONS))
 
 
 def pixel_centre_grid(image: Tensor) -> Tensor:

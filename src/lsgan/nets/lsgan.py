@@ -28,6 +28,7 @@ from lsgan.nets.generator import (
     EncoderDecoderGenerator,
     TGConfig,
     TransformativeGenerator,
+    fuse,
 )
 from lsgan.nets.smg import SMG, SMGConfig
 
@@ -128,9 +129,29 @@ class LSGANGenerator(nn.Module):
         return GeneratorOutput(fused, masks, branches)
 
     def edit(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Plain-tensor form of ``forward`` (for tracing / ONNX export): (image, masks)."""
+        """Plain-tensor form of ``forward``: (image, masks)."""
         out = self.forward(image, target_aus, source_aus)
         return out.image, out.masks
+
+    def edit_field(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None
+                   ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The edit as a resolution-free field, what full-resolution editing and the ONNX graph use:
+        (edited [B,3,S,S], masks [B,3,S,S], flow [B,2,S,S], colour [B,3,S,S]).
+
+        ``flow`` is the displacement (grid units: fractions of the half-side) at which to sample the source and
+        ``colour`` the change to add (image units, [-1, 1] images); ``lsgan.editing.fields`` applies both to any
+        resolution of the same aligned face. Warping TGs draw both; every other generator (the paper's image
+        output, residual, the encoder-decoder ablation) gives no displacement and its whole change as ``colour``
+        (edited - image), so only what it changed is carried to the photo."""
+        if self.tg is None or self.config.tg.output != "warp":
+            out = self.forward(image, target_aus, source_aus)
+            return out.image, out.masks, torch.zeros_like(image[:, :2]), out.image - image
+        if source_aus is None and self.needs_source_aus:
+            raise LsganError("this generator edits by AU change (tg.condition: change): pass the source's AUs too")
+        masks = self.region_masks(image)
+        drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
+        edited = fuse(self.tg.branch_images(image, drawn), masks)
+        return (edited, masks, *self.tg.edit_field(drawn, masks))
 
 
 @dataclass

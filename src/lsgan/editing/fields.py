@@ -1,0 +1,88 @@
+"""Applying an edit to a photo at the photo's own resolution, resampling the photo once.
+
+The generator's edit of a face comes as a resolution-free field over its model-size crop
+(``LSGANGenerator.edit_field``): a displacement ``flow`` [2, S, S] (grid units: fractions of the crop's half-side,
+as ``F.grid_sample`` reads them) and a colour change ``colour`` [3, S, S] (image units: a [-1, 1] image spans 2).
+Given the 2×3 similarity ``matrix`` that took the photo to the crop, every photo pixel ``p`` inside the face
+becomes
+
+    q  = matrix · p                       (where p lies in the crop)
+    q' = q + flow(q) · S / 2              (where the edit samples the crop, in crop pixels)
+    out(p) = photo(matrix⁻¹ · q') + colour(q) · 255 / 2
+
+so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one bicubic
+resampling of the photo (the alignment and the displacement composed into one sampling grid); ``flow`` and
+``colour`` are smooth and are only interpolated. The result is blended in under ``mask`` (the feathered face
+hull, times a region mask for region-only edits): pixels where the mask is 0 are returned exactly as they were.
+
+This is all an ONNX user needs besides the exported graph: ``apply_field(photo, matrix, flow, colour, mask)``
+with the graph's ``flow`` and ``colour`` outputs for that face (numpy and OpenCV only).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
+
+
+def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """(rows, cols) slices of the smallest box holding every pixel where ``mask`` [H, W] > 0; None if none."""
+    rows = np.flatnonzero(mask.max(axis=1) > 0)
+    cols = np.flatnonzero(mask.max(axis=0) > 0)
+    if not len(rows):
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def sampling_maps(matrix: np.ndarray, flow: np.ndarray, rows: slice, cols: slice
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For the photo pixels of the box (rows, cols): where to sample the photo (x, y, float32 [h, w] each) and
+    where they fall in the crop (x, y), for ``matrix`` photo -> crop and ``flow`` [2, S, S]."""
+    ys, xs = np.mgrid[rows, cols].astype(np.float64)
+    crop_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
+    crop_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+    crop_xy = (crop_x.astype(np.float32), crop_y.astype(np.float32))
+    half_side = np.array([flow.shape[2], flow.shape[1]], np.float64) / 2  # grid units -> crop pixels, per axis
+    moved_x = crop_x + sample_map(flow[0], *crop_xy) * half_side[0]
+    moved_y = crop_y + sample_map(flow[1], *crop_xy) * half_side[1]
+    inverse = cv2.invertAffineTransform(matrix)
+    photo_x = inverse[0, 0] * moved_x + inverse[0, 1] * moved_y + inverse[0, 2]
+    photo_y = inverse[1, 0] * moved_x + inverse[1, 1] * moved_y + inverse[1, 2]
+    return photo_x.astype(np.float32), photo_y.astype(np.float32), *crop_xy
+
+
+def sample_map(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Bilinear reading of a smooth crop-space map [S, S] at crop positions (xs, ys); edge values beyond it."""
+    return cv2.remap(np.ascontiguousarray(values, np.float32), xs, ys, interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour: np.ndarray, mask: np.ndarray,
+                into: np.ndarray | None = None) -> np.ndarray:
+    """The edited photo (uint8 H×W×3): ``photo`` resampled through ``flow`` plus ``colour`` (see the module
+    docstring), blended in under ``mask`` (float [H, W] in [0, 1]). The photo is always sampled from ``photo``;
+    the blend goes into ``into`` (default: a copy of ``photo``), so several faces edit one picture without
+    resampling each other's edits."""
+    out = photo.copy() if into is None else into
+    bounds = face_bounds(mask)
+    if bounds is None:
+        return out
+    rows, cols = bounds
+    photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, rows, cols)
+    moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
+    edited = np.clip(moved.astype(np.float32) + change, 0, 255)
+    weight = mask[rows, cols, None]
+    blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
+    out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
+    return out
+
+
+def resize_matrix(photo_shape: tuple[int, ...], size: int) -> np.ndarray:
+    """The 2×3 photo -> crop matrix of a whole photo resized (not aligned) to ``size``×``size``, with the pixel
+    centres of ``cv2.resize``."""
+    height, width = photo_shape[:2]
+    sx, sy = size / width, size / height
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
