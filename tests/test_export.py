@@ -72,7 +72,33 @@ def test_a_change_conditioned_warping_generator_exports_with_the_source_aus_inpu
     session = onnx_session(report.path)
     assert [graph_input.name for graph_input in session.get_inputs()] == ["image", "target_aus", "source_aus"]
     image, target, source = example_inputs(32, batch=3, seed=3)
-    got, *_ = run_onnx(session, image.numpy(), target.numpy(), source.numpy())
+    got, _, flow, colour = run_onnx(session, image.numpy(), target.numpy(), source.numpy())
     np.testing.assert_allclose(got, generator.edit(image, target, source)[0].detach().numpy(), atol=1e-4)
+    with torch.no_grad():
+        _, _, expected_flow, expected_colour = generator.edit_field(image, target, source)
+    np.testing.assert_allclose(flow, expected_flow.numpy(), atol=1e-4)
+    np.testing.assert_allclose(colour, expected_colour.numpy(), atol=1e-4)
     moved, *_ = run_onnx(session, image.numpy(), target.numpy(), target.numpy())  # no change asked for
     assert np.abs(moved - got).max() > 1e-3
+
+
+def test_the_exported_field_edits_a_photo_as_the_editor_does(tmp_path, astronaut):
+    """The graph's flow and colour outputs, applied with the documented numpy step, give the Editor's own edit of a
+    real photo at its resolution (the same path for ONNX users and for lsgan)."""
+    from lsgan.data.images import to_tensor
+    from lsgan.editing import Editor
+    from lsgan.editing.export import export_onnx
+    from lsgan.editing.fields import apply_field
+
+    editor = Editor.from_pretrained()  # the shipped model: a warping, change-conditioned TG
+    report = export_onnx(editor.generator, editor.image_size, tmp_path / "shipped.onnx")
+    photo = editor.prepare(astronaut)[0]
+    face = photo.faces[0]
+    source = editor.estimate_faces([photo])
+    result = editor.edit(astronaut, emotion="surprised")
+    image = to_tensor(face.crop)[None].numpy()
+    _, _, flow, colour = run_onnx(onnx_session(report.path), image, result.target_aus, source)
+    mask = editor.face_mask(astronaut.shape, face)
+    via_onnx = apply_field(astronaut, face.matrix, flow[0], colour[0], mask)
+    assert np.abs(via_onnx.astype(int) - result.image).max() <= 1
+    assert np.any(via_onnx != astronaut)

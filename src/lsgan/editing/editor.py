@@ -261,13 +261,13 @@ class Editor:
         """The photo with the edits of its faces (``rows`` into the per-face arrays), largest face first."""
         out = photo.photo.copy()
         for face, row in zip(photo.faces, rows):
-            mask = self._blend_mask(photo.photo.shape, face)
+            mask = self.face_mask(photo.photo.shape, face)
             if region is not None:
                 mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
             out = apply_field(photo.photo, face.matrix, flows[row], colours[row], mask, into=out)
         return out
 
-    def _blend_mask(self, photo_shape: tuple[int, ...], face: PreparedFace) -> np.ndarray:
+    def face_mask(self, photo_shape: tuple[int, ...], face: PreparedFace) -> np.ndarray:
         """Float H×W: the feathered face hull of an aligned face; everywhere for a resized whole image."""
         if face.aligned is None:
             return np.ones(photo_shape[:2], np.float32)
