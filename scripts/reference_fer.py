@@ -87,7 +87,8 @@ class FerPipeline:
         """(fer's 64×64 input, its rounded scores) for one box."""
         x0, y0, x1, y1 = box
         self.captured.clear()
-        result = self.fer.detect_emotions(np.ascontiguousarray(rgb[:, :, ::-1]), face_rectangles=[(x0, y0, x1 - x0, y1 - y0)])
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        result = self.fer.detect_emotions(bgr, face_rectangles=[(x0, y0, x1 - x0, y1 - y0)])
         if len(self.captured) != 1 or len(result) != 1:
             raise RuntimeError(f"fer classified {len(self.captured)} faces for box {box}")
         return self.captured[0], result[0]["emotions"]
