@@ -53,6 +53,31 @@ def test_edit_returns_the_image_masks_and_a_download(page_callbacks, synth_faces
     np.testing.assert_array_equal(read_image(download), image)
 
 
+def banded_masks(image):
+    """Region masks of known shape for the random tiny model: eye = top third, mouth = bottom third, part = rest."""
+    import torch
+
+    masks = torch.zeros_like(image)
+    third = image.shape[-2] // 3
+    masks[:, 0, :third], masks[:, 1, -third:], masks[:, 2, third:-third] = 1.0, 1.0, 1.0
+    return masks
+
+
+def test_region_choice_keeps_pixels_outside_that_region_exact(page_callbacks, tiny_editor, synth_faces, save_png,
+                                                              monkeypatch):
+    monkeypatch.setattr(tiny_editor.generator, "region_masks", banded_masks)
+    _, face, aus, choices = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    assert choices == ["every face"]  # one face: nothing to choose
+    aus[AU_IDS.index(12)] = 1.0
+    aus[AU_IDS.index(1)] = 1.0
+    image, masks, _ = page_callbacks.edit(face, aus, "every face", "mouth")
+    mouth = masks[1][0]
+    assert np.any(image != synth_faces[0])
+    np.testing.assert_array_equal(image[mouth == 0], synth_faces[0][mouth == 0])
+    with pytest.raises(LsganError, match="no face 3"):
+        page_callbacks.edit(face, aus, "3", "whole face")
+
+
 def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor, synth_faces, save_png, monkeypatch):
     from lsgan.editing import web
 
