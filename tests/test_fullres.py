@@ -95,13 +95,13 @@ def test_pixels_where_the_mask_is_zero_are_untouched(texture):
     assert np.any(out[mask > 0.5] != texture[mask > 0.5])
 
 
-def warp_generator(seed: int = 0):
+def warp_generator(seed: int = 0, **tg: object):
     """The tiny test config as a warping, AU-gated, change-conditioned generator with a non-zero last conv."""
     from lsgan.config import from_dict
     from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator
 
     model = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())["model"]
-    model["tg"].update(output="warp", au_gated=True, condition="change")
+    model["tg"].update(output="warp", au_gated=True, condition="change", **tg)
     torch.manual_seed(seed)
     generator = LSGANGenerator(from_dict(LSGANConfig, model)).eval()
     with torch.no_grad():  # the last convs start at zero (the identity edit): make the edit visible
@@ -125,6 +125,16 @@ def test_the_field_at_model_size_reproduces_the_generators_edit(synth_faces):
     assert np.abs(applied.astype(int) - crop).mean() > 2  # the edit is visible
     # Mixing the fields before sampling (not the warped images after) and bicubic sampling: close, not equal.
     assert np.abs(applied.astype(int) - model_out).mean() < 0.25 * np.abs(model_out - crop).mean()
+
+
+def test_max_colour_bounds_the_colour_change():
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    target, source = torch.ones(2, 16), torch.zeros(2, 16)
+    with torch.no_grad():
+        free = warp_generator(max_colour=1.0).edit_field(image, target, source)[3]
+        bounded = warp_generator(max_colour=0.05).edit_field(image, target, source)[3]
+    assert bounded.abs().max() <= 0.1 + 1e-6  # 2 (the range) * max_colour
+    torch.testing.assert_close(bounded, 0.05 * free)
 
 
 def test_image_output_generators_carry_only_their_change(tiny_bundle):

@@ -125,6 +125,29 @@ def _annotations(root: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def test_colour_loss_and_photometric_options_train(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    warp = ["model.tg.output=warp", "model.tg.au_gated=true", "model.tg.condition=change", "model.tg.max_colour=0.1"]
+    config = tiny_config(synth_dir, *warp, "losses.colour=10", "losses.paired=100", "stages.lsgan.steps=3",
+                         "stages.lsgan.eval_every=0", "stages.lsgan_options.appearance=0.5",
+                         "stages.aux_options.photometric=0.5", "stages.aux.steps=2", "stages.aux.eval_every=0")
+    for stage in ("smg", "aae"):
+        shutil.copytree(tiny_run / stage, tmp_path / stage)
+    train("aux", config, tmp_path)
+    aux_metrics = json.loads((tmp_path / "aux" / "metrics.json").read_text())["metrics"]
+    assert aux_metrics["au_mse_photometric"] > 0  # G_exp scored under the colour changes it learns to ignore
+    train("lsgan", config, tmp_path)
+    colour = [record["g_colour"] for record in loss_log(tmp_path / "lsgan")]
+    assert len(colour) == 3 and all(0 <= value <= 0.2 for value in colour)  # bounded by 2 * max_colour
+
+
+def test_colour_loss_is_refused_for_generators_that_do_not_warp(synth_dir: Path, tmp_path: Path) -> None:
+    config = tiny_config(synth_dir, "losses.colour=10")  # tiny.yaml's TG draws images
+    with pytest.raises(LsganError, match="needs model.tg.output=warp"):
+        train("lsgan", config, tmp_path)
+
+
 @pytest.mark.parametrize("name", ["tiny.yaml", "cpu64.yaml", "paper128.yaml"])
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(TrainConfig, REPO / "configs" / name)

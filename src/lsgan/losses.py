@@ -131,6 +131,12 @@ def paired_loss(edited: Tensor, true_target: Tensor) -> Tensor:
     return reconstruction_loss(edited, true_target)
 
 
+def colour_loss(colour: Tensor) -> Tensor:
+    """Not in the paper: L_col = mean |colour change| of a warping TG's edit (image units), so that an expression
+    comes from moving the face rather than from tinting it (tints fool G_exp, not a viewer)."""
+    return colour.abs().mean()
+
+
 @dataclass
 class LossWeights:
     """The lambdas of Eq. 10 (paper: 100, 60, 50, 50). A weight of 0 switches a term off (ablation)."""
@@ -143,6 +149,8 @@ class LossWeights:
     # Not in the paper: L_pair = L1 + (1 - SSIM) between the edit and its rendered true target (SynthFACS only;
     # docs/architecture.md, departures). 0 keeps the paper's unpaired training.
     paired: float = 0.0
+    # Not in the paper: L_col, the mean colour change of a warping TG (tg.output: warp). 0: unpenalised.
+    colour: float = 0.0
 
 
 @dataclass
@@ -155,17 +163,19 @@ class GeneratorLossTerms:
     reconstruction: Tensor | None = None
     cycle: Tensor | None = None
     paired: Tensor | None = None
+    colour: Tensor | None = None
 
 
 def total_generator_loss(terms: GeneratorLossTerms, weights: LossWeights) -> Tensor:
     """Eq. 10: L = L_adv + lambda_au L_au + lambda_id L_id + lambda_rec L_rec + lambda_cyc L_cyc
-    (+ lambda_pair L_pair where the true targets are known)."""
+    (+ lambda_pair L_pair where the true targets are known, + lambda_col L_col for warping TGs)."""
     weighted = [
         (weights.au, terms.au, "au"),
         (weights.identity, terms.identity, "identity"),
         (weights.reconstruction, terms.reconstruction, "reconstruction"),
         (weights.cycle, terms.cycle, "cycle"),
         (weights.paired, terms.paired, "paired"),
+        (weights.colour, terms.colour, "colour"),
     ]
     total = terms.adversarial
     for weight, term, name in weighted:

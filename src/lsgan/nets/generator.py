@@ -55,6 +55,7 @@ class TGConfig:
     skip_levels: int = NUM_LEVELS + 1  # encoder levels fed as skips, coarsest first (0 = paper)
     output: Literal["image", "residual", "warp"] = "image"  # the image (paper), a change, or a warp + a change
     max_shift: float = 0.25  # warp: largest displacement, as a fraction of the image's half-width
+    max_colour: float = 1.0  # warp: largest colour change, as a fraction of the image's range (1: any)
     au_gated: bool = False  # last conv draws a map set per AU, summed with the AU intensities as weights
     condition: Literal["target", "change"] = "target"  # branches read the target AUs (paper) or target - source
 
@@ -134,7 +135,7 @@ class TGBranch(nn.Module):
 class TransformativeGenerator(nn.Module):
     """Three TG branches and their fusion: I~ = sum_r M_r * I~_r over r in (eye, mouth, part); with
     ``output: residual`` each I~_r = clamp(I + 2 * branch_r) (branch outputs lie in [-1, 1], images span 2);
-    with ``output: warp`` I~_r = clamp(sample(I, grid + shift_r) + 2 * change_r)."""
+    with ``output: warp`` I~_r = clamp(sample(I, grid + shift_r) + 2 * max_colour * change_r)."""
 
     def __init__(self, config: TGConfig, latent_dim: int, skip_channels: Sequence[int], image_size: int) -> None:
         super().__init__()
@@ -180,15 +181,19 @@ class TransformativeGenerator(nn.Module):
         if self.config.output != "warp":
             raise ValueError("only warping TGs (tg.output: warp) draw a displacement field")
         flow = fuse({region: self.config.max_shift * field[:, :2] for region, field in drawn.items()}, masks)
-        colour = fuse({region: 2 * field[:, 2:] for region, field in drawn.items()}, masks)
+        colour = fuse({region: self._colour_change(field) for region, field in drawn.items()}, masks)
         return flow, colour
+
+    def _colour_change(self, drawn: Tensor) -> Tensor:
+        """A ``warp`` branch's RGB change [B,3,H,W] in image units: at most ``max_colour`` of the range (2)."""
+        return 2 * self.config.max_colour * drawn[:, 2:]
 
     def _warp(self, source: Tensor, drawn: Tensor) -> Tensor:
         """A branch's ``warp`` output [B,5,H,W] applied to the source: sample it at the displaced positions
         (channels 0-1, in [-1, 1] x ``max_shift`` of the half-width) and add the RGB change (channels 2-4)."""
         grid = pixel_centre_grid(source) + self.config.max_shift * drawn[:, :2].permute(0, 2, 3, 1)
         moved = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        return (moved + 2 * drawn[:, 2:]).clamp(-1, 1)
+        return (moved + self._colour_change(drawn)).clamp(-1, 1)
 
 
 def fuse(per_region: dict[str, Tensor], masks: Tensor) -> Tensor:

@@ -67,6 +67,8 @@ class GeneratorOutput:
     image: Tensor  # [B,3,H,W] in [-1,1]: the edited image I~
     masks: Tensor  # [B,3,H,W] region masks (eye, mouth, part)
     branches: dict[str, Tensor]  # region -> TG branch image [B,3,H,W] (empty for the encoder-decoder ablation)
+    flow: Tensor | None = None  # warping TGs: [B,2,H,W] the mask-fused displacement (grid units)
+    colour: Tensor | None = None  # warping TGs: [B,3,H,W] the mask-fused colour change (image units)
 
 
 class LSGANGenerator(nn.Module):
@@ -125,8 +127,12 @@ class LSGANGenerator(nn.Module):
         masks = self.region_masks(image)
         if self.encoder_decoder is not None:
             return GeneratorOutput(self.encoder_decoder(image, target_aus), masks, {})
-        fused, branches = self.tg(self.encode_regions(image, masks), target_aus, masks, image, source_aus)
-        return GeneratorOutput(fused, masks, branches)
+        drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
+        branches = self.tg.branch_images(image, drawn)
+        out = GeneratorOutput(fuse(branches, masks), masks, branches)
+        if self.config.tg.output == "warp":
+            out.flow, out.colour = self.tg.edit_field(drawn, masks)
+        return out
 
     def edit(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Plain-tensor form of ``forward``: (image, masks)."""
@@ -143,15 +149,10 @@ class LSGANGenerator(nn.Module):
         resolution of the same aligned face. Warping TGs draw both; every other generator (the paper's image
         output, residual, the encoder-decoder ablation) gives no displacement and its whole change as ``colour``
         (edited - image), so only what it changed is carried to the photo."""
-        if self.tg is None or self.config.tg.output != "warp":
-            out = self.forward(image, target_aus, source_aus)
+        out = self.forward(image, target_aus, source_aus)
+        if out.flow is None or out.colour is None:
             return out.image, out.masks, torch.zeros_like(image[:, :2]), out.image - image
-        if source_aus is None and self.needs_source_aus:
-            raise LsganError("this generator edits by AU change (tg.condition: change): pass the source's AUs too")
-        masks = self.region_masks(image)
-        drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
-        edited = fuse(self.tg.branch_images(image, drawn), masks)
-        return (edited, masks, *self.tg.edit_field(drawn, masks))
+        return out.image, out.masks, out.flow, out.colour
 
 
 @dataclass

@@ -43,6 +43,14 @@ class LsganStageOptions:
     adversarial: Literal["bce", "hinge", "wgan-gp"] = "bce"  # Eq. 5 as in the paper, or a stable variant
     cls_weight: float = 1.0  # D_cls's AU regression: on real faces for the AUD, on fakes inside L_au for G
     judge_jitter: float = 0.0  # >0: G_exp reads randomly shifted, blurred, noisy fakes (noise std = this value)
+    appearance: float = 0.0  # >0: one random photometric change per pair, same on source and true target (0-1)
+
+
+@dataclass
+class AuxStageOptions:
+    """Settings of stage aux beyond ``StageSettings``."""
+
+    photometric: float = 0.0  # >0: G_exp learns on faces under random colour casts, tints, blur, noise (0-1)
 
 
 def _stage(steps: int, lr: float, **kw: object) -> StageSettings:
@@ -56,6 +64,7 @@ class StagesConfig:
     aux: StageSettings = field(default_factory=lambda: _stage(2000, 2e-4, betas=(0.9, 0.999)))  # G_exp: 2e-4
     lsgan: StageSettings = field(default_factory=lambda: _stage(10000, 1e-4))                  # E, G, D_z, D: 1e-4
     lsgan_options: LsganStageOptions = field(default_factory=LsganStageOptions)
+    aux_options: AuxStageOptions = field(default_factory=AuxStageOptions)
     latent_weight: float = 1.0  # the encoder side of Eq. 4 (codes look like N(0, I)) in stages aae and lsgan
 
 

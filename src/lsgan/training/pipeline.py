@@ -103,6 +103,10 @@ def _check_paired_loss(config: TrainConfig) -> None:
             f"losses.paired={config.losses.paired} needs rendered true targets, which only SynthFACS data has "
             f"(data.kind is {config.data.kind!r}): set losses.paired=0"
         )
+    warping = config.model.generator == "aae_tg" and config.model.tg.output == "warp"
+    if config.losses.colour and not warping:
+        raise LsganError(f"losses.colour={config.losses.colour} penalises a warping TG's colour change: it needs "
+                         "model.tg.output=warp (and the aae_tg generator); set losses.colour=0")
 
 
 def stage_data(stage_cls: type[TrainingStage], config: TrainConfig) -> StageData:

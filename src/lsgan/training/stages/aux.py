@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lsgan.data.augment import photometric
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
 from lsgan.training.evaluation import RunningMean, masked_au_mse
 from lsgan.training.loop import Batch, TrainingStage
@@ -19,15 +20,18 @@ from lsgan.training.stages.common import adam
 
 
 class AuxiliaryObjective(nn.Module):
-    def __init__(self, au_regressor: AURegressor, identity_classifier: IdentityClassifier) -> None:
+    def __init__(self, au_regressor: AURegressor, identity_classifier: IdentityClassifier,
+                 photometric_strength: float = 0.0) -> None:
         super().__init__()
         self.au_regressor = au_regressor
         self.identity_classifier = identity_classifier
+        self.photometric_strength = photometric_strength
 
     def forward(self, image: Tensor, aus: Tensor, au_mask: Tensor, identity: Tensor) -> dict[str, Tensor]:
         logits = self.identity_classifier(image)
+        (judged,) = photometric(image, strength=self.photometric_strength)  # G_exp: colour tells it nothing
         return {
-            "au_mse": masked_au_mse(self.au_regressor(image), aus, au_mask).mean(),
+            "au_mse": masked_au_mse(self.au_regressor(judged), aus, au_mask).mean(),
             "id_ce": F.cross_entropy(logits, identity),
             "id_acc": (logits.argmax(1) == identity).float().mean().detach(),
         }
@@ -49,7 +53,8 @@ class AuxStage(TrainingStage):
         self.identity_classifier = self.amp.prepare_module(
             IdentityClassifier(num_identities(self.data.train), aux_config)
         )
-        self.objective = self.wrap(AuxiliaryObjective(self.au_regressor, self.identity_classifier))
+        self.objective = self.wrap(AuxiliaryObjective(
+            self.au_regressor, self.identity_classifier, self.config.stages.aux_options.photometric))
         # One Adam over both nets: their losses are independent, so this equals two optimizers with one lr.
         self.optimizer = adam([self.au_regressor, self.identity_classifier], self.settings)
 
@@ -71,6 +76,12 @@ class AuxStage(TrainingStage):
             with self.amp.autocast():
                 predicted = self.au_regressor(batch["image"])
             scores.add("au_mse", masked_au_mse(predicted, batch["aus"], batch["au_mask"]))
+            strength = self.config.stages.aux_options.photometric
+            if strength:  # G_exp's error under the colour changes it was trained to ignore
+                with self.amp.autocast():
+                    (changed,) = photometric(batch["image"], strength=strength)
+                    scores.add("au_mse_photometric", masked_au_mse(self.au_regressor(changed), batch["aus"],
+                                                                   batch["au_mask"]))
             # For scale: the error of always predicting "no AU active".
             scores.add("au_mse_zero_baseline", masked_au_mse(torch.zeros_like(predicted), batch["aus"], batch["au_mask"]))
         return scores.result()

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lsgan import losses
+from lsgan.data.augment import photometric
 from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
@@ -75,6 +76,8 @@ class GeneratorObjective(nn.Module):
             if true_target is None:
                 raise LsganError("losses.paired needs the true targets of SynthFACS pairs (data.kind synthfacs)")
             terms.paired = losses.paired_loss(fake, true_target)
+        if self.weights.colour:
+            terms.colour = losses.colour_loss(both.colour[: source.shape[0]])
         total = losses.total_generator_loss(terms, self.weights)
         result = {name: value for name, value in vars(terms).items() if value is not None}
         z = self._codes(source, both.masks[: source.shape[0]])
@@ -208,14 +211,14 @@ class LSGANStage(TrainingStage):
 
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         source, target = batch["source"], batch["target"]
+        image, true_target = self._with_appearance(source["image"], batch.get("true_target"))
         with self.amp.autocast(), no_grad_for(*self._critics()):
             g = self.generator_objective(
-                source["image"], source["aus"], target["aus"], target["au_mask"], source["identity"],
-                batch.get("true_target"),
+                image, source["aus"], target["aus"], target["au_mask"], source["identity"], true_target,
             )
         self.amp.backward_step(g["total"], self.g_optimizer, "generator")
         with self.amp.autocast():
-            d = self.discriminator_objective(source["image"], g["fake"], source["aus"], source["au_mask"])
+            d = self.discriminator_objective(image, g["fake"], source["aus"], source["au_mask"])
         self.amp.backward_step(d["total"], self.d_optimizer, "aud")
         report = {f"g_{k}": v for k, v in g.items() if v.dim() == 0}
         report.update({k: v for k, v in d.items() if k != "total"})
@@ -225,6 +228,16 @@ class LSGANStage(TrainingStage):
                 report["dz"] = self.latent_critic(prior, g["z"])
             self.amp.backward_step(report["dz"], self.dz_optimizer, "latent_discriminator")
         return {k: v.detach() for k, v in report.items()}
+
+    def _with_appearance(self, image: Tensor, true_target: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """With ``appearance``, the source and its true target under one random photometric change per pair."""
+        strength = self.options.appearance
+        if not strength:
+            return image, true_target
+        if true_target is None:
+            return photometric(image, strength=strength)[0], None
+        changed_image, changed_target = photometric(image, true_target, strength=strength)
+        return changed_image, changed_target
 
     def _critics(self) -> list[nn.Module]:
         return [m for m in (self.aud, self.latent_discriminator) if m is not None]
