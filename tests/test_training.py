@@ -142,6 +142,40 @@ def test_colour_loss_and_photometric_options_train(tiny_run: Path, synth_dir: Pa
     assert len(colour) == 3 and all(0 <= value <= 0.2 for value in colour)  # bounded by 2 * max_colour
 
 
+def test_real_faces_train_the_generator_beside_synthfacs(tiny_run: Path, synth_dir: Path, tmp_path: Path,
+                                                        astronaut) -> None:
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from lsgan.data.real_faces import RealFaces
+    from lsgan.training.pipeline import REAL_FACES
+
+    real = tmp_path / "frames"
+    (real / "clip").mkdir(parents=True)
+    Image.fromarray(astronaut).save(real / "clip" / "a.png")
+    Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1])).save(real / "clip" / "b.jpg")
+    (real / "clip" / "empty.png").write_bytes(b"")  # unreadable: skipped and reported
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(real / "no_face.png")
+    run = tmp_path / "run"
+    for stage in ("smg", "aae", "aux"):
+        shutil.copytree(tiny_run / stage, run / stage)
+    config = tiny_config(synth_dir, f"data.real={real}", "losses.real=1", "stages.lsgan_options.real_batch=2",
+                         "stages.lsgan.steps=3", "stages.lsgan.eval_every=0")
+    train("lsgan", config, run)
+    faces = RealFaces.read(run / REAL_FACES)
+    assert faces.crops.shape == (2, 32, 32, 3) and faces.names == ["clip/a.png", "clip/b.jpg"]
+    assert len(faces.skipped) == 2 and any("no_face.png" in line for line in faces.skipped)
+    log = loss_log(run / "lsgan")
+    assert len(log) == 3 and all(record["real_reconstruction"] > 0 and record["real_au"] >= 0 for record in log)
+
+
+def test_real_loss_needs_a_real_faces_folder(synth_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(LsganError, match="give their folder as data.real"):
+        train("lsgan", tiny_config(synth_dir, "losses.real=1"), tmp_path)
+
+
 def test_colour_loss_is_refused_for_generators_that_do_not_warp(synth_dir: Path, tmp_path: Path) -> None:
     config = tiny_config(synth_dir, "losses.colour=10")  # tiny.yaml's TG draws images
     with pytest.raises(LsganError, match="needs model.tg.output=warp"):

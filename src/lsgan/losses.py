@@ -151,6 +151,9 @@ class LossWeights:
     paired: float = 0.0
     # Not in the paper: L_col, the mean colour change of a warping TG (tg.output: warp). 0: unpenalised.
     colour: float = 0.0
+    # Not in the paper: weight of the same objective (less L_id and L_pair, which need labels) on edits of
+    # unlabelled real faces (data.real). 0: SynthFACS only.
+    real: float = 0.0
 
 
 @dataclass

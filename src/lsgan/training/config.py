@@ -44,6 +44,7 @@ class LsganStageOptions:
     cls_weight: float = 1.0  # D_cls's AU regression: on real faces for the AUD, on fakes inside L_au for G
     judge_jitter: float = 0.0  # >0: G_exp reads randomly shifted, blurred, noisy fakes (noise std = this value)
     appearance: float = 0.0  # >0: one random photometric change per pair, same on source and true target (0-1)
+    real_batch: int = 4  # real faces per step (data.real, losses.real > 0)
 
 
 @dataclass
@@ -85,6 +86,8 @@ class DataSection:
     root: Path = Path("data/synthfacs")
     csv: Path | None = None
     synth: SynthSettings = field(default_factory=SynthSettings)
+    real: Path | None = None  # photos / video frames of real faces, unlabelled (stage lsgan, with losses.real > 0)
+    real_limit: int = 0  # use the first N images of ``real`` (0: all)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from lsgan.config import load_config, save_config
 from lsgan.data.datasets import UnpairedPairs, build_dataset
+from lsgan.data.real_faces import align_folder
 from lsgan.errors import DataError, LsganError
 from lsgan.nets.lsgan import save_bundle
 from lsgan.training.checkpoint import TrainState, atomic_write_bytes
@@ -29,6 +30,7 @@ STAGES: dict[str, type[TrainingStage]] = {"smg": SMGStage, "aae": AAEStage, "aux
 BUNDLE_DIR = "bundle"
 RUN_METRICS = "metrics.json"
 RUN_CONFIG = "config.yaml"
+REAL_FACES = "real_faces.npz"  # data.real's faces, aligned once per run dir
 
 
 @dataclass
@@ -109,6 +111,21 @@ def _check_paired_loss(config: TrainConfig) -> None:
                          "model.tg.output=warp (and the aae_tg generator); set losses.colour=0")
 
 
+def prepare_real_faces(config: TrainConfig, run_dir: Path, ctx: DistContext) -> None:
+    """Align ``data.real``'s faces once into RUN_DIR/real_faces.npz (rank 0; others wait); a run dir keeps its own
+    copy, so a resumed run trains on the same faces."""
+    if config.losses.real and config.data.real is None:
+        raise LsganError(f"losses.real={config.losses.real} trains on real faces: give their folder as data.real "
+                         "(e.g. `lsgan data fetch photos` then data.real=<its video_frames folder>), or set losses.real=0")
+    cache = run_dir / REAL_FACES
+    if config.losses.real and ctx.is_main and not cache.is_file():
+        faces = align_folder(Path(config.data.real).expanduser(), config.model.image_size, limit=config.data.real_limit)
+        atomic_write_bytes(cache, faces.to_bytes())
+        print(f"real faces: {len(faces.names)} aligned into {cache}, {len(faces.skipped)} images without a face",
+              flush=True)
+    barrier(ctx)
+
+
 def stage_data(stage_cls: type[TrainingStage], config: TrainConfig) -> StageData:
     if stage_cls.paired:
         _check_paired_loss(config)
@@ -152,6 +169,8 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, run_dir / RUN_CONFIG)
+        if "lsgan" in stages_to_run(config, requested):
+            prepare_real_faces(config, run_dir, ctx)
         result = RunResult()
         for name in stages_to_run(config, requested):
             state, stage = run_stage(name, config, run_dir, ctx, resume=resume, budget=budget)

@@ -5,11 +5,17 @@ One step: (1) generator update on L = L_adv + λ_au L_au + λ_id L_id + λ_rec L
 side of Eq. 4); (2) AUD update on Eq. 5 (+ D_cls's AU regression on real faces, + the gradient penalty for
 wgan-gp) against the fakes of (1); (3) D_z update on Eq. 4 against the codes of (1). L_au reads the AUs of the
 fake both with G_exp (paper Eq. 6) and with D_cls (as StarGAN/GANimation; weight ``cls_weight``).
+
+With ``losses.real`` > 0 (not in the paper), each step also edits a batch of unlabelled real faces (``data.real``)
+towards the targets of the SynthFACS batch: the same objective less L_id and L_pair (no identities, no true
+targets), their source AUs read by G_exp, weighted by λ_real; the AUD sees those faces as real and their edits as
+fake.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -18,6 +24,8 @@ from torch import Tensor, nn
 
 from lsgan import losses
 from lsgan.data.augment import photometric
+from lsgan.data.images import to_tensor
+from lsgan.data.real_faces import RealFaces
 from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
@@ -53,6 +61,18 @@ class GeneratorObjective(nn.Module):
 
     def forward(
         self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor, identity: Tensor,
+        true_target: Tensor | None = None, real: Tensor | None = None, real_targets: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """Eq. 10 on the SynthFACS batch; with ``real`` faces (and their ``real_targets``), plus λ_real times the
+        objective on their edits (``real_terms``), reported as ``real_*``."""
+        result = self.synthetic_terms(source, source_aus, target_aus, target_au_mask, identity, true_target)
+        if real is None:
+            return result
+        terms = {f"real_{name}": value for name, value in self.real_terms(real, real_targets).items()}
+        return {**result, **terms, "total": result["total"] + self.weights.real * terms["real_total"]}
+
+    def synthetic_terms(
+        self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor, identity: Tensor,
         true_target: Tensor | None = None,
     ) -> dict[str, Tensor]:
         # I~ and I_r in one generator call: the same source under target and source AUs.
@@ -85,6 +105,27 @@ class GeneratorObjective(nn.Module):
             result["e_adv"] = losses.latent_encoder_loss(self.critics["latent_discriminator"](z))
             total = total + self.latent_weight * result["e_adv"]
             result["z"] = z.detach()
+        return {**result, "total": total, "fake": fake.detach()}
+
+    def real_terms(self, real: Tensor, target_aus: Tensor) -> dict[str, Tensor]:
+        """The objective on edits of unlabelled real faces ``real`` [B,3,S,S] towards ``target_aus`` [B,16]:
+        L_adv + λ_au L_au + λ_rec L_rec + λ_cyc L_cyc (+ λ_col L_col); their own AUs are G_exp's reading."""
+        with torch.no_grad():
+            source_aus = self.critics["au_regressor"](real).clamp(0.0, 1.0)
+        both = self.generator(torch.cat([real, real]), torch.cat([target_aus, source_aus]),
+                              torch.cat([source_aus, source_aus]))
+        fake, self_rec = both.image.chunk(2)
+        terms = losses.GeneratorLossTerms(
+            adversarial=losses.generator_adversarial_loss(self.critics["aud"](fake)[0], self.options.adversarial),
+            au=losses.au_loss(self.critics["au_regressor"](self._jitter(fake)), target_aus),
+            reconstruction=losses.reconstruction_loss(self_rec, real),
+            cycle=losses.cycle_loss(self.generator(fake, source_aus, target_aus).image, real),
+        )
+        if self.weights.colour:
+            terms.colour = losses.colour_loss(both.colour[: real.shape[0]])
+        unlabelled = replace(self.weights, identity=0.0, paired=0.0)
+        total = losses.total_generator_loss(terms, unlabelled)
+        result = {name: value for name, value in vars(terms).items() if value is not None}
         return {**result, "total": total, "fake": fake.detach()}
 
     def _jitter(self, fake: Tensor) -> Tensor:
@@ -146,6 +187,7 @@ class LSGANStage(TrainingStage):
         )
         self._load_earlier_stages()
         self._build_objectives()
+        self.real_faces = self._load_real_faces()
 
     # --- set-up -------------------------------------------------------------------------------------------------
 
@@ -185,6 +227,15 @@ class LSGANStage(TrainingStage):
             self.latent_critic = self.wrap(LatentCriticObjective(self.latent_discriminator))
             self.dz_optimizer = adam([self.latent_discriminator], self.settings)
 
+    def _load_real_faces(self) -> Tensor | None:
+        """data.real's aligned faces [N,3,S,S] in [-1, 1] on the training device (None without losses.real)."""
+        if not self.config.losses.real:
+            return None
+        from lsgan.training.pipeline import REAL_FACES  # the pipeline writes the file before any stage runs
+
+        crops = RealFaces.read(self.run_dir / REAL_FACES).crops
+        return self.amp.prepare_images(torch.stack([to_tensor(crop) for crop in crops]).to(self.ctx.device))
+
     # --- stage interface ----------------------------------------------------------------------------------------
 
     def networks(self) -> dict[str, nn.Module]:
@@ -213,14 +264,21 @@ class LSGANStage(TrainingStage):
         source, target = batch["source"], batch["target"]
         image, true_target = self._with_appearance(source["image"], batch.get("true_target"))
         with self.amp.autocast(), no_grad_for(*self._critics()):
+            real, real_targets = self._real_batch(target["aus"])
             g = self.generator_objective(
                 image, source["aus"], target["aus"], target["au_mask"], source["identity"], true_target,
+                real, real_targets,
             )
         self.amp.backward_step(g["total"], self.g_optimizer, "generator")
+        real_images, fakes, real_aus, au_mask = image, g["fake"], source["aus"], source["au_mask"]
+        if real is not None:  # real faces are real to the AUD (no AU labels: D_cls skips them), their edits fake
+            unlabelled = torch.zeros_like(real_targets)
+            real_images, fakes = torch.cat([image, real]), torch.cat([g["fake"], g["real_fake"]])
+            real_aus, au_mask = torch.cat([real_aus, unlabelled]), torch.cat([au_mask, unlabelled])
         with self.amp.autocast():
-            d = self.discriminator_objective(image, g["fake"], source["aus"], source["au_mask"])
+            d = self.discriminator_objective(real_images, fakes, real_aus, au_mask)
         self.amp.backward_step(d["total"], self.d_optimizer, "aud")
-        report = {f"g_{k}": v for k, v in g.items() if v.dim() == 0}
+        report = {(k if k.startswith("real_") else f"g_{k}"): v for k, v in g.items() if v.dim() == 0}
         report.update({k: v for k, v in d.items() if k != "total"})
         if self.latent_critic is not None and "z" in g:
             prior = torch.randn_like(g["z"])
@@ -228,6 +286,16 @@ class LSGANStage(TrainingStage):
                 report["dz"] = self.latent_critic(prior, g["z"])
             self.amp.backward_step(report["dz"], self.dz_optimizer, "latent_discriminator")
         return {k: v.detach() for k, v in report.items()}
+
+    def _real_batch(self, synthetic_targets: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        """A random batch of real faces [R,3,S,S] and targets for them drawn from the SynthFACS batch's [R,16]
+        (torch's generator, reseeded every step by the runner: a resumed run draws the same)."""
+        if self.real_faces is None:
+            return None, None
+        count = self.options.real_batch
+        real = self.real_faces[torch.randint(len(self.real_faces), (count,)).to(self.real_faces.device)]
+        targets = synthetic_targets[torch.randint(len(synthetic_targets), (count,)).to(synthetic_targets.device)]
+        return real, targets
 
     def _with_appearance(self, image: Tensor, true_target: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """With ``appearance``, the source and its true target under one random photometric change per pair."""

@@ -1,0 +1,75 @@
+"""Unlabelled real faces for training: the largest face of every photo or video frame in a folder, aligned to the
+model's crop the way editing aligns a photo (``FaceAligner``), kept as one uint8 array.
+
+They carry no AU labels and no identities; training uses them for what needs neither (stage lsgan, ``data.real``):
+a zero AU change must give the photo back, an edit of a real face must look real to the AUD, read as its target to
+G_exp and cycle back to the photo. SynthFACS keeps what only it has: paired true targets.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lsgan.data.faces import FaceAligner
+from lsgan.data.images import read_image
+from lsgan.errors import DataError, LsganError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+@dataclass
+class RealFaces:
+    crops: np.ndarray  # [N, S, S, 3] uint8
+    names: list[str]  # source file of each crop, relative to the folder
+    skipped: list[str] = field(default_factory=list)  # "<file>: <why>" for files without a usable face
+
+    def to_bytes(self) -> bytes:
+        """An .npz (plain arrays only, read back without pickle)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, crops=self.crops, names=np.array(json.dumps(self.names)),
+                 skipped=np.array(json.dumps(self.skipped)))
+        return buffer.getvalue()
+
+    @classmethod
+    def read(cls, path: Path) -> RealFaces:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(data["crops"], json.loads(str(data["names"])), json.loads(str(data["skipped"])))
+        except (OSError, ValueError, KeyError) as err:
+            raise DataError(f"{path}: not a real-faces cache ({err}); delete it to align the faces again") from None
+
+
+def image_paths(folder: Path) -> list[Path]:
+    """Every image file under ``folder`` (recursively), in a fixed order."""
+    if not folder.is_dir():
+        raise DataError(f"real faces folder not found: {folder} (data.real; `lsgan data fetch photos` makes one)")
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise DataError(f"{folder}: no images (data.real needs photos or video frames of real faces)")
+    return paths
+
+
+def align_folder(folder: Path, size: int, *, limit: int = 0, progress: bool = True) -> RealFaces:
+    """The largest face of each image under ``folder`` (the first ``limit`` images when > 0), aligned to
+    ``size``×``size``; images without a face are listed in ``skipped``."""
+    paths = image_paths(folder)
+    if limit > 0:
+        paths = paths[:limit]
+    crops, names, skipped = [], [], []
+    with FaceAligner(size=size) as aligner:
+        for path in tqdm(paths, desc="aligning real faces", unit="image", disable=not progress):
+            name = path.relative_to(folder).as_posix()
+            try:
+                crops.append(aligner.align(read_image(path), name=name).crop)
+                names.append(name)
+            except LsganError as err:
+                skipped.append(str(err) if name in str(err) else f"{name}: {err}")
+    if not crops:
+        raise DataError(f"{folder}: no face found in any of {len(paths)} images")
+    return RealFaces(np.stack(crops), names, skipped)
