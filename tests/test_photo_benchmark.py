@@ -19,7 +19,7 @@ from PIL import Image
 
 from lsgan.data.faces import FaceAligner
 from lsgan.data.images import read_image, write_image
-from lsgan.evaluation.photo_report import contact_sheet, csv_header, results_csv, write_report
+from lsgan.evaluation.photo_report import contact_sheet, csv_header, report_markdown, results_csv, write_report
 from lsgan.evaluation.photos import (
     BenchmarkInputError,
     BenchmarkResult,
@@ -321,6 +321,24 @@ def test_contempt_has_no_classifier_label_and_is_left_out_of_the_reads():
     assert summary["classifiers"]["fer"]["per_emotion"] == {}
     assert summary["classifiers"]["fer"]["overall"]["eligible"] == 0
     assert _rows(results_csv(BenchmarkResult(rows, [], ("contemptuous",), ("fer",), 1.0, "m")))[0]["fer_edit_p"] == ""
+
+
+def test_geometry_is_also_given_against_the_same_photos_neutral_edit():
+    def row(photo, emotion, corner_lift):
+        return EditRow(photo, emotion, identity_distance=0.1, detail_kept=0.5, outside_max_abs=0,
+                       outside_changed_share=0.0, seconds=0.2, geometry=dict.fromkeys(READINGS, 0.0) | {
+                           "corner_lift": corner_lift})
+
+    rows = [row("a.png", "neutral", -0.02), row("a.png", "happy", -0.01),
+            row("b.png", "neutral", -0.04), row("b.png", "happy", -0.05)]
+    summary = summarize(BenchmarkResult(rows, [], ("neutral", "happy"), (), 1.0, "m"))
+    lift = summary["geometry"]["happy"]["corner_lift"]
+    assert lift["mean_change"] == pytest.approx(-0.03) and lift["agrees"] is False and lift["share_expected_way"] == 0
+    assert lift["vs_neutral"]["mean_change"] == pytest.approx(0.0)
+    assert lift["vs_neutral"]["share_expected_way"] == 0.5  # a: +0.01, b: -0.01
+    assert summary["geometry"]["neutral"]["corner_lift"]["vs_neutral"] is None
+    report = report_markdown(summary)
+    assert "minus the same photo's edit to neutral" in report and "| happy | +0.000 (·)" in report
 
 
 def test_contact_sheet_has_a_row_per_photo_and_a_grey_cell_for_a_failed_edit():

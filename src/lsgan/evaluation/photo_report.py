@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,23 +131,39 @@ def _classifier_section(summary: dict) -> list[str]:
 
 
 def _geometry_section(summary: dict) -> list[str]:
-    signs = {1: "+", -1: "−", 0: "·"}
     lines = ["## Geometry (mediapipe mesh, edit − source, in inter-ocular distances)", "",
              "Each cell: mean change (expected sign by FACS; ✓ the mean moved that way, ✗ it did not, · no "
-             f"expectation). Edits without a mesh on both sides: {summary['geometry_missing']}.", "",
-             "| emotion | " + " | ".join(READINGS) + " |", "|---|" + "---|" * len(READINGS)]
-    for emotion, readings in summary["geometry"].items():
-        cells = []
-        for reading in READINGS:
-            item = readings[reading]
-            mark = "" if item["agrees"] is None else (" ✓" if item["agrees"] else " ✗")
-            cells.append(f"{_fmt(item['mean_change'], 4, signed=True)} ({signs[item['expected_sign']]}){mark}")
-        lines.append(f"| {emotion} | " + " | ".join(cells) + " |")
+             "expectation), then the share of edits that moved the expected way. Edits without a mesh on both sides: "
+             f"{summary['geometry_missing']}.", ""]
+    lines += _geometry_table(summary, lambda item: item)
+    if any(item["vs_neutral"] for readings in summary["geometry"].values() for item in readings.values()):
+        lines += ["", "The same, minus the same photo's edit to neutral (what every edit does alike taken out):", ""]
+        lines += _geometry_table(summary, lambda item: item["vs_neutral"])
     lines += ["", "| reading | what | AUs (+ grows, − shrinks) |", "|---|---|---|"]
     lines += [f"| {reading} | {READING_DOCS[reading]} | "
               + ", ".join(f"AU{au}{'+' if way > 0 else '−'}" for au, way in READING_AUS[reading].items()) + " |"
               for reading in READINGS]
     return [*lines, ""]
+
+
+def _geometry_table(summary: dict, pick: Callable[[dict], dict | None]) -> list[str]:
+    signs = {1: "+", -1: "−", 0: "·"}
+    lines = ["| emotion | " + " | ".join(READINGS) + " |", "|---|" + "---|" * len(READINGS)]
+    for emotion, readings in summary["geometry"].items():
+        if all(pick(item) is None for item in readings.values()):
+            continue
+        cells = []
+        for reading in READINGS:
+            item = pick(readings[reading])
+            if item is None:
+                cells.append("–")
+                continue
+            mark = "" if item["agrees"] is None else (" ✓" if item["agrees"] else " ✗")
+            share = "" if item["share_expected_way"] is None else f" {item['share_expected_way']:.0%}"
+            cells.append(f"{_fmt(item['mean_change'], 3, signed=True)} "
+                         f"({signs[readings[reading]['expected_sign']]}){mark}{share}")
+        lines.append(f"| {emotion} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _fmt(value: float | None, digits: int = 3, signed: bool = False) -> str:

@@ -305,6 +305,7 @@ def summarize(result: BenchmarkResult) -> dict:
     photos = list(dict.fromkeys(row.photo for row in rows))
     failed_photos = {row.photo: row.reason for row in rows if row.status == "failed"
                      and all(r.status == "failed" for r in rows if r.photo == row.photo)}
+    neutral = {row.photo: row.geometry for row in edited if row.emotion == "neutral" and row.geometry}
     seconds_per_photo = [sum(r.seconds for r in edited if r.photo == photo) for photo in photos
                          if any(r.photo == photo for r in edited)]
     return {
@@ -329,7 +330,7 @@ def summarize(result: BenchmarkResult) -> dict:
         "outside_change": {"max_abs": _max([r.outside_max_abs for r in edited]),
                            "max_changed_share": _max([r.outside_changed_share for r in edited]),
                            "edits_changing_outside": sum(r.outside_max_abs > 0 for r in edited)},
-        "geometry": {emotion: _geometry_summary([r for r in edited if r.emotion == emotion], emotion)
+        "geometry": {emotion: _geometry_summary([r for r in edited if r.emotion == emotion], emotion, neutral)
                      for emotion in result.emotions},
         "geometry_missing": sum(not r.geometry for r in edited),
         "seconds": {"per_edit_mean": _mean([r.seconds for r in edited]),
@@ -368,21 +369,28 @@ def _read_figures(reads: list[ClassifierRead], expression: str) -> dict:
             "p_before": _mean([read.source_p for read in reads]), "p_after": _mean([read.edit_p for read in reads])}
 
 
-def _geometry_summary(rows: list[EditRow], emotion: str) -> dict:
+def _geometry_summary(rows: list[EditRow], emotion: str, neutral: dict[str, dict[str, float]]) -> dict:
     """Per reading: mean change, the FACS-expected sign, whether the mean moved that way, the share of edits
-    that moved that way, and how many edits had meshes."""
+    that moved that way, and how many edits had meshes. ``vs_neutral``: the same against the same photo's edit to
+    neutral (``neutral``: photo -> its neutral edit's changes), which takes out what every edit does alike (a blur
+    narrows the mouth whatever the target); None for neutral itself or when it was not asked."""
     summary = {}
     for reading in READINGS:
-        changes = [row.geometry[reading] for row in rows if reading in row.geometry]
         sign = expected_sign(emotion, reading)
-        mean = _mean(changes)
-        summary[reading] = {
-            "n": len(changes), "mean_change": mean, "expected_sign": sign,
+        changes = [row.geometry[reading] for row in rows if reading in row.geometry]
+        relative = [row.geometry[reading] - neutral[row.photo][reading] for row in rows
+                    if emotion != "neutral" and reading in row.geometry and row.photo in neutral]
+        summary[reading] = {"n": len(changes), "expected_sign": sign, **_direction(changes, sign),
+                            "vs_neutral": _direction(relative, sign) if relative else None}
+    return summary
+
+
+def _direction(changes: list[float], sign: int) -> dict:
+    mean = _mean(changes)
+    return {"mean_change": mean,
             "agrees": None if sign == 0 or mean is None else bool(np.sign(mean) == sign),
             "share_expected_way": None if sign == 0 or not changes else
-            float(np.mean([np.sign(change) == sign for change in changes])),
-        }
-    return summary
+            float(np.mean([np.sign(change) == sign for change in changes]))}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
