@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from lsgan.data.faces import FaceAligner, Landmarks, MediapipeDetector, warp_antialiased
 from lsgan.data.images import read_image
-from lsgan.errors import LsganError
+from lsgan.errors import LsganError, NoFaceError
 from lsgan.facs import EMOTIONS
 from lsgan.metrics.photo import (
     READINGS,
@@ -35,8 +35,6 @@ from lsgan.metrics.photo import (
     outside_change,
 )
 from lsgan.nets.expression import CLASSIFIER_NAMES, EXPRESSIONS, HELD_OUT_CLASSIFIER, emotion_to_expression
-
-MESH_SCHEME = "mediapipe478"
 
 
 class BenchmarkInputError(LsganError, ValueError):
@@ -219,7 +217,7 @@ def _measure_source(path: Path, judges: _Judges) -> _Source:
     photo = read_image(path)
     faces = judges.aligner.detect(photo)
     if not faces:
-        raise LsganError("no face found")
+        raise NoFaceError("no face found")
     box = faces[0].box
     region = face_region([f.landmarks.points for f in faces], photo.shape)
     probs = {clf.name: np.asarray(clf.classify(photo, [box]))[0] for clf in judges.classifiers}
