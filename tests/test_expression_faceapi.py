@@ -149,7 +149,7 @@ def test_archive_with_a_wrong_hash_is_rejected(tmp_path: Path) -> None:
 def test_missing_npm_is_an_error_naming_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on it
     monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path / "weights"))
-    with pytest.raises(CheckpointError, match="npm is not installed.*@vladmandic/face-api@1.7.15") as err:
+    with pytest.raises(CheckpointError, match="npm pack @vladmandic/face-api@1.7.15` needs npm") as err:
         load_faceapi()
     assert "lsgan weights fetch" in str(err.value)
 

@@ -8,6 +8,7 @@ import typer
 
 from lsgan.cli import data as data_cli
 from lsgan.cli import edit as edit_cli
+from lsgan.cli import eval as eval_cli
 from lsgan.cli import train as train_cli
 from lsgan.cli import weights as weights_cli
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data", help="Render SynthFACS, read and check face data sets.")
 app.add_typer(train_cli.app, name="train", help="Train the LSGAN stages (smg, aae, aux, lsgan, all).")
+app.add_typer(eval_cli.app, name="eval", help="Benchmark an editor (photos: real photographs).")
 edit_cli.register(app)
 weights_cli.register(app)
 

@@ -1,4 +1,5 @@
-"""``lsgan data ...``: SynthFACS rendering (this file) and the real-data commands (``data_real``)."""
+"""``lsgan data ...``: SynthFACS rendering (this file), the real-data commands (``data_real``) and fetching real
+photos (``data_fetch``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Annotated
 
 import typer
 
-from lsgan.cli import data_real
+from lsgan.cli import data_fetch, data_real
 
 app = typer.Typer(no_args_is_help=True)
 data_real.register(app)
+data_fetch.register(app)
 
 
 @app.command("synth")

@@ -164,6 +164,12 @@ class MediapipeDetector:
                 faces.append(DetectedFace(box, Landmarks(points, MEDIAPIPE478)))
         return faces
 
+    def mesh_in_box(self, photo: np.ndarray, box: Box) -> Landmarks | None:
+        """The mesh of the face in a known ``box`` (from any detector), without detecting: e.g. the same face
+        after an edit, measured in the same crop as before it. ``None`` when the mesh finds no face there."""
+        points = self._mesh_points(photo, box)
+        return None if points is None else Landmarks(points, MEDIAPIPE478)
+
     def _mesh_points(self, photo: np.ndarray, box: Box) -> np.ndarray | None:
         x0, y0, x1, y1 = box
         side = max(x1 - x0, y1 - y0) * self.CONTEXT

