@@ -21,7 +21,9 @@ import numpy as np
 import torch
 
 from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
-from lsgan.data.images import ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8
+from lsgan.data.images import (
+    DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8,
+)
 from lsgan.editing.targets import AUInput, TargetRequest, interpolate_targets, resolve_targets
 from lsgan.errors import CheckpointError, InputImageError, LsganError
 from lsgan.nets.lsgan import ModelBundle, load_bundle
@@ -37,6 +39,7 @@ class EditorConfig:
     device: str = "cpu"
     batch_size: int = 16
     align: bool = True  # False: inputs are already-cropped faces, resized to the model size and back
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
 
 
 @dataclass
@@ -74,9 +77,9 @@ class Editor:
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
-                        batch_size: int = 16) -> Editor:
+                        batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
-        config = EditorConfig(device=device, batch_size=batch_size, align=align)
+        config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels)
         _torch_device(device)  # fail on an unavailable device before the (slower) load
         return cls(load_bundle(resolve_model_dir(path), device), config)
 
@@ -150,7 +153,7 @@ class Editor:
     # --- internals --------------------------------------------------------------------------------------------
 
     def _prepare_one(self, image: ImageSource) -> PreparedFace:
-        photo = read_image(image)
+        photo = read_image(image, max_pixels=self.config.max_pixels)
         if not self.config.align:
             return PreparedFace(photo, resize_image(photo, self.image_size), None)
         aligned = self._face_aligner().align(photo, name=describe_source(image))
