@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
 from torch import Tensor
 
+from lsgan.config import check_min
 from lsgan.errors import LsganError
 
 AdversarialKind = Literal["bce", "hinge", "wgan-gp"]
@@ -143,6 +144,9 @@ class LossWeights:
     # Not in the paper: L_pair = L1 + (1 - SSIM) between the edit and its rendered true target (SynthFACS only;
     # docs/architecture.md, departures). 0 keeps the paper's unpaired training.
     paired: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired")
 
 
 @dataclass

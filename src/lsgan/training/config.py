@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from lsgan.config import ConfigError, check_fraction, check_min, check_positive
 from lsgan.losses import LossWeights
 from lsgan.nets.lsgan import LSGANConfig
 
@@ -24,6 +25,10 @@ class RuntimeConfig:
     log_every: int = 10                                 # steps between logged losses (progress bar, TensorBoard)
     image_every: int = 200                              # steps between TensorBoard image grids (0: never)
 
+    def __post_init__(self) -> None:
+        check_min(self, 0, "seed", "num_workers", "num_threads", "image_every")
+        check_min(self, 1, "log_every")
+
 
 @dataclass
 class StageSettings:
@@ -35,6 +40,13 @@ class StageSettings:
     eval_every: int = 500                               # test-identity metrics during training (0: only at the end)
     eval_batches: int = 8                               # test batches per evaluation (0: the whole test split)
 
+    def __post_init__(self) -> None:
+        check_min(self, 1, "steps", "batch_size")
+        check_positive(self, "lr")
+        check_min(self, 0, "checkpoint_every", "eval_every", "eval_batches")
+        if not all(0 <= beta < 1 for beta in self.betas):
+            raise ConfigError(f"betas must both be in [0, 1), got {list(self.betas)}")
+
 
 @dataclass
 class LsganStageOptions:
@@ -43,6 +55,9 @@ class LsganStageOptions:
     adversarial: Literal["bce", "hinge", "wgan-gp"] = "bce"  # Eq. 5 as in the paper, or a stable variant
     cls_weight: float = 1.0  # D_cls's AU regression: on real faces for the AUD, on fakes inside L_au for G
     judge_jitter: float = 0.0  # >0: G_exp reads randomly shifted, blurred, noisy fakes (noise std = this value)
+
+    def __post_init__(self) -> None:
+        check_min(self, 0, "cls_weight", "judge_jitter")
 
 
 def _stage(steps: int, lr: float, **kw: object) -> StageSettings:
@@ -58,6 +73,9 @@ class StagesConfig:
     lsgan_options: LsganStageOptions = field(default_factory=LsganStageOptions)
     latent_weight: float = 1.0  # the encoder side of Eq. 4 (codes look like N(0, I)) in stages aae and lsgan
 
+    def __post_init__(self) -> None:
+        check_min(self, 0, "latent_weight")
+
 
 @dataclass
 class SynthSettings:
@@ -68,6 +86,11 @@ class SynthSettings:
     seed: int = 0
     test_fraction: float = 0.15
     workers: int = 1  # rendering processes (the output does not depend on it)
+
+    def __post_init__(self) -> None:
+        check_min(self, 1, "identities", "per_identity", "workers")
+        check_min(self, 0, "seed")
+        check_fraction(self, "test_fraction")
 
 
 @dataclass
