@@ -189,11 +189,18 @@ def test_editor_max_pixels_is_configurable(tiny_bundle, synth_faces):
         editor.edit(synth_faces[0], aus={12: 1.0})  # 40x40 = 1600 pixels
 
 
-@pytest.mark.parametrize(("steps", "message"), [("10000", "between 2 and 240, got 10000"), ("1", "got 1")])
-def test_steps_are_capped(lsgan, face_files, tmp_path, steps, message):
+@pytest.mark.parametrize("steps", ["10000", "241", "1"])
+def test_steps_are_capped(lsgan, face_files, tmp_path, steps):
     run = lsgan("edit", face_files[0], "--aus", "12=1", "--steps", steps, "--no-align", "--out", tmp_path / "s.png")
-    assert one_error_line(run, message)
+    assert one_error_line(run, f"a sequence needs between 2 and 240 steps (--steps), got {steps}")
     assert files_under(tmp_path) == set(face_files)
+
+
+def test_api_sequences_are_capped_too(tiny_editor, synth_faces):
+    from lsgan.facs import AUError
+
+    with pytest.raises(AUError, match="between 2 and 240 steps"):
+        tiny_editor.edit_sequence(synth_faces[0], 10_000, aus={12: 1.0})
 
 
 def test_sequence_frames_are_streamed_not_held(tiny_editor, face_files, tmp_path, monkeypatch):

@@ -22,8 +22,8 @@ from tqdm import tqdm
 from lsgan.data.images import output_format, write_image
 from lsgan.editing.editor import Editor, EditResult, PreparedFace
 from lsgan.editing.outputs import MASK_NAMES, masks_to_rgb
-from lsgan.editing.sequence import AnimationConfig, check_steps, write_sequence
-from lsgan.editing.targets import TargetRequest, interpolate_targets, resolve_targets
+from lsgan.editing.sequence import AnimationConfig, write_sequence
+from lsgan.editing.targets import TargetRequest, check_steps, interpolate_targets, resolve_targets
 from lsgan.errors import InputImageError, LsganError, OutputError
 
 

@@ -12,14 +12,7 @@ import numpy as np
 from PIL import Image
 
 from lsgan.editing.outputs import atomic_file, atomic_folder
-from lsgan.errors import LsganError
-
-MIN_STEPS = 2
-MAX_STEPS = 240  # 20 s at 12 fps
-
-
-class SequenceError(LsganError, ValueError):
-    """A sequence that cannot be made (too few or too many steps)."""
+from lsgan.editing.targets import MAX_STEPS, check_steps
 
 
 @dataclass
@@ -40,12 +33,6 @@ def mp4_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("imageio", "imageio_ffmpeg"))
 
 
-def check_steps(steps: int) -> None:
-    """A sequence has 2 to ``MAX_STEPS`` frames: more runs for hours and fills the disk for no visible gain."""
-    if not MIN_STEPS <= steps <= MAX_STEPS:
-        raise SequenceError(f"--steps must be between {MIN_STEPS} and {MAX_STEPS}, got {steps}")
-
-
 def write_sequence(frames: Iterable[np.ndarray], stem: str | Path, config: AnimationConfig | None = None) -> SequenceFiles:
     """Write ``<stem>_frames/000.png…``, ``<stem>.gif`` and (if possible) ``<stem>.mp4``.
 
@@ -56,8 +43,8 @@ def write_sequence(frames: Iterable[np.ndarray], stem: str | Path, config: Anima
     frames_dir = stem.with_name(f"{stem.name}_frames")
     with atomic_folder(frames_dir) as tmp_dir:
         for index, frame in enumerate(frames):
-            if index >= MAX_STEPS:
-                raise SequenceError(f"a sequence has at most {MAX_STEPS} frames")
+            if index >= MAX_STEPS:  # a generator of frames is bounded too
+                check_steps(index + 1)
             Image.fromarray(frame).save(tmp_dir / f"{index:03d}.png")
     frame_files = sorted(frames_dir.glob("*.png"))
     played = _play_order(frame_files, config.boomerang)

@@ -123,9 +123,18 @@ def _override(base: np.ndarray, settings: dict[int, float]) -> np.ndarray:
     return target
 
 
+MIN_STEPS = 2
+MAX_STEPS = 240  # 20 s at 12 fps; more runs for hours and fills the disk for no visible gain
+
+
+def check_steps(steps: object) -> None:
+    """A sequence has 2 to ``MAX_STEPS`` frames (CLI ``--steps``, ``Editor.edit_sequence``)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or not MIN_STEPS <= steps <= MAX_STEPS:
+        raise AUError(f"a sequence needs between {MIN_STEPS} and {MAX_STEPS} steps (--steps), got {steps!r}")
+
+
 def interpolate_targets(source: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray:
     """``steps`` AU vectors ``[steps, 16]`` going linearly from ``source`` to ``target`` (both ends included)."""
-    if steps < 2:
-        raise AUError(f"a sequence needs at least 2 steps, got {steps}")
+    check_steps(steps)
     weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]  # [steps, 1]
     return ((1.0 - weights) * source[None] + weights * target[None]).astype(np.float32)
