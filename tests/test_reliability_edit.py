@@ -316,3 +316,13 @@ def test_max_file_size_accepts_gradio_sizes():
     from lsgan.cli.edit import check_file_size
 
     assert check_file_size("10mb") == 10 * 1024**2 and check_file_size("500 KB") == 500 * 1024
+
+
+def test_exported_onnx_follows_the_umask(lsgan, tmp_path):
+    old = os.umask(0o022)
+    try:
+        run = lsgan("export", "onnx", "--out", tmp_path / "editor.onnx")
+    finally:
+        os.umask(old)
+    assert run.code == 0, run.err
+    assert (tmp_path / "editor.onnx").stat().st_mode & 0o777 == 0o644

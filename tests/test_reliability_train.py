@@ -183,3 +183,26 @@ def test_bundle_config_is_checked_against_the_file_shapes_before_allocating(lsga
     run = lsgan("edit", face, "--aus", "12=1", "--no-align", "--model", bundle)
     assert one_error_line(run, "generator.safetensors does not fit the configured network"), run.err
     assert built == ["meta"]
+
+
+def test_checkpoints_and_bundles_follow_the_umask(tmp_path):
+    import os
+
+    from lsgan.config import from_dict
+    from lsgan.nets.auxiliary import AURegressor
+    from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, save_bundle
+
+    old = os.umask(0o022)
+    try:
+        model, optimizer = _toy(0)
+        for step in (1, 2):
+            save_checkpoint(tmp_path / "run" / CHECKPOINT_NAME, TrainState(stage="toy", step=step), {"toy": model},
+                            {"toy": optimizer})
+        config = from_dict(LSGANConfig, yaml.safe_load(TINY_CONFIG.read_text())["model"])
+        save_bundle(tmp_path / "bundle", config, LSGANGenerator(config), AURegressor(config.aux))
+    finally:
+        os.umask(old)
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert {path.name for path in written} >= {CHECKPOINT_NAME, CHECKPOINT_NAME + ".previous", "config.yaml",
+                                               "generator.safetensors", "au_regressor.safetensors"}
+    assert {path.stat().st_mode & 0o777 for path in written} == {0o644}
