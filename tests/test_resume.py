@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from lsgan.errors import CheckpointError
-from lsgan.training import checkpoint as ckpt
+from lsgan import atomic as atomic_module
 from lsgan.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
 from lsgan.training.loop import Budget
 from lsgan.training.pipeline import train
@@ -120,7 +120,7 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path: Path, monkeypatch: pyt
     def power_cut(fd: int) -> None:  # the new bytes are written but never made durable
         raise OSError("simulated power cut during fsync")
 
-    monkeypatch.setattr(ckpt.os, "fsync", power_cut)
+    monkeypatch.setattr(atomic_module.os, "fsync", power_cut)
     with pytest.raises(OSError, match="power cut"):
         save_checkpoint(path, TrainState(stage="toy", step=2), {"toy": model}, {"toy": optimizer})
     monkeypatch.undo()

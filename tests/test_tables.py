@@ -242,7 +242,7 @@ def test_check_command_reports_counts_and_bad_files(tmp_path, save_png, rng):
     rows += [["tiny.png", "person9", "sad", *au_values(9)], ["nan.png", "person8", "sad", "nan", *au_values(8)[1:]]]
     csv_path = write_csv(tmp_path / "aus.csv", ["image", "identity", "emotion", *AU_COLUMNS], rows)
     result = CliRunner().invoke(app, ["data", "check", str(csv_path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # bad files found: scripts must be able to tell
     assert "(folder): 3 usable images" in result.output and "happy 3" in result.output
     assert "tiny.png" in result.output and "aus.csv:6" in result.output and "2 skipped" in result.output
 
@@ -252,6 +252,6 @@ def test_check_command_finds_openface_frames_beside_the_csv(tmp_path, save_png, 
     csv_path = write_csv(tmp_path / "clip.csv", header, [[i, 0, 1, *au_values(i, 5.0)] for i in (1, 2)])
     save_png("clip_aligned/frame_det_00_000001.bmp", rng.integers(0, 256, (112, 112, 3), dtype=np.uint8))
     result = CliRunner().invoke(app, ["data", "check", str(csv_path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # one frame is missing
     assert "(openface): 1 usable images" in result.output
     assert "frame_det_00_000002.bmp: no such image file" in result.output

@@ -82,7 +82,35 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
     kwargs = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as err:  # a __post_init__ check: its message starts with the setting's name
+        raise ConfigError(f"{where}.{err}") from None
+
+
+def check_min(obj: Any, minimum: float, *names: str) -> None:
+    """``ConfigError`` naming the first of ``names`` whose value is below ``minimum`` (or NaN); for the config
+    dataclasses' ``__post_init__``, so every way of building one (YAML, --set, code) is checked the same."""
+    for name in names:
+        value = getattr(obj, name)
+        if not value >= minimum:
+            raise ConfigError(f"{name} must be at least {minimum:g}, got {value!r}")
+
+
+def check_positive(obj: Any, *names: str) -> None:
+    """``ConfigError`` naming the first of ``names`` that is not a finite number above 0."""
+    for name in names:
+        value = getattr(obj, name)
+        if not 0 < value < float("inf"):
+            raise ConfigError(f"{name} must be a finite number above 0, got {value!r}")
+
+
+def check_fraction(obj: Any, *names: str, closed: bool = False) -> None:
+    """``ConfigError`` naming the first of ``names`` outside [0, 1) ([0, 1] with ``closed``)."""
+    for name in names:
+        value = getattr(obj, name)
+        if not (0 <= value <= 1 if closed else 0 <= value < 1):
+            raise ConfigError(f"{name} must be in [0, {'1]' if closed else '1)'}, got {value!r}")
 
 
 def to_dict(obj: Any) -> Any:
@@ -133,4 +161,6 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
 
 
 def save_config(obj: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(obj), sort_keys=False))
+    from lsgan.atomic import write_text
+
+    write_text(path, yaml.safe_dump(to_dict(obj), sort_keys=False))

@@ -19,3 +19,14 @@ class DataError(LsganError, ValueError):
 
 class CheckpointError(LsganError):
     """A missing or incompatible checkpoint."""
+
+
+class OutputError(LsganError, OSError):
+    """An output that cannot be written: a folder where a file is expected, a read-only folder, a full disk."""
+
+
+def os_error_message(err: OSError, path: object = None) -> str:
+    """One line for an OSError met while writing: ``cannot write PATH: No space left on device``."""
+    where = path if path is not None else (err.filename or "output")
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"cannot write {where}: {reason}"

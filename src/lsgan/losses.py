@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
 from torch import Tensor
 
+from lsgan.config import check_min
 from lsgan.errors import LsganError
 
 AdversarialKind = Literal["bce", "hinge", "wgan-gp"]
@@ -154,6 +155,9 @@ class LossWeights:
     # Not in the paper: weight of the same objective (less L_id and L_pair, which need labels) on edits of
     # unlabelled real faces (data.real). 0: SynthFACS only.
     real: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired")
 
 
 @dataclass

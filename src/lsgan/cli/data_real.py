@@ -46,6 +46,7 @@ def prepare(
     result = prepare_dataset(cfg)
     typer.echo(f"wrote {result.written} faces to {result.out}")
     _print_skipped(result.skipped, result.out / "skipped.csv")
+    _print_unlisted(result.unlisted, src_dir)
 
 
 def check(
@@ -70,8 +71,10 @@ def check(
     typer.echo(f"{path} ({kind}): {len(records)} usable images")
     if records:
         _print_summary(summarize(records))
-    _print_skipped([*loaded.skipped, *bad_files], None)
-    if not records:
+    bad = [*loaded.skipped, *bad_files]
+    _print_skipped(bad, None)
+    _print_unlisted(loaded.unlisted, images)
+    if bad or not records:  # scripts can tell a clean data set from one with bad files
         raise typer.Exit(code=1)
 
 
@@ -102,6 +105,15 @@ def _print_summary(summary: TableSummary) -> None:
     for i, column in enumerate(AU_COLUMNS):
         typer.echo(f"  {column}  {summary.au_labelled[i]:>8}  {summary.au_min[i]:5.2f}  {summary.au_mean[i]:5.2f}"
                    f"  {summary.au_max[i]:5.2f}")
+
+
+def _print_unlisted(unlisted: list[Path], folder: Path) -> None:
+    """Photos in the folder that the AU table does not name (not used; maybe a row was forgotten)."""
+    if not unlisted:
+        return
+    shown = ", ".join(path.name for path in unlisted[:SHOWN_SKIPPED]) + (" ..." if len(unlisted) > SHOWN_SKIPPED else "")
+    typer.secho(f"{len(unlisted)} image(s) in {folder} are not in the AU table and were not used: {shown}",
+                fg=typer.colors.YELLOW)
 
 
 def _print_skipped(skipped: list[Skipped], listing: Path | None) -> None:

@@ -6,6 +6,9 @@ Heavy imports (torch, gradio, onnx) happen inside the commands so ``lsgan --help
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,10 +42,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16) -> Editor:
+MaxPixelsOption = Annotated[
+    int, typer.Option("--max-pixels", min=1, help="Refuse images with more pixels (width x height) than this.")
+]
+MAX_PIXELS_DEFAULT = 50_000_000  # lsgan.data.images.DEFAULT_MAX_PIXELS (not imported: --help stays fast)
+
+
+def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16,
+            max_pixels: int = MAX_PIXELS_DEFAULT) -> Editor:
     from lsgan.editing.editor import Editor
 
-    return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size)
+    return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size, max_pixels=max_pixels)
 
 
 def demo(
@@ -66,17 +76,19 @@ def edit(
     like: Annotated[Path | None, typer.Option("--like", help="Copy the expression (AUs) of this face.")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", min=2, help="Write a source->target sequence of N frames (PNGs + GIF, MP4 if possible).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output image (or folder for a folder source).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Output image (.png, .jpg, .webp), or a folder (an existing one, or ending in /); a folder for a folder source.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow the output to replace an input file.")] = False,
     model: ModelOption = None,
     no_align: NoAlignOption = False,
     save_masks: Annotated[bool, typer.Option("--save-masks", help="Write the eye/mouth/part masks beside the result.")] = False,
     device: DeviceOption = "cpu",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 16,
+    max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
     """Edit the expression of a face photo (or of every image in a folder)."""
-    from lsgan.editing.files import EditJob, edit_file, edit_folder
-    from lsgan.editing.targets import check_region, check_request
+    from lsgan.editing.files import EditJob, edit_file, edit_folder, plan_file_output, plan_folder_output
+    from lsgan.editing.targets import TargetRequest, check_region, check_request
     from lsgan.errors import InputImageError
 
     check_request(aus, emotion, intensity, has_like=like is not None)  # fail before loading anything
@@ -85,23 +97,38 @@ def edit(
         raise InputImageError(f"--face must be 0 or more (faces are numbered left to right from 0), got {face}")
     if not source.exists():
         raise InputImageError(f"{source}: no such file or folder")
-    editor = _editor(model, device, align=not no_align, batch_size=batch_size)
+    out_path, into_folder = _output_option(out)
+    plan = EditJob(TargetRequest(), steps, save_masks, overwrite=overwrite)  # checks steps
+    if source.is_dir():
+        plan_folder_output(source, out_path, plan, like=like)
+    else:
+        plan_file_output(source, out_path, plan, into_folder=into_folder, like=like)
+    editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels)
     request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
-    job = EditJob(request, steps, save_masks, face=face)
+    job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite)
     if not source.is_dir():
-        report = edit_file(editor, source, out, job)
+        report = edit_file(editor, source, out_path, job, into_folder=into_folder)
         for note in report.notes:
             typer.echo(f"note: {note}", err=True)
         typer.echo(f"wrote {', '.join(map(str, report.written))}")
         return
-    report = edit_folder(editor, source, out, job)
-    total = len(report.edited) + len(report.failures)
-    typer.echo(f"edited {len(report.edited)} of {total} images into {report.out_dir}")
+    report = edit_folder(editor, source, out_path, job)
+    typer.echo(f"edited {len(report.edited)} of {report.total} images into {report.out_dir}")
     if report.failures:
         typer.secho(f"{len(report.failures)} image(s) failed:", fg=typer.colors.RED, err=True)
         for failure in report.failures:
             typer.echo(f"  {failure.message}", err=True)
+    if report.stopped is not None:
+        raise report.stopped  # one error line, exit 2 (the summary above says what was finished)
+    if report.failures:
         raise typer.Exit(1)
+
+
+def _output_option(out: str | None) -> tuple[Path | None, bool]:
+    """``--out`` as a path, and whether it names a folder (``newdir/``: Path would drop the slash)."""
+    if out is None:
+        return None, False
+    return Path(out), out.endswith(("/", os.sep)) or Path(out).is_dir()
 
 
 def estimate(
@@ -150,17 +177,52 @@ def _box(prepared) -> list[float] | None:
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 7860,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 7860,
     model: ModelOption = None,
     no_align: NoAlignOption = False,
     device: DeviceOption = "cpu",
-    max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb.")] = "10mb",
+    max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
+    max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
     """Serve the editing web page (AU sliders, emotion presets, masks, download)."""
+    check_file_size(max_file_size)
+    check_port_free(host, port)  # before the model loads; gradio would print a traceback
     from lsgan.editing.web import WebConfig
     from lsgan.editing.web import serve as serve_page
 
-    serve_page(_editor(model, device, align=not no_align), WebConfig(host=host, port=port, max_file_size=max_file_size))
+    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels)
+    serve_page(editor, WebConfig(host=host, port=port, max_file_size=max_file_size))
+
+
+FILE_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}  # gradio's FileSize
+
+
+def check_file_size(text: str) -> int:
+    """``10mb`` -> bytes (a whole number and b, kb, mb, gb or tb, as gradio reads it); ``LsganError`` else."""
+    from lsgan.errors import LsganError
+
+    match = re.fullmatch(r"(\d+)(b|kb|mb|gb|tb)", text.replace(" ", "").lower())
+    if match is None or int(match[1]) == 0:
+        raise LsganError(f"--max-file-size {text!r}: expected a whole number and a unit, e.g. 10mb, 500kb or 1gb")
+    return int(match[1]) * FILE_SIZE_UNITS[match[2]]
+
+
+def check_port_free(host: str, port: int) -> None:
+    """``LsganError`` if ``host:port`` cannot be bound (in use, or an address not on this machine)."""
+    from lsgan.errors import LsganError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise LsganError(f"--host {host}: unknown address ({err.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no clash
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise LsganError(f"cannot serve on {host}:{port}: {err.strerror} (is another server using it? "
+                             "choose another --port)") from None
 
 
 def export_onnx(

@@ -30,6 +30,10 @@ def _make_command(stage: str) -> Callable[..., None]:
         data: Optional[Path] = typer.Option(None, "--data", help="Data folder (overrides data.root)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Run dir (default: runs/<config file name>)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the run dir's checkpoints."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Delete the run dir's earlier results of these stages first."),
+        allow_config_change: bool = typer.Option(
+            False, "--allow-config-change", help="With --resume: continue although the config differs from the run's."
+        ),
         max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop (and checkpoint) each stage at this step."),
         max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (and checkpoint) after this many minutes."),
         overrides: list[str] = typer.Option([], "--set", help="Config override key.path=value (repeatable)."),
@@ -40,7 +44,8 @@ def _make_command(stage: str) -> Callable[..., None]:
         settings = list(overrides) + ([f"data.root={data}"] if data is not None else [])
         train_config = load_train_config(config, settings)
         run_dir = out or Path("runs") / (config.stem if config else "default")
-        result = train(stage, train_config, run_dir, resume=resume, budget=Budget(max_steps, max_minutes))
+        result = train(stage, train_config, run_dir, resume=resume, budget=Budget(max_steps, max_minutes),
+                       overwrite=overwrite, allow_config_change=allow_config_change)
         _report(result, run_dir)
 
     command.__doc__ = STAGE_HELP[stage]

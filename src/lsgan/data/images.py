@@ -14,19 +14,22 @@ Only raster decoders (``READABLE_FORMATS``) are involved: nothing is unpickled o
 from __future__ import annotations
 
 import io
-import os
-import tempfile
+import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lsgan.errors import InputImageError
+from lsgan.atomic import atomic_file
+from lsgan.errors import InputImageError, OutputError
 
 ImageSource = str | Path | bytes | bytearray | np.ndarray | Image.Image
 
 DEFAULT_MIN_SIZE = 16
+DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: a 12000x12000 PNG would otherwise take ~6 GB to edit
+log = logging.getLogger("lsgan")
 _WHITE = (255, 255, 255)
 # Raster formats decoded in-process (JPEG covers multi-picture MPO). Others are refused: for EPS, PIL would
 # run Ghostscript on the file, i.e. execute a program.
@@ -43,25 +46,38 @@ def describe_source(source: ImageSource, name: str | None = None) -> str:
     return f"<{type(source).__name__} image>"
 
 
-def read_image(source: ImageSource, *, min_size: int = DEFAULT_MIN_SIZE, name: str | None = None) -> np.ndarray:
+def read_image(source: ImageSource, *, min_size: int = DEFAULT_MIN_SIZE, name: str | None = None,
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a file path, encoded bytes, PIL image or numpy array as uint8 RGB ``H×W×3``.
 
     Raises ``InputImageError`` naming the file when it is missing, not an image, truncated, empty,
-    or smaller than ``min_size`` pixels on a side.
+    smaller than ``min_size`` pixels on a side, or larger than ``max_pixels`` (width × height, checked from the
+    file's header before any pixel is decoded; ``None``: no limit). Of an animated image only the first frame is
+    read, with a notice on the ``lsgan`` logger.
     """
     label = describe_source(source, name)
     if isinstance(source, np.ndarray):
+        _check_pixels(source.shape[1] if source.ndim > 1 else 1, source.shape[0], max_pixels, label)
         rgb = _array_to_rgb(source, label)
     elif isinstance(source, Image.Image):
+        _check_pixels(source.width, source.height, max_pixels, label)
         rgb = _pil_to_rgb(_decoded(source, label), label)
     elif isinstance(source, (bytes, bytearray)):
-        rgb = _pil_to_rgb(_open_pil(io.BytesIO(source), label), label)
+        rgb = _pil_to_rgb(_open_pil(io.BytesIO(source), label, max_pixels), label)
     elif isinstance(source, (str, Path)):
-        rgb = _pil_to_rgb(_open_pil(_existing_file(Path(source)), label), label)
+        rgb = _pil_to_rgb(_open_pil(_existing_file(Path(source)), label, max_pixels), label)
     else:
         raise InputImageError(f"{label}: cannot read an image from a {type(source).__name__}")
     _check_size(rgb, min_size, label)
     return rgb
+
+
+def _check_pixels(width: int, height: int, max_pixels: int | None, label: str) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise InputImageError(
+            f"{label}: image is {width}x{height} ({width * height / 1e6:.0f} MP), over the limit of "
+            f"{max_pixels / 1e6:g} MP; downscale it or raise the limit (--max-pixels)"
+        )
 
 
 def _existing_file(path: Path) -> Path:
@@ -70,16 +86,28 @@ def _existing_file(path: Path) -> Path:
     return path
 
 
-def _open_pil(fp: Path | io.BytesIO, label: str) -> Image.Image:
+def _open_pil(fp: Path | io.BytesIO, label: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
     try:
-        with Image.open(fp, formats=READABLE_FORMATS) as img:
+        with _header(fp) as img:
+            _check_pixels(img.width, img.height, max_pixels, label)
+            if getattr(img, "is_animated", False):
+                log.warning(f"{label}: an animated image; only its first frame is used")
             return _decoded(ImageOps.exif_transpose(img), label)
     except InputImageError:
         raise
     except UnidentifiedImageError:
         raise InputImageError(f"{label}: not a readable image (unknown or unsupported format)") from None
+    except Image.DecompressionBombError as err:  # Pillow's own limit (beyond ours when max_pixels is None)
+        raise InputImageError(f"{label}: image too large to decode ({err})") from None
     except _PIL_READ_ERRORS as err:
         raise InputImageError(f"{label}: not a readable image ({err})") from None
+
+
+def _header(fp: Path | io.BytesIO) -> Image.Image:
+    """The opened image, header read, no pixels decoded; Pillow's size warning is left to our own limit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(fp, formats=READABLE_FORMATS)
 
 
 def _decoded(img: Image.Image, label: str) -> Image.Image:
@@ -160,22 +188,30 @@ def read_label_map(path: str | Path, num_classes: int) -> np.ndarray:
     return labels.astype(np.uint8)
 
 
-def write_image(path: str | Path, array: np.ndarray) -> Path:
-    """Write uint8 ``H×W×3`` (or ``H×W`` label map) atomically: a temp file in the same folder, then rename.
+# Output suffixes and the format each names; anything else is refused rather than written as mislabelled PNG bytes.
+WRITABLE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
-    The format follows the suffix. A reader never sees a half-written file, even if the process is killed.
+
+def output_format(path: str | Path) -> str:
+    """The Pillow format an output path names (``.png``, ``.jpg``/``.jpeg``, ``.webp``); ``OutputError`` else."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITABLE_FORMATS:
+        shown = suffix or "no extension"
+        raise OutputError(f"{path}: cannot write images as {shown}; use one of {', '.join(WRITABLE_FORMATS)}")
+    return WRITABLE_FORMATS[suffix]
+
+
+def write_image(path: str | Path, array: np.ndarray) -> Path:
+    """Write uint8 ``H×W×3`` (or ``H×W`` label map) atomically (``lsgan.atomic``) in the format its suffix names.
+
+    A reader never sees a half-written file, even if the process is killed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = output_format(path)
     img = Image.fromarray(np.ascontiguousarray(array))
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        img.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
     return path
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 import lsgan
+from lsgan.atomic import write_text
 from lsgan.config import to_dict
 from lsgan.data.datasets import DataConfig, load_records
 from lsgan.data.faces import AlignConfig, FaceAligner, landmarks_to_parsing
@@ -52,6 +51,7 @@ class PrepareResult:
     written: int
     skipped: list[Skipped]
     out: Path
+    unlisted: list[Path] = field(default_factory=list)  # photos in the folder that the AU table does not name
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def prepare_dataset(cfg: PrepareConfig, *, progress: bool = True) -> PrepareResu
         raise DataError(f"{cfg.data.root}: no usable photos; the reasons are in {cfg.out / 'skipped.csv'}")
     _write_csv(cfg.out / "annotations.csv", ANNOTATION_COLUMNS, rows)
     _write_meta(cfg)
-    return PrepareResult(written=len(rows), skipped=skipped, out=cfg.out)
+    return PrepareResult(written=len(rows), skipped=skipped, out=cfg.out, unlisted=table.unlisted)
 
 
 def _prepare_face(record: AURecord, aligner: FaceAligner, align: bool) -> _Face:
@@ -117,15 +117,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str]
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_text_atomic(path, buffer.getvalue())
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text(path, buffer.getvalue())
 
 
 def _write_meta(cfg: PrepareConfig) -> None:
@@ -138,4 +130,4 @@ def _write_meta(cfg: PrepareConfig) -> None:
         "aligned": cfg.align,
         "align": to_dict(cfg.align_config),
     }
-    _write_text_atomic(cfg.out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    write_text(cfg.out / "meta.json", json.dumps(meta, indent=2) + "\n")

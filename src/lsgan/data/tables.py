@@ -68,6 +68,7 @@ class Skipped:
 class TableResult:
     records: list[AURecord]
     skipped: list[Skipped] = field(default_factory=list)
+    unlisted: list[Path] = field(default_factory=list)  # images in the folder that the table does not name
 
 
 class _RowSink:
@@ -268,15 +269,42 @@ def read_plain_csv(csv_path: str | Path, *, image_root: str | Path | None = None
         raise DataError(f"{csv_path}: no AU columns (expected AU01 ... AU26)")
     optional = {name: _find_column(header, (name,)) for name in ("identity", "split", "emotion", "labels")}
     sink = _RowSink(strict)
+    first_line: dict[Path, int] = {}
     for line_no, row in rows:
         where = f"{csv_path}:{line_no}"
         try:
-            sink.result.records.append(_plain_record(row, image_col, optional, columns, scale, root, where))
+            record = _plain_record(row, image_col, optional, columns, scale, root, where)
         except DataError as err:
             sink.reject(where, err)
+            continue
+        key = record.image.resolve()
+        if key in first_line:  # two rows for one photo, maybe with different AUs: the first one counts
+            sink.bad(where, f"{row[image_col]} is listed again (first on line {first_line[key]}); "
+                            "only the first row is used")
+            continue
+        first_line[key] = line_no
+        sink.result.records.append(record)
     if optional["split"] is None:
         sink.result.records = assign_splits(sink.result.records, test_fraction)
+    sink.result.unlisted = unlisted_images(root, sink.result.records)
     return sink.result
+
+
+def unlisted_images(root: Path, records: Sequence[AURecord]) -> list[Path]:
+    """Images under ``root`` that no record names (as image or label map): photos the table left out."""
+    if not root.is_dir():
+        return []
+    named = {record.image.resolve() for record in records}
+    named |= {record.labels.resolve() for record in records if record.labels is not None}
+    return [path for path in list_images(root) if path.resolve() not in named]
+
+
+def inside(root: Path, relative: str, where: str) -> Path:
+    """``root / relative``, refused (``DataError``) when it leads outside ``root`` (``../``, absolute paths)."""
+    path = root / relative
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise DataError(f"{where}: {relative!r} is outside the data folder {root}; tables may only name files in it")
+    return path
 
 
 def _plain_record(row: Mapping[str, str], image_col: str, optional: Mapping[str, str | None],
@@ -287,7 +315,7 @@ def _plain_record(row: Mapping[str, str], image_col: str, optional: Mapping[str,
 
     if not row.get(image_col):
         raise DataError(f"{where}: empty {image_col}")
-    image = root / row[image_col]
+    image = inside(root, row[image_col], where)
     return AURecord(
         image=image,
         aus=parse_aus(row, columns, scale, where),
@@ -295,7 +323,7 @@ def _plain_record(row: Mapping[str, str], image_col: str, optional: Mapping[str,
         identity=value("identity") or image.stem,
         split=_clean_split(value("split"), where),
         emotion=_clean_emotion(value("emotion"), where),
-        labels=root / value("labels") if value("labels") else None,
+        labels=inside(root, value("labels"), where) if value("labels") else None,
     )
 
 

@@ -26,7 +26,9 @@ import numpy as np
 import torch
 
 from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
-from lsgan.data.images import ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8
+from lsgan.data.images import (
+    DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8,
+)
 from lsgan.editing.fields import apply_field, resize_matrix
 from lsgan.editing.targets import (
     AUInput,
@@ -56,6 +58,7 @@ class EditorConfig:
     batch_size: int = 16
     align: bool = True  # False: inputs are already-cropped faces, resized to the model size and back
     min_face: int = 24  # faces whose detector box is smaller (photo pixels, shorter side) are not edited
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
 
 
 @dataclass
@@ -122,9 +125,9 @@ class Editor:
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
-                        batch_size: int = 16) -> Editor:
+                        batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
-        config = EditorConfig(device=device, batch_size=batch_size, align=align)
+        config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels)
         _torch_device(device)  # fail on an unavailable device before the (slower) load
         return cls(load_bundle(resolve_model_dir(path), device), config)
 
@@ -167,10 +170,20 @@ class Editor:
 
     def sequence_face(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> EditResult:
         """Frames of ``photo`` (all its chosen faces at once) going from their own AUs to the target ones."""
+        return next(self._sequence_render(photo, request, steps, steps))
+
+    def sequence_chunks(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> Iterator[EditResult]:
+        """``sequence_face``'s frames, rendered ``batch_size`` frames at a time so that only one chunk is held."""
+        yield from self._sequence_render(photo, request, steps, self.config.batch_size)
+
+    def _sequence_render(self, photo: PreparedPhoto, request: TargetRequest, steps: int, frames_per_chunk: int
+                         ) -> Iterator[EditResult]:
         source_aus = self.estimate_faces([photo])  # [F, 16]
         targets = interpolate_targets(source_aus, resolve_targets(request, source_aus), steps)  # [steps, F, 16]
-        return self.render([photo] * steps, targets.reshape(-1, source_aus.shape[1]),
-                           np.tile(source_aus, (steps, 1)), region=request.region)
+        for start in range(0, steps, frames_per_chunk):
+            chunk = targets[start:start + frames_per_chunk]
+            yield self.render([photo] * len(chunk), chunk.reshape(-1, source_aus.shape[1]),
+                              np.tile(source_aus, (len(chunk), 1)), region=request.region)
 
     def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None
                 ) -> list[PreparedPhoto]:
@@ -215,7 +228,7 @@ class Editor:
     # --- internals --------------------------------------------------------------------------------------------
 
     def _prepare_one(self, image: ImageSource, face: int | None) -> PreparedPhoto:
-        photo = read_image(image)
+        photo = read_image(image, max_pixels=self.config.max_pixels)
         name = describe_source(image)
         if not self.config.align:  # the whole image is face 0
             crop = resize_image(photo, self.image_size)

@@ -86,21 +86,16 @@ def au_settings(aus: AUInput | None) -> dict[int, AUSetting]:
     """The AU settings of a string or mapping request (empty for none)."""
     if isinstance(aus, str):
         return parse_au_string(aus)
-    return {au: parse_au_value(au_number(au), value) for au, value in (aus or {}).items()}
-
-
-def au_number(au: object) -> int:
-    """An AU key of a settings mapping, checked: 12 or "12" or "AU12"."""
-    try:
-        number = int(str(au).strip().upper().removeprefix("AU"))
-    except ValueError:
-        raise AUError(f"bad AU {au!r}: expected an AU number, e.g. 12") from None
-    au_index(number)
-    return number
+    settings = {}
+    for au, value in (aus or {}).items():  # keys are whole numbers (check_request_types)
+        au_index(int(au))
+        settings[int(au)] = parse_au_value(int(au), value)
+    return settings
 
 
 def check_request(aus: AUInput | None, emotion: str | None, intensity: float | None, *, has_like: bool) -> None:
     """Raise ``AUError`` for a request that cannot be met, before any image is read or model loaded."""
+    check_request_types(aus, emotion, intensity)
     if emotion is not None and has_like:
         raise AUError("give either an emotion or a face to copy (like), not both")
     if intensity is not None and emotion is None:
@@ -112,11 +107,53 @@ def check_request(aus: AUInput | None, emotion: str | None, intensity: float | N
     if emotion is not None:
         emotion_vector(emotion, 1.0 if intensity is None else intensity)
     if isinstance(aus, str):
+        check_au_items(aus)
         parse_au_string(aus)
     elif isinstance(aus, Mapping):
         au_settings(aus)
     elif aus is not None:
         check_au_vector(np.asarray(aus), what="target AU vector")
+
+
+def check_request_types(aus: object, emotion: object, intensity: object) -> None:
+    """The API's arguments have the types the CLI would give (``intensity="0.5"`` or ``emotion=3`` are refused
+    here with one clear line, not deep inside with a TypeError)."""
+    if emotion is not None and not isinstance(emotion, str):
+        raise AUError(f"emotion must be a name such as 'happy', got {emotion!r} ({type(emotion).__name__})")
+    if intensity is not None and not _is_number(intensity):
+        raise AUError(f"intensity must be a number in [0, 1], got {intensity!r} ({type(intensity).__name__})")
+    if aus is None or isinstance(aus, str):
+        return
+    if isinstance(aus, Mapping):
+        for au, value in aus.items():
+            signed = isinstance(value, str) and value.strip()[:1] in ("+", "-")
+            if not _is_number(au) or isinstance(au, float) or not (_is_number(value) or signed):
+                raise AUError(f"aus as a mapping is {{AU number: intensity}}, e.g. {{12: 0.8}} (or a signed change, "
+                              f"{{12: '+0.3'}}); got {au!r}: {value!r}")
+        return
+    if not isinstance(aus, (Sequence, np.ndarray)) or np.asarray(aus, dtype=object).size == 0 \
+            or np.asarray(aus).dtype.kind not in "iuf":
+        raise AUError(f"aus must be settings ('12=0.8' or {{12: 0.8}}) or 16 numbers, got {type(aus).__name__} {aus!r:.80}")
+
+
+def check_au_items(text: str) -> None:
+    """An AU string names at least one AU and each AU once (``12=0.5,12=0.7`` and ``,,,`` are refused).
+    Values and AU numbers are checked by ``facs.parse_au_string``."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise AUError(f"nothing to edit: {text!r} names no AU (e.g. 12=0.8)")
+    seen: set[int] = set()
+    for item in items:
+        key = item.partition("=")[0].strip().upper().removeprefix("AU")
+        if not key.isdigit():
+            continue  # malformed: parse_au_string says how
+        if int(key) in seen:
+            raise AUError(f"AU{int(key)} is given twice in {text!r}: give each AU once")
+        seen.add(int(key))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_full_vector(aus: AUInput | None) -> bool:
@@ -141,10 +178,19 @@ def _override(base: np.ndarray, settings: dict[int, AUSetting], source_aus: np.n
     return target
 
 
+MIN_STEPS = 2
+MAX_STEPS = 240  # 20 s at 12 fps; more runs for hours and fills the disk for no visible gain
+
+
+def check_steps(steps: object) -> None:
+    """A sequence has 2 to ``MAX_STEPS`` frames (CLI ``--steps``, ``Editor.edit_sequence``)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or not MIN_STEPS <= steps <= MAX_STEPS:
+        raise AUError(f"a sequence needs between {MIN_STEPS} and {MAX_STEPS} steps (--steps), got {steps!r}")
+
+
 def interpolate_targets(source: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray:
     """``steps`` AU arrays ``[steps, *source.shape]`` going linearly from ``source`` to ``target`` (both ends
     included); ``source`` and ``target`` are ``[16]`` or ``[F, 16]``."""
-    if steps < 2:
-        raise AUError(f"a sequence needs at least 2 steps, got {steps}")
+    check_steps(steps)
     weights = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(-1, *([1] * source.ndim))
     return ((1.0 - weights) * source[None] + weights * target[None]).astype(np.float32)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
+from lsgan.atomic import write_bytes
 from lsgan.config import ConfigError, load_config, save_config
 from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import AAEConfig, Encoder, EncoderOutput
@@ -175,31 +176,49 @@ def save_weights(module: nn.Module, path: str | Path, storage_dtype: torch.dtype
         if tensor.dtype == torch.float32 and not name.endswith(FULL_PRECISION_BUFFERS):
             tensor = tensor.to(storage_dtype)
         state[name] = tensor.contiguous().clone()
-    save_file(state, str(path))
+    write_bytes(path, save(state), durable=True)
 
 
 def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load a safetensors file into ``module``; CheckpointError naming the file and what does not fit."""
+    """Load a safetensors file into ``module``; CheckpointError naming the file and what does not fit, or the
+    tensors holding NaN or infinite values (a diverged or damaged model would edit faces into black patches)."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"missing weights file: {path}")
+    check_weight_shapes(module.state_dict(), path)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
-    problems = _state_mismatches(module.state_dict(), state)
-    if problems:
-        raise CheckpointError(f"{path} does not fit the configured network: {'; '.join(problems)}")
+    non_finite = [name for name, tensor in state.items()
+                  if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if non_finite:
+        shown = ", ".join(non_finite[:3]) + (" ..." if len(non_finite) > 3 else "")
+        raise CheckpointError(f"{path}: {len(non_finite)} weight tensor(s) hold NaN or infinite values ({shown})")
     module.load_state_dict(state)
 
 
-def _state_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor], limit: int = 5) -> list[str]:
+def check_weight_shapes(expected: dict[str, Tensor], path: Path) -> None:
+    """CheckpointError unless the tensors named in ``path``'s header (read without loading any data) are exactly
+    those of ``expected``, with the same shapes."""
+    if not path.is_file():
+        raise CheckpointError(f"missing weights file: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
+    problems = _state_mismatches({name: tuple(tensor.shape) for name, tensor in expected.items()}, found)
+    if problems:
+        raise CheckpointError(f"{path} does not fit the configured network: {'; '.join(problems)}")
+
+
+def _state_mismatches(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], limit: int = 5
+                      ) -> list[str]:
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
     shapes = [
-        f"{name} has shape {tuple(found[name].shape)}, expected {tuple(tensor.shape)}"
-        for name, tensor in expected.items()
-        if name in found and found[name].shape != tensor.shape
+        f"{name} has shape {found[name]}, expected {shape}"
+        for name, shape in expected.items()
+        if name in found and found[name] != shape
     ]
     problems = []
     if missing:
@@ -236,6 +255,9 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Mo
         config = load_config(LSGANConfig, directory / CONFIG_FILE)
     except ConfigError as err:
         raise CheckpointError(f"model bundle {directory}: {err}") from None
+    with torch.device("meta"):  # shapes only, no memory: a config with huge widths must not allocate first
+        check_weight_shapes(LSGANGenerator(config).state_dict(), directory / GENERATOR_FILE)
+        check_weight_shapes(AURegressor(replace(config.aux, init="none")).state_dict(), directory / AU_REGRESSOR_FILE)
     generator = LSGANGenerator(config)
     au_regressor = AURegressor(replace(config.aux, init="none"))  # the bundle holds its weights
     load_weights(generator, directory / GENERATOR_FILE)

@@ -8,9 +8,8 @@ Writes are atomic (temporary file + fsync + rename), so a crash mid-write leaves
 from __future__ import annotations
 
 import json
-import os
+import logging
 import random
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,16 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
+from lsgan.atomic import write_bytes
 from lsgan.errors import CheckpointError
 
+
+class DamagedCheckpointError(CheckpointError):
+    """A checkpoint file that cannot be read (truncated, overwritten, not safetensors)."""
+
 CHECKPOINT_NAME = "checkpoint.safetensors"
+PREVIOUS_SUFFIX = ".previous"  # checkpoint.safetensors.previous: the one before, kept for when the latest is damaged
+log = logging.getLogger("lsgan")
 FORMAT_VERSION = 1
 _META_KEY = "lsgan_training"
 
@@ -62,35 +68,14 @@ class Checkpoint:
 
 # --- atomic file writing -------------------------------------------------------------------------------------
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the complete new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+def atomic_write_bytes(path: Path, data: bytes, *, keep_previous: bool = False) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the complete new one (fsynced);
+    ``keep_previous`` keeps the old one as ``previous_path(path)``."""
+    write_bytes(path, data, durable=True, keep_previous=previous_path(path) if keep_previous else None)
 
 
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not supported on every platform (e.g. Windows), where it is skipped.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def previous_path(path: Path) -> Path:
+    return path.with_name(path.name + PREVIOUS_SUFFIX)
 
 
 # --- RNG states ----------------------------------------------------------------------------------------------
@@ -174,7 +159,7 @@ def save_checkpoint(
     tensors.update(rng_tensors)
     header = {"version": FORMAT_VERSION, "state": asdict(state), "optimizers": optim_json, "rng": rng_json}
     data = save_safetensors_bytes(_contiguous_cpu(tensors), metadata={_META_KEY: json.dumps(header)})
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data, keep_previous=True)
 
 
 def read_checkpoint(path: Path) -> tuple[Checkpoint, dict[str, Any]]:
@@ -187,7 +172,7 @@ def read_checkpoint(path: Path) -> tuple[Checkpoint, dict[str, Any]]:
         tensors = load_safetensors_bytes(raw)
         header = json.loads(_safetensors_metadata(raw)[_META_KEY])
     except (SafetensorError, KeyError, ValueError) as err:
-        raise CheckpointError(f"{path} is not an lsgan training checkpoint ({err})") from None
+        raise DamagedCheckpointError(f"{path} is not an lsgan training checkpoint ({err})") from None
     if header.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {header.get('version')} (expected {FORMAT_VERSION})")
     checkpoint = Checkpoint(state=TrainState(**header["state"]), tensors=tensors, json_rng=header["rng"])
@@ -217,6 +202,26 @@ def load_checkpoint(
     if restore_rng:
         restore_rng_state(checkpoint.tensors, checkpoint.json_rng)
     return checkpoint.state
+
+
+def load_latest_checkpoint(
+    path: Path,
+    models: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+) -> TrainState:
+    """``load_checkpoint`` of ``path``; when that file is damaged and the previous one is there, warn and load
+    the previous one instead (the run goes back a few steps rather than stopping)."""
+    previous = previous_path(path)
+    try:
+        if not path.is_file() and previous.is_file():  # stopped between the two renames of a save
+            raise DamagedCheckpointError(f"{path} is missing")
+        return load_checkpoint(path, models, optimizers)
+    except DamagedCheckpointError as err:
+        if not previous.is_file():
+            raise
+        state = load_checkpoint(previous, models, optimizers)
+        log.warning(f"{err}; resuming from the previous checkpoint {previous} (step {state.step})")
+        return state
 
 
 def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:

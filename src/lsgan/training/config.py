@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from lsgan.config import ConfigError, check_fraction, check_min, check_positive
 from lsgan.losses import LossWeights
 from lsgan.nets.lsgan import LSGANConfig
 
@@ -24,6 +25,10 @@ class RuntimeConfig:
     log_every: int = 10                                 # steps between logged losses (progress bar, TensorBoard)
     image_every: int = 200                              # steps between TensorBoard image grids (0: never)
 
+    def __post_init__(self) -> None:
+        check_min(self, 0, "seed", "num_workers", "num_threads", "image_every")
+        check_min(self, 1, "log_every")
+
 
 @dataclass
 class StageSettings:
@@ -34,6 +39,13 @@ class StageSettings:
     checkpoint_every: int = 500
     eval_every: int = 500                               # test-identity metrics during training (0: only at the end)
     eval_batches: int = 8                               # test batches per evaluation (0: the whole test split)
+
+    def __post_init__(self) -> None:
+        check_min(self, 1, "steps", "batch_size")
+        check_positive(self, "lr")
+        check_min(self, 0, "checkpoint_every", "eval_every", "eval_batches")
+        if not all(0 <= beta < 1 for beta in self.betas):
+            raise ConfigError(f"betas must both be in [0, 1), got {list(self.betas)}")
 
 
 @dataclass
@@ -53,6 +65,9 @@ class AuxStageOptions:
 
     photometric: float = 0.0  # >0: G_exp learns on faces under random colour casts, tints, blur, noise (0-1)
 
+    def __post_init__(self) -> None:
+        check_min(self, 0, "cls_weight", "judge_jitter")
+
 
 def _stage(steps: int, lr: float, **kw: object) -> StageSettings:
     return StageSettings(steps=steps, lr=lr, **kw)  # type: ignore[arg-type]
@@ -68,6 +83,9 @@ class StagesConfig:
     aux_options: AuxStageOptions = field(default_factory=AuxStageOptions)
     latent_weight: float = 1.0  # the encoder side of Eq. 4 (codes look like N(0, I)) in stages aae and lsgan
 
+    def __post_init__(self) -> None:
+        check_min(self, 0, "latent_weight")
+
 
 @dataclass
 class SynthSettings:
@@ -78,6 +96,11 @@ class SynthSettings:
     seed: int = 0
     test_fraction: float = 0.15
     workers: int = 1  # rendering processes (the output does not depend on it)
+
+    def __post_init__(self) -> None:
+        check_min(self, 1, "identities", "per_identity", "workers")
+        check_min(self, 0, "seed")
+        check_fraction(self, "test_fraction")
 
 
 @dataclass

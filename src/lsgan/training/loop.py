@@ -24,7 +24,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from lsgan.config import to_dict
 from lsgan.errors import DataError
-from lsgan.training.checkpoint import CHECKPOINT_NAME, TrainState, atomic_write_bytes, load_checkpoint, save_checkpoint
+from lsgan.training.checkpoint import (
+    CHECKPOINT_NAME, TrainState, atomic_write_bytes, load_latest_checkpoint, previous_path, save_checkpoint,
+)
 from lsgan.training.config import TrainConfig
 from lsgan.training.distributed import (
     DistContext, ResumableDistributedSampler, all_reduce_mean, barrier, wrap_for_training,
@@ -152,8 +154,8 @@ class StageRunner:
     # --- state --------------------------------------------------------------------------------------------------
 
     def _initial_state(self, resume: bool) -> TrainState:
-        if resume and self.checkpoint_path.is_file():
-            state = load_checkpoint(self.checkpoint_path, self.stage.networks(), self.stage.optimizers())
+        if resume and (self.checkpoint_path.is_file() or previous_path(self.checkpoint_path).is_file()):
+            state = load_latest_checkpoint(self.checkpoint_path, self.stage.networks(), self.stage.optimizers())
             self.stage.amp.load_state_dict(state.extra.get("grad_scalers", {}))
             self._trim_loss_log(keep_until=state.step)
             return state

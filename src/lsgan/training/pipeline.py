@@ -4,13 +4,15 @@ running stages in order, and the final model bundle + metrics."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 from torch.utils.data import Dataset
 
-from lsgan.config import load_config, save_config
+from lsgan.config import load_config, save_config, to_dict
 from lsgan.data.datasets import UnpairedPairs, build_dataset
 from lsgan.data.real_faces import align_folder
 from lsgan.errors import DataError, LsganError
@@ -157,14 +159,22 @@ def run_stage(name: str, config: TrainConfig, run_dir: Path, ctx: DistContext, *
 
 
 def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
-          budget: Budget | None = None) -> RunResult:
-    """Run one stage or ``all`` under the current process group (``torchrun``) or as a single process."""
+          budget: Budget | None = None, overwrite: bool = False, allow_config_change: bool = False) -> RunResult:
+    """Run one stage or ``all`` under the current process group (``torchrun``) or as a single process.
+
+    A run dir that already holds the requested stages is refused unless ``resume`` (continue them; a config that
+    differs from the run's is refused unless ``allow_config_change``) or ``overwrite`` (delete them first)."""
     run_dir = Path(run_dir)
+    stages = stages_to_run(config, requested)
+    existing = check_run_dir(run_dir, config, requested, resume=resume, overwrite=overwrite,
+                             allow_config_change=allow_config_change)
     ctx = init_distributed(config.runtime.device)
     threads_before = torch.get_num_threads()
     if config.runtime.num_threads:
         torch.set_num_threads(config.runtime.num_threads)
     try:
+        if ctx.is_main:
+            remove_run_parts(existing)  # only with overwrite: otherwise check_run_dir refused them
         prepare_data(config, ctx)
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +182,7 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
         if "lsgan" in stages_to_run(config, requested):
             prepare_real_faces(config, run_dir, ctx)
         result = RunResult()
-        for name in stages_to_run(config, requested):
+        for name in stages:
             state, stage = run_stage(name, config, run_dir, ctx, resume=resume, budget=budget)
             result.states[name] = state
             if not state.finished:
@@ -185,6 +195,79 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
     finally:
         torch.set_num_threads(threads_before)
         shutdown_distributed()
+
+
+# --- the run dir: never mix two runs -----------------------------------------------------------------------
+
+# Settings that may differ on --resume without changing what is trained.
+RESUME_NEUTRAL_KEYS = frozenset({
+    "runtime.num_threads", "runtime.num_workers", "runtime.log_every", "runtime.image_every", "data.synth.workers",
+})
+
+
+def run_parts(run_dir: Path, requested: str) -> list[Path]:
+    """What a run of ``requested`` makes in ``run_dir`` (``all``: every stage and the bundle; ``metrics.json``
+    gathers whatever stages are there and is rewritten each time)."""
+    names = [*STAGE_NAMES, BUNDLE_DIR] if requested == "all" else [requested]
+    if requested == "lsgan":
+        names.append(BUNDLE_DIR)
+    return [run_dir / name for name in names]
+
+
+def check_run_dir(run_dir: Path, config: TrainConfig, requested: str, *, resume: bool, overwrite: bool,
+                  allow_config_change: bool) -> list[Path]:
+    """The parts of an earlier run that ``requested`` would write over (to delete: only with ``overwrite``).
+    ``LsganError`` for a run dir that would mix two runs, and for ``resume`` with a changed config."""
+    if resume and overwrite:
+        raise LsganError("--resume continues the run in the run dir and --overwrite deletes it: give one of them")
+    existing = [path for path in run_parts(run_dir, requested) if path.is_file() or _has_files(path)]
+    if resume:
+        changes = config_changes(run_dir / RUN_CONFIG, config)
+        if changes and not allow_config_change:
+            raise LsganError(
+                f"--resume with a config that differs from the run's ({run_dir / RUN_CONFIG}): {'; '.join(changes)}. "
+                "Pass --allow-config-change to continue with the new values, or train into a new --out"
+            )
+        return []
+    if existing and not overwrite:
+        names = ", ".join(path.name for path in existing)
+        raise LsganError(
+            f"{run_dir} already holds a run ({names}): continue it with --resume, replace it with --overwrite, "
+            "or choose another --out"
+        )
+    return existing
+
+
+def config_changes(saved: Path, config: TrainConfig) -> list[str]:
+    """``key: old -> new`` for each setting of ``config`` that differs from the YAML saved in the run dir."""
+    if not saved.is_file():
+        return []
+    old = _flatten(yaml.safe_load(saved.read_text()) or {})
+    new = _flatten(to_dict(config))
+    keys = sorted((set(old) | set(new)) - RESUME_NEUTRAL_KEYS)
+    return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in keys if old.get(key) != new.get(key)]
+
+
+def remove_run_parts(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def write_bundle(stage: LSGANStage, run_dir: Path) -> Path:

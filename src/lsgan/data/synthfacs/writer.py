@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from lsgan.atomic import os_errors_as_output_errors
 from lsgan.data.synthfacs.expressions import (
     Expression,
     expression_for_index,
@@ -144,6 +145,11 @@ def _render_and_save(args: tuple[Task, SynthConfig]) -> dict[str, str]:
 def write_dataset(cfg: SynthConfig, progress: bool = True) -> Path:
     """Render the whole data set into ``cfg.out``; returns the folder. Same config -> same bytes."""
     cfg.validate()
+    with os_errors_as_output_errors(cfg.out):
+        return _write_dataset(cfg, progress)
+
+
+def _write_dataset(cfg: SynthConfig, progress: bool) -> Path:
     out = Path(cfg.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
