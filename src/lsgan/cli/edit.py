@@ -114,14 +114,16 @@ def estimate(
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only; the page has no authentication, so any other address prints a warning).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 7860,
     model: ModelOption = None,
     no_align: NoAlignOption = False,
     device: DeviceOption = "cpu",
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb.")] = "10mb",
 ) -> None:
-    """Serve the editing web page (AU sliders, emotion presets, masks, download)."""
+    """Serve the editing web page (AU sliders, emotion presets, masks, download) until Ctrl-C or SIGTERM.
+
+    Uploads and results go to a private temporary folder, pruned while the page runs and removed when it stops."""
     from lsgan.editing.web import WebConfig
     from lsgan.editing.web import serve as serve_page
 
