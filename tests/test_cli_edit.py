@@ -70,10 +70,25 @@ def test_folder_sources_sharing_a_name_get_distinct_outputs(lsgan, face_files, t
     assert sorted(p.name for p in files_under(out)) == ["face0_jpg.png", "face0_png.png", "face1.png", "face2.png"]
 
 
-def test_like_copies_an_expression(lsgan, face_files, tmp_path):
-    run = lsgan("edit", face_files[0], "--like", face_files[2], "--no-align", "--out", tmp_path / "like.png")
+def test_like_copies_an_expression(lsgan, save_png, tmp_path):
+    """``--like``: the target is the other face's AUs as G_exp reads them. The shipped model, since the tiny
+    one's random G_exp reads every face alike."""
+    from lsgan.data.synthfacs import render, sample_identity
+    from lsgan.editing import Editor
+    from lsgan.facs import emotion_vector
+
+    editor = Editor.from_pretrained(align=False)
+    neutral = render(sample_identity(5), np.zeros(16), size=editor.image_size).image
+    smiling = render(sample_identity(6), emotion_vector("happy"), size=editor.image_size).image
+    out = tmp_path / "like.png"
+    run = lsgan("edit", save_png("neutral.png", neutral), "--like", save_png("smiling.png", smiling), "--no-align",
+                "--out", out, model=False)
     assert run.code == 0, run.err
-    assert read_image(tmp_path / "like.png").shape == read_image(face_files[0]).shape
+    like_aus = editor.estimate(smiling)[0]
+    edited = read_image(out)
+    np.testing.assert_array_equal(edited, editor.edit(neutral, aus=like_aus).image)
+    before, after = editor.estimate([neutral, edited])
+    assert np.abs(after - like_aus).mean() < 0.8 * np.abs(before - like_aus).mean()
 
 
 def test_steps_write_frames_and_animations(lsgan, face_files, tmp_path):
