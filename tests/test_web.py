@@ -157,6 +157,17 @@ def test_photos_over_the_memory_budget_are_read_again_not_kept(tiny_editor, synt
         page.close()
 
 
+def test_gradio_caches_in_the_page_folder_and_prunes_it(page_callbacks, monkeypatch):
+    pytest.importorskip("gradio")
+    monkeypatch.delenv(web.GRADIO_TEMP_ENV, raising=False)
+    app = web.build_app(page_callbacks)
+    caches = {Path(block.GRADIO_CACHE) for block in app.blocks.values() if hasattr(block, "GRADIO_CACHE")}
+    assert caches == {page_callbacks.folder.uploads}
+    assert os.environ[web.GRADIO_TEMP_ENV] == str(page_callbacks.folder.uploads)  # where the server puts uploads
+    frequency, age = app.delete_cache
+    assert age == WebConfig().cache_age_s and 0 < frequency <= age
+
+
 def test_only_non_loopback_hosts_get_the_no_authentication_warning():
     for local in ("127.0.0.1", "localhost", "::1", "127.0.1.1"):
         assert exposure_warning(local, 7860) is None, local
@@ -217,10 +228,10 @@ def served(tiny_editor, monkeypatch):
     pytest.importorskip("gradio")
     monkeypatch.delenv(web.GRADIO_TEMP_ENV, raising=False)  # the page sets it: put it back afterwards
     config = WebConfig(port=_free_port(), max_file_size="200kb")
-    page = web.serve(tiny_editor, config, block=False)
-    yield page.url
-    page.close()
-    assert not page.page.folder.root.exists()
+    served = web.serve(tiny_editor, config, block=False)
+    yield served
+    served.close()
+    assert not served.page.folder.root.exists()
 
 
 def _wait_until_it_answers(url: str, server: subprocess.Popen, timeout_s: float = 240) -> str:
@@ -298,10 +309,11 @@ def _drag_slider_to_the_end(page, elem_id: str) -> None:
 @pytest.mark.browser
 def test_upload_move_a_slider_and_get_a_new_image(served, browser_page, synth_faces, save_png):
     page = browser_page
-    page.goto(served)
+    page.goto(served.url)
     page.locator("#upload input[type=file]").set_input_files(str(save_png("face.png", synth_faces[0])))
     page.wait_for_selector("#result img")
     page.wait_for_selector(DOWNLOAD_LINK)
+    assert list(served.page.folder.uploads.rglob("face.png"))  # the upload went to the page's own folder
     first_src, first = _shown_image(page, "#result")
     first_download = page.locator(DOWNLOAD_LINK).get_attribute("href")
     assert first.shape == synth_faces[0].shape
@@ -325,7 +337,7 @@ def test_upload_move_a_slider_and_get_a_new_image(served, browser_page, synth_fa
 @pytest.mark.browser
 def test_non_image_upload_is_refused_with_a_message(served, browser_page, tmp_path):
     page = browser_page
-    page.goto(served)
+    page.goto(served.url)
     text = tmp_path / "notes.png"
     text.write_text("hello, not a picture")
     page.locator("#upload input[type=file]").set_input_files(str(text))
@@ -336,7 +348,7 @@ def test_non_image_upload_is_refused_with_a_message(served, browser_page, tmp_pa
 @pytest.mark.browser
 def test_uploads_over_the_size_limit_are_refused(served, browser_page, save_png, rng):
     page = browser_page
-    page.goto(served)
+    page.goto(served.url)
     big = save_png("big.png", rng.integers(0, 256, (400, 400, 3), dtype=np.uint8))  # ~480 kB > 200 kB limit
     page.locator("#upload input[type=file]").set_input_files(str(big))
     page.get_by_text("maximum", exact=False).first.wait_for()
