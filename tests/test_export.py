@@ -102,3 +102,24 @@ def test_the_exported_field_edits_a_photo_as_the_editor_does(tmp_path, astronaut
     via_onnx = apply_field(astronaut, face.matrix, flow[0], colour[0], mask)
     assert np.abs(via_onnx.astype(int) - result.image).max() <= 1
     assert np.any(via_onnx != astronaut)
+
+
+def test_onnx_extra_pins_a_protobuf_that_mediapipe_imports_with():
+    """The onnx extra's pins hold what is installed here, and mediapipe (face alignment) still imports beside onnx
+    and onnxruntime in one process: onnx on its own pulls a protobuf that breaks mediapipe 0.10.14."""
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    tomllib = pytest.importorskip("tomllib")
+    requirements = pytest.importorskip("packaging.requirements")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    pinned = [requirements.Requirement(text) for text in project["optional-dependencies"]["onnx"]]
+    assert {requirement.name for requirement in pinned} >= {"onnx", "onnxruntime", "protobuf"}
+    for requirement in pinned:
+        assert requirement.specifier.contains(version(requirement.name)), (requirement, version(requirement.name))
+    code = ("import mediapipe, onnx, onnxruntime\n"
+            "from mediapipe.python.solutions import face_detection, face_mesh\n"
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -77,6 +77,54 @@ def test_crash_after_checkpoint_then_resume_is_bit_exact(
     assert loss_log(uninterrupted / "aae") == loss_log(tmp_path / "aae")  # the lost steps' records are dropped
 
 
+@pytest.fixture
+def augmented_training(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Training items flipped at random (``FaceAUDataset(augment=True)``, which draws from torch's global RNG
+    while a batch is loaded, before the step reseeds). Training does not turn augmentation on today; this is the
+    day it does. Returns the (image, flipped?) record of every item loaded."""
+    from lsgan.data.datasets import FaceAUDataset, build_dataset
+    from lsgan.training import pipeline
+
+    def augmented_split(config, split: str, with_labels: bool):
+        data = config.data
+        return build_dataset(data.kind, data.root, split, config.model.image_size, csv=data.csv,
+                             with_labels=with_labels, augment=split == "train")
+
+    loaded: list[tuple[str, bool]] = []
+    original = FaceAUDataset.__getitem__
+
+    def getitem(self: FaceAUDataset, index: int) -> dict:
+        item = original(self, index)
+        if self.augment:
+            self.augment = False  # the plain item, drawing nothing
+            plain = original(self, index)
+            self.augment = True
+            loaded.append((item["path"], not torch.equal(item["image"], plain["image"])))
+        return item
+
+    monkeypatch.setattr(pipeline, "_split", augmented_split)
+    monkeypatch.setattr(FaceAUDataset, "__getitem__", getitem)
+    return loaded
+
+
+def test_resume_restores_the_random_stream_that_augmentation_draws_from(
+    augmented_training: list[tuple[str, bool]], synth_dir: Path, tmp_path: Path
+) -> None:
+    """Stop after step 3, resume: the flips drawn for steps 4-6 and the weights must be the uninterrupted run's.
+    Fails if resume does not restore the checkpoint's RNG state."""
+    config = tiny_config(synth_dir, *RESUME_SETTINGS)
+    assert train("aae", config, tmp_path / "uninterrupted").finished
+    uninterrupted = list(augmented_training)
+    augmented_training.clear()
+    assert not train("aae", config, tmp_path / "resumed", budget=Budget(max_steps=3)).finished
+    assert train("aae", config, tmp_path / "resumed", resume=True).finished
+    flips = [flipped for _, flipped in uninterrupted]
+    assert 0 < sum(flips) < len(flips)  # augmentation really drew, both ways
+    assert augmented_training == uninterrupted
+    assert_same_tensors(checkpoint_tensors(tmp_path / "uninterrupted" / "aae"),
+                        checkpoint_tensors(tmp_path / "resumed" / "aae"))
+
+
 @pytest.fixture(scope="module")
 def pretrained_run(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run dir holding finished smg, aae and aux stages (what stage lsgan starts from)."""

@@ -3,15 +3,20 @@ edits unseen SynthFACS faces where the target AUs say, read back by its own G_ex
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from edit_support import run_lsgan
+from lsgan.data.images import to_tensor, to_uint8
 from lsgan.data.synthfacs import render, sample_identity
 from lsgan.editing import Editor
-from lsgan.editing.demo import DemoConfig, demo_columns
+from lsgan.editing.demo import LABEL_HEIGHT, DemoConfig, demo_columns, neutral_faces, true_row
 from lsgan.editing.editor import DEFAULT_MODEL_DIR
 from lsgan.facs import AU_IDS, au_index, emotion_vector
 from lsgan.metrics.image import change_along_truth
@@ -33,19 +38,47 @@ def faces(editor: Editor) -> list:
 
 
 def test_shipped_model_has_its_training_record():
+    """The record belongs to these weights (same model config), finished its lsgan stage, and its figures are
+    finite and say the edit beats leaving the face unchanged."""
     record = DEFAULT_MODEL_DIR / "training"
-    for name in ("train_config.yaml", "metrics.json", "train.log", "lsgan_losses.jsonl"):
-        assert (record / name).is_file(), name
+    train_config = yaml.safe_load((record / "train_config.yaml").read_text())
+    assert train_config["model"] == yaml.safe_load((DEFAULT_MODEL_DIR / "config.yaml").read_text())
+    steps = train_config["stages"]["lsgan"]["steps"]
+    losses = [json.loads(line) for line in (record / "lsgan_losses.jsonl").read_text().splitlines()]
+    assert losses[-1]["step"] == steps
+    assert all(math.isfinite(value) for record_ in losses for value in record_.values())
+    assert f"lsgan: step {steps}, done" in (record / "train.log").read_text()
+    metrics = json.loads((record / "metrics.json").read_text())
+    assert set(metrics) == {"smg", "aae", "aux", "lsgan"}
+    assert all(math.isfinite(value) for stage in metrics.values() for value in stage.values())
+    assert metrics["lsgan"]["au_mse"] < metrics["lsgan"]["au_mse_identity_baseline"]
+    assert metrics["aux"]["au_mse"] < metrics["aux"]["au_mse_zero_baseline"]
 
 
-def test_readme_demo_command_writes_the_grid(tmp_path, capsys, monkeypatch):
+def test_readme_demo_command_writes_the_grid(editor, tmp_path, capsys, monkeypatch):
+    """The grid's cells are what they say: each identity's neutral render, its edits (the happy one checked against
+    the API), the AU12 sweep moving, and under each row the rendered true targets."""
     result = run_lsgan(["demo", "--out", tmp_path], capsys, monkeypatch)
     assert result.code == 0, result.err
-    grid = np.asarray(Image.open(tmp_path / "demo_grid.png"))
-    config = DemoConfig()
-    size = Editor.from_pretrained(align=False).image_size
-    assert grid.shape[1] == len(demo_columns(config)) * size
-    assert grid.shape[0] > len(config.identities) * size
+    grid = np.asarray(Image.open(tmp_path / "demo_grid.png").convert("RGB"))
+    config, size = DemoConfig(), editor.image_size
+    columns = [label for label, _ in demo_columns(config)]
+    assert grid.shape == (LABEL_HEIGHT + 2 * len(config.identities) * size, len(columns) * size, 3)
+
+    def cell(row: int, column: int) -> np.ndarray:
+        top = LABEL_HEIGHT + row * size
+        return grid[top: top + size, column * size: (column + 1) * size].astype(int)
+
+    sweep = [index for index, label in enumerate(columns) if label.startswith("AU12=")]
+    for index, (identity, face) in enumerate(zip(config.identities, neutral_faces(config, size))):
+        edits, truth = 2 * index, 2 * index + 1
+        np.testing.assert_array_equal(cell(edits, 0), face)
+        happy = editor.edit(face, emotion="happy").image.astype(int)
+        assert np.abs(cell(edits, columns.index("happy")) - happy).max() <= 2  # batched vs single pass
+        assert np.abs(happy - face).mean() > 0.5
+        assert np.abs(cell(edits, sweep[-1]) - cell(edits, sweep[0])).mean() > 0.5
+        np.testing.assert_array_equal(grid[LABEL_HEIGHT + truth * size: LABEL_HEIGHT + (truth + 1) * size],
+                                      true_row(identity, config, size))
 
 
 def test_happy_edit_changes_the_mouth_more_than_the_background(editor, faces):
@@ -92,3 +125,22 @@ def test_edits_move_unseen_faces_towards_their_rendered_true_targets(editor, fac
             as_batch = [torch.from_numpy(image.astype(np.float64))[None] for image in (result, face.image, truth)]
             shares.append(change_along_truth(*as_batch).item())
     assert np.mean(shares) > ALONG_FLOOR, np.round(shares, 2)
+
+
+def test_an_edit_starts_from_the_faces_own_aus(editor):
+    """A happy face asked for AU4 alone: the change-conditioned generator must get the face's own AUs (G_exp's
+    reading) as the source. With a zero source the smile's AUs would count as a change a second time."""
+    happy = render(sample_identity(UNSEEN_IDENTITIES[0]), emotion_vector("happy"), size=editor.image_size).image
+    source = editor.estimate(happy)  # [1, 16]
+    assert source[0, au_index(12)] > 0.3, "the test needs a face that G_exp reads as far from neutral"
+    target = source.copy()
+    target[0, au_index(4)] = 1.0
+    result = editor.edit(happy, aus={4: 1.0})
+    np.testing.assert_allclose(result.target_aus, target, atol=1e-6)
+    image, target_t = to_tensor(happy)[None], torch.from_numpy(target)
+    with torch.no_grad():
+        expected = to_uint8(editor.generator(image, target_t, torch.from_numpy(source)).image)[0].astype(int)
+        from_zero = to_uint8(editor.generator(image, target_t, torch.zeros_like(target_t)).image)[0].astype(int)
+    assert np.abs(from_zero - expected).mean() > 1.0  # a zero source gives a visibly different face here
+    difference = np.abs(result.image.astype(int) - expected)
+    assert difference.max() <= 1 and difference.mean() < 0.05

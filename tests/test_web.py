@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +20,8 @@ from edit_support import run_lsgan, synth_faces, tiny_bundle, tiny_editor  # noq
 from PIL import Image
 
 from lsgan.data.images import read_image
-from lsgan.editing.web import EditPage, WebConfig, slider_label
+from lsgan.editing import web
+from lsgan.editing.web import EditPage, WebConfig, exposure_warning, slider_label
 from lsgan.errors import LsganError
 from lsgan.facs import AU_IDS, emotion_vector
 
@@ -28,8 +36,10 @@ DOWNLOAD_LINK = "#download a[download]"
 
 
 @pytest.fixture
-def page_callbacks(tiny_editor) -> EditPage:
-    return EditPage(tiny_editor, WebConfig())
+def page_callbacks(tiny_editor):
+    page = EditPage(tiny_editor, WebConfig())
+    yield page
+    page.close()
 
 
 def test_sliders_are_named_after_the_aus():
@@ -79,19 +89,33 @@ def test_region_choice_keeps_pixels_outside_that_region_exact(page_callbacks, ti
 
 
 def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor, synth_faces, save_png, monkeypatch):
-    from lsgan.editing import web
-
     monkeypatch.setattr(web, "KEPT_DOWNLOADS", 2)
     page = EditPage(tiny_editor, WebConfig())
     _, face, aus, _ = page.load(str(save_png("face.png", synth_faces[0])))
     downloads = [page.edit(face, aus)[2] for _ in range(4)]
     assert [Path(d).is_file() for d in downloads] == [False, False, True, True]
     page.close()
-    assert not page.downloads.exists()
+    assert not page.downloads.exists() and not page.folder.root.exists()
+
+
+def test_the_page_folder_is_private_and_holds_uploads_and_downloads(page_callbacks):
+    folder = page_callbacks.folder
+    assert folder.root.name.startswith(web.FOLDER_PREFIX)
+    assert stat.S_IMODE(folder.root.stat().st_mode) == 0o700
+    assert {folder.uploads.parent, folder.downloads.parent} == {folder.root}
+    assert page_callbacks.downloads == folder.downloads
 
 
 def test_presets_are_the_emotion_prototypes(page_callbacks):
     np.testing.assert_allclose(page_callbacks.preset("surprised"), emotion_vector("surprised"))
+
+
+def _as_upload(page: EditPage, source: Path, name: str | None = None) -> str:
+    """``source`` copied where Gradio puts an upload: a hashed folder inside the page's upload cache."""
+    target = page.folder.uploads / "0f3a9c" / (name or source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return str(target)
 
 
 def test_bad_uploads_raise_user_errors(page_callbacks, tmp_path):
@@ -105,6 +129,115 @@ def test_bad_uploads_raise_user_errors(page_callbacks, tmp_path):
         page_callbacks.edit(None, [0.0] * 16)
 
 
+def test_error_messages_name_the_users_file_not_server_paths(page_callbacks, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    upload = _as_upload(page_callbacks, text, "my holiday.png")
+    with pytest.raises(LsganError) as refused:
+        page_callbacks.load(upload)
+    message = str(refused.value)
+    assert message.startswith("my holiday.png: not a readable image"), message
+    assert os.sep not in message and str(page_callbacks.folder.root) not in message
+
+
+def test_callback_errors_reach_the_page_without_paths_or_tracebacks(page_callbacks, capsys):
+    gr = pytest.importorskip("gradio")
+    inside = page_callbacks.folder.uploads / "ab12" / "face.png"
+
+    def refuse():
+        raise LsganError(f"{inside}: no face found")
+
+    def crash():
+        raise RuntimeError(f"tensor trouble reading {inside}")
+
+    with pytest.raises(gr.Error) as shown:
+        web.guarded(page_callbacks, refuse)()
+    assert shown.value.message == "face.png: no face found"
+    with pytest.raises(gr.Error) as shown:
+        web.guarded(page_callbacks, crash)()
+    assert shown.value.message == web.INTERNAL_ERROR
+    assert "tensor trouble" in capsys.readouterr().err  # the details go to the server's log
+
+
+def test_photos_over_the_memory_budget_are_read_again_not_kept(tiny_editor, synth_faces, save_png):
+    size = synth_faces[0].shape[0]
+    page = EditPage(tiny_editor, WebConfig(kept_face_pixels=size * size))  # room for one small photo
+    try:
+        small = [_as_upload(page, save_png(f"small{i}.png", face)) for i, face in enumerate(synth_faces[:2])]
+        large = _as_upload(page, save_png("large.png", np.repeat(np.repeat(synth_faces[2], 2, 0), 2, 1)))
+        _, first, aus, _ = page.load(small[0])
+        assert page.kept_faces() == [first]
+        page.load(small[1])
+        assert page.kept_faces() == [small[1]]  # the older one was dropped
+        _, state, aus, _ = page.load(large)
+        assert page.kept_faces() == []  # too large to keep: nothing of it stays in memory
+        image, _, _ = page.edit(state, aus)
+        assert page.kept_faces() == [] and image.shape == (2 * size, 2 * size, 3)
+        again, _, _ = page.edit(state, aus)  # read again from the upload: the same edit
+        np.testing.assert_array_equal(again, image)
+        Path(first).unlink()  # pruned from the cache while the tab still shows it
+        with pytest.raises(LsganError, match="small0.png is no longer on the server"):
+            page.edit(first, aus)
+    finally:
+        page.close()
+
+
+def test_gradio_caches_in_the_page_folder_and_prunes_it(page_callbacks, monkeypatch):
+    pytest.importorskip("gradio")
+    monkeypatch.delenv(web.GRADIO_TEMP_ENV, raising=False)
+    app = web.build_app(page_callbacks)
+    caches = {Path(block.GRADIO_CACHE) for block in app.blocks.values() if hasattr(block, "GRADIO_CACHE")}
+    assert caches == {page_callbacks.folder.uploads}
+    assert os.environ[web.GRADIO_TEMP_ENV] == str(page_callbacks.folder.uploads)  # where the server puts uploads
+    frequency, age = app.delete_cache
+    assert age == WebConfig().cache_age_s and 0 < frequency <= age
+
+
+def test_only_non_loopback_hosts_get_the_no_authentication_warning():
+    for local in ("127.0.0.1", "localhost", "::1", "127.0.1.1"):
+        assert exposure_warning(local, 7860) is None, local
+    for exposed in ("0.0.0.0", "::", "192.168.1.20", "example.org"):
+        warning = exposure_warning(exposed, 7860)
+        assert warning is not None and warning.startswith("warning: ") and "no authentication" in warning
+        assert f"{exposed}:7860" in warning
+
+
+class _FakeApp:
+    """Stands in for the Gradio app where a test must not bind a port (0.0.0.0)."""
+
+    def __init__(self):
+        self.launched, self.closed = {}, False
+
+    def launch(self, **options):
+        self.launched = options
+
+    def close(self, verbose=True):
+        self.closed = True
+
+
+def test_serve_command_on_all_interfaces_warns_then_cleans_up(tiny_bundle, capsys, monkeypatch):
+    made = {}
+
+    def fake_build_app(page):
+        made.update(app=_FakeApp(), page=page)
+        return made["app"]
+
+    monkeypatch.setattr(web, "build_app", fake_build_app)
+    monkeypatch.setattr(web.StopSignals, "wait", lambda self: None)  # as if SIGTERM came at once
+    run = run_lsgan(["serve", "--model", tiny_bundle, "--host", "0.0.0.0", "--port", "7999", "--no-align"],
+                    capsys, monkeypatch)
+    assert run.code == 0, run.err
+    assert run.err.startswith("warning: serving on 0.0.0.0:7999") and "no authentication" in run.err
+    app, page = made["app"], made["page"]
+    assert (app.launched["server_name"], app.launched["server_port"]) == ("0.0.0.0", 7999)
+    assert app.launched["max_file_size"] == WebConfig().max_file_size
+    assert page.editor.config.align is False
+    assert app.closed and not page.folder.root.exists()
+    run = run_lsgan(["serve", "--model", tiny_bundle, "--port", "7999"], capsys, monkeypatch)
+    assert run.code == 0 and "warning" not in run.err
+    assert made["app"].launched["server_name"] == "127.0.0.1"
+
+
 # --- the real page in a browser -------------------------------------------------------------------------------------
 
 
@@ -115,15 +248,57 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(tiny_editor):
+def served(tiny_editor, monkeypatch):
     """The page served on a free localhost port (in a thread); yields its URL."""
     pytest.importorskip("gradio")
-    from lsgan.editing.web import serve
-
+    monkeypatch.delenv(web.GRADIO_TEMP_ENV, raising=False)  # the page sets it: put it back afterwards
     config = WebConfig(port=_free_port(), max_file_size="200kb")
-    app = serve(tiny_editor, config, block=False)
-    yield f"http://{config.host}:{config.port}/"
-    app.close()
+    served = web.serve(tiny_editor, config, block=False)
+    yield served
+    served.close()
+    assert not served.page.folder.root.exists()
+
+
+def _wait_until_it_answers(url: str, server: subprocess.Popen, timeout_s: float = 240) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"lsgan serve exited with {server.returncode}: {server.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"lsgan serve did not answer at {url} within {timeout_s} s")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_command_removes_its_folder_when_stopped(stop, tiny_bundle, tmp_path):
+    """The installed ``lsgan serve`` in its own process: the page answers, its private folder exists (0700) and
+    Gradio's cache is inside it; SIGTERM (or Ctrl-C) stops it cleanly and nothing is left in the temp dir."""
+    pytest.importorskip("gradio")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1"}
+    env.pop(web.GRADIO_TEMP_ENV, None)
+    port = _free_port()
+    command = [str(Path(sys.executable).with_name("lsgan")), "serve", "--model", str(tiny_bundle), "--no-align",
+               "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "lsgan" in _wait_until_it_answers(f"http://127.0.0.1:{port}/", server)
+        folders = list(temp.glob(f"{web.FOLDER_PREFIX}*"))
+        assert len(folders) == 1 and stat.S_IMODE(folders[0].stat().st_mode) == 0o700
+        assert not (temp / "gradio").exists()  # Gradio's shared default cache is not used
+        server.send_signal(stop)
+        _, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 0, err
+    assert "Traceback" not in err
+    assert sorted(temp.iterdir()) == [], "left behind"
 
 
 @pytest.fixture
@@ -159,10 +334,11 @@ def _drag_slider_to_the_end(page, elem_id: str) -> None:
 @pytest.mark.browser
 def test_upload_move_a_slider_and_get_a_new_image(served, browser_page, synth_faces, save_png):
     page = browser_page
-    page.goto(served)
+    page.goto(served.url)
     page.locator("#upload input[type=file]").set_input_files(str(save_png("face.png", synth_faces[0])))
     page.wait_for_selector("#result img")
     page.wait_for_selector(DOWNLOAD_LINK)
+    assert list(served.page.folder.uploads.rglob("face.png"))  # the upload went to the page's own folder
     first_src, first = _shown_image(page, "#result")
     first_download = page.locator(DOWNLOAD_LINK).get_attribute("href")
     assert first.shape == synth_faces[0].shape
@@ -186,7 +362,7 @@ def test_upload_move_a_slider_and_get_a_new_image(served, browser_page, synth_fa
 @pytest.mark.browser
 def test_non_image_upload_is_refused_with_a_message(served, browser_page, tmp_path):
     page = browser_page
-    page.goto(served)
+    page.goto(served.url)
     text = tmp_path / "notes.png"
     text.write_text("hello, not a picture")
     page.locator("#upload input[type=file]").set_input_files(str(text))
@@ -197,18 +373,10 @@ def test_non_image_upload_is_refused_with_a_message(served, browser_page, tmp_pa
 @pytest.mark.browser
 def test_uploads_over_the_size_limit_are_refused(served, browser_page, save_png, rng):
     page = browser_page
-    page.goto(served)
+    page.goto(served.url)
     big = save_png("big.png", rng.integers(0, 256, (400, 400, 3), dtype=np.uint8))  # ~480 kB > 200 kB limit
     page.locator("#upload input[type=file]").set_input_files(str(big))
     page.get_by_text("maximum", exact=False).first.wait_for()
     assert page.locator("#source img").count() == 0
 
 
-def test_serve_command_binds_localhost_by_default(tiny_bundle, capsys, monkeypatch):
-    launched = {}
-    monkeypatch.setattr("lsgan.editing.web.serve", lambda editor, config: launched.update(editor=editor, config=config))
-    run = run_lsgan(["serve", "--model", tiny_bundle, "--port", "7999", "--no-align"], capsys, monkeypatch)
-    assert run.code == 0, run.err
-    config = launched["config"]
-    assert (config.host, config.port, config.max_file_size) == ("127.0.0.1", 7999, WebConfig().max_file_size)
-    assert launched["editor"].config.align is False

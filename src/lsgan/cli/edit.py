@@ -176,7 +176,7 @@ def _box(prepared) -> list[float] | None:
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only; the page has no authentication, so any other address prints a warning).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 7860,
     model: ModelOption = None,
     no_align: NoAlignOption = False,
@@ -184,7 +184,9 @@ def serve(
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
-    """Serve the editing web page (AU sliders, emotion presets, masks, download)."""
+    """Serve the editing web page (AU sliders, emotion presets, masks, download) until Ctrl-C or SIGTERM.
+
+    Uploads and results go to a private temporary folder, pruned while the page runs and removed when it stops."""
     check_file_size(max_file_size)
     check_port_free(host, port)  # before the model loads; gradio would print a traceback
     from lsgan.editing.web import WebConfig

@@ -3,16 +3,34 @@
 Upload a photo: its own AUs (G_exp) set the sliders. Moving a slider, or an emotion preset (which sets all
 sliders), edits the face (every face, or the one chosen, numbered left to right; the whole face, or only the
 eyes or the mouth); the result is shown beside the source with the region masks and a download.
-Bad uploads (not an image, too small, no face) are refused with a one-line message.
+Bad uploads (not an image, too small, no face) are refused with a one-line message that names the user's file,
+never a server path.
+
+Everything the page writes (Gradio's upload cache, results, downloads) lives in one private folder
+(``lsgan-web-*`` under the temporary directory, mode 0700): files older than ``WebConfig.cache_age_s`` are
+deleted while the page runs, and the folder is removed when it stops (Ctrl-C, SIGTERM, SIGHUP or the end of the
+process). Uploaded photos are kept in memory only up to ``WebConfig.kept_face_pixels``; beyond that they are read
+again from the upload for each edit. The page has no authentication: serving on a non-loopback address prints a
+warning.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 import shutil
+import signal
+import sys
 import tempfile
+import threading
+import traceback
 import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +44,10 @@ from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, emotion_vector
 IMAGE_HEIGHT = 320
 SLIDER_DECIMALS = 2
 KEPT_DOWNLOADS = 16  # the newest results stay downloadable; older ones are deleted
+FOLDER_PREFIX = "lsgan-web-"
+GRADIO_TEMP_ENV = "GRADIO_TEMP_DIR"
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+INTERNAL_ERROR = "the edit failed on the server (its log has the details)"
 EVERY_FACE = "every face"
 WHOLE_FACE = "whole face"
 REGION_CHOICES = (WHOLE_FACE, *REGION_AUS)
@@ -37,38 +59,95 @@ class WebConfig:
     port: int = 7860
     max_file_size: str = "10mb"
     preset_intensity: float = 1.0
+    cache_age_s: int = 900  # uploads and results older than this are deleted while the page runs
+    kept_face_pixels: int = 16_000_000  # photos kept in memory between edits (pixels, all sessions together)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning printed when the page is served beyond this machine (None on a loopback address)."""
+    if is_loopback(host):
+        return None
+    return (f"warning: serving on {host}:{port}, which other machines can reach, and the page has no "
+            "authentication: anyone there can upload photos and run the model. Use --host 127.0.0.1 (the "
+            "default) unless the network is trusted.")
 
 
 def slider_label(au: int) -> str:
     return f"AU{au} {AU_NAMES[au]}"
 
 
+class PageFolder:
+    """The page's private folder (mode 0700): ``uploads`` (Gradio's cache) and ``downloads``; removed on
+    ``remove()`` or, at the latest, when the process ends normally."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # mkdtemp: 0700, owned by this user
+        self.root.chmod(0o700)
+        self.uploads = self.root / "uploads"
+        self.downloads = self.root / "downloads"
+        for folder in (self.uploads, self.downloads):
+            folder.mkdir(mode=0o700)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)  # also at exit
+
+    def remove(self) -> None:
+        self._cleanup()
+
+    def user_message(self, message: str, upload: str | None) -> str:
+        """``message`` with the upload's server path replaced by its file name and any other path inside the
+        folder reduced to its name (users see their file's name, never where the server keeps it)."""
+        if upload:
+            for spelling in {upload, str(Path(upload).resolve())}:
+                message = message.replace(spelling, Path(upload).name)
+        for root in {str(self.root), str(self.root.resolve())}:
+            message = re.sub(re.escape(root) + r"[^\s'\"]*", lambda found: Path(found.group()).name, message)
+        return message
+
+
 class EditPage:
-    """The page's callbacks, bound to one editor (no Gradio types here, so they are easy to test)."""
+    """The page's callbacks, bound to one editor (no Gradio types here, so they are easy to test).
+
+    The page's state (what Gradio keeps per browser tab) is the uploaded file's path; the prepared faces are
+    kept here, newest first, up to ``config.kept_face_pixels`` photo pixels, and read again from the upload
+    when they were dropped."""
 
     def __init__(self, editor: Editor, config: WebConfig) -> None:
         self.editor = editor
         self.config = config
-        self.downloads = Path(tempfile.mkdtemp(prefix="lsgan-web-"))
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self.downloads, ignore_errors=True)  # also at exit
+        self.folder = PageFolder()
+        self.downloads = self.folder.downloads
+        self._photos: OrderedDict[str, PreparedPhoto] = OrderedDict()
+        self._lock = threading.Lock()  # Gradio runs callbacks in worker threads
 
-    def load(self, path: str | None) -> tuple[np.ndarray, PreparedPhoto, list[float], list[str]]:
-        """An uploaded file -> (the photo, its prepared faces, the largest face's AUs for the sliders, the face
+    def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str]]:
+        """An uploaded file -> (the photo, the page state for it, the largest face's AUs for the sliders, the face
         choices: every face, then each face's number, left to right)."""
         if not path:
             raise LsganError("upload a photo of a face first")
-        photo = self.editor.prepare(path)[0]  # faces largest first
+        photo = self._prepare(path)  # faces largest first
         largest = PreparedPhoto(photo.photo, photo.faces[:1], photo.name)
+        aus = _slider_values(self.editor.estimate_faces([largest])[0])
+        self._keep(path, photo)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
-        return photo.photo, photo, _slider_values(self.editor.estimate_faces([largest])[0]), choices
+        return photo.photo, path, aus, choices
 
-    def edit(self, photo: PreparedPhoto | None, aus: list[float], face: str = EVERY_FACE,
-             region: str = WHOLE_FACE) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+    def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE
+             ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
         """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face`` and ``region``
         as the page's choices name them."""
-        if photo is None:
+        if not upload:
             raise LsganError("upload a photo of a face first")
+        photo = self._photo(upload)
         chosen = photo if face in (EVERY_FACE, None) else PreparedPhoto(
             photo.photo, [f for f in photo.faces if str(f.number) == face], photo.name)
         if not chosen.faces:
@@ -77,8 +156,40 @@ class EditPage:
         source = self.editor.estimate_faces([chosen])
         target = resolve_targets(TargetRequest(aus=np.asarray(aus, np.float32), region=region_name), source)
         result = self.editor.render([chosen], target, source, region=region_name)
+        self._keep(upload, photo)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image))
+
+    def kept_faces(self) -> list[str]:
+        """The uploads whose prepared faces are in memory, oldest first."""
+        with self._lock:
+            return list(self._photos)
+
+    def _photo(self, upload: str) -> PreparedPhoto:
+        with self._lock:
+            photo = self._photos.get(upload)
+        if photo is not None:
+            return photo
+        if not Path(upload).is_file():
+            raise LsganError(f"{Path(upload).name} is no longer on the server (uploads are kept "
+                             f"{self.config.cache_age_s // 60} minutes): upload it again")
+        return self._prepare(upload)
+
+    def _prepare(self, upload: str) -> PreparedPhoto:
+        try:
+            return self.editor.prepare(upload)[0]
+        except LsganError as err:
+            raise LsganError(self.folder.user_message(str(err), upload)) from None
+
+    def _keep(self, upload: str, photo: PreparedPhoto) -> None:
+        """Remember ``photo`` as the newest; drop the oldest beyond the pixel budget (this one too if it alone
+        is over it: a large photo is read again for each edit rather than held)."""
+        with self._lock:
+            self._photos.pop(upload, None)
+            self._photos[upload] = photo
+            while self._photos and sum(p.photo.shape[0] * p.photo.shape[1] for p in self._photos.values()) > \
+                    self.config.kept_face_pixels:
+                self._photos.popitem(last=False)
 
     def _new_download(self, image: np.ndarray) -> Path:
         """Write the result for the download button, in its own folder; folders beyond the newest
@@ -90,8 +201,10 @@ class EditPage:
         return path
 
     def close(self) -> None:
-        """Delete the page's downloads folder."""
-        self._cleanup()
+        """Forget the faces and delete the page's folder (uploads and downloads)."""
+        with self._lock:
+            self._photos.clear()
+        self.folder.remove()
 
     def preset(self, emotion: str) -> list[float]:
         return _slider_values(emotion_vector(emotion, self.config.preset_intensity))
@@ -101,24 +214,35 @@ def _slider_values(aus: np.ndarray) -> list[float]:
     return [round(float(value), SLIDER_DECIMALS) for value in aus]
 
 
-def build_app(editor: Editor, config: WebConfig | None = None):
-    """The Gradio Blocks app (not launched)."""
+def guarded(page: EditPage, callback: Callable[..., Any]) -> Callable[..., Any]:
+    """``callback`` with its errors turned into the page's one-line messages: an ``LsganError`` as it is (paths
+    inside the page's folder reduced to file names), anything else as a generic line (the traceback goes to
+    the server's log, not to the browser)."""
     import gradio as gr
 
-    page = EditPage(editor, config or WebConfig())
+    def run(*args: Any) -> Any:
+        try:
+            return callback(*args)
+        except LsganError as err:
+            raise gr.Error(page.folder.user_message(str(err), None)) from None
+        except Exception:
+            traceback.print_exc()
+            raise gr.Error(INTERNAL_ERROR) from None
 
-    def guarded(callback):
-        def run(*args):
-            try:
-                return callback(*args)
-            except LsganError as err:
-                raise gr.Error(str(err)) from None
-        return run
+    return run
 
-    with gr.Blocks(title="lsgan: fine-grained expression editing") as app:
+
+def build_app(page: EditPage):
+    """The Gradio Blocks app for ``page`` (not launched). Gradio's cache is the page's own upload folder."""
+    os.environ[GRADIO_TEMP_ENV] = str(page.folder.uploads)  # read by Gradio when components and the server start
+    import gradio as gr
+
+    prune_every = max(1, min(60, page.config.cache_age_s))
+    with gr.Blocks(title="lsgan: fine-grained expression editing",
+                   delete_cache=(prune_every, page.config.cache_age_s)) as app:
         gr.Markdown("## lsgan: edit a facial expression with action units\nUpload a photo, then move the sliders "
                     "or pick an emotion.")
-        face_state = gr.State(None)
+        face_state = gr.State(None)  # the upload's path: the photo itself stays on the server, bounded
         upload = gr.File(label="Photo of a face", file_types=["image"], type="filepath", elem_id="upload")
         with gr.Row():
             face_choice = gr.Dropdown([EVERY_FACE], value=EVERY_FACE, label="Face (numbered left to right)",
@@ -140,30 +264,95 @@ def build_app(editor: Editor, config: WebConfig | None = None):
         edit_outputs = [result_view, masks_view, download]
         edit_inputs = [face_state, face_choice, region_choice, *sliders]
 
-        def edit_from_sliders(photo, face, region, *aus):
-            return page.edit(photo, list(aus), face, region)
+        def edit_from_sliders(upload_path, face, region, *aus):
+            return page.edit(upload_path, list(aus), face, region)
 
         def load_upload(path):
-            photo, prepared, aus, choices = page.load(path)
-            return photo, prepared, gr.Dropdown(choices=choices, value=EVERY_FACE), *aus
+            photo, state, aus, choices = page.load(path)
+            return photo, state, gr.Dropdown(choices=choices, value=EVERY_FACE), *aus
 
         # .success, not .then: after a refused upload there is nothing to edit (and no second error to show).
-        upload.upload(guarded(load_upload), upload, [source_view, face_state, face_choice, *sliders]).success(
-            guarded(edit_from_sliders), edit_inputs, edit_outputs)
+        upload.upload(guarded(page, load_upload), upload, [source_view, face_state, face_choice, *sliders]).success(
+            guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for slider in sliders:
-            slider.release(guarded(edit_from_sliders), edit_inputs, edit_outputs)
+            slider.release(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for control in (face_choice, region_choice):
-            control.input(guarded(edit_from_sliders), edit_inputs, edit_outputs)
+            control.input(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for emotion, button in zip(EMOTIONS, presets):
             button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
-                guarded(edit_from_sliders), edit_inputs, edit_outputs)
+                guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
     return app
 
 
-def serve(editor: Editor, config: WebConfig | None = None, *, block: bool = True):
-    """Launch the page; with ``block=False`` return at once (the server runs in a thread) for tests."""
+@dataclass
+class ServedPage:
+    """A launched page: the Gradio app and the callbacks' ``EditPage`` (which owns the private folder)."""
+
+    app: Any
+    page: EditPage
+    url: str
+
+    def close(self) -> None:
+        """Stop the server and remove everything the page wrote."""
+        try:
+            self.app.close(verbose=False)
+        finally:
+            self.page.close()
+
+
+def serve(editor: Editor, config: WebConfig | None = None, *, block: bool = True) -> ServedPage:
+    """Launch the page. With ``block`` (the CLI) run until Ctrl-C, SIGTERM or SIGHUP, then close it and remove its
+    folder; with ``block=False`` return at once (the server runs in a thread; call ``close()``)."""
     config = config or WebConfig()
-    app = build_app(editor, config)
-    app.launch(server_name=config.host, server_port=config.port, max_file_size=config.max_file_size,
-               prevent_thread_lock=not block, quiet=not block, show_error=True)
-    return app
+    warning = exposure_warning(config.host, config.port)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    if not block:
+        return _launch(editor, config, quiet=True)
+    with StopSignals() as stop:  # handlers first: a signal during the start-up still cleans up
+        served = _launch(editor, config, quiet=False)
+        try:
+            stop.wait()
+        finally:
+            served.close()
+            print("lsgan serve: stopped; its uploads and downloads are deleted", file=sys.stderr, flush=True)
+    return served
+
+
+def _launch(editor: Editor, config: WebConfig, *, quiet: bool) -> ServedPage:
+    page = EditPage(editor, config)
+    try:
+        app = build_app(page)
+        app.launch(server_name=config.host, server_port=config.port, max_file_size=config.max_file_size,
+                   prevent_thread_lock=True, quiet=quiet, show_error=True)
+    except BaseException:
+        page.close()
+        raise
+    return ServedPage(app, page, f"http://{config.host}:{config.port}/")
+
+
+class StopSignals:
+    """While entered, SIGTERM and SIGHUP set ``stopped`` instead of killing the process (so the page can remove
+    its folder); ``wait()`` blocks until one of them or Ctrl-C. The previous handlers come back on exit."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        self._previous = {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.stopped.set()
+
+    def wait(self) -> None:
+        try:
+            while not self.stopped.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
