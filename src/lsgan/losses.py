@@ -157,7 +157,7 @@ class LossWeights:
     real: float = 0.0
 
     def __post_init__(self) -> None:
-        check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired")
+        check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired", "colour", "real")
 
 
 @dataclass

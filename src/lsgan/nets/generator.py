@@ -62,6 +62,8 @@ class TGConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.skip_levels <= NUM_LEVELS + 1:
             raise ConfigError(f"tg.skip_levels must be 0..{NUM_LEVELS + 1}, got {self.skip_levels}")
+        if not 0 < self.max_colour <= 1:
+            raise ConfigError(f"tg.max_colour must be in (0, 1], got {self.max_colour}")
 
     def region_aus(self) -> dict[str, tuple[int, ...]]:
         return {"eye": self.eye_aus, "mouth": self.mouth_aus, "part": self.part_aus}

@@ -58,6 +58,10 @@ class LsganStageOptions:
     appearance: float = 0.0  # >0: one random photometric change per pair, same on source and true target (0-1)
     real_batch: int = 4  # real faces per step (data.real, losses.real > 0)
 
+    def __post_init__(self) -> None:
+        check_min(self, 0, "cls_weight", "judge_jitter", "appearance")
+        check_min(self, 1, "real_batch")
+
 
 @dataclass
 class AuxStageOptions:
@@ -66,7 +70,7 @@ class AuxStageOptions:
     photometric: float = 0.0  # >0: G_exp learns on faces under random colour casts, tints, blur, noise (0-1)
 
     def __post_init__(self) -> None:
-        check_min(self, 0, "cls_weight", "judge_jitter")
+        check_min(self, 0, "photometric")
 
 
 def _stage(steps: int, lr: float, **kw: object) -> StageSettings:
