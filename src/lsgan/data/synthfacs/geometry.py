@@ -149,7 +149,7 @@ def brow_outline(ident: Identity, side: int, au: AUs) -> np.ndarray:
     inner_weight, outer_weight = (1 - t) ** 1.6, t**1.3
     y = y - 0.07 * au[1] * inner_weight - 0.065 * au[2] * outer_weight
     y = y + 0.068 * au[4] * (0.35 + 0.65 * inner_weight) + 0.03 * au[9] * (0.3 + 0.7 * inner_weight)
-    y = y + 0.012 * au[6] * outer_weight + 0.01 * au[7] * (1 - inner_weight)  # orbicularis drags the brow down
+    y = y + 0.01 * au[7] * (1 - inner_weight)  # the tightened lids drag the brow down a little
     x = x - side * (0.042 * au[4] + 0.012 * au[9]) * inner_weight
     thickness = ident.brow_thickness * (1.05 - 0.6 * t**1.2) * (1 + 0.2 * au[4])
     centre = catmull_rom(np.stack([x, y], axis=1), samples=4)
@@ -163,10 +163,12 @@ def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove], l
     base = cy + ident.eye_tilt * (0.5 - t)
     # AU6 (orbicularis, orbital part) pushes the lower lid up from below and narrows the eye to a crescent;
     # AU7 (palpebral part) tightens both lids and raises and straightens the lower lid
-    upper_h = opening * max(0.25, 1 + 0.8 * au[5] - 0.45 * au[7] - 0.3 * au[6] - 0.25 * au[4] - 0.15 * au[9])
+    upper_h = opening * max(0.25, 1 + 0.8 * au[5] - 0.45 * au[7] - 0.12 * au[6] - 0.25 * au[4] - 0.15 * au[9])
     lower_h = opening * 0.72 * max(0.08, 1 - 0.62 * au[6] - 0.75 * au[7] - 0.2 * au[9] + 0.1 * au[5])
     upper = np.stack([x, base - upper_h * _bell(t**0.85, 0.85)], axis=1)
-    lower = np.stack([x, base + lower_h * _bell(t**1.15, 1.0 - 0.5 * au[7])], axis=1)
+    # the cheek pushes the middle of the lower lid up further than its corners: the eye becomes a crescent
+    crescent = 0.25 * opening * au[6] * _bell(t**1.1, 1.5)
+    lower = np.stack([x, base + lower_h * _bell(t**1.15, 1.0 - 0.5 * au[7]) - crescent], axis=1)
     lash_width = 0.006 + 0.012 * t**0.8 * _bell(t * 0.9 + 0.05, 0.3)
     lash_line = np.concatenate([upper, [[x[-1] + side * 0.012, base[-1] - 0.006]]])
     lashes = stroke(lash_line - [0, 0.003], np.append(lash_width, 0.002))
@@ -203,7 +205,7 @@ def crows_feet(side: int, corner: tuple[float, float], amount: float) -> list[Gr
     for angle, length in zip(np.deg2rad((-38.0, -16.0, 4.0, 24.0)), (0.07, 0.085, 0.09, 0.075)):
         direction = np.array([side * np.cos(angle), np.sin(angle)])
         line = np.array(corner) + np.outer(np.linspace(0.015, length, 4), direction)
-        grooves.append(Groove(line, 0.016 * amount, 0.0055, darken=1.8))
+        grooves.append(Groove(line, 0.014 * amount, 0.0055, darken=1.5))
     return grooves
 
 
@@ -222,14 +224,14 @@ def forehead_and_glabella(ident: Identity, left: AUs, right: AUs, mean: AUs) -> 
                 grooves.append(Groove(np.stack([x, y], axis=1), 0.011 * au[2], 0.008))
     if mean[4] > 0:
         inner_brow_y = ident.eye_y - ident.brow_gap + 0.04 * mean[4]
-        for x0 in (-0.03, 0.03):  # vertical glabellar lines, bowing out towards the brows
+        for x0 in (-0.026, 0.026):  # vertical glabellar lines, bowing out towards the brows
             line = catmull_rom(
                 np.array(
-                    [[x0 * 0.7, inner_brow_y - 0.05], [x0 * 1.1, inner_brow_y - 0.015], [x0, inner_brow_y + 0.02]]
+                    [[x0 * 0.8, inner_brow_y - 0.075], [x0 * 1.1, inner_brow_y - 0.025], [x0 * 1.3, inner_brow_y + 0.02]]
                 ),
                 3,
             )
-            grooves.append(Groove(line, 0.02 * mean[4], 0.008, darken=1.3))
+            grooves.append(Groove(line, 0.016 * mean[4], 0.0065, darken=1.1))
     return grooves
 
 
@@ -308,7 +310,7 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
     bend = 0.006 + 0.055 * mean[12] - 0.03 * mean[15] - 0.026 * mean[17] - 0.005 * mean[23]
     stomion = base + bend * bell - 0.012 * mean[17] * bell  # AU17 pushes the lower lip, and the lip line, up
     # AU10 (and AU9 with it) draws the upper lip up, its middle squarish: the upper teeth show
-    raise_up = (0.045 * mean[10] + 0.022 * mean[9]) * square
+    raise_up = (0.045 * mean[10] + 0.022 * mean[9]) * bell**0.8  # an inverted U: the middle rises most
     gap_up = (0.01 * mean[25] + 0.004 * mean[26] + 0.008 * mean[12] * mean[25]) * bell**0.8 + raise_up
     gap_down = (0.02 * mean[25]) * bell**0.8 + 0.9 * jaw_drop(mean) * bell**0.55 - 0.01 * mean[17] * bell
     # AU23 presses the red of the lips into a thin line
@@ -384,7 +386,7 @@ def mouth_folds(
                 Groove(np.array([[cx + s * 0.004, cy + 0.02], [cx + s * 0.022, cy + 0.075]]), 0.012 * au[15], 0.007)
             )
         cheek = (s * (0.27 - 0.02 * au[6]), ident.nose_tip_y - 0.02 - 0.075 * au[6])
-        bumps.append(Bump(cheek, (0.12, 0.095 - 0.02 * au[6]), 0.03 + 0.06 * au[6]))
+        bumps.append(Bump(cheek, (0.12, 0.095 - 0.012 * au[6]), 0.03 + 0.045 * au[6]))
         if au[12] > 0:  # the smile bunches the cheek above the nasolabial fold
             bumps.append(Bump((cx + s * 0.055, cy - 0.075), (0.06, 0.05), 0.04 * au[12]))
     x = np.linspace(-0.07, 0.07, 5)
@@ -550,9 +552,10 @@ def face_shape(ident: Identity, left: np.ndarray, right: np.ndarray) -> FaceShap
     mouth, mouth_grooves, mouth_bumps = mouth_shape(ident, *side_aus, mean)
     grooves += nose_grooves + mouth_grooves + forehead_and_glabella(ident, *side_aus, mean)
     drop = jaw_drop(mean)
-    for eye in eyes:  # eye sockets under a brow ridge
+    for eye, au in zip(eyes, side_aus):  # eye sockets under a brow ridge (AU4 pulls the brow tissue down over them)
         bumps.append(Bump((eye.centre[0], eye.centre[1] + 0.005), (0.085, 0.05), -0.025))
-        bumps.append(Bump((eye.centre[0] * 0.9, eye.centre[1] - ident.brow_gap - 0.01), (0.1, 0.03), 0.012))
+        ridge_y = eye.centre[1] - ident.brow_gap - 0.01 + 0.04 * au[4] + 0.012 * au[9]
+        bumps.append(Bump((eye.centre[0] * 0.9, ridge_y), (0.1, 0.03), 0.012 + 0.012 * au[4]))
     bumps += mouth_bumps + [
         Bump((0.0, ident.chin_y - 0.07 + drop - 0.035 * mean[17]), (0.1, 0.06 - 0.01 * mean[17]), 0.015 + 0.04 * mean[17])
     ]
