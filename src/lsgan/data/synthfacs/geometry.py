@@ -225,12 +225,9 @@ def forehead_and_glabella(ident: Identity, left: AUs, right: AUs, mean: AUs) -> 
     if mean[4] > 0:
         inner_brow_y = ident.eye_y - ident.brow_gap + 0.04 * mean[4]
         for x0 in (-0.026, 0.026):  # vertical glabellar lines, bowing out towards the brows
-            line = catmull_rom(
-                np.array(
-                    [[x0 * 0.8, inner_brow_y - 0.075], [x0 * 1.1, inner_brow_y - 0.025], [x0 * 1.3, inner_brow_y + 0.02]]
-                ),
-                3,
-            )
+            points = [[x0 * 0.8, inner_brow_y - 0.075], [x0 * 1.1, inner_brow_y - 0.025]]
+            points.append([x0 * 1.3, inner_brow_y + 0.02])
+            line = catmull_rom(np.array(points), 3)
             grooves.append(Groove(line, 0.016 * mean[4], 0.0065, darken=1.1))
     return grooves
 
@@ -556,9 +553,8 @@ def face_shape(ident: Identity, left: np.ndarray, right: np.ndarray) -> FaceShap
         bumps.append(Bump((eye.centre[0], eye.centre[1] + 0.005), (0.085, 0.05), -0.025))
         ridge_y = eye.centre[1] - ident.brow_gap - 0.01 + 0.04 * au[4] + 0.012 * au[9]
         bumps.append(Bump((eye.centre[0] * 0.9, ridge_y), (0.1, 0.03), 0.012 + 0.012 * au[4]))
-    bumps += mouth_bumps + [
-        Bump((0.0, ident.chin_y - 0.07 + drop - 0.035 * mean[17]), (0.1, 0.06 - 0.01 * mean[17]), 0.015 + 0.04 * mean[17])
-    ]
+    chin_boss = (0.0, ident.chin_y - 0.07 + drop - 0.035 * mean[17])  # AU17 pushes it up and forward
+    bumps += mouth_bumps + [Bump(chin_boss, (0.1, 0.06 - 0.01 * mean[17]), 0.015 + 0.04 * mean[17])]
     outline = face_outline(ident, mean)
     hair_back, hair_front = hair_shapes(ident, face_outline(ident, AUs(np.zeros(len(AU_IDS)))))
     neck, clothes = body_shapes(ident)
