@@ -1,7 +1,10 @@
-"""How face-like SynthFACS renders are to a real detector: mediapipe face detection rate and face-mesh landmark hits.
+"""How face-like SynthFACS renders are to real detectors: dlib's HOG detector, mediapipe face detection and
+face-mesh landmark hits.
 
-Renders N random faces (random identity, emotion or spontaneous AUs, pose, light) at --size, upscales them to
---detect-size for mediapipe, and prints:
+Renders N random faces (random identity, emotion or spontaneous AUs, pose, light) at --size, gives them to dlib's
+HOG detector at --size as rendered (no upsampling), upscales them to --detect-size for mediapipe, and prints:
+  HOG rate:       fraction where dlib.get_frontal_face_detector() finds a face (upsample 0, threshold 0), and the
+                  mean of its best detection score (higher: more face-like to HOG; misses count as 0)
   detection rate: fraction with a face from mp.solutions.face_detection (model_selection=0)
   mesh rate:      fraction where mp.solutions.face_mesh (static mode) finds a face
   landmark hits:  among meshed faces, fraction whose eye-centre landmarks (mean of the lid/corner points of each
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+import dlib
 import mediapipe as mp
 import numpy as np
 from PIL import Image
@@ -64,13 +68,18 @@ def main() -> None:
 
     detector = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
     mesher = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1)
-    detected = meshed = hits = 0
+    hog = dlib.get_frontal_face_detector()
+    detected = meshed = hits = hog_found = 0
+    hog_score = 0.0
     rng = np.random.default_rng(args.seed)
     for index in range(args.count):
         identity = sample_identity(int(rng.integers(args.identities)), args.seed)
         expression = sample_expression(rng)
         pose, light = sample_pose_light(rng)
         out = render(identity, expression.aus, args.size, pose, light, expression.unilateral)
+        _, scores, _ = hog.run(out.image, 0, 0.0)
+        hog_found += len(scores) > 0
+        hog_score += max(scores, default=0.0)
         big = np.asarray(Image.fromarray(out.image).resize((args.detect_size,) * 2, Image.BICUBIC))
         detected += bool(detector.process(big).detections)
         result = mesher.process(big)
@@ -78,6 +87,8 @@ def main() -> None:
             meshed += 1
             hits += landmark_hits(result.multi_face_landmarks[0], out.labels, args.tolerance)
     print(f"renders: {args.count} at {args.size}px, upscaled to {args.detect_size}px for mediapipe")
+    print(f"HOG rate (dlib frontal face detector at {args.size}px, upsample 0): {hog_found / args.count:.1%}")
+    print(f"HOG mean best score (misses as 0): {hog_score / args.count:.2f}")
     print(f"detection rate (face_detection, model_selection=0): {detected / args.count:.1%}")
     print(f"mesh rate (face_mesh, static): {meshed / args.count:.1%}")
     print(f"landmark hit rate (eyes and inner lips on their labels, of meshed faces): {hits / max(meshed, 1):.1%}")

@@ -148,22 +148,27 @@ def brow_outline(ident: Identity, side: int, au: AUs) -> np.ndarray:
     y = ident.eye_y - ident.brow_gap - ident.brow_arch * _bell(t**0.75) + 0.014 * t
     inner_weight, outer_weight = (1 - t) ** 1.6, t**1.3
     y = y - 0.07 * au[1] * inner_weight - 0.065 * au[2] * outer_weight
-    y = y + 0.055 * au[4] * (0.5 + 0.5 * inner_weight) + 0.022 * au[9] * (0.4 + 0.6 * inner_weight)
-    x = x - side * (0.035 * au[4] + 0.01 * au[9]) * inner_weight
-    thickness = ident.brow_thickness * (1.05 - 0.6 * t**1.2) * (1 + 0.15 * au[4])
+    y = y + 0.068 * au[4] * (0.35 + 0.65 * inner_weight) + 0.03 * au[9] * (0.3 + 0.7 * inner_weight)
+    y = y + 0.01 * au[7] * (1 - inner_weight)  # the tightened lids drag the brow down a little
+    x = x - side * (0.042 * au[4] + 0.012 * au[9]) * inner_weight
+    thickness = ident.brow_thickness * (1.05 - 0.6 * t**1.2) * (1 + 0.2 * au[4])
     centre = catmull_rom(np.stack([x, y], axis=1), samples=4)
     return stroke(centre, np.interp(np.linspace(0, 1, len(centre)), t, thickness))
 
 
-def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove]]:
+def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove], list[Bump]]:
     cx, cy, half, opening = side * ident.eye_spacing, ident.eye_y, ident.eye_half_width, ident.eye_opening
     t = np.linspace(0.0, 1.0, 25)  # inner corner -> outer corner
     x = cx + side * half * (2 * t - 1)
     base = cy + ident.eye_tilt * (0.5 - t)
-    upper_h = opening * (1 + 0.8 * au[5] - 0.4 * au[7] - 0.25 * au[6] - 0.2 * au[4] - 0.1 * au[9])
-    lower_h = opening * 0.72 * max(0.12, 1 - 0.5 * au[6] - 0.7 * au[7] + 0.1 * au[5])
+    # AU6 (orbicularis, orbital part) pushes the lower lid up from below and narrows the eye to a crescent;
+    # AU7 (palpebral part) tightens both lids and raises and straightens the lower lid
+    upper_h = opening * max(0.25, 1 + 0.8 * au[5] - 0.45 * au[7] - 0.12 * au[6] - 0.25 * au[4] - 0.15 * au[9])
+    lower_h = opening * 0.72 * max(0.08, 1 - 0.62 * au[6] - 0.75 * au[7] - 0.2 * au[9] + 0.1 * au[5])
     upper = np.stack([x, base - upper_h * _bell(t**0.85, 0.85)], axis=1)
-    lower = np.stack([x, base + lower_h * _bell(t**1.15, 1.0 - 0.45 * au[7])], axis=1)
+    # the cheek pushes the middle of the lower lid up further than its corners: the eye becomes a crescent
+    crescent = 0.25 * opening * au[6] * _bell(t**1.1, 1.5)
+    lower = np.stack([x, base + lower_h * _bell(t**1.15, 1.0 - 0.5 * au[7]) - crescent], axis=1)
     lash_width = 0.006 + 0.012 * t**0.8 * _bell(t * 0.9 + 0.05, 0.3)
     lash_line = np.concatenate([upper, [[x[-1] + side * 0.012, base[-1] - 0.006]]])
     lashes = stroke(lash_line - [0, 0.003], np.append(lash_width, 0.002))
@@ -174,24 +179,33 @@ def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove]]:
     crease_lift = opening * 0.95 + 0.03 - 0.3 * 0.045 * au[4]
     crease = np.stack([x[3:-2], base[3:-2] - crease_lift * _bell(crease_t**0.85, 0.8)], axis=1)
     under_lid = np.stack([x[4:-3], base[4:-3] + (lower_h + 0.02) * _bell(t[4:-3] ** 1.15)], axis=1)
-    cheek_fold = np.stack([x[2:-2], base[2:-2] + lower_h + 0.055 - 0.02 * au[6]], axis=1)
+    # infra-orbital furrow: the cheek pushed up against the lid leaves a fold below the lower lid
+    fold_t = t[2:-1]
+    cheek_fold = np.stack(
+        [x[2:-1], base[2:-1] + lower_h + 0.05 - 0.012 * au[6] + 0.012 * _bell(fold_t, 1.0) - 0.006 * fold_t], axis=1
+    )
     grooves = [
         Groove(crease, 0.010, 0.007, darken=1.5),
-        Groove(under_lid, 0.005, 0.006, darken=1.5),
-        Groove(cheek_fold, 0.012 * (au[6] + 0.5 * au[7]), 0.008),
+        Groove(under_lid, 0.005 + 0.006 * au[7], 0.006, darken=1.5),
+        Groove(cheek_fold, 0.02 * au[6] + 0.01 * au[7] + 0.008 * au[9], 0.009),
         *crows_feet(side, (x[-1], base[-1]), au[6] + 0.3 * au[7]),
     ]
-    return eye, grooves
+    bumps = []
+    if au[7] > 0:  # the tensed lower lid rolls into a ridge under the lashes
+        bumps.append(Bump((cx, base[12] + lower_h + 0.012), (half * 0.6, 0.01), 0.012 * au[7]))
+    if au[6] > 0:  # the bulge of the lower-lid skin and cheek, pushed up under the eye
+        bumps.append(Bump((cx + side * 0.01, base[12] + lower_h + 0.035), (half * 0.85, 0.022), 0.02 * au[6]))
+    return eye, grooves, bumps
 
 
 def crows_feet(side: int, corner: tuple[float, float], amount: float) -> list[Groove]:
     if amount <= 0:
         return []
     grooves = []
-    for angle in np.deg2rad((-35.0, -8.0, 18.0)):
+    for angle, length in zip(np.deg2rad((-38.0, -16.0, 4.0, 24.0)), (0.07, 0.085, 0.09, 0.075)):
         direction = np.array([side * np.cos(angle), np.sin(angle)])
-        line = np.array(corner) + np.outer(np.linspace(0.02, 0.075, 4), direction)
-        grooves.append(Groove(line, 0.012 * amount, 0.006, darken=1.5))
+        line = np.array(corner) + np.outer(np.linspace(0.015, length, 4), direction)
+        grooves.append(Groove(line, 0.014 * amount, 0.0055, darken=1.5))
     return grooves
 
 
@@ -210,22 +224,19 @@ def forehead_and_glabella(ident: Identity, left: AUs, right: AUs, mean: AUs) -> 
                 grooves.append(Groove(np.stack([x, y], axis=1), 0.011 * au[2], 0.008))
     if mean[4] > 0:
         inner_brow_y = ident.eye_y - ident.brow_gap + 0.04 * mean[4]
-        for x0 in (-0.03, 0.03):  # vertical glabellar lines, bowing out towards the brows
-            line = catmull_rom(
-                np.array(
-                    [[x0 * 0.7, inner_brow_y - 0.05], [x0 * 1.1, inner_brow_y - 0.015], [x0, inner_brow_y + 0.02]]
-                ),
-                3,
-            )
-            grooves.append(Groove(line, 0.014 * mean[4], 0.009, darken=1.0))
+        for x0 in (-0.026, 0.026):  # vertical glabellar lines, bowing out towards the brows
+            points = [[x0 * 0.8, inner_brow_y - 0.075], [x0 * 1.1, inner_brow_y - 0.025]]
+            points.append([x0 * 1.3, inner_brow_y + 0.02])
+            line = catmull_rom(np.array(points), 3)
+            grooves.append(Groove(line, 0.016 * mean[4], 0.0065, darken=1.1))
     return grooves
 
 
 # ------------------------------------------------------------------------------------------------------------ nose
 def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bump]]:
-    tip_y = ident.nose_tip_y - 0.01 * mean[9]
-    half = ident.nose_half_width * (1 + 0.1 * mean[9])
-    wing_y = tip_y - 0.005 - 0.025 * mean[9] - 0.01 * mean[10]
+    tip_y = ident.nose_tip_y - 0.014 * mean[9] - 0.004 * mean[10]
+    half = ident.nose_half_width * (1 + 0.14 * mean[9] + 0.05 * mean[10])
+    wing_y = tip_y - 0.005 - 0.035 * mean[9] - 0.015 * mean[10]
     left_side = np.array(
         [
             [-0.03, ident.eye_y + 0.0],
@@ -238,7 +249,7 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
     )
     bottom_mid = [[0.0, tip_y + 0.033]]
     outline = catmull_rom(np.concatenate([left_side, bottom_mid, left_side[::-1] * [-1, 1]]), samples=5, closed=False)
-    nostrils = tuple((s * 0.032, tip_y + 0.015 - 0.012 * mean[9]) for s in SIDES)
+    nostrils = tuple((s * (0.032 + 0.006 * mean[9]), tip_y + 0.015 - 0.014 * mean[9]) for s in SIDES)
     wings = tuple((s * half * 0.8, wing_y) for s in SIDES)
     ridge = np.array([[0.0, ident.eye_y - 0.02], [0.0, tip_y - 0.02]])
     grooves = [Groove(ridge, -0.05 * ident.nose_height, 0.05, darken=0.0)]
@@ -250,12 +261,18 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
             4,
         )
         grooves.append(Groove(ala, 0.014, 0.007, darken=1.2))
-    if mean[9] > 0:
-        for k in range(3):
-            y = ident.eye_y + 0.04 + 0.024 * k
+    if mean[9] > 0:  # wrinkles across the root and bridge of the nose, and oblique ones down its sides
+        for k in range(4):
+            y = ident.eye_y - 0.005 + 0.026 * k
+            w = 0.045 + 0.006 * k
             grooves.append(
-                Groove(np.array([[-0.05, y + 0.006], [0.0, y], [0.05, y + 0.006]]), 0.012 * mean[9], 0.006, darken=1.5)
+                Groove(np.array([[-w, y + 0.008], [0.0, y], [w, y + 0.008]]), 0.018 * mean[9], 0.0055, darken=1.8)
             )
+        for s in SIDES:
+            for k in range(2):
+                top = (s * (0.035 + 0.012 * k), ident.eye_y + 0.035 + 0.03 * k)
+                line = np.array([top, (top[0] + s * 0.035, top[1] + 0.035)])
+                grooves.append(Groove(line, 0.014 * mean[9], 0.0055, darken=1.6))
     bumps = [Bump((0.0, tip_y - 0.015), (0.04, 0.035), 0.075 * ident.nose_height)]
     bumps += [Bump(w, (0.022, 0.02), 0.03) for w in wings]
     bumps += [Bump(n, (0.013, 0.007), -0.03) for n in nostrils]
@@ -270,13 +287,14 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
 
 # ----------------------------------------------------------------------------------------------------------- mouth
 def lip_corner(ident: Identity, side: int, au: AUs) -> tuple[float, float]:
-    dx = 0.035 * au[12] + 0.06 * au[20] - 0.032 * au[14] - 0.022 * au[23] + 0.006 * au[15] - 0.025 * au[26]
-    dy = -0.05 * au[12] - 0.008 * au[14] + 0.045 * au[15] + 0.015 * au[20] - 0.008 * au[10] + 0.03 * au[26]
+    dx = 0.05 * au[12] + 0.06 * au[20] - 0.04 * au[14] - 0.032 * au[23] + 0.006 * au[15] - 0.025 * au[26]
+    dy = -0.072 * au[12] - 0.012 * au[14] + 0.045 * au[15] + 0.015 * au[20] - 0.012 * au[10] - 0.006 * au[9]
+    dy += 0.03 * au[26] - 0.006 * au[17]
     return side * (ident.mouth_half_width + dx), ident.mouth_y + dy
 
 
 def jaw_drop(mean: AUs) -> float:
-    return 0.13 * mean[26]
+    return 0.16 * mean[26]
 
 
 def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mouth, list[Groove], list[Bump]]:
@@ -286,12 +304,17 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
     base = corners[0][1] + (corners[1][1] - corners[0][1]) * t
     bell, square = _bell(t), _bell(t, 0.45)
     # the lip line bends: smiling corners rise more than its middle (a U), depressed corners sink more (a frown)
-    bend = 0.006 + 0.04 * mean[12] - 0.03 * mean[15] - 0.022 * mean[17]
-    stomion = base + bend * bell
-    gap_up = (0.01 * mean[25] + 0.004 * mean[26] + 0.006 * mean[12] * mean[25]) * bell**0.8 + 0.03 * mean[10] * square
+    bend = 0.006 + 0.055 * mean[12] - 0.03 * mean[15] - 0.026 * mean[17] - 0.005 * mean[23]
+    stomion = base + bend * bell - 0.012 * mean[17] * bell  # AU17 pushes the lower lip, and the lip line, up
+    # AU10 (and AU9 with it) draws the upper lip up, its middle squarish: the upper teeth show
+    raise_up = (0.045 * mean[10] + 0.022 * mean[9]) * bell**0.8  # an inverted U: the middle rises most
+    gap_up = (0.01 * mean[25] + 0.004 * mean[26] + 0.008 * mean[12] * mean[25]) * bell**0.8 + raise_up
     gap_down = (0.02 * mean[25]) * bell**0.8 + 0.9 * jaw_drop(mean) * bell**0.55 - 0.01 * mean[17] * bell
-    upper_thick = ident.upper_lip * (1 - 0.6 * mean[23] - 0.2 * mean[20] - 0.15 * mean[12] + 0.2 * mean[10])
-    lower_thick = ident.lower_lip * (1 - 0.55 * mean[23] - 0.2 * mean[20] - 0.1 * mean[12] + 0.15 * mean[17])
+    # AU23 presses the red of the lips into a thin line
+    upper_thick = ident.upper_lip * (
+        1 - 0.75 * mean[23] - 0.2 * mean[20] - 0.25 * mean[12] + 0.1 * mean[10] - 0.15 * mean[10] * mean[23]
+    )
+    lower_thick = ident.lower_lip * (1 - 0.72 * mean[23] - 0.2 * mean[20] - 0.1 * mean[12] + 0.2 * mean[17])
     bow = bell**0.55 * (1 - 0.3 * np.exp(-(((t - 0.5) / 0.05) ** 2))) + 0.12 * np.exp(
         -(((np.abs(t - 0.5) - 0.1) / 0.05) ** 2)
     )
@@ -317,7 +340,10 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
         lower_teeth=np.concatenate([lower_top, lower_bottom]),
         corners=corners,
     )
-    grooves, bumps = mouth_folds(ident, corners, (left, right), float(lower_outer[20]))
+    grooves, bumps = mouth_folds(ident, corners, (left, right), float(lower_outer[20]), mean)
+    if mean[23] > 0:  # tightened lips: the skin rims around the red of the lips stand out
+        grooves.append(Groove(curve(upper_outer - 0.008, 6, 35), -0.01 * mean[23], 0.008, darken=0.0))
+        grooves.append(Groove(curve(lower_outer + 0.008, 8, 33), -0.01 * mean[23], 0.008, darken=0.0))
     return mouth, grooves, bumps
 
 
@@ -326,6 +352,7 @@ def mouth_folds(
     corners: tuple[tuple[float, float], tuple[float, float]],
     side_aus: tuple[AUs, AUs],
     lower_lip_bottom: float,
+    mean: AUs,
 ) -> tuple[list[Groove], list[Bump]]:
     """Nasolabial folds, dimples (AU14), depressor furrows (AU15), cheek bulges and the mentolabial sulcus."""
     grooves, bumps = [], []
@@ -336,30 +363,32 @@ def mouth_folds(
             np.array(
                 [
                     [s * (ident.nose_half_width + 0.01), wing_y - 0.02],
-                    [s * (ident.nose_half_width + 0.045 + 0.012 * au[12]), (wing_y + cy) / 2],
+                    [s * (ident.nose_half_width + 0.045 + 0.02 * au[12]), (wing_y + cy) / 2],
                     [cx + s * 0.03, cy + 0.035],
                     [cx + s * 0.025, cy + 0.08],
                 ]
             ),
             5,
         )
-        depth = 0.003 + 0.011 * (au[12] + 0.7 * au[10] + 0.6 * au[9] + 0.4 * au[6] + 0.3 * au[20] + 0.3 * au[14])
-        grooves.append(Groove(fold, depth, 0.015, darken=0.45))
-        if au[14] > 0:
+        depth = 0.003 + 0.013 * (au[12] + 1.1 * au[10] + 0.8 * au[9] + 0.4 * au[6] + 0.3 * au[20] + 0.3 * au[14])
+        grooves.append(Groove(fold, depth, 0.015, darken=0.6))
+        if au[14] > 0:  # dimpler: a pit lateral to the tightened corner, the corner skin bunched around it
             grooves.append(
-                Groove(np.array([[cx + s * 0.01, cy - 0.014], [cx + s * 0.016, cy + 0.014]]), 0.016 * au[14], 0.006)
+                Groove(np.array([[cx + s * 0.012, cy - 0.02], [cx + s * 0.02, cy + 0.016]]), 0.024 * au[14], 0.006)
             )
-            bumps.append(Bump((cx + s * 0.035, cy + 0.004), (0.008, 0.01), -0.02 * au[14]))
+            bumps.append(Bump((cx + s * 0.03, cy + 0.002), (0.009, 0.012), -0.035 * au[14]))
+            bumps.append(Bump((cx + s * 0.05, cy - 0.004), (0.022, 0.026), 0.012 * au[14]))
         if au[15] > 0:
             grooves.append(
                 Groove(np.array([[cx + s * 0.004, cy + 0.02], [cx + s * 0.022, cy + 0.075]]), 0.012 * au[15], 0.007)
             )
-        cheek = (s * 0.27, ident.nose_tip_y - 0.02 - 0.05 * au[6])
-        bumps.append(Bump(cheek, (0.12, 0.095), 0.03 + 0.035 * au[6]))
+        cheek = (s * (0.27 - 0.02 * au[6]), ident.nose_tip_y - 0.02 - 0.075 * au[6])
+        bumps.append(Bump(cheek, (0.12, 0.095 - 0.012 * au[6]), 0.03 + 0.045 * au[6]))
         if au[12] > 0:  # the smile bunches the cheek above the nasolabial fold
-            bumps.append(Bump((cx + s * 0.06, cy - 0.07), (0.06, 0.05), 0.025 * au[12]))
+            bumps.append(Bump((cx + s * 0.055, cy - 0.075), (0.06, 0.05), 0.04 * au[12]))
     x = np.linspace(-0.07, 0.07, 5)
-    grooves.append(Groove(np.stack([x, lower_lip_bottom + 0.03 + 2.0 * x**2], axis=1), 0.007, 0.01))
+    sulcus = lower_lip_bottom + 0.03 - 0.008 * mean[17] + 2.0 * x**2
+    grooves.append(Groove(np.stack([x, sulcus], axis=1), 0.007 + 0.014 * mean[17], 0.01))
     return grooves, bumps
 
 
@@ -506,21 +535,26 @@ def face_shape(ident: Identity, left: np.ndarray, right: np.ndarray) -> FaceShap
     """The face of ``ident`` with AU vectors ``left``/``right`` (16-vectors, 0-1) acting on each image side."""
     side_aus = (AUs(left), AUs(right))
     mean = AUs((np.asarray(left) + np.asarray(right)) / 2)
-    eyes, grooves = [], []
+    eyes, grooves, eye_bump_list = [], [], []
     for s, au in zip(SIDES, side_aus):
-        eye, eye_grooves = eye_shape(ident, s, au)
+        eye, eye_grooves, eye_bumps = eye_shape(ident, s, au)
         eyes.append(eye)
         grooves += eye_grooves
+        eye_bump_list.extend(eye_bumps)
     nose, nose_grooves, bumps = nose_shape(ident, mean)
+    bumps += eye_bump_list
+    if mean[4] > 0:  # corrugator / procerus: the skin between the brows bunches into a bulge
+        inner_brow_y = ident.eye_y - ident.brow_gap + 0.03 * mean[4]
+        bumps += [Bump((s * 0.075, inner_brow_y - 0.01), (0.03, 0.022), 0.012 * mean[4]) for s in SIDES]
     mouth, mouth_grooves, mouth_bumps = mouth_shape(ident, *side_aus, mean)
     grooves += nose_grooves + mouth_grooves + forehead_and_glabella(ident, *side_aus, mean)
     drop = jaw_drop(mean)
-    for eye in eyes:  # eye sockets under a brow ridge
+    for eye, au in zip(eyes, side_aus):  # eye sockets under a brow ridge (AU4 pulls the brow tissue down over them)
         bumps.append(Bump((eye.centre[0], eye.centre[1] + 0.005), (0.085, 0.05), -0.025))
-        bumps.append(Bump((eye.centre[0] * 0.9, eye.centre[1] - ident.brow_gap - 0.01), (0.1, 0.03), 0.012))
-    bumps += mouth_bumps + [
-        Bump((0.0, ident.chin_y - 0.07 + drop - 0.025 * mean[17]), (0.1, 0.06), 0.015 + 0.02 * mean[17])
-    ]
+        ridge_y = eye.centre[1] - ident.brow_gap - 0.01 + 0.04 * au[4] + 0.012 * au[9]
+        bumps.append(Bump((eye.centre[0] * 0.9, ridge_y), (0.1, 0.03), 0.012 + 0.012 * au[4]))
+    chin_boss = (0.0, ident.chin_y - 0.07 + drop - 0.035 * mean[17])  # AU17 pushes it up and forward
+    bumps += mouth_bumps + [Bump(chin_boss, (0.1, 0.06 - 0.01 * mean[17]), 0.015 + 0.04 * mean[17])]
     outline = face_outline(ident, mean)
     hair_back, hair_front = hair_shapes(ident, face_outline(ident, AUs(np.zeros(len(AU_IDS)))))
     neck, clothes = body_shapes(ident)
@@ -539,6 +573,6 @@ def face_shape(ident: Identity, left: np.ndarray, right: np.ndarray) -> FaceShap
         grooves=[g for g in grooves if g.depth != 0],
         bumps=bumps,
         hair_volume=ident.hair_volume * HAIR_VOLUME[ident.hair_style],
-        chin_dimpling=0.012 * mean[17],
-        chin_centre=(0.0, ident.chin_y - 0.06 + drop - 0.02 * mean[17]),
+        chin_dimpling=0.008 * mean[17],
+        chin_centre=(0.0, ident.chin_y - 0.065 + drop - 0.03 * mean[17]),
     )

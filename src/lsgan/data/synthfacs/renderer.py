@@ -125,19 +125,36 @@ def _disc(painter: _Painter, centre: tuple[float, float], radius: float) -> np.n
 
 
 def lighten(
-    colour: np.ndarray, labels: np.ndarray, masks: dict[str, np.ndarray], diffuse: np.ndarray, specular: np.ndarray
+    colour: np.ndarray,
+    labels: np.ndarray,
+    masks: dict[str, np.ndarray],
+    diffuse: np.ndarray,
+    specular: np.ndarray,
+    oily: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Apply shading to everything but the background, with warm (sub-surface) shadows on skin and shine."""
+    """Apply shading to everything but the background, with warm (sub-surface) shadows on skin and shine
+    (``oily``: 0-1 map of where skin shines more, the forehead and nose)."""
     table = np.zeros((NUM_PARSING_CLASSES, 2), np.float32)  # per class: is skin, shininess
     table[:, 1] = 0.08
     table[C["background"], 1] = table[C["clothes"], 1] = 0.0
     table[C["hair"], 1] = 0.1
     table[SKIN_CLASSES, 0] = 1.0
     per_pixel = table[labels]
-    shine = np.where(masks["lips"], np.float32(0.2), per_pixel[..., 1])
+    shine = per_pixel[..., 1]
+    if oily is not None:
+        shine = shine * (1 + 1.5 * oily * per_pixel[..., 0])
+    shine = np.where(masks["lips"], np.float32(0.2), shine)
     warm = per_pixel[..., 0:1] * (diffuse * (1 - diffuse))[..., None] * SKIN_SHADOW_TINT  # lifts red in the penumbra
     shading = np.where((labels == C["background"])[..., None], np.float32(1.0), diffuse[..., None] + warm)
     return colour * shading + (specular * shine)[..., None]
+
+
+def t_zone(identity: Identity, frame: Frame) -> np.ndarray:
+    """Where skin is oilier and shines more: the forehead and the nose (0-1)."""
+    x, y = frame.x, frame.y
+    forehead = np.exp(-0.5 * ((x / 0.16) ** 2 + ((y - identity.eye_y + 0.24) / 0.08) ** 2))
+    nose = np.exp(-0.5 * ((x / 0.04) ** 2 + ((y - (identity.eye_y + identity.nose_tip_y) / 2) / 0.09) ** 2))
+    return np.maximum(forehead, nose).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------------------ render
@@ -170,7 +187,7 @@ def render(
     colour = albedo(identity, shape, masks, labels, frame)
     height, crease = height_field(shape, frame, masks, identity.texture_seed)
     diffuse, specular = shade(height, canvas, light)
-    colour = lighten(colour, labels, masks, diffuse * (1 - 0.45 * crease), specular)
+    colour = lighten(colour, labels, masks, diffuse * (1 - 0.45 * crease), specular, t_zone(identity, frame))
     colour += 0.9 * eye_highlights(shape, masks, frame, light)[..., None]
     image = downsample_image(np.clip(colour, 0.0, 1.0), factor)
     return Render(

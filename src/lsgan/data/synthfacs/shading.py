@@ -75,9 +75,9 @@ def height_field(
     if shape.chin_dimpling > 0:
         cx, cy = shape.chin_centre
         window = np.exp(-0.5 * (((x - cx) / 0.06) ** 2 + ((y - cy) / 0.04) ** 2))
-        dimples = frame.noise(texture_seed + 17, 90) * window
+        dimples = frame.noise(texture_seed + 17, 140) * window  # orange-peel skin of the pushed-up chin
         height += shape.chin_dimpling * dimples
-        crease += 24 * shape.chin_dimpling * np.clip(-dimples, 0, 1)
+        crease += 16 * shape.chin_dimpling * np.clip(-dimples, 0, 1)
     return height, np.clip(crease, 0.0, 1.0)
 
 

@@ -56,12 +56,23 @@ def _set(colour: np.ndarray, where: np.ndarray, value: np.ndarray) -> None:
 def skin_albedo(ident: Identity, shape: FaceShape, frame: Frame, box: tuple[slice, slice]) -> np.ndarray:
     """Skin colour in a box of the canvas: blotches, pores, flushed cheeks and nose tip, and stubble."""
     x, y, seed = frame.x[box], frame.y[box], ident.texture_seed
-    texture = 1 + 0.07 * frame.noise(seed + 5, 12, 2)[box] + 0.035 * frame.noise(seed + 6, 180)[box]
+    # blotches; mottling and pores at 1-2 output pixels (finer detail would vanish in the downsampling)
+    pores = frame.canvas.size
+    texture = (
+        1
+        + 0.06 * frame.noise(seed + 5, 12, 2)[box]
+        + 0.03 * frame.noise(seed + 6, int(pores * 0.45))[box]
+        + 0.02 * frame.noise(seed + 7, int(pores * 0.9))[box]
+    )
     flush = sum(
         np.exp(-0.5 * (((x - cx) / 0.09) ** 2 + ((y - ident.nose_tip_y + 0.02) / 0.07) ** 2)) for cx in (-0.27, 0.27)
     )
     flush = flush + np.exp(-0.5 * ((x / 0.03) ** 2 + ((y - shape.nose.tip[1]) / 0.03) ** 2))
-    skin = texture[..., None] * _rgb(ident.skin_colour) * (1 - 0.07 * flush[..., None] * _rgb((0.0, 1.0, 0.8)))
+    # uneven colour: patches of redness (capillaries) and of sallow, yellower skin
+    redness = np.clip(frame.noise(seed + 10, 7, 2)[box], 0, 1) * 0.06 + 0.07 * flush
+    sallow = np.clip(-frame.noise(seed + 10, 7, 2)[box], 0, 1) * 0.04
+    skin = texture[..., None] * _rgb(ident.skin_colour)
+    skin = skin * (1 - redness[..., None] * _rgb((0.0, 1.0, 0.8)) - sallow[..., None] * _rgb((0.0, 0.0, 1.0)))
     if ident.stubble > 0:
         beard_zone = smoothstep(ident.nose_tip_y + 0.04, ident.mouth_y - 0.02, y) * (
             1 - smoothstep(0.5, 0.7, np.abs(x) / ident.face_half_width)

@@ -29,7 +29,7 @@ from lsgan.data.synthfacs.shading import Light
 from lsgan.errors import DataError, LsganError
 from lsgan.facs import AU_COLUMNS, NUM_AUS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: FACS-apex AUs (6, 7, 9, 10, 12, 14, 17, 23, 4, 26), skin detail, T-zone shine
 LEADING_COLUMNS: tuple[str, ...] = (
     "image",
     "labels",
