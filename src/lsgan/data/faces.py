@@ -315,6 +315,14 @@ class FaceAligner:
         """Feathered float32 S×S mask of the face hull in crop space: 0 outside the hull, 1 well inside."""
         return feathered_hull(aligned.landmarks.points, aligned.crop.shape[0], self.config.feather)
 
+    def photo_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...]) -> np.ndarray:
+        """The same mask drawn on the photo (float32 H×W) at the photo's resolution: 0 outside the hull of the
+        face's landmarks exactly, with a feather of ``feather`` × the crop's side measured in photo pixels."""
+        points = aligned.landmarks.transformed(cv2.invertAffineTransform(aligned.matrix)).points
+        crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
+        radius = self.config.feather * aligned.crop.shape[0] / crop_per_photo
+        return feathered_hull(points, photo_shape[:2], self.config.feather, radius=radius)
+
     def paste_back(self, photo: ImageSource, edited_crop: np.ndarray, aligned: AlignedFace) -> np.ndarray:
         """Blend ``edited_crop`` (same size as ``aligned.crop``) back into ``photo``; same size as ``photo``,
         and pixels outside the feathered face mask are returned unchanged."""
@@ -323,7 +331,7 @@ class FaceAligner:
             raise InputImageError(f"edited crop must be uint8 {aligned.crop.shape}, got {edited_crop.dtype} "
                                   f"{edited_crop.shape}")
         face = crop_to_photo(edited_crop, aligned, rgb.shape, border=cv2.BORDER_REPLICATE)
-        mask = crop_to_photo(self.face_mask(aligned), aligned, rgb.shape)[:, :, None]
+        mask = self.photo_face_mask(aligned, rgb.shape)[:, :, None]
         blended = np.round(rgb * (1.0 - mask) + face * mask).astype(np.uint8)
         return np.where(mask > 0, blended, rgb)
 
@@ -369,13 +377,24 @@ def warp_antialiased(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.nda
     return cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def feathered_hull(points: np.ndarray, size: int, feather: float) -> np.ndarray:
-    hull = np.zeros((size, size), np.float32)
-    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points).astype(np.int32)), 1.0)
-    radius = max(1, round(feather * size))
+def feathered_hull(points: np.ndarray, size: int | tuple[int, int], feather: float, radius: float | None = None
+                   ) -> np.ndarray:
+    """Float32 mask (``size``×``size``, or ``(height, width)``) of the convex hull of ``points`` (x, y pixels):
+    eroded and blurred by ``radius`` pixels (default ``feather`` × the side), so it is 0 outside the hull exactly
+    and 1 well inside. Only the hull's box (plus the radius) is computed, so large photos cost little."""
+    height, width = (size, size) if isinstance(size, int) else size
+    radius = max(1, round(radius if radius is not None else feather * max(height, width)))
+    mask = np.zeros((height, width), np.float32)
+    x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - radius, 0)
+    x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + radius + 1, (width, height))
+    if x1 <= x0 or y1 <= y0:
+        return mask
+    hull = np.zeros((y1 - y0, x1 - x0), np.float32)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points - (x0, y0)).astype(np.int32)), 1.0)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     soft = cv2.GaussianBlur(cv2.erode(hull, kernel), (0, 0), sigmaX=radius / 2)
-    return soft * hull  # the blur must not leak past the hull
+    mask[y0:y1, x0:x1] = soft * hull  # the blur must not leak past the hull
+    return mask
 
 
 # ---------------------------------------------------------------- label maps and region masks

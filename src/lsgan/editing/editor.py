@@ -284,7 +284,7 @@ class Editor:
         """Float H×W: the feathered face hull of an aligned face; everywhere for a resized whole image."""
         if face.aligned is None:
             return np.ones(photo_shape[:2], np.float32)
-        return crop_to_photo(self._face_aligner().face_mask(face.aligned), face.aligned, photo_shape)
+        return self._face_aligner().photo_face_mask(face.aligned, photo_shape)
 
     @torch.inference_mode()
     def _generate(self, crops: np.ndarray, targets: torch.Tensor, sources: torch.Tensor
