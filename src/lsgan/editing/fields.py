@@ -10,7 +10,7 @@ becomes
     q' = q + flow(q) · S / 2              (where the edit samples the crop, in crop pixels)
     out(p) = photo(matrix⁻¹ · q') + colour(q) · 255 / 2
 
-so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one bicubic
+so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one Lanczos
 resampling of the photo (the alignment and the displacement composed into one sampling grid); ``flow`` and
 ``colour`` are smooth and are only interpolated. The result is blended in under ``mask`` (the feathered face
 hull, times a region mask for region-only edits): pixels where the mask is 0 are returned exactly as they were.
@@ -71,7 +71,7 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
         return out
     rows, cols = bounds
     photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, rows, cols)
-    moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved.astype(np.float32) + change, 0, 255)
     weight = mask[rows, cols, None]
