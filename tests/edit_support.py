@@ -70,3 +70,18 @@ def run_lsgan(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: 
 
 def files_under(folder: Path) -> set[Path]:
     return {path for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.fixture
+def lsgan(capsys, monkeypatch, tiny_bundle):
+    """``lsgan(*args)`` runs the CLI with the tiny model (``--model`` added unless given)."""
+
+    def run(*args: object, model: bool = True):
+        return run_lsgan([*args, *(["--model", tiny_bundle] if model else [])], capsys, monkeypatch)
+
+    return run
+
+
+@pytest.fixture
+def face_files(save_png, synth_faces) -> list[Path]:
+    return [save_png(f"faces/face{index}.png", face) for index, face in enumerate(synth_faces)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from edit_support import files_under, run_lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
+from edit_support import face_files, files_under, lsgan, run_lsgan, synth_faces, tiny_bundle  # noqa: F401  (fixtures)
 from PIL import Image
 
 from lsgan.data.images import read_image
@@ -17,19 +17,6 @@ from lsgan.editing.sequence import mp4_available
 from lsgan.facs import AU_COLUMNS, EMOTIONS
 
 
-@pytest.fixture
-def lsgan(capsys, monkeypatch, tiny_bundle):
-    """``lsgan(*args)`` runs the CLI with the tiny model (``--model`` added unless given)."""
-
-    def run(*args: object, model: bool = True):
-        return run_lsgan([*args, *(["--model", tiny_bundle] if model else [])], capsys, monkeypatch)
-
-    return run
-
-
-@pytest.fixture
-def face_files(save_png, synth_faces) -> list[Path]:
-    return [save_png(f"faces/face{index}.png", face) for index, face in enumerate(synth_faces)]
 
 
 def test_edit_one_file_with_masks(lsgan, face_files, tmp_path):

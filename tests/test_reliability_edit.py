@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from edit_support import files_under, run_lsgan, synth_faces, tiny_bundle, tiny_editor  # noqa: F401  (fixtures)
+from edit_support import (  # noqa: F401  (pytest fixtures)
+    face_files,
+    files_under,
+    lsgan,
+    run_lsgan,
+    synth_faces,
+    tiny_bundle,
+    tiny_editor,
+)
 from PIL import Image
 
 from lsgan import atomic
@@ -20,17 +28,6 @@ from lsgan.data.images import read_image
 from lsgan.errors import InputImageError
 
 
-@pytest.fixture
-def lsgan(capsys, monkeypatch, tiny_bundle):
-    def run(*args: object, model: bool = True):
-        return run_lsgan([*args, *(["--model", tiny_bundle] if model else [])], capsys, monkeypatch)
-
-    return run
-
-
-@pytest.fixture
-def face_files(save_png, synth_faces) -> list[Path]:
-    return [save_png(f"faces/face{index}.png", face) for index, face in enumerate(synth_faces)]
 
 
 def one_error_line(run, message: str) -> bool:
