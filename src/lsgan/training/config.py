@@ -57,9 +57,10 @@ class LsganStageOptions:
     judge_jitter: float = 0.0  # >0: G_exp reads randomly shifted, blurred, noisy fakes (noise std = this value)
     appearance: float = 0.0  # >0: one random photometric change per pair, same on source and true target (0-1)
     real_batch: int = 4  # real faces per step (data.real, losses.real > 0)
+    real_au: float = 1.0  # share of λ_au on real faces' edits (G_exp has only seen SynthFACS: trust it less there)
 
     def __post_init__(self) -> None:
-        check_min(self, 0, "cls_weight", "judge_jitter", "appearance")
+        check_min(self, 0, "cls_weight", "judge_jitter", "appearance", "real_au")
         check_min(self, 1, "real_batch")
 
 

@@ -109,7 +109,7 @@ class GeneratorObjective(nn.Module):
 
     def real_terms(self, real: Tensor, target_aus: Tensor) -> dict[str, Tensor]:
         """The objective on edits of unlabelled real faces ``real`` [B,3,S,S] towards ``target_aus`` [B,16]:
-        L_adv + λ_au L_au + λ_rec L_rec + λ_cyc L_cyc (+ λ_col L_col); their own AUs are G_exp's reading."""
+        L_adv + real_au·λ_au L_au + λ_rec L_rec + λ_cyc L_cyc (+ λ_col L_col); their own AUs are G_exp's reading."""
         with torch.no_grad():
             source_aus = self.critics["au_regressor"](real).clamp(0.0, 1.0)
         both = self.generator(torch.cat([real, real]), torch.cat([target_aus, source_aus]),
@@ -123,7 +123,7 @@ class GeneratorObjective(nn.Module):
         )
         if self.weights.colour:
             terms.colour = losses.colour_loss(both.colour[: real.shape[0]])
-        unlabelled = replace(self.weights, identity=0.0, paired=0.0)
+        unlabelled = replace(self.weights, identity=0.0, paired=0.0, au=self.weights.au * self.options.real_au)
         total = losses.total_generator_loss(terms, unlabelled)
         result = {name: value for name, value in vars(terms).items() if value is not None}
         return {**result, "total": total, "fake": fake.detach()}
