@@ -55,6 +55,18 @@ def test_budget_stop_then_resume_is_bit_exact(uninterrupted: Path, synth_dir: Pa
     assert loss_log(uninterrupted / "aae") == loss_log(tmp_path / "aae")
 
 
+def test_a_finished_stage_resumed_with_more_steps_trains_on(uninterrupted: Path, synth_dir: Path,
+                                                            tmp_path: Path) -> None:
+    shutil.copytree(uninterrupted / "aae", tmp_path / "aae")
+    again = train("aae", tiny_config(synth_dir, *RESUME_SETTINGS), tmp_path, resume=True)
+    assert again.finished and again.states["aae"].step == 6  # nothing more asked: nothing trained
+    assert_same_tensors(checkpoint_tensors(uninterrupted / "aae"), checkpoint_tensors(tmp_path / "aae"))
+    longer = train("aae", tiny_config(synth_dir, *RESUME_SETTINGS, "stages.aae.steps=8"), tmp_path, resume=True,
+                   allow_config_change=True)
+    assert longer.finished and longer.states["aae"].step == 8
+    assert [record["step"] for record in loss_log(tmp_path / "aae")][-2:] == [7, 8]
+
+
 def test_crash_after_checkpoint_then_resume_is_bit_exact(
     uninterrupted: Path, synth_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

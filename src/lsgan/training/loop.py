@@ -134,8 +134,9 @@ class StageRunner:
     def run(self, *, resume: bool, budget: Budget | None = None) -> TrainState:
         budget = budget or Budget()
         state = self._initial_state(resume)
-        if state.finished:
+        if state.finished and state.step >= self.settings.steps:
             return state
+        state.finished = False  # a finished stage resumed with more steps trains on to the new count
         logger = RunLogger(
             self.stage_dir / "tensorboard", self.stage.name, total_steps=self.settings.steps,
             start_step=state.step, enabled=self.ctx.is_main,
