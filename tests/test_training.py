@@ -174,6 +174,13 @@ def test_real_faces_train_the_generator_beside_synthfacs(tiny_run: Path, synth_d
     assert len(faces.skipped) == 2 and any("no_face.png" in line for line in faces.skipped)
     log = loss_log(run / "lsgan")
     assert len(log) == 3 and all(record["real_reconstruction"] > 0 and record["real_au"] >= 0 for record in log)
+    # The cache follows the settings: another limit aligns again (a stale cache is never trained on).
+    from lsgan.training.distributed import init_distributed
+    from lsgan.training.pipeline import prepare_real_faces
+
+    prepare_real_faces(tiny_config(synth_dir, f"data.real={real}", "losses.real=1", "data.real_limit=1"), run,
+                       init_distributed("cpu"))
+    assert RealFaces.read(run / REAL_FACES).names == ["clip/a.png"]
 
 
 def test_real_loss_needs_a_real_faces_folder(synth_dir: Path, tmp_path: Path) -> None:

@@ -380,3 +380,15 @@ def test_uploads_over_the_size_limit_are_refused(served, browser_page, save_png,
     assert page.locator("#source img").count() == 0
 
 
+
+
+def test_sliders_set_the_largest_face_and_move_the_others_by_the_same_change():
+    from lsgan.editing.web import slider_targets
+
+    source = np.array([[0.2] * 16, [0.6] * 16], np.float32)  # largest face first
+    sliders = [0.2] * 16
+    sliders[AU_IDS.index(12)] = 0.9  # AU12 +0.7 on the largest face
+    target = slider_targets(sliders, source)
+    np.testing.assert_allclose(target[0], sliders)
+    assert target[1, AU_IDS.index(12)] == pytest.approx(1.0)  # 0.6 + 0.7, clipped
+    np.testing.assert_allclose(np.delete(target[1], AU_IDS.index(12)), 0.6)  # unchanged AUs keep its own values

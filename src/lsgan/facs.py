@@ -140,7 +140,11 @@ def parse_au_string(text: str) -> dict[int, AUSetting]:
         except ValueError:
             raise AUError(f"bad AU setting {item!r}: expected AU=VALUE, e.g. 12=0.8 or 12=+0.3") from None
         au_index(au)
+        if au in result:
+            raise AUError(f"AU{au} is given twice in {text!r}: give each AU once")
         result[au] = parse_au_value(au, value)
+    if not result:
+        raise AUError(f"nothing to edit: {text!r} names no AU (e.g. 12=0.8)")
     return result
 
 

@@ -232,7 +232,8 @@ def export_onnx(
     model: ModelOption = None,
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (11-21).")] = 17,
 ) -> None:
-    """Export edit(image, target_aus) -> (image, masks) to ONNX and check it against PyTorch with onnxruntime."""
+    """Export edit(image, target_aus, source_aus) -> (edited, masks, flow, colour) to ONNX, checked against
+    PyTorch with onnxruntime; lsgan.editing.fields.apply_field applies flow and colour to a photo."""
     from lsgan.editing.export import ExportConfig
     from lsgan.editing.export import export_onnx as export
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from skimage.transform import SimilarityTransform
 
-from lsgan.data.images import ImageSource, describe_source, read_image
+from lsgan.data.images import DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image
 from lsgan.errors import InputImageError, LsganError, NoFaceError
 from lsgan.parsing import CLASS_INDEX, region_masks
 
@@ -316,9 +316,10 @@ class FaceAligner:
         """The largest face of ``photo``; ``NoFaceError`` naming the file if there is none."""
         return self.align_all(photo, name=name)[0]
 
-    def align_all(self, photo: ImageSource, *, name: str | None = None) -> list[AlignedFace]:
-        """Every face of ``photo``, largest first."""
-        rgb = read_image(photo, name=name)
+    def align_all(self, photo: ImageSource, *, name: str | None = None,
+                  max_pixels: int | None = DEFAULT_MAX_PIXELS) -> list[AlignedFace]:
+        """Every face of ``photo``, largest first (``max_pixels`` as in ``read_image``)."""
+        rgb = read_image(photo, name=name, max_pixels=max_pixels)
         faces = self.detect(rgb)
         if not faces:
             raise NoFaceError(f"{describe_source(photo, name)}: no face found")

@@ -28,19 +28,21 @@ class RealFaces:
     crops: np.ndarray  # [N, S, S, 3] uint8
     names: list[str]  # source file of each crop, relative to the folder
     skipped: list[str] = field(default_factory=list)  # "<file>: <why>" for files without a usable face
+    made_from: dict = field(default_factory=dict)  # {"folder", "size", "limit"}: what ``align_folder`` was given
 
     def to_bytes(self) -> bytes:
         """An .npz (plain arrays only, read back without pickle)."""
         buffer = io.BytesIO()
         np.savez(buffer, crops=self.crops, names=np.array(json.dumps(self.names)),
-                 skipped=np.array(json.dumps(self.skipped)))
+                 skipped=np.array(json.dumps(self.skipped)), made_from=np.array(json.dumps(self.made_from)))
         return buffer.getvalue()
 
     @classmethod
     def read(cls, path: Path) -> RealFaces:
         try:
             with np.load(path, allow_pickle=False) as data:
-                return cls(data["crops"], json.loads(str(data["names"])), json.loads(str(data["skipped"])))
+                return cls(data["crops"], json.loads(str(data["names"])), json.loads(str(data["skipped"])),
+                           json.loads(str(data["made_from"])))
         except (OSError, ValueError, KeyError) as err:
             raise DataError(f"{path}: not a real-faces cache ({err}); delete it to align the faces again") from None
 
@@ -72,4 +74,9 @@ def align_folder(folder: Path, size: int, *, limit: int = 0, progress: bool = Tr
                 skipped.append(str(err) if name in str(err) else f"{name}: {err}")
     if not crops:
         raise DataError(f"{folder}: no face found in any of {len(paths)} images")
-    return RealFaces(np.stack(crops), names, skipped)
+    return RealFaces(np.stack(crops), names, skipped, made_from(folder, size, limit))
+
+
+def made_from(folder: Path, size: int, limit: int) -> dict:
+    """What a cache of ``align_folder(folder, size, limit=limit)`` records, to tell whether it is still current."""
+    return {"folder": str(Path(folder).resolve()), "size": size, "limit": limit}

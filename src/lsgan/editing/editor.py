@@ -135,7 +135,7 @@ class Editor:
 
     def estimate(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None) -> np.ndarray:
         """G_exp's AU intensities ``[F, 16]`` (0-1, order ``facs.AU_IDS``) for each face of each input, inputs
-        in order and faces left to right (or only face number ``face`` of each)."""
+        in order and each input's faces largest first (``prepare`` gives their numbers; or only face ``face``)."""
         return self.estimate_faces(self.prepare(images, face=face))
 
     def edit(self, images: ImageSource | Sequence[ImageSource], aus: AUInput | None = None, *,
@@ -234,7 +234,7 @@ class Editor:
             crop = resize_image(photo, self.image_size)
             whole = PreparedFace(crop, resize_matrix(photo.shape, self.image_size), None)
             return self._choose_faces(PreparedPhoto(photo, [whole], name), face)
-        found = self._face_aligner().align_all(photo, name=name)  # largest first
+        found = self._face_aligner().align_all(photo, name=name, max_pixels=None)  # read above; largest first
         ordered = sorted(found, key=lambda aligned: (aligned.box[0] + aligned.box[2]) / 2)  # numbered left to right
         faces = [PreparedFace(aligned.crop, aligned.matrix, aligned, number) for number, aligned in enumerate(ordered)]
         return self._choose_faces(PreparedPhoto(photo, faces, name), face)

@@ -107,7 +107,6 @@ def check_request(aus: AUInput | None, emotion: str | None, intensity: float | N
     if emotion is not None:
         emotion_vector(emotion, 1.0 if intensity is None else intensity)
     if isinstance(aus, str):
-        check_au_items(aus)
         parse_au_string(aus)
     elif isinstance(aus, Mapping):
         au_settings(aus)
@@ -134,22 +133,6 @@ def check_request_types(aus: object, emotion: object, intensity: object) -> None
     if not isinstance(aus, (Sequence, np.ndarray)) or np.asarray(aus, dtype=object).size == 0 \
             or np.asarray(aus).dtype.kind not in "iuf":
         raise AUError(f"aus must be settings ('12=0.8' or {{12: 0.8}}) or 16 numbers, got {type(aus).__name__} {aus!r:.80}")
-
-
-def check_au_items(text: str) -> None:
-    """An AU string names at least one AU and each AU once (``12=0.5,12=0.7`` and ``,,,`` are refused).
-    Values and AU numbers are checked by ``facs.parse_au_string``."""
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise AUError(f"nothing to edit: {text!r} names no AU (e.g. 12=0.8)")
-    seen: set[int] = set()
-    for item in items:
-        key = item.partition("=")[0].strip().upper().removeprefix("AU")
-        if not key.isdigit():
-            continue  # malformed: parse_au_string says how
-        if int(key) in seen:
-            raise AUError(f"AU{int(key)} is given twice in {text!r}: give each AU once")
-        seen.add(int(key))
 
 
 def _is_number(value: object) -> bool:

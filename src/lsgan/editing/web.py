@@ -153,8 +153,8 @@ class EditPage:
         if not chosen.faces:
             raise LsganError(f"no face {face} in this photo")
         region_name = None if region in (WHOLE_FACE, None) else region
-        source = self.editor.estimate_faces([chosen])
-        target = resolve_targets(TargetRequest(aus=np.asarray(aus, np.float32), region=region_name), source)
+        source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
+        target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
         result = self.editor.render([chosen], target, source, region=region_name)
         self._keep(upload, photo)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
@@ -208,6 +208,16 @@ class EditPage:
 
     def preset(self, emotion: str) -> list[float]:
         return _slider_values(emotion_vector(emotion, self.config.preset_intensity))
+
+
+def slider_targets(sliders: list[float], source: np.ndarray) -> np.ndarray:
+    """Target AUs ``[F, 16]`` for faces whose own AUs are ``source`` (largest face first): the sliders are the
+    first face's target; every other face moves by the same change from its own AUs (clipped to 0-1), so a group
+    photo does not take on one face's expression."""
+    change = np.asarray(sliders, np.float32) - source[0]
+    target = np.clip(source + change, 0.0, 1.0).astype(np.float32)
+    target[0] = np.asarray(sliders, np.float32)
+    return target
 
 
 def _slider_values(aus: np.ndarray) -> list[float]:

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from lsgan.config import load_config, save_config, to_dict
 from lsgan.data.datasets import UnpairedPairs, build_dataset
-from lsgan.data.real_faces import align_folder
+from lsgan.data.real_faces import RealFaces, align_folder, made_from
 from lsgan.errors import DataError, LsganError
 from lsgan.nets.lsgan import save_bundle
 from lsgan.training.checkpoint import TrainState, atomic_write_bytes
@@ -115,13 +115,15 @@ def _check_paired_loss(config: TrainConfig) -> None:
 
 def prepare_real_faces(config: TrainConfig, run_dir: Path, ctx: DistContext) -> None:
     """Align ``data.real``'s faces once into RUN_DIR/real_faces.npz (rank 0; others wait); a run dir keeps its own
-    copy, so a resumed run trains on the same faces."""
+    copy, so a resumed run trains on the same faces, and aligns again when the folder, size or limit changed."""
     if config.losses.real and config.data.real is None:
         raise LsganError(f"losses.real={config.losses.real} trains on real faces: give their folder as data.real "
                          "(e.g. `lsgan data fetch photos` then data.real=<its video_frames folder>), or set losses.real=0")
     cache = run_dir / REAL_FACES
-    if config.losses.real and ctx.is_main and not cache.is_file():
-        faces = align_folder(Path(config.data.real).expanduser(), config.model.image_size, limit=config.data.real_limit)
+    folder = Path(config.data.real).expanduser() if config.data.real is not None else None
+    wanted = made_from(folder, config.model.image_size, config.data.real_limit) if folder is not None else None
+    if config.losses.real and ctx.is_main and (not cache.is_file() or RealFaces.read(cache).made_from != wanted):
+        faces = align_folder(folder, config.model.image_size, limit=config.data.real_limit)
         atomic_write_bytes(cache, faces.to_bytes())
         print(f"real faces: {len(faces.names)} aligned into {cache}, {len(faces.skipped)} images without a face",
               flush=True)
