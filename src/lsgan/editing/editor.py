@@ -69,6 +69,7 @@ class PreparedFace:
     matrix: np.ndarray  # 2×3 photo -> crop
     aligned: AlignedFace | None  # landmarks and box; None when the whole photo was resized
     number: int = 0  # position among the photo's faces, left to right
+    blend_mask: np.ndarray | None = field(default=None, repr=False)  # the photo-size face mask, made once (_apply)
 
     @property
     def area(self) -> float:
@@ -172,18 +173,20 @@ class Editor:
         """Frames of ``photo`` (all its chosen faces at once) going from their own AUs to the target ones."""
         return next(self._sequence_render(photo, request, steps, steps))
 
-    def sequence_chunks(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> Iterator[EditResult]:
-        """``sequence_face``'s frames, rendered ``batch_size`` frames at a time so that only one chunk is held."""
-        yield from self._sequence_render(photo, request, steps, self.config.batch_size)
+    def sequence_chunks(self, photo: PreparedPhoto, request: TargetRequest, steps: int, *,
+                        photo_masks: bool = False) -> Iterator[EditResult]:
+        """``sequence_face``'s frames, rendered ``batch_size`` frames at a time so that only one chunk is held
+        (without photo masks unless asked: they are full-resolution arrays for every frame)."""
+        yield from self._sequence_render(photo, request, steps, self.config.batch_size, photo_masks)
 
-    def _sequence_render(self, photo: PreparedPhoto, request: TargetRequest, steps: int, frames_per_chunk: int
-                         ) -> Iterator[EditResult]:
+    def _sequence_render(self, photo: PreparedPhoto, request: TargetRequest, steps: int, frames_per_chunk: int,
+                         photo_masks: bool = True) -> Iterator[EditResult]:
         source_aus = self.estimate_faces([photo])  # [F, 16]
         targets = interpolate_targets(source_aus, resolve_targets(request, source_aus), steps)  # [steps, F, 16]
         for start in range(0, steps, frames_per_chunk):
             chunk = targets[start:start + frames_per_chunk]
             yield self.render([photo] * len(chunk), chunk.reshape(-1, source_aus.shape[1]),
-                              np.tile(source_aus, (len(chunk), 1)), region=request.region)
+                              np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks)
 
     def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None
                 ) -> list[PreparedPhoto]:
@@ -196,22 +199,25 @@ class Editor:
         return self._regress_aus(crops).numpy().astype(np.float32)
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
-               region: str | None = None) -> EditResult:
+               region: str | None = None, photo_masks: bool = True) -> EditResult:
         """Run the generator on the faces of ``photos`` (target and source AUs ``[F, 16]``, faces in order) and
-        apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given)."""
+        apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given).
+        ``photo_masks=False`` leaves ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
-        images, photo_masks = [], []
+        images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
             rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
             images.append(self._apply(photo, rows, flows, colours, crop_masks, region))
-            photo_masks.append(_masks_on_photo(photo, [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]))
+            if photo_masks:
+                pairs = [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]
+                masks_on_photos.append(_masks_on_photo(photo, pairs))
         reports = [FaceReport(index, face.number, face.aligned.box if face.aligned else None) for index, face in faces]
         notes = [note for photo in photos for note in photo.notes]
         return EditResult(images, crop_masks, np.asarray(target_aus), np.asarray(source_aus),
-                          list(to_uint8(edited)), photo_masks, reports, notes)
+                          list(to_uint8(edited)), masks_on_photos, reports, notes)
 
     def close(self) -> None:
         """Free the face detectors (if any were loaded)."""
@@ -274,7 +280,9 @@ class Editor:
         """The photo with the edits of its faces (``rows`` into the per-face arrays), largest face first."""
         out = photo.photo.copy()
         for face, row in zip(photo.faces, rows):
-            mask = self.face_mask(photo.photo.shape, face)
+            if face.blend_mask is None:  # the same for every edit of this face (sequences: every frame)
+                face.blend_mask = self.face_mask(photo.photo.shape, face)
+            mask = face.blend_mask
             if region is not None:
                 mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
             out = apply_field(photo.photo, face.matrix, flows[row], colours[row], mask, into=out)
