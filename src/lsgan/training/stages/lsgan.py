@@ -30,7 +30,7 @@ from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
 from lsgan.nets.discriminator import AUDiscriminator
-from lsgan.nets.lsgan import LSGANGenerator
+from lsgan.nets.lsgan import GeneratorOutput, LSGANGenerator
 from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
 from lsgan.training.config import LsganStageOptions
 from lsgan.training.evaluation import RunningMean, masked_au_mse, psnr, ssim_per_image
@@ -75,29 +75,14 @@ class GeneratorObjective(nn.Module):
         self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor, identity: Tensor,
         true_target: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        # I~ and I_r in one generator call: the same source under target and source AUs.
-        both = self.generator(
-            torch.cat([source, source]), torch.cat([target_aus, source_aus]), torch.cat([source_aus, source_aus])
-        )
-        fake, self_rec = both.image.chunk(2)
-        adv_logits, fake_aus = self.critics["aud"](fake)
-        terms = losses.GeneratorLossTerms(
-            adversarial=losses.generator_adversarial_loss(adv_logits, self.options.adversarial),
-            au=losses.au_loss(self.critics["au_regressor"](self._jitter(fake)), target_aus, target_au_mask)
-            + self.options.cls_weight * losses.au_loss(fake_aus, target_aus, target_au_mask),
-        )
+        """Eq. 10 on a SynthFACS batch (+ L_pair against the true targets, + the encoder side of Eq. 4)."""
+        terms, both, fake = self._edit_terms(source, source_aus, target_aus, target_au_mask, self.weights)
         if self.weights.identity:
             terms.identity = losses.identity_loss(self.critics["identity_classifier"](fake), identity)
-        if self.weights.reconstruction:
-            terms.reconstruction = losses.reconstruction_loss(self_rec, source)
-        if self.weights.cycle:
-            terms.cycle = losses.cycle_loss(self.generator(fake, source_aus, target_aus).image, source)
         if self.weights.paired:
             if true_target is None:
                 raise LsganError("losses.paired needs the true targets of SynthFACS pairs (data.kind synthfacs)")
             terms.paired = losses.paired_loss(fake, true_target)
-        if self.weights.colour:
-            terms.colour = losses.colour_loss(both.colour[: source.shape[0]])
         total = losses.total_generator_loss(terms, self.weights)
         result = {name: value for name, value in vars(terms).items() if value is not None}
         z = self._codes(source, both.masks[: source.shape[0]])
@@ -112,21 +97,36 @@ class GeneratorObjective(nn.Module):
         L_adv + real_au·λ_au L_au + λ_rec L_rec + λ_cyc L_cyc (+ λ_col L_col); their own AUs are G_exp's reading."""
         with torch.no_grad():
             source_aus = self.critics["au_regressor"](real).clamp(0.0, 1.0)
-        both = self.generator(torch.cat([real, real]), torch.cat([target_aus, source_aus]),
-                              torch.cat([source_aus, source_aus]))
-        fake, self_rec = both.image.chunk(2)
-        terms = losses.GeneratorLossTerms(
-            adversarial=losses.generator_adversarial_loss(self.critics["aud"](fake)[0], self.options.adversarial),
-            au=losses.au_loss(self.critics["au_regressor"](self._jitter(fake)), target_aus),
-            reconstruction=losses.reconstruction_loss(self_rec, real),
-            cycle=losses.cycle_loss(self.generator(fake, source_aus, target_aus).image, real),
-        )
-        if self.weights.colour:
-            terms.colour = losses.colour_loss(both.colour[: real.shape[0]])
         unlabelled = replace(self.weights, identity=0.0, paired=0.0, au=self.weights.au * self.options.real_au)
+        terms, _, fake = self._edit_terms(real, source_aus, target_aus, None, unlabelled)
         total = losses.total_generator_loss(terms, unlabelled)
         result = {name: value for name, value in vars(terms).items() if value is not None}
         return {**result, "total": total, "fake": fake.detach()}
+
+    def _edit_terms(self, source: Tensor, source_aus: Tensor, target_aus: Tensor, au_mask: Tensor | None,
+                    weights: losses.LossWeights) -> tuple[losses.GeneratorLossTerms, GeneratorOutput, Tensor]:
+        """What every edit is held to: L_adv, L_au (G_exp; and D_cls where the AUs are labelled, ``au_mask``
+        given), and with their weights L_rec, L_cyc, L_col. Returns (terms, the generator's output on source
+        under target and source AUs, the fake I~)."""
+        # I~ and I_r in one generator call: the same source under target and source AUs.
+        both = self.generator(
+            torch.cat([source, source]), torch.cat([target_aus, source_aus]), torch.cat([source_aus, source_aus])
+        )
+        fake, self_rec = both.image.chunk(2)
+        adv_logits, fake_aus = self.critics["aud"](fake)
+        au = losses.au_loss(self.critics["au_regressor"](self._jitter(fake)), target_aus, au_mask)
+        if au_mask is not None:
+            au = au + self.options.cls_weight * losses.au_loss(fake_aus, target_aus, au_mask)
+        terms = losses.GeneratorLossTerms(
+            adversarial=losses.generator_adversarial_loss(adv_logits, self.options.adversarial), au=au,
+        )
+        if weights.reconstruction:
+            terms.reconstruction = losses.reconstruction_loss(self_rec, source)
+        if weights.cycle:
+            terms.cycle = losses.cycle_loss(self.generator(fake, source_aus, target_aus).image, source)
+        if weights.colour:
+            terms.colour = losses.colour_loss(both.colour[: source.shape[0]])
+        return terms, both, fake
 
     def _jitter(self, fake: Tensor) -> Tensor:
         """With ``judge_jitter``, the fake as G_exp reads it: shifted by up to 2 px, sometimes blurred, plus
