@@ -183,6 +183,17 @@ def test_real_faces_train_the_generator_beside_synthfacs(tiny_run: Path, synth_d
     assert RealFaces.read(run / REAL_FACES).names == ["clip/a.png"]
 
 
+def test_expression_loss_trains_through_face_api(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    for stage in ("smg", "aae", "aux"):
+        shutil.copytree(tiny_run / stage, tmp_path / stage)
+    train("lsgan", tiny_config(synth_dir, "losses.expression=10", "stages.lsgan.steps=2",
+                               "stages.lsgan.eval_every=0"), tmp_path)
+    values = [record["g_expression"] for record in loss_log(tmp_path / "lsgan")]
+    assert len(values) == 2 and all(value >= 0 for value in values) and any(value > 0 for value in values)
+
+
 def test_real_loss_needs_a_real_faces_folder(synth_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(LsganError, match="give their folder as data.real"):
         train("lsgan", tiny_config(synth_dir, "losses.real=1"), tmp_path)

@@ -138,6 +138,16 @@ def colour_loss(colour: Tensor) -> Tensor:
     return colour.abs().mean()
 
 
+def expression_loss(probabilities: Tensor, labels: Tensor, valid: Tensor) -> Tensor:
+    """Not in the paper: L_exp, the cross-entropy of a real-face expression classifier's reading of the edit
+    (``probabilities`` [B, 7]) against the emotion its target AUs are the prototype of (``labels`` [B]), over the
+    samples that have one (``valid`` [B] bool); 0 when none has."""
+    if not bool(valid.any()):
+        return probabilities.sum() * 0.0
+    chosen = probabilities[valid].gather(1, labels[valid, None]).squeeze(1)
+    return -torch.log(chosen.clamp_min(1e-6)).mean()
+
+
 @dataclass
 class LossWeights:
     """The lambdas of Eq. 10 (paper: 100, 60, 50, 50). A weight of 0 switches a term off (ablation)."""
@@ -155,9 +165,13 @@ class LossWeights:
     # Not in the paper: weight of the same objective (less L_id and L_pair, which need labels) on edits of
     # unlabelled real faces (data.real). 0: SynthFACS only.
     real: float = 0.0
+    # Not in the paper: L_exp, face-api's (never fer's: it is the held-out judge) reading of edits whose target is an
+    # emotion prototype. 0: no classifier in the loss.
+    expression: float = 0.0
 
     def __post_init__(self) -> None:
-        check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired", "colour", "real")
+        check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired", "colour", "real",
+                  "expression")
 
 
 @dataclass
@@ -171,6 +185,7 @@ class GeneratorLossTerms:
     cycle: Tensor | None = None
     paired: Tensor | None = None
     colour: Tensor | None = None
+    expression: Tensor | None = None
 
 
 def total_generator_loss(terms: GeneratorLossTerms, weights: LossWeights) -> Tensor:
@@ -183,6 +198,7 @@ def total_generator_loss(terms: GeneratorLossTerms, weights: LossWeights) -> Ten
         (weights.cycle, terms.cycle, "cycle"),
         (weights.paired, terms.paired, "paired"),
         (weights.colour, terms.colour, "colour"),
+        (weights.expression, terms.expression, "expression"),
     ]
     total = terms.adversarial
     for weight, term, name in weighted:

@@ -26,6 +26,7 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels (a fac
 
 CLASSIFIER_NAMES: tuple[str, ...] = ("faceapi", "fer")
 HELD_OUT_CLASSIFIER = "fer"  # never in a training loss: the validation judge
+LOSS_CLASSIFIER = "faceapi"  # the one a training loss may read (losses.expression)
 
 
 def emotion_to_expression(emotion: str) -> str | None:
@@ -55,6 +56,41 @@ class ExpressionClassifier(nn.Module):
         device = next(self.parameters(), torch.empty(0)).device  # parameterless classifiers (tests) run on the CPU
         faces = torch.stack([self.preprocess(photo, box) for box in boxes]).to(device)
         return self(faces).float().cpu().numpy()
+
+
+# Where the face a detector would box sits in lsgan's aligned crop (facs template: eyes 27 % of the side apart at
+# 40 % height, mouth at 67 %): x0, y0, x1, y1 as fractions of the side. Measured on the astronaut: her detector box
+# is 2.3 eye distances wide, centred between the eyes, from just above the brows to the chin.
+ALIGNED_FACE_BOX: tuple[float, float, float, float] = (0.19, 0.22, 0.81, 0.84)
+
+
+def emotion_labels(target_aus: torch.Tensor, min_share: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """For target AU vectors ``[B, 16]``: the index into ``EXPRESSIONS`` of the emotion each is a prototype of
+    (a multiple, at least ``min_share`` of it, of ``facs.EMOTION_PROTOTYPES``; all zeros is neutral) and whether it
+    is one at all (``[B]`` bool; spontaneous AU mixes are not)."""
+    from lsgan.facs import emotion_vector
+
+    prototypes = torch.stack([torch.from_numpy(emotion_vector(e)) for e in EXPRESSIONS]).to(target_aus)  # [7, 16]
+    norms = prototypes.norm(dim=1)  # neutral: 0
+    target_norm = target_aus.norm(dim=1, keepdim=True)  # [B, 1]
+    cosine = (target_aus @ prototypes.T) / (target_norm * norms.clamp_min(1e-6)).clamp_min(1e-6)  # [B, 7]
+    share = target_norm / norms.clamp_min(1e-6)  # how much of each prototype
+    matches = (cosine > 0.99) & (share >= min_share) & (norms > 0)
+    neutral = target_norm[:, 0] < 1e-3
+    labels = torch.where(neutral, EXPRESSIONS.index("neutral"), matches.float().argmax(dim=1))
+    return labels, neutral | matches.any(dim=1)
+
+
+def read_aligned(classifier: ExpressionClassifier, images: torch.Tensor) -> torch.Tensor:
+    """Probabilities ``[B, 7]`` of ``classifier`` for aligned face crops ``[B, 3, S, S]`` in [-1, 1], differentiably
+    (training): the face's box (``ALIGNED_FACE_BOX``) cut out and scaled to the classifier's input as its own
+    pipeline would. Only classifiers that define ``from_rgb255`` can be read this way."""
+    side = images.shape[-1]
+    x0, y0, x1, y1 = (round(v * side) for v in ALIGNED_FACE_BOX)
+    face = (images[:, :, y0:y1, x0:x1] + 1) * 127.5  # [B, 3, h, w] in 0-255
+    size = classifier.input_size
+    face = torch.nn.functional.interpolate(face, size=(size, size), mode="bilinear", align_corners=False)
+    return classifier(classifier.from_rgb255(face))
 
 
 def load_classifier(name: str, device: str | torch.device = "cpu") -> ExpressionClassifier:

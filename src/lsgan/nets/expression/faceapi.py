@@ -123,6 +123,10 @@ class FaceExpressionNet(ExpressionClassifier):
     def preprocess(self, photo: np.ndarray, box: Box) -> torch.Tensor:
         return preprocess_face(photo, box)
 
+    def from_rgb255(self, faces: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, 112, 112]`` RGB in 0-255 -> this net's input (mean-subtracted, divided by 255)."""
+        return (faces - torch.tensor(MEAN_RGB, device=faces.device, dtype=faces.dtype).view(1, 3, 1, 1)) / 255
+
 
 def preprocess_face(photo: np.ndarray, box: Box) -> torch.Tensor:
     """face-api's input for the face in ``box`` of a uint8 H×W×3 RGB photo: ``[3, 112, 112]`` float32."""

@@ -30,6 +30,7 @@ from lsgan.errors import CheckpointError, LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
 from lsgan.nets.discriminator import AUDiscriminator
+from lsgan.nets.expression import LOSS_CLASSIFIER, emotion_labels, load_classifier, read_aligned
 from lsgan.nets.lsgan import GeneratorOutput, LSGANGenerator
 from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
 from lsgan.training.config import LsganStageOptions
@@ -126,6 +127,9 @@ class GeneratorObjective(nn.Module):
             terms.cycle = losses.cycle_loss(self.generator(fake, source_aus, target_aus).image, source)
         if weights.colour:
             terms.colour = losses.colour_loss(both.colour[: source.shape[0]])
+        if weights.expression:
+            labels, valid = emotion_labels(target_aus)
+            terms.expression = losses.expression_loss(read_aligned(self.critics["expression"], fake), labels, valid)
         return terms, both, fake
 
     def _jitter(self, fake: Tensor) -> Tensor:
@@ -216,6 +220,8 @@ class LSGANStage(TrainingStage):
         if self.latent_discriminator is not None:
             critics["latent_discriminator"] = self.latent_discriminator
         weights = self.config.losses
+        if weights.expression:  # face-api's; the held-out judge (fer) is never loaded here
+            critics["expression"] = freeze(load_classifier(LOSS_CLASSIFIER, self.ctx.device))
         self.generator_objective = self.wrap(GeneratorObjective(
             self.generator, critics, weights, self.options, self.config.stages.latent_weight
         ))
