@@ -8,7 +8,7 @@ from edit_support import synth_faces, tiny_bundle, tiny_editor  # noqa: F401  (p
 from PIL import Image
 
 from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, resolve_model_dir
-from lsgan.editing.outputs import atomic_file, atomic_folder
+from lsgan.atomic import atomic_file, atomic_folder
 from lsgan.editing.targets import TargetRequest, interpolate_targets, resolve_targets
 from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
 from lsgan.facs import AU_IDS, AUError, au_index, emotion_vector

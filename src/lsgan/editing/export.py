@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lsgan.editing.outputs import atomic_file
+from lsgan.atomic import atomic_file
 from lsgan.errors import LsganError
 from lsgan.facs import NUM_AUS
 

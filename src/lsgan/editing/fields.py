@@ -12,7 +12,8 @@ becomes
 
 so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one Lanczos
 resampling of the photo (the alignment and the displacement composed into one sampling grid); ``flow`` and
-``colour`` are smooth and are only interpolated. The result is blended in under ``mask`` (the feathered face
+``colour`` are only interpolated (a warping TG's are smooth; an image-drawing generator's ``colour`` is its whole
+change at the model's size). The result is blended in under ``mask`` (the feathered face
 hull, times a region mask for region-only edits): pixels where the mask is 0 are returned exactly as they were.
 
 This is all an ONNX user needs besides the exported graph: ``apply_field(photo, matrix, flow, colour, mask)``

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lsgan.atomic import atomic_file, atomic_folder  # noqa: F401  (the editing outputs' writers, re-exported)
-from lsgan.errors import OutputError  # noqa: F401
 
 MASK_NAMES = ("eye", "mouth", "part")  # the channels of the generator's region masks
 

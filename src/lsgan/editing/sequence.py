@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lsgan.editing.outputs import atomic_file, atomic_folder
+from lsgan.atomic import atomic_file, atomic_folder
 from lsgan.editing.targets import MAX_STEPS, check_steps
 
 

@@ -72,7 +72,7 @@ class EditRow:
     emotion: str
     status: str = "edited"
     reason: str = ""
-    seconds: float = math.nan  # editor.edit wall time (detection, model, paste-back)
+    seconds: float = math.nan  # editor.edit wall time (detection, model, applying the edit to the photo)
     identity_distance: float = math.nan
     detail_kept: float = math.nan
     outside_max_abs: float = math.nan

@@ -5,7 +5,7 @@
   threshold for "different person" is ``SAME_PERSON_THRESHOLD`` = 0.6; photos of one person are usually 0.3-0.5
   apart, an untouched copy 0).
 - ``detail_kept``: variance of the Laplacian inside the face box, edit / source: under 1 the edit is blurrier
-  (the 64×64 model pasted back onto a larger face loses detail), over 1 it added texture or noise.
+  (an edit drawn at a lower resolution than the photo loses detail), over 1 it added texture or noise.
 - ``outside_change``: how much the edit changed pixels outside the source's face hull (dilated a little); an
   editor that blends only inside the face leaves 0.
 - ``geometry_readings``: expression geometry from mediapipe's 478-point mesh, in units of the inter-ocular
@@ -21,13 +21,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lsgan.data.faces import dlib_predictor_path
+from lsgan.data.faces import Box, dlib_predictor_path
 from lsgan.facs import EMOTION_PROTOTYPES
 
 SAME_PERSON_THRESHOLD = 0.6
 DLIB_RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels
 
 
 # ---------------------------------------------------------------- identity
@@ -89,7 +88,7 @@ class OutsideChange:
 
 def face_region(landmark_sets: list[np.ndarray], shape: tuple[int, ...], dilation: float = 0.03) -> np.ndarray:
     """Bool ``H×W``: the union of the convex hulls of each face's landmarks ``[N, 2]`` (photo pixels), each dilated
-    by ``dilation`` × its hull's larger side (at least 2 px, for the paste-back's interpolated edge)."""
+    by ``dilation`` × its hull's larger side (at least 2 px, for an editor's interpolated mask edge)."""
     region = np.zeros(shape[:2], np.uint8)
     for points in landmark_sets:
         hull = np.zeros_like(region)
