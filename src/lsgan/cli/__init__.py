@@ -11,6 +11,7 @@ import typer
 from lsgan.cli import data as data_cli
 from lsgan.cli import edit as edit_cli
 from lsgan.cli import eval as eval_cli
+from lsgan.cli import reproduce as reproduce_cli
 from lsgan.cli import train as train_cli
 from lsgan.cli import weights as weights_cli
 
@@ -25,6 +26,7 @@ app.add_typer(data_cli.app, name="data", help="Render SynthFACS, read and check 
 app.add_typer(train_cli.app, name="train", help="Train the LSGAN stages (smg, aae, aux, lsgan, all).")
 app.add_typer(eval_cli.app, name="eval", help="Benchmark an editor (photos: real photographs).")
 edit_cli.register(app)
+reproduce_cli.register(app)
 weights_cli.register(app)
 
 
