@@ -50,3 +50,33 @@ def test_bad_config_names_the_problem(tmp_path, text, message):
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(Outer, tmp_path / "nope.yaml")
+
+
+def test_extends_loads_the_other_file_first_and_deep_merges_this_one_over_it(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nlr: 0.5\ninner: {width: 2, aus: [4, 5]}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mid.yaml").write_text("extends: ../base.yaml\nmode: se\ninner: {width: 3}\n")
+    (tmp_path / "sub" / "top.yaml").write_text("extends: mid.yaml\nname: top\n")  # relative to its own folder
+    cfg = load_config(Outer, tmp_path / "sub" / "top.yaml", ["lr=0.25"])  # overrides come last
+    assert cfg == Outer(name="top", lr=0.25, mode="se", inner=Inner(width=3, aus=(4, 5)))
+    save_config(cfg, tmp_path / "saved.yaml")  # saved fully resolved: no extends, every setting written
+    saved = (tmp_path / "saved.yaml").read_text()
+    assert "extends" not in saved and "aus:" in saved
+    assert load_config(Outer, tmp_path / "saved.yaml") == cfg
+
+
+def test_an_extends_cycle_or_a_missing_parent_is_a_one_line_config_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nlr: 1\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="circle") as err:
+        load_config(Outer, tmp_path / "a.yaml")
+    assert "\n" not in str(err.value) and "a.yaml -> " in str(err.value)
+    (tmp_path / "self.yaml").write_text("extends: self.yaml\n")
+    with pytest.raises(ConfigError, match="circle"):
+        load_config(Outer, tmp_path / "self.yaml")
+    (tmp_path / "orphan.yaml").write_text("extends: gone.yaml\n")
+    with pytest.raises(ConfigError, match=r"not found: .*gone\.yaml \(extends of .*orphan\.yaml\)"):
+        load_config(Outer, tmp_path / "orphan.yaml")
+    (tmp_path / "bad.yaml").write_text("extends: [a.yaml]\n")
+    with pytest.raises(ConfigError, match="extends must be the path"):
+        load_config(Outer, tmp_path / "bad.yaml")

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lsgan.errors import LsganError
 from lsgan.losses import (
@@ -78,6 +79,37 @@ def test_au_loss_gradient_flows_and_an_empty_mask_gives_zero():
     au_loss(predicted, torch.rand(2, 16)).backward()
     assert predicted.grad.abs().sum() > 0
     assert au_loss(predicted, torch.rand(2, 16), torch.zeros(16)).item() == 0.0
+
+
+def test_cross_entropy_au_loss_is_the_per_au_binary_cross_entropy_of_the_logits():
+    logits = torch.tensor([[0.0, 2.0, -1.0], [3.0, -2.0, 0.5]])
+    target = torch.tensor([[0.5, 1.0, 0.0], [0.2, 0.0, 1.0]])
+    by_hand = 0.0
+    for z, t in zip(logits.flatten().tolist(), target.flatten().tolist()):
+        p = 1.0 / (1.0 + math.exp(-z))
+        by_hand -= t * math.log(p) + (1.0 - t) * math.log(1.0 - p)
+    assert au_loss(logits, target, kind="ce").item() == pytest.approx(by_hand / 6, rel=1e-6)
+    mask = torch.tensor([1.0, 1.0, 0.0])  # the last AU unlabelled: its terms leave the mean
+    kept = F.binary_cross_entropy_with_logits(logits[:, :2], target[:, :2])
+    assert discriminator_au_loss(logits, target, mask, kind="ce").item() == pytest.approx(kept.item(), rel=1e-6)
+
+
+def test_cross_entropy_au_loss_is_finite_with_finite_gradients_at_targets_0_and_1():
+    logits = torch.tensor([[-60.0, -5.0, 0.0, 5.0, 60.0]] * 2, requires_grad=True)
+    target = torch.tensor([[0.0] * 5, [1.0] * 5])
+    loss = au_loss(logits, target, kind="ce")
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+    expected = (torch.sigmoid(logits) - target) / logits.numel()  # d/dz of the mean: (p - t) / n
+    torch.testing.assert_close(logits.grad, expected.detach())
+
+
+def test_au_loss_kind_is_checked():
+    with pytest.raises(LsganError, match="unknown AU loss"):
+        au_loss(torch.zeros(1, 16), torch.zeros(1, 16), kind="l1")
+    with pytest.raises(LsganError, match="au_loss must be one of"):
+        LossWeights(au_loss="l1")
+    assert LossWeights().au_loss == "mse"
 
 
 def test_identity_loss_is_cross_entropy_of_the_true_identity():

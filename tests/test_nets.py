@@ -19,7 +19,8 @@ from lsgan.nets.auxiliary import (
     IdentityClassifier,
 )
 from lsgan.nets.discriminator import AUDConfig, AUDiscriminator
-from lsgan.nets.generator import TGConfig
+from lsgan.config import from_dict, to_dict
+from lsgan.nets.generator import TG_PRESETS, EncoderDecoderGenerator, TGConfig
 from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, load_bundle, load_weights, save_bundle, save_weights
 from lsgan.nets.smg import ARM, SMG, SEAttention, SMGConfig, region_masks
 from lsgan.parsing import CLASS_INDEX, NUM_PARSING_CLASSES
@@ -32,7 +33,7 @@ def tiny_config(image_size: int = 32, **switches) -> LSGANConfig:
         image_size=image_size,
         smg=SMGConfig(width=4),
         aae=AAEConfig(width=4, max_channels=16, latent_dim=8, decoder_width=4, discriminator_hidden=8),
-        tg=TGConfig(width=4, max_channels=16),
+        tg=TGConfig(preset="skip", width=4, max_channels=16),
         aud=AUDConfig(width=4, max_channels=16),
         aux=AuxiliaryConfig(width=1 / 16, embedding_dim=8),
         **switches,
@@ -72,26 +73,31 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def test_arm_matches_eq1_to_eq3_by_hand():
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_arm_matches_eq1_to_eq3_by_hand(batch_norm):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 2, 2, 3)).astype(np.float32)  # C=2, H=2, W=3
     w1 = rng.normal(size=(4, 2)).astype(np.float32)  # F1: C -> C/r (4 = the minimum width)
     wh, ww = rng.normal(size=(2, 4)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
     bh, bw = np.array([0.1, -0.2], np.float32), np.array([0.3, 0.0], np.float32)
-    arm = ARM(channels=2, reduction=2).eval()  # eval: BN with fresh statistics is x / sqrt(1 + eps)
+    b1 = np.zeros(4, np.float32) if batch_norm else np.array([0.5, -0.3, 0.2, 0.0], np.float32)
+    arm = ARM(channels=2, reduction=2, batch_norm=batch_norm).eval()  # eval: fresh BN is x / sqrt(1 + eps)
     with torch.no_grad():
         arm.reduce[0].weight.copy_(torch.from_numpy(w1)[:, :, None, None])
         arm.expand_h.weight.copy_(torch.from_numpy(wh)[:, :, None, None])
         arm.expand_h.bias.copy_(torch.from_numpy(bh))
         arm.expand_w.weight.copy_(torch.from_numpy(ww)[:, :, None, None])
         arm.expand_w.bias.copy_(torch.from_numpy(bw))
+        if not batch_norm:  # the paper's F1: a 1x1 conv (with a bias) and the activation, no normalisation
+            arm.reduce[0].bias.copy_(torch.from_numpy(b1))
         y = arm(torch.from_numpy(x)).numpy()
 
-    bn_scale = 1.0 / np.sqrt(1.0 + arm.reduce[1].eps)
+    bn_scale = 1.0 / np.sqrt(1.0 + arm.reduce[1].eps) if batch_norm else 1.0
+    assert isinstance(arm.reduce[1], torch.nn.BatchNorm2d) == batch_norm
     z_h = x[0].mean(axis=2)  # Eq. 1: [C, H]
     z_w = x[0].mean(axis=1)  # [C, W]
-    f_h = hardswish(bn_scale * (w1 @ z_h))  # f = delta(F1([z_h, z_w])), split: [C/r, H]
-    f_w = hardswish(bn_scale * (w1 @ z_w))  # [C/r, W]
+    f_h = hardswish(bn_scale * (w1 @ z_h + b1[:, None]))  # f = delta(F1([z_h, z_w])), split: [C/r, H]
+    f_w = hardswish(bn_scale * (w1 @ z_w + b1[:, None]))  # [C/r, W]
     g_h = sigmoid(wh @ f_h + bh[:, None])  # Eq. 2: [C, H]
     g_w = sigmoid(ww @ f_w + bw[:, None])  # [C, W]
     expected = x[0] * g_h[:, :, None] * g_w[:, None, :]  # Eq. 3
@@ -119,6 +125,27 @@ def test_smg_gives_parsing_logits_at_input_resolution(size, attention):
     assert logits.shape == (2, NUM_PARSING_CLASSES, size, size) and torch.isfinite(logits).all()
     assert not torch.allclose(logits[0], logits[1])  # the map depends on the image
     assert_batch_consistent(smg, image)
+
+
+SMG_DEPARTURES = ("context_stem", "global_context", "context_merge", "arm_norm")
+
+
+@pytest.mark.parametrize("switched_off", [*SMG_DEPARTURES, "all"])
+def test_each_smg_departure_switches_off_to_the_papers_design(switched_off):
+    names = SMG_DEPARTURES if switched_off == "all" else (switched_off,)
+    smg = SMG(SMGConfig(width=4, **{name: False for name in names}))
+    image, _ = random_batch(40)  # 40 px: the paper's context path (1/2, 1/4) ends finer than the spatial path (1/8)
+    logits = smg(image)
+    assert logits.shape == (2, NUM_PARSING_CLASSES, 40, 40) and torch.isfinite(logits).all()
+    assert_batch_consistent(smg, image)
+    arm_norms = [isinstance(arm.reduce[1], torch.nn.BatchNorm2d) for arm in smg.modules() if isinstance(arm, ARM)]
+    assert len(arm_norms) == 3 and all(arm_norms) == ("arm_norm" not in names)  # 2 in the context path, 1 in the FFM
+    context = smg.context
+    assert isinstance(context.stem, torch.nn.Identity) == ("context_stem" in names)
+    assert context.block16.body[0][0].in_channels == (3 if "context_stem" in names else 8)
+    assert (context.global_context is None) == ("global_context" in names)
+    assert (context.merge32 is None and context.merge16 is None) == ("context_merge" in names)
+    assert context.out_channels == (16 + 32 if "context_merge" in names else 8)
 
 
 def face_labels(side: int = 64) -> torch.Tensor:
@@ -352,21 +379,77 @@ def test_no_smg_ablation_gives_part_only_masks():
     assert generator.smg is None
 
 
-def test_encoder_decoder_ablation():
+def test_encoder_decoder_ablation_reads_the_smg_masks():
     config = tiny_config(32, generator="encoder_decoder")
     config.encoder_decoder = dataclasses.replace(config.encoder_decoder, width=4, residual_blocks=1)
-    generator = LSGANGenerator(config)
-    out = generator(*random_batch(32))
+    generator = LSGANGenerator(config).eval()
+    image, aus = random_batch(32)
+    out = generator(image, aus)
     assert out.image.shape == (2, 3, 32, 32) and out.branches == {}
-    assert generator.encoder is None and generator.tg is None
+    assert generator.encoder is None and generator.tg is None and generator.smg is not None
+    net = generator.encoder_decoder
+    assert net.net[0][0].in_channels == 3 + facs.NUM_AUS + 3  # image, AU maps, (eye, mouth, part) masks
+    with torch.no_grad():
+        torch.testing.assert_close(out.image, net(image, aus, out.masks))
+        swapped = net(image, aus, out.masks[:, [2, 1, 0]])
+    assert (swapped - out.image).abs().max() > 1e-4  # the masks change what it draws
+    with pytest.raises(ValueError, match="mask"):
+        net(image, aus)
+
+
+def test_encoder_decoder_without_smg_reads_no_masks():
+    config = tiny_config(32, generator="encoder_decoder", use_smg=False)
+    config.encoder_decoder = dataclasses.replace(config.encoder_decoder, width=4, residual_blocks=1)
+    generator = LSGANGenerator(config).eval()
+    assert generator.encoder_decoder.net[0][0].in_channels == 3 + facs.NUM_AUS
+    image, aus = random_batch(32)
+    with torch.no_grad():
+        torch.testing.assert_close(generator(image, aus).image, generator.encoder_decoder(image, aus))
 
 
 def test_skip_levels_zero_is_the_papers_vector_latent_generator():
     with_skips = LSGANGenerator(tiny_config(32))
-    paper = LSGANGenerator(dataclasses.replace(tiny_config(32), tg=TGConfig(width=4, max_channels=16, skip_levels=0)))
+    paper = LSGANGenerator(dataclasses.replace(tiny_config(32), tg=TGConfig(width=4, max_channels=16)))
+    assert paper.config.tg.skip_levels == 0  # the default preset is the paper's
     assert paper(*random_batch(32)).image.shape == (2, 3, 32, 32)
     count = lambda module: sum(p.numel() for p in module.tg.parameters())
     assert count(paper) < count(with_skips)
+
+
+def test_tg_presets_resolve_to_their_table_and_build():
+    assert TGConfig().preset == "paper"
+    expected = {
+        "paper": dict(skip_levels=0, output="image", au_gated=False, condition="target"),
+        "skip": dict(skip_levels=7, output="image", au_gated=False, condition="target"),
+        "warp": dict(skip_levels=7, output="warp", au_gated=True, condition="change", max_colour=0.06),
+    }
+    assert set(TG_PRESETS) == set(expected)
+    for preset, values in expected.items():
+        tg = TGConfig(preset=preset, width=4, max_channels=16)
+        assert {name: getattr(tg, name) for name in values} == values
+        generator = LSGANGenerator(dataclasses.replace(tiny_config(32), tg=tg)).eval()
+        image, aus = random_batch(32)
+        with torch.no_grad():
+            assert generator(image, aus, aus.flip(0)).image.shape == (2, 3, 32, 32)
+        assert generator.needs_source_aus == (preset == "warp")
+        assert len(generator.tg.branches["eye"].skip_level_set) == values["skip_levels"]
+
+
+def test_an_explicit_tg_setting_beats_its_preset_and_a_resolved_config_loads_back_the_same():
+    tg = TGConfig(preset="warp", skip_levels=3, max_colour=1.0)
+    assert (tg.skip_levels, tg.max_colour, tg.output, tg.au_gated) == (3, 1.0, "warp", True)
+    from_yaml = from_dict(TGConfig, {"preset": "paper", "output": "residual"})
+    assert (from_yaml.skip_levels, from_yaml.output) == (0, "residual")
+    for preset in TG_PRESETS:
+        config = dataclasses.replace(tiny_config(32), tg=TGConfig(preset=preset, width=4, max_channels=16))
+        saved = to_dict(config)
+        assert saved["tg"]["preset"] == preset and saved["tg"]["skip_levels"] is not None
+        loaded = from_dict(LSGANConfig, saved)
+        assert loaded == config
+        shapes = lambda c: {k: v.shape for k, v in LSGANGenerator(c).state_dict().items()}
+        assert shapes(loaded) == shapes(config)
+    with pytest.raises(ConfigError, match="preset"):
+        TGConfig(preset="unet")
 
 
 def test_bad_sizes_are_config_errors():

@@ -205,11 +205,88 @@ def test_colour_loss_is_refused_for_generators_that_do_not_warp(synth_dir: Path,
         train("lsgan", config, tmp_path)
 
 
-@pytest.mark.parametrize("name", ["tiny.yaml", "cpu64.yaml", "paper128.yaml"])
+CONFIG_FILES = sorted(path.relative_to(REPO / "configs").as_posix() for path in (REPO / "configs").rglob("*.yaml"))
+
+
+def _flat_config(name: str) -> dict[str, object]:
+    from lsgan.config import to_dict
+    from lsgan.training.pipeline import _flatten
+
+    return _flatten(to_dict(load_config(TrainConfig, REPO / "configs" / name)))
+
+
+@pytest.mark.parametrize("name", CONFIG_FILES)
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(TrainConfig, REPO / "configs" / name)
     assert config.model.image_size in (32, 64, 128)
     assert all(config.stage(s).steps > 0 for s in ("smg", "aae", "aux", "lsgan"))
+
+
+# Each ablation of the paper's Tables 4-7 is paper128.yaml with one change (a budget overlay goes on top later).
+ABLATIONS = {
+    "no_identity": {"losses.identity": 0.0},
+    "no_reconstruction": {"losses.reconstruction": 0.0},
+    "no_cycle": {"losses.cycle": 0.0},
+    "se_attention": {"model.smg.attention": "se"},
+    "no_smg": {"model.use_smg": False},
+    "encoder_decoder": {"model.generator": "encoder_decoder"},
+    "ce_au_loss": {"losses.au_loss": "ce"},
+}
+
+
+@pytest.mark.parametrize("name", list(ABLATIONS))
+def test_each_ablation_config_is_the_papers_with_its_one_change(name: str) -> None:
+    from lsgan.training.pipeline import stages_to_run
+
+    assert f"ablations/{name}.yaml" in CONFIG_FILES
+    paper, ablation = _flat_config("paper128.yaml"), _flat_config(f"ablations/{name}.yaml")
+    assert {key: ablation[key] for key in ablation if ablation[key] != paper.get(key)} == ABLATIONS[name]
+    stages = stages_to_run(load_config(TrainConfig, REPO / "configs" / "ablations" / f"{name}.yaml"), "all")
+    expected = {"no_smg": ["aae", "aux", "lsgan"], "encoder_decoder": ["smg", "aux", "lsgan"]}
+    assert stages == expected.get(name, ["smg", "aae", "aux", "lsgan"])
+
+
+def test_paper_configs_are_the_papers_design_and_name_their_variants() -> None:
+    paper = _flat_config("paper128.yaml")
+    assert (paper["model.tg.preset"], paper["model.tg.skip_levels"], paper["model.tg.output"]) == ("paper", 0, "image")
+    smg_departures = ("context_stem", "global_context", "context_merge", "arm_norm")
+    assert not any(paper[f"model.smg.{name}"] for name in smg_departures)
+    assert paper["stages.lsgan_options.latent_prior"] is False and paper["losses.paired"] == 0.0
+    skip = _flat_config("paper128-skip.yaml")
+    assert {key for key in skip if skip[key] != paper[key]} == {"model.tg.preset", "model.tg.skip_levels"}
+    assert skip["model.tg.skip_levels"] == 7
+    cpu64 = _flat_config("cpu64.yaml")
+    assert (cpu64["model.tg.preset"], cpu64["model.tg.output"], cpu64["model.tg.max_colour"]) == ("warp", "warp", 0.06)
+    disfa = _flat_config("disfa128.yaml")
+    assert {key: disfa[key] for key in disfa if disfa[key] != paper[key]} == {
+        "data.kind": "disfa", "data.root": "data/DISFA", "stages.lsgan.steps": 16 * 24 * 4845 // 8,
+    }
+
+
+def test_cross_entropy_au_loss_trains_reading_logits(tiny_run: Path, synth_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``losses.au_loss: ce`` (the ce_au_loss ablation's change): every AU loss of stage lsgan is the
+    cross-entropy form, and G_exp's reading passed to it is its logits (negative ones too), not intensities."""
+    import shutil
+
+    from lsgan import losses
+
+    calls: list[tuple[str, float]] = []
+    original = losses.au_loss
+
+    def spy(predicted, target, mask=None, kind="mse"):
+        calls.append((kind, float(predicted.detach().min())))
+        return original(predicted, target, mask, kind)
+
+    monkeypatch.setattr(losses, "au_loss", spy)
+    for stage in ("smg", "aae", "aux"):
+        shutil.copytree(tiny_run / stage, tmp_path / stage)
+    train("lsgan", tiny_config(synth_dir, "losses.au_loss=ce", "stages.lsgan.steps=2", "stages.lsgan.eval_every=0"),
+          tmp_path)
+    log = loss_log(tmp_path / "lsgan")
+    assert len(log) == 2 and all(math.isfinite(r["g_au"]) and math.isfinite(r["d_cls"]) for r in log)
+    assert len(calls) == 6 and {kind for kind, _ in calls} == {"ce"}  # per step: G_exp, D_cls on I~, D_cls on I
+    assert any(lowest < 0 for _, lowest in calls[0::3])  # G_exp's logits: sigmoid intensities are never < 0
 
 
 def test_judge_jitter_shifts_blurs_and_noises_what_g_exp_reads_and_is_off_by_default():
@@ -291,3 +368,18 @@ def test_lsgan_evaluation_edits_with_target_and_reconstructs_with_source_aus(lsg
     edit, reconstruction = generator_calls
     assert torch.equal(edit["target"], target) and torch.equal(edit["source"], source)
     assert torch.equal(reconstruction["target"], source) and torch.equal(reconstruction["source"], source)
+
+
+def test_latent_prior_off_leaves_eq4_to_stage_aae(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
+    """``stages.lsgan_options.latent_prior: false`` (the paper's Eq. 10 alone): stage lsgan neither adds the
+    encoder side of Eq. 4 to the generator's loss nor trains D_z; on (as shipped) it does both."""
+    import shutil
+
+    shipped = loss_log(tiny_run / "lsgan")[0]
+    assert "g_e_adv" in shipped and "dz" in shipped
+    for stage in ("smg", "aae", "aux"):
+        shutil.copytree(tiny_run / stage, tmp_path / stage)
+    train("lsgan", tiny_config(synth_dir, "stages.lsgan_options.latent_prior=false", "stages.lsgan.steps=1",
+                               "stages.lsgan.eval_every=0"), tmp_path)
+    (record,) = loss_log(tmp_path / "lsgan")
+    assert "g_e_adv" not in record and "dz" not in record and math.isfinite(record["g_total"])

@@ -142,25 +142,54 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+EXTENDS_KEY = "extends"
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key (recursively), anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml_config(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A YAML config file as a mapping, with its ``extends: other.yaml`` (a path relative to the file) resolved:
+    the other file is read first (its own ``extends`` too) and this one deep-merged over it."""
+    path = Path(path)
+    if path.resolve() in _chain:
+        names = " -> ".join(str(p) for p in (*_chain, path.resolve()))
+        raise ConfigError(f"{path}: {EXTENDS_KEY} goes round in a circle ({names})")
+    if not path.is_file():
+        extended_by = f" ({EXTENDS_KEY} of {_chain[-1]})" if _chain else ""
+        raise ConfigError(f"config file not found: {path}{extended_by}")
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    parent = loaded.pop(EXTENDS_KEY, None)
+    if parent is None:
+        return loaded
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError(f"{path}: {EXTENDS_KEY} must be the path of another YAML file, got {parent!r}")
+    return deep_merge(read_yaml_config(path.parent / parent, (*_chain, path.resolve())), loaded)
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
-    """Load ``cls`` from a YAML file (or defaults when ``path`` is None), then apply dotted overrides."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        data = loaded
+    """Load ``cls`` from a YAML file (or defaults when ``path`` is None; ``extends`` chains resolved, see
+    ``read_yaml_config``), then apply dotted overrides."""
+    data = read_yaml_config(path) if path is not None else {}
     apply_overrides(data, list(overrides or []))
     return from_dict(cls, data, where=str(path) if path else cls.__name__)
 
 
 def save_config(obj: Any, path: str | Path) -> None:
+    """``obj`` as YAML, every setting written out (no ``extends``): the file alone says what was run."""
     from lsgan.atomic import write_text
 
     write_text(path, yaml.safe_dump(to_dict(obj), sort_keys=False))

@@ -1,6 +1,7 @@
 """LSGAN's losses (paper §Loss function, Eq. 4-10), one small function each, plus ``LossWeights`` and the total.
 
-Images are [B,3,H,W] in [-1,1]; AU vectors [B,16] in [0,1]. The discriminator outputs are logits.
+Images are [B,3,H,W] in [-1,1]; AU vectors [B,16] in [0,1]. The discriminator outputs are logits (D_cls's AU
+outputs are intensities for the MSE form of L_au, logits for its cross-entropy form).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
 from torch import Tensor
 
-from lsgan.config import check_min
+from lsgan.config import ConfigError, check_min
 from lsgan.errors import LsganError
 
 AdversarialKind = Literal["bce", "hinge", "wgan-gp"]
 ADVERSARIAL_KINDS: tuple[str, ...] = ("bce", "hinge", "wgan-gp")
+AULossKind = Literal["mse", "ce"]
+AU_LOSS_KINDS: tuple[str, ...] = ("mse", "ce")
 
 # pytorch_msssim's MS-SSIM downsamples 4 times and needs a side > (window - 1) * 16.
 MS_SSIM_DOWNSAMPLINGS = 4
@@ -70,22 +73,36 @@ def latent_encoder_loss(encoded_logits: Tensor) -> Tensor:
     return generator_adversarial_loss(encoded_logits, "bce")
 
 
-def au_loss(predicted: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
-    """Eq. 6: L_au = mean_j (G_exp(I~)_j - u_t,j)^2 over the d = 16 AUs (MSE). Eq. 6 as printed also carries a
-    minus sign and a sum over G_exp's levels q; we follow the text ("align ... with the target's AUs").
+def au_loss(predicted: Tensor, target: Tensor, mask: Tensor | None = None, kind: AULossKind = "mse") -> Tensor:
+    """Eq. 6, L_au: how far the AUs read from the fake are from the target's u_t, averaged over the d = 16 AUs.
+
+    ``mse`` (the default, the paper's LSGAN#2): mean_j (G_exp(I~)_j - u_t,j)^2, ``predicted`` the intensities.
+    Eq. 6 as printed also carries a minus sign and a sum over G_exp's levels q; we follow the text ("align ...
+    with the target's AUs"). ``ce`` (the paper's LSGAN#1, Fig. 8 / Table 3, "cross entropy loss in L_au", given
+    no formula): per-AU binary cross-entropy with the 0-1 intensity as the soft target,
+    -mean_j [u_t,j log p_j + (1 - u_t,j) log(1 - p_j)], p = sigmoid(``predicted``): here ``predicted`` are the
+    reader's logits (G_exp's before its sigmoid, D_cls's linear outputs), so it is exact and finite at any logit
+    and at targets 0 and 1. Its minimum is the target's entropy, not 0; its gradient in the logit, p - u_t, is the KL's.
 
     ``mask`` [B,16] or [16] (1 = labelled) restricts the mean to labelled AUs, for data sets that annotate only
     some of them; a batch with no labelled AU gives 0 (with a gradient path)."""
-    squared = (predicted - target) ** 2
+    if kind not in AU_LOSS_KINDS:
+        raise LsganError(f"unknown AU loss {kind!r}: choose one of {', '.join(AU_LOSS_KINDS)}")
+    if kind == "ce":
+        per_au = F.binary_cross_entropy_with_logits(predicted, target, reduction="none")
+    else:
+        per_au = (predicted - target) ** 2
     if mask is None:
-        return squared.mean()
-    weights = mask.to(squared.dtype).expand_as(squared)
-    return (squared * weights).sum() / weights.sum().clamp_min(1.0)
+        return per_au.mean()
+    weights = mask.to(per_au.dtype).expand_as(per_au)
+    return (per_au * weights).sum() / weights.sum().clamp_min(1.0)
 
 
-def discriminator_au_loss(predicted_real_aus: Tensor, real_aus: Tensor, mask: Tensor | None = None) -> Tensor:
-    """D_cls on real images: MSE to their AU labels (GANimation/StarGAN), so D_cls learns to read AUs."""
-    return au_loss(predicted_real_aus, real_aus, mask)
+def discriminator_au_loss(predicted_real_aus: Tensor, real_aus: Tensor, mask: Tensor | None = None,
+                          kind: AULossKind = "mse") -> Tensor:
+    """D_cls on real images: the AU loss of ``kind`` to their AU labels (GANimation/StarGAN), so D_cls learns to
+    read AUs (``ce``: its outputs are logits)."""
+    return au_loss(predicted_real_aus, real_aus, mask, kind)
 
 
 def identity_loss(identity_logits: Tensor, identity: Tensor) -> Tensor:
@@ -168,10 +185,15 @@ class LossWeights:
     # Not in the paper: L_exp, face-api's (never fer's: it is the held-out judge) reading of edits whose target is an
     # emotion prototype. 0: no classifier in the loss.
     expression: float = 0.0
+    # The form of L_au (and of D_cls's AU loss): mse (the paper's LSGAN#2) or ce, the per-AU binary cross-entropy
+    # on logits (the paper's LSGAN#1, Fig. 8 / Table 3): see ``au_loss``.
+    au_loss: AULossKind = "mse"
 
     def __post_init__(self) -> None:
         check_min(self, 0, "au", "identity", "reconstruction", "cycle", "gradient_penalty", "paired", "colour", "real",
                   "expression")
+        if self.au_loss not in AU_LOSS_KINDS:
+            raise ConfigError(f"au_loss must be one of {', '.join(AU_LOSS_KINDS)}, got {self.au_loss!r}")
 
 
 @dataclass

@@ -1,10 +1,13 @@
 """Transformative generator (TG): three branches of one class (eyes, mouth, part), each turning a region code
 and its AU subset into an image through 6 up-sampling residual blocks, fused by the region masks (paper §TG).
 
-Departure from the paper (config ``skip_levels``): a pure vector-latent decoder gives blurry faces that lose
-identity and background, so each branch also reads encoder E's feature maps of its own region image as U-Net
-skips, coarsest level first, and every up-block sees the branch's AU subset as broadcast maps.
-``skip_levels: 0`` is the paper's design (z only); ``7`` (default) feeds all levels, 1/64 .. full resolution.
+The variants are named presets (``tg.preset``, table ``TG_PRESETS``): ``paper`` (the default) is the paper's TG,
+``skip`` and ``warp`` add the departures below; a setting given explicitly overrides its preset's value.
+
+Departure (config ``skip_levels``): a pure vector-latent decoder gives blurry faces that lose identity and
+background, so each branch can also read encoder E's feature maps of its own region image as U-Net skips,
+coarsest level first, and every up-block sees the branch's AU subset as broadcast maps.
+``skip_levels: 0`` is the paper's design (z only); ``7`` feeds all levels, 1/64 .. full resolution.
 The start side is image_size / 64 (2 at 128, 1 at 64; sizes below 64 keep 1x1 for the first blocks).
 
 Second departure (config ``output``): ``image`` (the paper) has each branch draw its region's pixels;
@@ -13,7 +16,8 @@ displacement field that moves the source's pixels (brows rise, lip corners pull,
 added on top (teeth, wrinkles, shading). In both, the last conv starts at zero, so an untrained generator returns
 the source exactly and training only has to learn the expression change (see docs/architecture.md).
 
-Also here: ``EncoderDecoderGenerator``, the StarGAN-style ablation that replaces AAE + TG.
+Also here: ``EncoderDecoderGenerator``, the paper's E_wt(AAE+TG) ablation that replaces AAE + TG (it still reads
+the SMG's region masks when there is an SMG).
 """
 
 from __future__ import annotations
@@ -45,21 +49,45 @@ REGIONS: tuple[str, ...] = ("eye", "mouth", "part")
 WARP_CHANNELS = 5  # output "warp": (dx, dy) displacement + RGB change
 
 
+TGPreset = Literal["paper", "skip", "warp"]
+
+# The generator variants by name: the values of the settings a preset decides (a TGConfig field left at None takes
+# its preset's value; one given explicitly, in YAML or code, wins). ``paper``: the paper's TG (z codes and AUs only,
+# each branch draws its region's image, conditioned on the target AUs); ``skip``: the paper's plus U-Net skips from
+# E's feature maps; ``warp``: the shipped model's design (skips, branches warp the source and add a bounded colour
+# change, one output set per AU, conditioned on the AU change). See docs/architecture.md, departures.
+# The preset is resolved once, when the config is built: ``dataclasses.replace(tg, preset=...)`` keeps the values
+# already resolved, so switch presets by building a new TGConfig (or in the YAML).
+TG_PRESETS: dict[str, dict[str, object]] = {
+    "paper": {"skip_levels": 0, "output": "image", "au_gated": False, "condition": "target", "max_colour": 1.0},
+    "skip": {"skip_levels": NUM_LEVELS + 1, "output": "image", "au_gated": False, "condition": "target",
+             "max_colour": 1.0},
+    "warp": {"skip_levels": NUM_LEVELS + 1, "output": "warp", "au_gated": True, "condition": "change",
+             "max_colour": 0.06},
+}
+
+
 @dataclass
 class TGConfig:
+    preset: TGPreset = "paper"  # fills the settings below that are left unset (None): see TG_PRESETS
     width: int = 32  # channels of the last (full-resolution) up-block; doubling towards coarse levels
     max_channels: int = 256
     eye_aus: tuple[int, ...] = facs.EYE_AUS  # u_te
     mouth_aus: tuple[int, ...] = facs.MOUTH_AUS  # u_tm
     part_aus: tuple[int, ...] = facs.AU_IDS  # the part branch is conditioned on all of u_t
-    skip_levels: int = NUM_LEVELS + 1  # encoder levels fed as skips, coarsest first (0 = paper)
-    output: Literal["image", "residual", "warp"] = "image"  # the image (paper), a change, or a warp + a change
+    skip_levels: int | None = None  # encoder levels fed as skips, coarsest first (0 = paper)
+    output: Literal["image", "residual", "warp"] | None = None  # the image (paper), a change, or a warp + a change
     max_shift: float = 0.25  # warp: largest displacement, as a fraction of the image's half-width
-    max_colour: float = 1.0  # warp: largest colour change, as a fraction of the image's range (1: any)
-    au_gated: bool = False  # last conv draws a map set per AU, summed with the AU intensities as weights
-    condition: Literal["target", "change"] = "target"  # branches read the target AUs (paper) or target - source
+    max_colour: float | None = None  # warp: largest colour change, as a fraction of the image's range (1: any)
+    au_gated: bool | None = None  # last conv draws a map set per AU, summed with the AU intensities as weights
+    condition: Literal["target", "change"] | None = None  # branches read the target AUs (paper) or target - source
 
     def __post_init__(self) -> None:
+        if self.preset not in TG_PRESETS:
+            raise ConfigError(f"tg.preset must be one of {', '.join(TG_PRESETS)}, got {self.preset!r}")
+        for name, value in TG_PRESETS[self.preset].items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         if not 0 <= self.skip_levels <= NUM_LEVELS + 1:
             raise ConfigError(f"tg.skip_levels must be 0..{NUM_LEVELS + 1}, got {self.skip_levels}")
         if not 0 < self.max_colour <= 1:
@@ -213,14 +241,18 @@ def pixel_centre_grid(image: Tensor) -> Tensor:
 
 
 class EncoderDecoderGenerator(nn.Module):
-    """Ablation: a StarGAN-style conv encoder-decoder, AU maps concatenated to the input image.
-    ``forward(image [B,3,H,W], aus [B,16]) -> image``; H and W must be multiples of 2^downsamplings."""
+    """Ablation E_wt(AAE+TG): a StarGAN-style conv encoder-decoder in place of AAE + TG, the AU maps and (with
+    ``mask_channels``, when the model has an SMG) the region masks concatenated to the input image.
+    ``forward(image [B,3,H,W], aus [B,16], masks [B,3,H,W] or None) -> image``; H and W must be multiples of
+    2^downsamplings."""
 
-    def __init__(self, config: EncoderDecoderConfig | None = None) -> None:
+    def __init__(self, config: EncoderDecoderConfig | None = None, mask_channels: int = 0) -> None:
         super().__init__()
         config = config or EncoderDecoderConfig()
+        self.mask_channels = mask_channels
         channels = channel_ladder(config.width, config.max_channels, config.downsamplings)
-        layers: list[nn.Module] = [conv_norm_act(3 + facs.NUM_AUS, channels[0], 7, norm="group")]
+        in_channels = 3 + facs.NUM_AUS + mask_channels
+        layers: list[nn.Module] = [conv_norm_act(in_channels, channels[0], 7, norm="group")]
         layers += [conv_norm_act(channels[i], channels[i + 1], 3, 2, "group") for i in range(config.downsamplings)]
         layers += [BasicBlock(channels[-1], channels[-1], norm="group") for _ in range(config.residual_blocks)]
         for i in reversed(range(config.downsamplings)):
@@ -228,5 +260,10 @@ class EncoderDecoderGenerator(nn.Module):
         layers += [nn.Conv2d(channels[0], 3, 7, padding=3), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, image: Tensor, aus: Tensor) -> Tensor:
-        return self.net(torch.cat([image, au_maps(aus, image.shape[-2:])], dim=1))
+    def forward(self, image: Tensor, aus: Tensor, masks: Tensor | None = None) -> Tensor:
+        inputs = [image, au_maps(aus, image.shape[-2:])]  # [B,3,H,W], [B,16,H,W]
+        if self.mask_channels:
+            if masks is None or masks.shape[1] != self.mask_channels:
+                raise ValueError(f"this encoder-decoder reads {self.mask_channels} region mask channels: pass them")
+            inputs.append(masks)  # [B,3,H,W]
+        return self.net(torch.cat(inputs, dim=1))

@@ -2,8 +2,9 @@
 one ``<name>.safetensors`` per network.
 
 Ablation switches: ``use_smg: false`` gives masks (0, 0, 1) (the part branch makes the whole image);
-``generator: encoder_decoder`` replaces AAE + TG by a StarGAN-style encoder-decoder; ``smg.attention: se``
-swaps the ARMs for squeeze-excitation.
+``generator: encoder_decoder`` replaces AAE + TG by a StarGAN-style encoder-decoder (which still reads the SMG's
+masks: the two are separate ablations, as in the paper's Tables 5-7); ``smg.attention: se`` swaps the ARMs for
+squeeze-excitation.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class LSGANGenerator(nn.Module):
                 config.tg, config.aae.latent_dim, self.encoder.feature_channels, config.image_size
             )
         else:
-            self.encoder_decoder = EncoderDecoderGenerator(config.encoder_decoder)
+            mask_channels = len(REGIONS) if config.use_smg else 0
+            self.encoder_decoder = EncoderDecoderGenerator(config.encoder_decoder, mask_channels)
 
     def train(self, mode: bool = True) -> LSGANGenerator:
         super().train(mode)
@@ -127,7 +129,7 @@ class LSGANGenerator(nn.Module):
             raise LsganError("this generator edits by AU change (tg.condition: change): pass the source's AUs too")
         masks = self.region_masks(image)
         if self.encoder_decoder is not None:
-            return GeneratorOutput(self.encoder_decoder(image, target_aus), masks, {})
+            return GeneratorOutput(self.encoder_decoder(image, target_aus, masks), masks, {})
         drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
         branches = self.tg.branch_images(image, drawn)
         out = GeneratorOutput(fuse(branches, masks), masks, branches)

@@ -53,7 +53,12 @@ class LsganStageOptions:
     """Settings of the final adversarial stage beyond ``StageSettings``."""
 
     adversarial: Literal["bce", "hinge", "wgan-gp"] = "bce"  # Eq. 5 as in the paper, or a stable variant
-    cls_weight: float = 1.0  # D_cls's AU regression: on real faces for the AUD, on fakes inside L_au for G
+    # Not in Eq. 10 (docs/architecture.md, departures): D_cls's AU loss, on real faces for the AUD and on fakes
+    # inside λ_au's term for G, at this weight (0: Eq. 10 as printed, D_cls untrained)
+    cls_weight: float = 1.0
+    # Not in Eq. 10: the encoder side of Eq. 4 (weight stages.latent_weight) and D_z's training go on in this stage
+    # (false: the AAE's Eq. 4 ends with stage aae, the paper's Eq. 10 alone)
+    latent_prior: bool = True
     judge_jitter: float = 0.0  # >0: G_exp reads randomly shifted, blurred, noisy fakes (noise std = this value)
     appearance: float = 0.0  # >0: one random photometric change per pair, same on source and true target (0-1)
     real_batch: int = 4  # real faces per step (data.real, losses.real > 0)

@@ -1,10 +1,12 @@
 """Stage ``lsgan``: the adversarial training of Eq. 10. E (fine-tuned from the AAE stage) + TG against the AUD
-(D_adv + D_cls), with D_z keeping E's codes Gaussian (Eq. 4); SMG, G_exp and C_id are frozen.
+(D_adv + D_cls), with D_z keeping E's codes Gaussian (Eq. 4, with ``latent_prior``; not in Eq. 10); SMG, G_exp
+and C_id are frozen.
 
 One step: (1) generator update on L = L_adv + λ_au L_au + λ_id L_id + λ_rec L_rec + λ_cyc L_cyc (+ the encoder
-side of Eq. 4); (2) AUD update on Eq. 5 (+ D_cls's AU regression on real faces, + the gradient penalty for
+side of Eq. 4); (2) AUD update on Eq. 5 (+ D_cls's AU loss on real faces, + the gradient penalty for
 wgan-gp) against the fakes of (1); (3) D_z update on Eq. 4 against the codes of (1). L_au reads the AUs of the
-fake both with G_exp (paper Eq. 6) and with D_cls (as StarGAN/GANimation; weight ``cls_weight``).
+fake both with G_exp (paper Eq. 6) and with D_cls (as StarGAN/GANimation; weight ``cls_weight``), as an MSE or,
+with ``losses.au_loss: ce``, a per-AU binary cross-entropy on their logits (the paper's LSGAN#1).
 
 With ``losses.real`` > 0 (not in the paper), each step also edits a batch of unlabelled real faces (``data.real``)
 towards the targets of the SynthFACS batch: the same objective less L_id and L_pair (no identities, no true
@@ -115,9 +117,11 @@ class GeneratorObjective(nn.Module):
         )
         fake, self_rec = both.image.chunk(2)
         adv_logits, fake_aus = self.critics["aud"](fake)
-        au = losses.au_loss(self.critics["au_regressor"](self._jitter(fake)), target_aus, au_mask)
+        g_exp, kind = self.critics["au_regressor"], weights.au_loss
+        read = g_exp.raw if kind == "ce" else g_exp  # the cross-entropy form reads G_exp's logits
+        au = losses.au_loss(read(self._jitter(fake)), target_aus, au_mask, kind)
         if au_mask is not None:
-            au = au + self.options.cls_weight * losses.au_loss(fake_aus, target_aus, au_mask)
+            au = au + self.options.cls_weight * losses.au_loss(fake_aus, target_aus, au_mask, kind)
         terms = losses.GeneratorLossTerms(
             adversarial=losses.generator_adversarial_loss(adv_logits, self.options.adversarial), au=au,
         )
@@ -165,7 +169,7 @@ class DiscriminatorObjective(nn.Module):
         adv_logits, predicted_aus = self.aud(torch.cat([real, fake]))
         real_logits, fake_logits = adv_logits.chunk(2)
         adversarial = losses.adversarial_loss(real_logits, fake_logits, self.options.adversarial)
-        cls = losses.discriminator_au_loss(predicted_aus[: real.shape[0]], real_aus, au_mask)
+        cls = losses.discriminator_au_loss(predicted_aus[: real.shape[0]], real_aus, au_mask, self.weights.au_loss)
         total = adversarial + self.options.cls_weight * cls
         result = {"d_adv": adversarial, "d_cls": cls}
         if self.options.adversarial == "wgan-gp":
@@ -222,9 +226,9 @@ class LSGANStage(TrainingStage):
         weights = self.config.losses
         if weights.expression:  # face-api's; the held-out judge (fer) is never loaded here
             critics["expression"] = freeze(load_classifier(LOSS_CLASSIFIER, self.ctx.device))
-        self.generator_objective = self.wrap(GeneratorObjective(
-            self.generator, critics, weights, self.options, self.config.stages.latent_weight
-        ))
+        latent_weight = self.config.stages.latent_weight if self.options.latent_prior else 0.0
+        self.generator_objective = self.wrap(GeneratorObjective(self.generator, critics, weights, self.options,
+                                                                latent_weight))
         self.discriminator_objective = self.wrap(DiscriminatorObjective(self.aud, weights, self.options))
         self.g_optimizer = adam([self.generator], self.settings)
         self.d_optimizer = adam([self.aud], self.settings)
