@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from lsgan.cli import app
 from lsgan.errors import LsganError
 from lsgan.reproduce.plan import ABLATIONS, BASE, BUDGETS, METHODS, SETTINGS, base_config, budget_file, experiments
-from lsgan.reproduce.runner import budget_overrides, read_record, reproduce, reusable
+from lsgan.reproduce.runner import read_record, reproduce, reusable
 from lsgan.training.pipeline import load_train_config
 from training_support import REPO, synth_dir  # noqa: F401  (fixture)
 
@@ -29,10 +29,12 @@ def tiny_budget(tmp_path: Path, data_root: Path) -> Path:
     return path
 
 
-def test_budget_overlay_becomes_dotted_overrides(tmp_path: Path) -> None:
+def test_budget_overlay_is_merged_over_the_experiment_config(tmp_path: Path) -> None:
     path = tmp_path / "b.yaml"
     path.write_text("model: {image_size: 32, tg: {width: 8}}\nstages: {lsgan: {betas: [0.5, 0.9]}}\n")
-    assert budget_overrides(path) == ["model.image_size=32", "model.tg.width=8", "stages.lsgan.betas=[0.5, 0.9]"]
+    config = load_train_config(CONFIGS / "methods" / "lsgan_warp.yaml", ["stages.lsgan.steps=3"], [path])
+    assert config.model.image_size == 32 and config.model.tg.width == 8 and config.model.tg.preset == "warp"
+    assert config.stages.lsgan.betas == (0.5, 0.9) and config.stages.lsgan.steps == 3
 
 
 def test_budget_names_and_files(tmp_path: Path) -> None:
@@ -45,23 +47,23 @@ def test_budget_names_and_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("budget", BUDGETS)
 def test_every_experiment_config_loads_under_every_budget(budget: str) -> None:
-    overrides = budget_overrides(budget_file(CONFIGS, budget))
+    overlay = [budget_file(CONFIGS, budget)]
     runs = experiments(CONFIGS)
     assert len(runs) == len(SETTINGS) * len(METHODS) + len(ABLATIONS)
-    sizes = {load_train_config(run.config, [*overrides, *run.overrides]).model.image_size for run in runs}
+    sizes = {load_train_config(run.config, list(run.overrides), overlay).model.image_size for run in runs}
     assert len(sizes) == 1  # one resolution for every method and ablation
-    paired = [load_train_config(r.config, [*overrides, *r.overrides]).losses.paired for r in runs if r.group == "paired"]
+    paired = [load_train_config(r.config, list(r.overrides), overlay).losses.paired for r in runs if r.group == "paired"]
     assert paired and all(weight > 0 for weight in paired)
 
 
 def test_earlier_stages_are_reused_only_where_the_config_agrees() -> None:
-    overrides = budget_overrides(budget_file(CONFIGS, "cpu"))
-    base = load_train_config(base_config(CONFIGS), overrides)
-    by_name = {run.name: load_train_config(run.config, [*overrides, *run.overrides]) for run in experiments(CONFIGS)}
+    overlay = [budget_file(CONFIGS, "cpu")]
+    base = load_train_config(base_config(CONFIGS), overlays=overlay)
+    by_name = {run.name: load_train_config(run.config, list(run.overrides), overlay) for run in experiments(CONFIGS)}
     assert all(reusable(stage, by_name["paired/lsgan"], base) for stage in ("smg", "aae", "aux"))
     se = by_name["ablations/se_attention"]
     assert not reusable("smg", se, base) and reusable("aux", se, base)
-    other_data = load_train_config(base_config(CONFIGS), [*overrides, "data.root=elsewhere"])
+    other_data = load_train_config(base_config(CONFIGS), ["data.root=elsewhere"], overlay)
     assert not any(reusable(stage, other_data, base) for stage in ("smg", "aae", "aux"))
 
 

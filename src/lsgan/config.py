@@ -6,6 +6,7 @@ Each module owns the dataclass of its own settings; this file only knows how to 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 import types
 import typing
 from pathlib import Path
@@ -180,12 +181,17 @@ def read_yaml_config(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[st
     return deep_merge(read_yaml_config(path.parent / parent, (*_chain, path.resolve())), loaded)
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
+def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None,
+                overlays: Sequence[str | Path] = ()) -> T:
     """Load ``cls`` from a YAML file (or defaults when ``path`` is None; ``extends`` chains resolved, see
-    ``read_yaml_config``), then apply dotted overrides."""
+    ``read_yaml_config``), deep-merge each overlay YAML file over it in order (e.g. a reproduce budget), then apply
+    dotted overrides."""
     data = read_yaml_config(path) if path is not None else {}
+    for overlay in overlays:
+        data = deep_merge(data, read_yaml_config(overlay))
     apply_overrides(data, list(overrides or []))
-    return from_dict(cls, data, where=str(path) if path else cls.__name__)
+    where = " + ".join(str(p) for p in ([path] if path else []) + list(overlays)) or cls.__name__
+    return from_dict(cls, data, where=where)
 
 
 def save_config(obj: Any, path: str | Path) -> None:

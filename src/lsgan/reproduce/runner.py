@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lsgan.atomic import write_text
 from lsgan.config import to_dict
 from lsgan.errors import LsganError
 from lsgan.reproduce.plan import ABLATION_REFERENCE, BASE, Experiment, base_config, budget_file, experiments
 from lsgan.training.config import TrainConfig
 from lsgan.training.loop import Budget
-from lsgan.training.pipeline import RUN_CONFIG, load_train_config, stages_to_run, train
+from lsgan.training.pipeline import RUN_CONFIG, config_changes, load_train_config, stages_to_run, train
 
 EARLIER_STAGES: tuple[str, ...] = ("smg", "aae", "aux")
 # The config values each earlier stage's result depends on: a generator whose config agrees with the base run's on
@@ -48,27 +46,6 @@ class ReproduceResult:
     finished: bool
     trained: dict[str, float] = field(default_factory=dict)  # run name -> minutes spent in this invocation
     report: Path | None = None
-
-
-def budget_overrides(path: Path) -> list[str]:
-    """A budget overlay YAML as dotted ``key=value`` overrides, applied over each experiment's config."""
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise LsganError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise LsganError(f"{path}: expected a mapping at the top level")
-    return [f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}" for key, value in _leaves(data)]
-
-
-def _leaves(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            items += _leaves(value, f"{prefix}{key}.")
-        else:
-            items.append((f"{prefix}{key}", value))
-    return items
 
 
 def _value(config: dict[str, Any], dotted: str) -> Any:
@@ -151,24 +128,20 @@ def train_experiment(run: Experiment, config: TrainConfig, base: TrainConfig, ru
 
 def _check_same_config(run_dir: Path, config: TrainConfig) -> None:
     """A run dir trained under another budget or config is refused (train's own check, with reproduce's advice)."""
-    saved = run_dir / RUN_CONFIG
-    if saved.is_file() and yaml.safe_load(saved.read_text()) != yaml.safe_load(yaml.safe_dump(to_dict(config))):
-        from lsgan.training.pipeline import config_changes
-
-        changes = config_changes(saved, config)
-        if changes:
-            raise LsganError(f"{run_dir} was trained with another config ({'; '.join(changes[:3])}): give reproduce "
-                             "another --runs folder, or delete that run dir")
+    changes = config_changes(run_dir / RUN_CONFIG, config)
+    if changes:
+        raise LsganError(f"{run_dir} was trained with another config ({'; '.join(changes[:3])}): give reproduce "
+                         "another --runs folder, or delete that run dir")
 
 
 def reproduce(budget: str, out: Path, runs: Path, *, configs: Path = Path("configs"), max_minutes: float | None = None,
               photos: Path | None = None, limit: int | None = None, device: str = "cpu",
               command: str | None = None) -> ReproduceResult:
     """Train what is missing (within ``max_minutes``), then evaluate everything and write OUT/report.md."""
-    overrides = budget_overrides(budget_file(configs, budget))
+    overlay = [budget_file(configs, budget)]
     clock = Budget(max_minutes=max_minutes)
-    base = load_train_config(base_config(configs), overrides)
-    plan = [(run, load_train_config(run.config, [*overrides, *run.overrides])) for run in experiments(configs)]
+    base = load_train_config(base_config(configs), overlays=overlay)
+    plan = [(run, load_train_config(run.config, list(run.overrides), overlay)) for run in experiments(configs)]
     result = ReproduceResult(finished=False)
     if not train_base(base, runs / BASE, clock):
         return result

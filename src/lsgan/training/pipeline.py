@@ -4,6 +4,7 @@ running stages in order, and the final model bundle + metrics."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,9 @@ class RunResult:
         return all(state.finished for state in self.states.values())
 
 
-def load_train_config(path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:
-    return load_config(TrainConfig, path, overrides)
+def load_train_config(path: str | Path | None, overrides: list[str] | None = None,
+                      overlays: Sequence[str | Path] = ()) -> TrainConfig:
+    return load_config(TrainConfig, path, overrides, overlays)
 
 
 def stages_to_run(config: TrainConfig, requested: str) -> list[str]:
