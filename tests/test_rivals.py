@@ -4,8 +4,8 @@ giving a bundle that the Editor and the ONNX export take like lsgan's."""
 
 from __future__ import annotations
 
+import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,10 @@ from lsgan.nets.rivals.ganimation import GANimationConfig, GANimationCritic, GAN
 from lsgan.nets.rivals.stargan import (
     NEUTRAL, NUM_DOMAINS, StarGANConfig, StarGANDiscriminator, StarGANGenerator, emotion_domain,
 )
-from lsgan.training.loop import Budget
 from lsgan.training.pipeline import stages_to_run, train
-from training_support import checkpoint_tensors, loss_log, synth_dir, tiny_config  # noqa: F401 (fixture)
+from training_support import (  # noqa: F401 (fixture)
+    checkpoint_tensors, loss_log, stopped_and_resumed, synth_dir, tiny_config,
+)
 
 TINY = {"width": 4, "residual_blocks": 1, "d_width": 4, "d_layers": 5, "d_max_channels": 16}
 RIVALS = ("stargan", "ganimation")
@@ -164,8 +165,6 @@ def test_train_all_gives_a_bundle_the_editor_edits_with(generator, paired, synth
 
 
 def load_metrics(run_dir: Path) -> dict[str, float]:
-    import json
-
     return json.loads((run_dir / "metrics.json").read_text())["lsgan"]
 
 
@@ -214,12 +213,7 @@ def test_a_rival_stage_resumes_exactly_and_updates_g_every_n_critic_steps(synth_
                                 "stages.ganimation_options.n_critic=2")
     pretrained = tmp_path / "pretrained"
     assert train("aux", config, pretrained).finished
-    uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
-    for run_dir in (uninterrupted, interrupted):
-        shutil.copytree(pretrained, run_dir)
-    assert train("lsgan", config, uninterrupted).finished
-    assert not train("lsgan", config, interrupted, budget=Budget(max_steps=3)).finished
-    assert train("lsgan", config, interrupted, resume=True).finished
+    uninterrupted, interrupted = stopped_and_resumed(pretrained, config, tmp_path)
     expected, actual = checkpoint_tensors(uninterrupted / "lsgan"), checkpoint_tensors(interrupted / "lsgan")
     assert expected.keys() == actual.keys()
     assert all(torch.equal(expected[k], actual[k]) for k in expected)

@@ -13,25 +13,18 @@ means; docs/rivals.md), plus λ_pair L_pair in the paired setting (``losses.pair
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from lsgan import losses
-from lsgan.nets.lsgan import LSGANGenerator
 from lsgan.nets.rivals.ganimation import GANimationCritic
 from lsgan.training.config import GANimationOptions
-from lsgan.training.stages.rival import RivalStage, critic_terms, with_paired_term
+from lsgan.training.stages.rival import RivalCriticObjective, RivalGeneratorObjective, RivalStage
 
 
-class GANimationGeneratorObjective(nn.Module):
-    """L_G above. Only the generator is registered; the critic is read through a plain dict."""
+class GANimationGeneratorObjective(RivalGeneratorObjective):
+    """L_G above."""
 
-    def __init__(self, generator: LSGANGenerator, critic: nn.Module, options: GANimationOptions,
-                 paired: float) -> None:
-        super().__init__()
-        self.generator = generator
-        self.critics = {"critic": critic}
-        self.options = options
-        self.paired = paired
+    options: GANimationOptions
 
     def forward(self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor,
                 true_target: Tensor | None = None) -> dict[str, Tensor]:
@@ -49,33 +42,21 @@ class GANimationGeneratorObjective(nn.Module):
         o = self.options
         total = (terms["adv"] + o.au * terms["au"] + o.cycle * terms["cyc"] + o.attention * terms["attention"]
                  + o.smoothness * terms["smoothness"])
-        total = with_paired_term(terms, total, edit.image, true_target, self.paired)
+        total = self.with_paired_term(terms, total, edit.image, true_target)
         return {**terms, "total": total}
 
 
-class GANimationCriticObjective(nn.Module):
+class GANimationCriticObjective(RivalCriticObjective):
     """L_D above."""
 
-    def __init__(self, critic: nn.Module, options: GANimationOptions) -> None:
-        super().__init__()
-        self.critic = critic
-        self.options = options
+    options: GANimationOptions
 
-    def forward(self, real: Tensor, fake: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> dict[str, Tensor]:
-        terms, predicted_aus = critic_terms(self.critic, real, fake)
-        terms["d_au"] = losses.discriminator_au_loss(predicted_aus, real_aus, real_au_mask)
-        total = terms["d_adv"] + self.options.gradient_penalty * terms["d_gp"] + self.options.au * terms["d_au"]
-        return {**terms, "total": total}
+    def real_term(self, outputs: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> tuple[str, float, Tensor]:
+        return "d_au", self.options.au, losses.discriminator_au_loss(outputs, real_aus, real_au_mask)
 
 
 class GANimationStage(RivalStage):
+    critic_class = GANimationCritic
     options_name = "ganimation_options"
-
-    def build_critic(self) -> nn.Module:
-        return GANimationCritic(self.config.model.ganimation, self.config.model.image_size)
-
-    def build_generator_objective(self) -> nn.Module:
-        return GANimationGeneratorObjective(self.generator, self.critic, self.options, self.config.losses.paired)
-
-    def build_critic_objective(self) -> nn.Module:
-        return GANimationCriticObjective(self.critic, self.options)
+    generator_objective_class = GANimationGeneratorObjective
+    critic_objective_class = GANimationCriticObjective

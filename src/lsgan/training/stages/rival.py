@@ -30,64 +30,84 @@ from lsgan.training.stages.common import adam, freeze, no_grad_for
 from lsgan.training.stages.lsgan import score_edits
 
 
-def with_paired_term(terms: dict[str, Tensor], total: Tensor, fake: Tensor, true_target: Tensor | None,
-                     weight: float) -> Tensor:
-    """The paired setting: ``total`` + weight·L_pair(fake, true target), recorded as ``terms["paired"]``."""
-    if not weight:
-        return total
-    if true_target is None:
-        raise LsganError("losses.paired needs the true targets of SynthFACS pairs (data.kind synthfacs)")
-    terms["paired"] = losses.paired_loss(fake, true_target)
-    return total + weight * terms["paired"]
+class RivalGeneratorObjective(nn.Module):
+    """Base of a rival's generator objective: only the generator is registered (what its optimizer and DDP see);
+    the critic is read through a plain dict; ``paired`` is the weight of L_pair (``losses.paired``)."""
+
+    def __init__(self, generator: LSGANGenerator, critic: nn.Module, options: Any, paired: float) -> None:
+        super().__init__()
+        self.generator = generator
+        self.critics = {"critic": critic}
+        self.options = options
+        self.paired = paired
+
+    def with_paired_term(self, terms: dict[str, Tensor], total: Tensor, fake: Tensor, true_target: Tensor | None
+                         ) -> Tensor:
+        """The paired setting: ``total`` + λ_pair·L_pair(fake, true target), recorded as ``terms["paired"]``."""
+        if not self.paired:
+            return total
+        if true_target is None:
+            raise LsganError("losses.paired needs the true targets of SynthFACS pairs (data.kind synthfacs)")
+        terms["paired"] = losses.paired_loss(fake, true_target)
+        return total + self.paired * terms["paired"]
 
 
-def critic_terms(critic: nn.Module, real: Tensor, fake: Tensor) -> tuple[dict[str, Tensor], Tensor]:
-    """The Wasserstein terms and the gradient penalty of a rival's critic: ({"d_adv", "d_gp"}, the critic's
-    second output on the real images, for its classification/regression term)."""
-    source_scores, outputs = critic(torch.cat([real, fake]))
-    real_scores, fake_scores = source_scores.chunk(2)
-    terms = {
-        "d_adv": losses.adversarial_loss(real_scores, fake_scores, "wgan-gp"),
-        "d_gp": losses.gradient_penalty(lambda x: critic(x)[0], real, fake),
-    }
-    return terms, outputs[: real.shape[0]]
+class RivalCriticObjective(nn.Module):
+    """A rival's critic objective: the Wasserstein terms, λ_gp times the gradient penalty, and the rival's term on
+    the critic's second output for the real images (``real_term``: domain classification or AU regression)."""
+
+    def __init__(self, critic: nn.Module, options: Any) -> None:
+        super().__init__()
+        self.critic = critic
+        self.options = options
+
+    def forward(self, real: Tensor, fake: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> dict[str, Tensor]:
+        source_scores, outputs = self.critic(torch.cat([real, fake]))
+        real_scores, fake_scores = source_scores.chunk(2)
+        terms = {
+            "d_adv": losses.adversarial_loss(real_scores, fake_scores, "wgan-gp"),
+            "d_gp": losses.gradient_penalty(lambda x: self.critic(x)[0], real, fake),
+        }
+        name, weight, term = self.real_term(outputs[: real.shape[0]], real_aus, real_au_mask)
+        terms[name] = term
+        total = terms["d_adv"] + self.options.gradient_penalty * terms["d_gp"] + weight * term
+        return {**terms, "total": total}
+
+    @abc.abstractmethod
+    def real_term(self, outputs: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> tuple[str, float, Tensor]:
+        """(its name in the loss log, its weight, its value) for the critic's second output on real images."""
 
 
 class RivalStage(TrainingStage):
-    """The generator stage of a rival: ``LSGANGenerator`` + the rival's critic; subclasses give the critic and
-    the two objectives (DDP-wrapped modules: ``generator_objective(source, source_aus, target_aus, target_au_mask,
-    true_target)`` and ``critic_objective(real, fake, real_aus, real_au_mask)``, each returning scalar terms and
-    ``total``)."""
+    """The generator stage of a rival: ``LSGANGenerator`` + the rival's critic. A subclass names the critic class
+    (built from ``model.<generator>`` and the image size), its options field of ``stages`` and its two objectives,
+    whose forwards are ``(source, source_aus, target_aus, target_au_mask, true_target)`` and ``(real, fake,
+    real_aus, real_au_mask)``, each returning scalar terms and ``total`` (both DDP-wrapped)."""
 
     name = "lsgan"  # the generator stage of every method: the same run-dir folder and ``stages.lsgan`` settings
     paired = True
+    critic_class: type[nn.Module]
+    options_name: str  # the field of ``stages`` with the rival's loss weights and ``n_critic``
+    generator_objective_class: type[RivalGeneratorObjective]
+    critic_objective_class: type[RivalCriticObjective]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         model = self.config.model
         self.generator = self.amp.prepare_module(LSGANGenerator(model))
-        self.critic = self.amp.prepare_module(self.build_critic())
+        self.critic = self.amp.prepare_module(self.critic_class(getattr(model, model.generator), model.image_size))
         self.au_regressor = self.amp.prepare_module(AURegressor(model.aux))
         self._load_au_regressor()
-        self.generator_objective = self.wrap(self.build_generator_objective())
-        self.critic_objective = self.wrap(self.build_critic_objective())
+        self.generator_objective = self.wrap(self.generator_objective_class(
+            self.generator, self.critic, self.options, self.config.losses.paired
+        ))
+        self.critic_objective = self.wrap(self.critic_objective_class(self.critic, self.options))
         self.g_optimizer = adam([self.generator], self.settings)
         self.d_optimizer = adam([self.critic], self.settings)
-
-    options_name: str  # the field of ``stages`` with the rival's loss weights and ``n_critic``
 
     @property
     def options(self) -> Any:
         return getattr(self.config.stages, self.options_name)
-
-    @abc.abstractmethod
-    def build_critic(self) -> nn.Module: ...
-
-    @abc.abstractmethod
-    def build_generator_objective(self) -> nn.Module: ...
-
-    @abc.abstractmethod
-    def build_critic_objective(self) -> nn.Module: ...
 
     def _load_au_regressor(self) -> None:
         path = self.run_dir / "aux" / CHECKPOINT_NAME

@@ -13,30 +13,23 @@ with c the target domain and c' the source's; λ_cls 1, λ_rec 10, λ_gp 10 (``s
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from lsgan import losses
-from lsgan.nets.lsgan import LSGANGenerator
 from lsgan.nets.rivals.stargan import StarGANDiscriminator, emotion_domain
 from lsgan.training.config import StarGANOptions
-from lsgan.training.stages.rival import RivalStage, critic_terms, with_paired_term
+from lsgan.training.stages.rival import RivalCriticObjective, RivalGeneratorObjective, RivalStage
 
 
-class StarGANGeneratorObjective(nn.Module):
-    """L_G above. Only the generator is registered; the discriminator is read through a plain dict."""
+class StarGANGeneratorObjective(RivalGeneratorObjective):
+    """L_G above."""
 
-    def __init__(self, generator: LSGANGenerator, discriminator: nn.Module, options: StarGANOptions,
-                 paired: float) -> None:
-        super().__init__()
-        self.generator = generator
-        self.critics = {"discriminator": discriminator}
-        self.options = options
-        self.paired = paired
+    options: StarGANOptions
 
     def forward(self, source: Tensor, source_aus: Tensor, target_aus: Tensor, target_au_mask: Tensor,
                 true_target: Tensor | None = None) -> dict[str, Tensor]:
         fake = self.generator(source, target_aus, source_aus).image
-        scores, domain_logits = self.critics["discriminator"](fake)
+        scores, domain_logits = self.critics["critic"](fake)
         cycled = self.generator(fake, source_aus, target_aus).image
         terms = {
             "adv": losses.generator_adversarial_loss(scores, "wgan-gp"),
@@ -44,33 +37,22 @@ class StarGANGeneratorObjective(nn.Module):
             "rec": losses.cycle_loss(cycled, source),
         }
         total = terms["adv"] + self.options.cls * terms["cls"] + self.options.rec * terms["rec"]
-        total = with_paired_term(terms, total, fake, true_target, self.paired)
+        total = self.with_paired_term(terms, total, fake, true_target)
         return {**terms, "total": total}
 
 
-class StarGANCriticObjective(nn.Module):
+class StarGANCriticObjective(RivalCriticObjective):
     """L_D above."""
 
-    def __init__(self, discriminator: nn.Module, options: StarGANOptions) -> None:
-        super().__init__()
-        self.discriminator = discriminator
-        self.options = options
+    options: StarGANOptions
 
-    def forward(self, real: Tensor, fake: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> dict[str, Tensor]:
-        terms, domain_logits = critic_terms(self.discriminator, real, fake)
-        terms["d_cls"] = losses.domain_classification_loss(domain_logits, emotion_domain(real_aus * real_au_mask))
-        total = terms["d_adv"] + self.options.gradient_penalty * terms["d_gp"] + self.options.cls * terms["d_cls"]
-        return {**terms, "total": total}
+    def real_term(self, outputs: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> tuple[str, float, Tensor]:
+        domains = emotion_domain(real_aus * real_au_mask)
+        return "d_cls", self.options.cls, losses.domain_classification_loss(outputs, domains)
 
 
 class StarGANStage(RivalStage):
+    critic_class = StarGANDiscriminator
     options_name = "stargan_options"
-
-    def build_critic(self) -> nn.Module:
-        return StarGANDiscriminator(self.config.model.stargan, self.config.model.image_size)
-
-    def build_generator_objective(self) -> nn.Module:
-        return StarGANGeneratorObjective(self.generator, self.critic, self.options, self.config.losses.paired)
-
-    def build_critic_objective(self) -> nn.Module:
-        return StarGANCriticObjective(self.critic, self.options)
+    generator_objective_class = StarGANGeneratorObjective
+    critic_objective_class = StarGANCriticObjective
