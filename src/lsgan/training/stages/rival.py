@@ -12,7 +12,6 @@ the generator's objective gains the same λ_pair·L_pair as lsgan's, against the
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,9 +72,9 @@ class RivalCriticObjective(nn.Module):
         total = terms["d_adv"] + self.options.gradient_penalty * terms["d_gp"] + weight * term
         return {**terms, "total": total}
 
-    @abc.abstractmethod
     def real_term(self, outputs: Tensor, real_aus: Tensor, real_au_mask: Tensor) -> tuple[str, float, Tensor]:
         """(its name in the loss log, its weight, its value) for the critic's second output on real images."""
+        raise NotImplementedError
 
 
 class RivalStage(TrainingStage):
