@@ -25,7 +25,7 @@ from lsgan.training.checkpoint import CHECKPOINT_NAME, TrainState, save_checkpoi
 from lsgan.training.config import STAGE_NAMES, TrainConfig
 from lsgan.training.distributed import init_distributed
 from lsgan.training.loop import TrainingStage
-from lsgan.training.pipeline import STAGES, load_train_config, prepare_data, stage_data
+from lsgan.training.pipeline import load_train_config, prepare_data, stage_class, stage_data
 from lsgan.training.seeding import seed_everything
 
 
@@ -83,7 +83,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as run_dir:
         for name in args.stages.split(","):
             seed_everything(config.runtime.seed)
-            stage = STAGES[name](ctx, config, stage_data(STAGES[name], config), Path(run_dir))
+            stage_cls = stage_class(name, config)
+            stage = stage_cls(ctx, config, stage_data(stage_cls, config), Path(run_dir))
             images_per_s, cuda_peak = bench_stage(stage, args.steps, args.warmup)
             cuda_text = f"{cuda_peak:.0f}" if cuda_peak is not None else "-"
             print(f"{name:<6} {stage.settings.batch_size:>5} {images_per_s:>9.1f} {peak_rss_mib():>13.0f} {cuda_text:>14}")

@@ -20,7 +20,9 @@ from lsgan.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoi
 from lsgan.training.loop import Budget
 from lsgan.training.pipeline import train
 from lsgan.training.stages.aae import AAEStage
-from training_support import checkpoint_tensors, loss_log, synth_dir, tiny_config  # noqa: F401 (fixture)
+from training_support import (  # noqa: F401 (fixture)
+    checkpoint_tensors, loss_log, stopped_and_resumed, synth_dir, tiny_config,
+)
 
 # Batch 6 of 32 training images: 5 batches an epoch, so the resumed part crosses an epoch boundary.
 RESUME_SETTINGS = (
@@ -152,12 +154,7 @@ def test_lsgan_stage_resume_is_bit_exact(pretrained_run: Path, synth_dir: Path, 
     config = tiny_config(
         synth_dir, "stages.lsgan.steps=5", "stages.lsgan.checkpoint_every=2", "runtime.image_every=0"
     )
-    uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
-    for run_dir in (uninterrupted, interrupted):
-        shutil.copytree(pretrained_run, run_dir)
-    assert train("lsgan", config, uninterrupted).finished
-    assert not train("lsgan", config, interrupted, budget=Budget(max_steps=3)).finished
-    assert train("lsgan", config, interrupted, resume=True).finished
+    uninterrupted, interrupted = stopped_and_resumed(pretrained_run, config, tmp_path)
     assert_same_tensors(checkpoint_tensors(uninterrupted / "lsgan"), checkpoint_tensors(interrupted / "lsgan"))
 
 

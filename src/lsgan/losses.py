@@ -1,4 +1,5 @@
-"""LSGAN's losses (paper §Loss function, Eq. 4-10), one small function each, plus ``LossWeights`` and the total.
+"""LSGAN's losses (paper §Loss function, Eq. 4-10), one small function each, plus ``LossWeights`` and the total;
+at the end, the terms only the rivals (StarGAN, GANimation) use.
 
 Images are [B,3,H,W] in [-1,1]; AU vectors [B,16] in [0,1]. The discriminator outputs are logits (D_cls's AU
 outputs are intensities for the MSE form of L_au, logits for its cross-entropy form).
@@ -163,6 +164,27 @@ def expression_loss(probabilities: Tensor, labels: Tensor, valid: Tensor) -> Ten
         return probabilities.sum() * 0.0
     chosen = probabilities[valid].gather(1, labels[valid, None]).squeeze(1)
     return -torch.log(chosen.clamp_min(1e-6)).mean()
+
+
+# --- the rivals' own terms (docs/rivals.md); their adversarial (WGAN-GP) and cycle terms are the ones above ---
+
+def domain_classification_loss(domain_logits: Tensor, domain: Tensor) -> Tensor:
+    """StarGAN's domain classification loss (its Eq. 2 on real images for D, Eq. 3 on fakes for G): the
+    cross-entropy of D_cls's logits [B, K] against one-hot domains [B, K]."""
+    return F.cross_entropy(domain_logits, domain.argmax(dim=1))
+
+
+def attention_loss(attention: Tensor) -> Tensor:
+    """GANimation's attention penalty as its code has it: the mean of the attention mask A [B,1,H,W] (1 keeps the
+    input pixel), so that A does not saturate at 1, where every other term is trivially met."""
+    return attention.mean()
+
+
+def attention_smoothness_loss(attention: Tensor) -> Tensor:
+    """GANimation's total variation of the attention mask A [B,1,H,W]: mean |horizontal step| + mean |vertical
+    step| (their code sums them over the batch and pixels; the weight in ``GANimationOptions`` converts)."""
+    horizontal = (attention[..., :, 1:] - attention[..., :, :-1]).abs().mean()
+    return horizontal + (attention[..., 1:, :] - attention[..., :-1, :]).abs().mean()
 
 
 @dataclass

@@ -4,7 +4,8 @@ one ``<name>.safetensors`` per network.
 Ablation switches: ``use_smg: false`` gives masks (0, 0, 1) (the part branch makes the whole image);
 ``generator: encoder_decoder`` replaces AAE + TG by a StarGAN-style encoder-decoder (which still reads the SMG's
 masks: the two are separate ablations, as in the paper's Tables 5-7); ``smg.attention: se`` swaps the ARMs for
-squeeze-excitation.
+squeeze-excitation. The paper's rivals: ``generator: stargan | ganimation`` (``nets.rivals``, docs/rivals.md) run
+inside the same interface, without an SMG (their masks are (0, 0, 1)).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from lsgan.nets.generator import (
     TransformativeGenerator,
     fuse,
 )
+from lsgan.nets.rivals import RIVALS
+from lsgan.nets.rivals.ganimation import GANimationConfig, GANimationGenerator
+from lsgan.nets.rivals.stargan import StarGANConfig, StarGANGenerator, emotion_domain
 from lsgan.nets.smg import SMG, SMGConfig
 
 CONFIG_FILE = "config.yaml"
@@ -44,11 +48,13 @@ MIN_IMAGE_SIZE = 16
 class LSGANConfig:
     image_size: int = 128
     use_smg: bool = True
-    generator: Literal["aae_tg", "encoder_decoder"] = "aae_tg"
+    generator: Literal["aae_tg", "encoder_decoder", "stargan", "ganimation"] = "aae_tg"
     smg: SMGConfig = field(default_factory=SMGConfig)
     aae: AAEConfig = field(default_factory=AAEConfig)
     tg: TGConfig = field(default_factory=TGConfig)
     encoder_decoder: EncoderDecoderConfig = field(default_factory=EncoderDecoderConfig)
+    stargan: StarGANConfig = field(default_factory=StarGANConfig)  # generator: stargan (a rival)
+    ganimation: GANimationConfig = field(default_factory=GANimationConfig)  # generator: ganimation (a rival)
     aud: AUDConfig = field(default_factory=AUDConfig)
     aux: AuxiliaryConfig = field(default_factory=AuxiliaryConfig)
 
@@ -63,6 +69,11 @@ class LSGANConfig:
         """The SMG attention ablation switch (set it as ``smg.attention``)."""
         return self.smg.attention
 
+    @property
+    def has_smg(self) -> bool:
+        """Whether the generator reads SMG masks: ``use_smg`` for LSGAN's generators; the rivals have none."""
+        return self.use_smg and self.generator not in RIVALS
+
 
 @dataclass
 class GeneratorOutput:
@@ -71,6 +82,7 @@ class GeneratorOutput:
     branches: dict[str, Tensor]  # region -> TG branch image [B,3,H,W] (empty for the encoder-decoder ablation)
     flow: Tensor | None = None  # warping TGs: [B,2,H,W] the mask-fused displacement (grid units)
     colour: Tensor | None = None  # warping TGs: [B,3,H,W] the mask-fused colour change (image units)
+    attention: Tensor | None = None  # GANimation: [B,1,H,W] its attention mask A (1 keeps the input pixel)
 
 
 class LSGANGenerator(nn.Module):
@@ -84,18 +96,24 @@ class LSGANGenerator(nn.Module):
     def __init__(self, config: LSGANConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or LSGANConfig()
-        self.smg = SMG(config.smg) if config.use_smg else None
+        self.smg = SMG(config.smg) if config.has_smg else None
         self.encoder: Encoder | None = None
         self.tg: TransformativeGenerator | None = None
         self.encoder_decoder: EncoderDecoderGenerator | None = None
+        self.stargan: StarGANGenerator | None = None
+        self.ganimation: GANimationGenerator | None = None
         if config.generator == "aae_tg":
             self.encoder = Encoder(config.aae, config.image_size)
             self.tg = TransformativeGenerator(
                 config.tg, config.aae.latent_dim, self.encoder.feature_channels, config.image_size
             )
-        else:
+        elif config.generator == "encoder_decoder":
             mask_channels = len(REGIONS) if config.use_smg else 0
             self.encoder_decoder = EncoderDecoderGenerator(config.encoder_decoder, mask_channels)
+        elif config.generator == "stargan":
+            self.stargan = StarGANGenerator(config.stargan)
+        else:
+            self.ganimation = GANimationGenerator(config.ganimation)
 
     def train(self, mode: bool = True) -> LSGANGenerator:
         super().train(mode)
@@ -130,6 +148,11 @@ class LSGANGenerator(nn.Module):
         masks = self.region_masks(image)
         if self.encoder_decoder is not None:
             return GeneratorOutput(self.encoder_decoder(image, target_aus, masks), masks, {})
+        if self.stargan is not None:  # the target AUs' nearest emotion: StarGAN's domains
+            return GeneratorOutput(self.stargan(image, emotion_domain(target_aus)), masks, {})
+        if self.ganimation is not None:
+            out = self.ganimation(image, target_aus)
+            return GeneratorOutput(out.image, masks, {}, attention=out.attention)
         drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
         branches = self.tg.branch_images(image, drawn)
         out = GeneratorOutput(fuse(branches, masks), masks, branches)
@@ -150,7 +173,7 @@ class LSGANGenerator(nn.Module):
         ``flow`` is the displacement (grid units: fractions of the half-side) at which to sample the source and
         ``colour`` the change to add (image units, [-1, 1] images); ``lsgan.editing.fields`` applies both to any
         resolution of the same aligned face. Warping TGs draw both; every other generator (the paper's image
-        output, residual, the encoder-decoder ablation) gives no displacement and its whole change as ``colour``
+        output, residual, the encoder-decoder ablation, the rivals) gives no displacement and its whole change as ``colour``
         (edited - image), so only what it changed is carried to the photo."""
         out = self.forward(image, target_aus, source_aus)
         if out.flow is None or out.colour is None:

@@ -79,6 +79,39 @@ class AuxStageOptions:
         check_min(self, 0, "photometric")
 
 
+@dataclass
+class StarGANOptions:
+    """The generator stage with ``model.generator: stargan``: StarGAN's loss weights (its paper and code) and its
+    critic schedule. Of ``losses``, a rival reads only ``paired`` (L_pair, the paired setting)."""
+
+    cls: float = 1.0  # λ_cls: domain classification, on real images for D and on fakes for G
+    rec: float = 10.0  # λ_rec: the cycle reconstruction ||x - G(G(x, c), c')||_1
+    gradient_penalty: float = 10.0  # λ_gp (WGAN-GP)
+    n_critic: int = 1  # D updates per G update; their code: 5 (1 gives every method one G update per step)
+
+    def __post_init__(self) -> None:
+        check_min(self, 0, "cls", "rec", "gradient_penalty")
+        check_min(self, 1, "n_critic")
+
+
+@dataclass
+class GANimationOptions:
+    """The generator stage with ``model.generator: ganimation``: GANimation's loss weights and critic schedule.
+    Their code averages its AU error over the batch twice and sums the attention's total variation over the batch
+    and pixels; the terms here are means, so the weights are theirs at their setting (batch 25, 128 px)."""
+
+    au: float = 160.0  # λ_y: their 4000 on MSE / batch, at batch 25 (D_y on real images and on fakes)
+    attention: float = 0.1  # λ_A: the mean attention (their code's lambda_mask)
+    smoothness: float = 4.064  # λ_TV: their 1e-5 on a sum over 25 x 128 x 127 x 2 steps (lambda_mask_smooth)
+    cycle: float = 10.0  # λ_idt: ||I - G(G(I, y_f), y_o)||_1 (their identity loss, lambda_cyc)
+    gradient_penalty: float = 10.0  # λ_gp (WGAN-GP)
+    n_critic: int = 1  # D updates per G update; their code: 5 (1 gives every method one G update per step)
+
+    def __post_init__(self) -> None:
+        check_min(self, 0, "au", "attention", "smoothness", "cycle", "gradient_penalty")
+        check_min(self, 1, "n_critic")
+
+
 def _stage(steps: int, lr: float, **kw: object) -> StageSettings:
     return StageSettings(steps=steps, lr=lr, **kw)  # type: ignore[arg-type]
 
@@ -91,6 +124,8 @@ class StagesConfig:
     lsgan: StageSettings = field(default_factory=lambda: _stage(10000, 1e-4))                  # E, G, D_z, D: 1e-4
     lsgan_options: LsganStageOptions = field(default_factory=LsganStageOptions)
     aux_options: AuxStageOptions = field(default_factory=AuxStageOptions)
+    stargan_options: StarGANOptions = field(default_factory=StarGANOptions)  # model.generator: stargan
+    ganimation_options: GANimationOptions = field(default_factory=GANimationOptions)  # model.generator: ganimation
     latent_weight: float = 1.0  # the encoder side of Eq. 4 (codes look like N(0, I)) in stages aae and lsgan
 
     def __post_init__(self) -> None:

@@ -25,11 +25,18 @@ from lsgan.training.loop import Budget, StageData, StageRunner, TrainingStage
 from lsgan.training.seeding import seed_everything
 from lsgan.training.stages.aae import AAEStage
 from lsgan.training.stages.aux import AuxStage
+from lsgan.training.stages.ganimation import GANimationStage
 from lsgan.training.stages.lsgan import LSGANStage
+from lsgan.training.stages.rival import RivalStage
 from lsgan.training.stages.smg import SMGStage
+from lsgan.training.stages.stargan import StarGANStage
 from lsgan.training.synth_targets import with_true_targets
 
 STAGES: dict[str, type[TrainingStage]] = {"smg": SMGStage, "aae": AAEStage, "aux": AuxStage, "lsgan": LSGANStage}
+# The generator stage (folder ``lsgan`` for every method: the same settings and budget) by ``model.generator``.
+GENERATOR_STAGES: dict[str, type[TrainingStage]] = {
+    "aae_tg": LSGANStage, "encoder_decoder": LSGANStage, "stargan": StarGANStage, "ganimation": GANimationStage,
+}
 BUNDLE_DIR = "bundle"
 RUN_METRICS = "metrics.json"
 RUN_CONFIG = "config.yaml"
@@ -52,13 +59,14 @@ def load_train_config(path: str | Path | None, overrides: list[str] | None = Non
 
 
 def stages_to_run(config: TrainConfig, requested: str) -> list[str]:
-    """``all`` → the stages the model needs, in order (no smg without SMG, no aae for the encoder-decoder)."""
+    """``all`` → the stages the model needs, in order (no smg without SMG, no aae for the encoder-decoder; a rival:
+    aux, whose G_exp goes into its bundle, and its generator stage)."""
     if requested != "all":
         if requested not in STAGES:
             raise LsganError(f"unknown stage {requested!r}: choose one of {', '.join(STAGE_NAMES)}, all")
         return [requested]
     skipped = set()
-    if not config.model.use_smg:
+    if not config.model.has_smg:
         skipped.add("smg")
     if config.model.generator != "aae_tg":
         skipped.add("aae")
@@ -103,6 +111,11 @@ def _test_split(config: TrainConfig, with_labels: bool) -> Dataset | None:
         return None
 
 
+def stage_class(name: str, config: TrainConfig) -> type[TrainingStage]:
+    """The class that trains stage ``name``; the generator stage ``lsgan`` by ``model.generator``."""
+    return GENERATOR_STAGES[config.model.generator] if name == "lsgan" else STAGES[name]
+
+
 def _check_paired_loss(config: TrainConfig) -> None:
     if config.losses.paired and config.data.kind != "synthfacs":
         raise LsganError(
@@ -110,7 +123,7 @@ def _check_paired_loss(config: TrainConfig) -> None:
             f"(data.kind is {config.data.kind!r}): set losses.paired=0"
         )
     warping = config.model.generator == "aae_tg" and config.model.tg.output == "warp"
-    if config.losses.colour and not warping:
+    if config.losses.colour and not warping and stage_class("lsgan", config) is LSGANStage:  # rivals ignore it
         raise LsganError(f"losses.colour={config.losses.colour} penalises a warping TG's colour change: it needs "
                          "model.tg.output=warp (and the aae_tg generator); set losses.colour=0")
 
@@ -154,7 +167,7 @@ def stage_data(stage_cls: type[TrainingStage], config: TrainConfig) -> StageData
 
 def run_stage(name: str, config: TrainConfig, run_dir: Path, ctx: DistContext, *, resume: bool,
               budget: Budget | None) -> tuple[TrainState, TrainingStage]:
-    stage_cls = STAGES[name]
+    stage_cls = stage_class(name, config)
     data = stage_data(stage_cls, config)
     seed_everything(config.runtime.seed)  # identical initial weights on every rank
     stage = stage_cls(ctx, config, data, run_dir)
@@ -183,7 +196,7 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, run_dir / RUN_CONFIG)
-        if "lsgan" in stages_to_run(config, requested):
+        if "lsgan" in stages and stage_class("lsgan", config) is LSGANStage:  # rivals train on SynthFACS only
             prepare_real_faces(config, run_dir, ctx)
         result = RunResult()
         for name in stages:
@@ -191,7 +204,7 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
             result.states[name] = state
             if not state.finished:
                 break  # out of budget: later stages need this one's final weights
-            if isinstance(stage, LSGANStage) and ctx.is_main:
+            if isinstance(stage, (LSGANStage, RivalStage)) and ctx.is_main:
                 result.bundle = write_bundle(stage, run_dir)
         if ctx.is_main and result.states:
             write_run_metrics(run_dir)
@@ -274,7 +287,7 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def write_bundle(stage: LSGANStage, run_dir: Path) -> Path:
+def write_bundle(stage: LSGANStage | RivalStage, run_dir: Path) -> Path:
     generator, au_regressor, extra = stage.bundle_parts()
     return save_bundle(run_dir / BUNDLE_DIR, stage.config.model, generator, au_regressor, extra)
 

@@ -39,6 +39,7 @@ from lsgan.training.config import LsganStageOptions
 from lsgan.training.evaluation import RunningMean, masked_au_mse, psnr, ssim_per_image
 from lsgan.training.logging import au_bar_images, mask_images
 from lsgan.training.loop import Batch, TrainingStage
+from lsgan.training.precision import MixedPrecision
 from lsgan.training.stages.aae import LatentCriticObjective
 from lsgan.training.stages.aux import num_identities
 from lsgan.training.stages.common import adam, freeze, no_grad_for
@@ -321,34 +322,7 @@ class LSGANStage(TrainingStage):
         return [m for m in (self.aud, self.latent_discriminator) if m is not None]
 
     def evaluate(self, batches: Iterator[Batch]) -> dict[str, float]:
-        scores = RunningMean()
-        for batch in batches:
-            source, target = batch["source"], batch["target"]
-            with self.amp.autocast():
-                edited = self.generator(source["image"], target["aus"], source["aus"]).image
-                reconstructed = self.generator(source["image"], source["aus"], source["aus"]).image
-                edited_aus, source_aus_read = self.au_regressor(edited), self.au_regressor(source["image"])
-            scores.add("au_mse", masked_au_mse(edited_aus, target["aus"], target["au_mask"]))
-            scores.add("au_mse_identity_baseline", masked_au_mse(source_aus_read, target["aus"], target["au_mask"]))
-            scores.add("self_rec_psnr", psnr(reconstructed, source["image"]))
-            scores.add("self_rec_ssim", ssim_per_image(reconstructed, source["image"]))
-            self._score_against_truth(batch, edited, scores)
-        return scores.result()
-
-    def _score_against_truth(self, batch: Batch, edited: Tensor, scores: RunningMean) -> None:
-        """PSNR/SSIM of the edit against the rendered true target, beside the unchanged source (SynthFACS), and
-        G_exp's own AU error on the true target (the floor for ``au_mse``)."""
-        truth = batch.get("true_target")
-        if truth is None:
-            return
-        source, target = batch["source"]["image"], batch["target"]
-        with self.amp.autocast():
-            truth_aus = self.au_regressor(truth)
-        scores.add("au_mse_true_target", masked_au_mse(truth_aus, target["aus"], target["au_mask"]))
-        scores.add("psnr", psnr(edited, truth))
-        scores.add("ssim", ssim_per_image(edited, truth))
-        scores.add("psnr_identity_baseline", psnr(source, truth))
-        scores.add("ssim_identity_baseline", ssim_per_image(source, truth))
+        return score_edits(self.generator, self.au_regressor, batches, self.amp)
 
     def preview(self, batch: Batch) -> list[Tensor]:
         source, target = batch["source"], batch["target"]
@@ -360,3 +334,40 @@ class LSGANStage(TrainingStage):
         """What ``save_bundle`` writes: the generator, G_exp, and the other networks for reference."""
         extra = {"aud": self.aud, "identity_classifier": self.identity_classifier}
         return self.generator, self.au_regressor, extra
+
+
+def score_edits(generator: LSGANGenerator, au_regressor: AURegressor, batches: Iterator[Batch], amp: MixedPrecision
+                ) -> dict[str, float]:
+    """The generator stage's test scores (every method's: lsgan's and the rivals'): G_exp's AU error of the edit
+    towards the target AUs (``au_mse``; the unchanged source's beside it), the self-reconstruction under the
+    source's own AUs, and on SynthFACS the edit against the rendered true target."""
+    scores = RunningMean()
+    for batch in batches:
+        source, target = batch["source"], batch["target"]
+        with amp.autocast():
+            edited = generator(source["image"], target["aus"], source["aus"]).image
+            reconstructed = generator(source["image"], source["aus"], source["aus"]).image
+            edited_aus, source_aus_read = au_regressor(edited), au_regressor(source["image"])
+        scores.add("au_mse", masked_au_mse(edited_aus, target["aus"], target["au_mask"]))
+        scores.add("au_mse_identity_baseline", masked_au_mse(source_aus_read, target["aus"], target["au_mask"]))
+        scores.add("self_rec_psnr", psnr(reconstructed, source["image"]))
+        scores.add("self_rec_ssim", ssim_per_image(reconstructed, source["image"]))
+        _score_against_truth(batch, edited, au_regressor, amp, scores)
+    return scores.result()
+
+
+def _score_against_truth(batch: Batch, edited: Tensor, au_regressor: AURegressor, amp: MixedPrecision,
+                         scores: RunningMean) -> None:
+    """PSNR/SSIM of the edit against the rendered true target, beside the unchanged source (SynthFACS), and
+    G_exp's own AU error on the true target (the floor for ``au_mse``)."""
+    truth = batch.get("true_target")
+    if truth is None:
+        return
+    source, target = batch["source"]["image"], batch["target"]
+    with amp.autocast():
+        truth_aus = au_regressor(truth)
+    scores.add("au_mse_true_target", masked_au_mse(truth_aus, target["aus"], target["au_mask"]))
+    scores.add("psnr", psnr(edited, truth))
+    scores.add("ssim", ssim_per_image(edited, truth))
+    scores.add("psnr_identity_baseline", psnr(source, truth))
+    scores.add("ssim_identity_baseline", ssim_per_image(source, truth))
