@@ -24,7 +24,10 @@ from lsgan.metrics import (
     frechet_distance,
     frechet_distance_of_features,
     icc_3_1,
+    kid_of_features,
+    mmd2_unbiased,
     ms_ssim,
+    polynomial_kernel,
     psnr,
     ssim,
 )
@@ -202,6 +205,44 @@ def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
 def test_feature_statistics_need_two_samples() -> None:
     with pytest.raises(MetricInputError, match="N >= 2"):
         feature_statistics(np.zeros((1, 5)))
+
+
+# --- KID ---------------------------------------------------------------------------------------------------
+
+
+def test_mmd2_unbiased_equals_the_sums_over_distinct_pairs(rng: np.random.Generator) -> None:
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)) + 1
+    k = lambda a, b: (a @ b / 3 + 1) ** 3  # noqa: E731  (the cubic polynomial kernel, by hand)
+    within_x = sum(k(x[i], x[j]) for i in range(5) for j in range(5) if i != j) / 20
+    within_y = sum(k(y[i], y[j]) for i in range(4) for j in range(4) if i != j) / 12
+    across = sum(k(a, b) for a in x for b in y) / 20
+    assert mmd2_unbiased(x, y) == pytest.approx(within_x + within_y - 2 * across, rel=1e-12)
+    assert polynomial_kernel(x, y).shape == (5, 4)
+
+
+def test_kid_of_identical_sets_is_about_zero_and_of_shifted_sets_clearly_above(rng: np.random.Generator) -> None:
+    real = rng.normal(size=(300, 64))
+    same = kid_of_features(real, real.copy())
+    other_draw = kid_of_features(real, rng.normal(size=(300, 64)))
+    shifted = kid_of_features(real, rng.normal(size=(300, 64)) + 0.5)
+    assert same.subset_size == 150 and same.subsets == 100  # half the set: the subsets differ
+    # Two draws of one distribution: unbiased, so ≈ 0 up to the subsets' noise, of either sign.
+    assert abs(other_draw.mean) < 0.01 * shifted.mean and abs(other_draw.mean) < 3 * other_draw.std
+    # One set twice: subsets of it share points, whose k(x, x) (≈ 8 here, against ≈ 1 between two points) enters the
+    # cross term, so the estimate is a little below 0; the whole set against itself is -2 (k(x, x) - k(x, y)) / N.
+    assert -0.06 * shifted.mean < same.mean < 0
+    whole = kid_of_features(real, real, subset_size=300, subsets=1)
+    assert whole.std == 0 and -0.06 < whole.mean < 0
+    assert shifted.mean > 10 * shifted.std > 0
+
+
+def test_kid_refuses_sets_it_cannot_compare(rng: np.random.Generator) -> None:
+    with pytest.raises(MetricInputError, match="N >= 2"):
+        kid_of_features(rng.normal(size=(1, 4)), rng.normal(size=(5, 4)))
+    with pytest.raises(MetricInputError, match="dimension"):
+        kid_of_features(rng.normal(size=(5, 4)), rng.normal(size=(5, 3)))
+    with pytest.raises(MetricInputError, match="subset size"):
+        kid_of_features(rng.normal(size=(5, 4)), rng.normal(size=(9, 4)), subset_size=6)
 
 
 # --- FID network ---------------------------------------------------------------------------------------------

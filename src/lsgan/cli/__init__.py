@@ -24,7 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data", help="Render SynthFACS, read and check face data sets.")
 app.add_typer(train_cli.app, name="train", help="Train the LSGAN stages (smg, aae, aux, lsgan, all).")
-app.add_typer(eval_cli.app, name="eval", help="Benchmark an editor (photos: real photographs).")
+app.add_typer(eval_cli.app, name="eval", help="Evaluate models on SynthFACS test pairs (--models, --data), or an editor on real "
+                                         "photographs (photos).")
 edit_cli.register(app)
 reproduce_cli.register(app)
 weights_cli.register(app)

@@ -1,4 +1,4 @@
-"""``lsgan train smg|aae|aux|lsgan|all``: the training stages (owned by the training package).
+"""``lsgan train smg|aae|aux|lsgan|all|judge``: the training stages (owned by the training package).
 
 Run as a plain process, or under ``torchrun --nproc_per_node N $(which lsgan) train ...`` for DDP.
 """
@@ -21,6 +21,8 @@ STAGE_HELP = {
     "aux": "Train G_exp (AU regressor) and C_id (identity classifier) for the generator losses.",
     "lsgan": "Train E + TG against the AUD with the full objective (Eq. 10); writes RUN_DIR/bundle.",
     "all": "Run smg, aae, aux and lsgan in order in one run dir; writes RUN_DIR/bundle and RUN_DIR/metrics.json.",
+    "judge": "Train the evaluation's independent AU judge (not part of all; training identities only, its own seed "
+             "model.judge.seed); writes RUN_DIR/judge/judge.safetensors for `lsgan eval --judge RUN_DIR`.",
 }
 
 
@@ -59,6 +61,8 @@ def _report(result: RunResult, run_dir: Path) -> None:
         typer.echo(f"{name}: step {state.step}, {status}" + (f"; {metrics}" if metrics else ""))
     if result.bundle is not None:
         typer.echo(f"model bundle: {result.bundle}")
+    if result.judge is not None:
+        typer.echo(f"AU judge: {result.judge}")
     typer.echo(f"run dir: {run_dir}")
 
 

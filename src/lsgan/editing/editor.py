@@ -118,7 +118,7 @@ class EditResult:
 class Editor:
     def __init__(self, bundle: ModelBundle, config: EditorConfig | None = None) -> None:
         self.config = config or EditorConfig()
-        self.device = _torch_device(self.config.device)
+        self.device = torch_device(self.config.device)
         self.image_size = bundle.config.image_size
         self.generator = bundle.generator.to(self.device).eval()
         self.au_regressor = bundle.au_regressor.to(self.device).eval()
@@ -129,7 +129,7 @@ class Editor:
                         batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
         config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels)
-        _torch_device(device)  # fail on an unavailable device before the (slower) load
+        torch_device(device)  # fail on an unavailable device before the (slower) load
         return cls(load_bundle(resolve_model_dir(path), device), config)
 
     # --- public API -------------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def resolve_model_dir(path: str | Path | None) -> Path:
     return DEFAULT_MODEL_DIR
 
 
-def _torch_device(name: str) -> torch.device:
+def torch_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:

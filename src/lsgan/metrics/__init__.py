@@ -1,4 +1,5 @@
-"""Evaluation metrics of the paper's experiments: PSNR/SSIM (Eq. 11-12), FID (Eq. 13), LPIPS (Eq. 14), AU MSE/ICC.
+"""Evaluation metrics of the paper's experiments: PSNR/SSIM (Eq. 11-12), FID (Eq. 13), LPIPS (Eq. 14), AU MSE/ICC,
+and KID (Bińkowski et al. 2018) beside FID.
 
 Image metrics take batches ``[B, 3, H, W]`` in ``[-1, 1]``; AU metrics take ``[N, 16]`` arrays on the 0-1 scale.
 LPIPS and FID use pretrained weights from ``lsgan.nets.pretrained`` (made once by ``lsgan weights fetch``).
@@ -16,7 +17,8 @@ from lsgan.metrics.fid import (
     frechet_distance,
     frechet_distance_of_features,
 )
-from lsgan.metrics.image import MetricInputError, ms_ssim, psnr, ssim
+from lsgan.metrics.image import MetricInputError, change_along_truth, ms_ssim, psnr, ssim
+from lsgan.metrics.kid import KIDResult, kid_of_features, mmd2_unbiased, polynomial_kernel
 from lsgan.metrics.lpips import LPIPS
 
 
@@ -30,7 +32,8 @@ class MetricsConfig:
 
 
 __all__ = [
-    "AUAgreement", "FID", "FIDFeatures", "LPIPS", "MetricInputError", "MetricsConfig", "au_agreement", "au_icc",
-    "au_mse", "feature_statistics", "fid", "frechet_distance", "frechet_distance_of_features", "icc_3_1", "ms_ssim",
+    "AUAgreement", "FID", "FIDFeatures", "KIDResult", "LPIPS", "MetricInputError", "MetricsConfig", "au_agreement",
+    "au_icc", "au_mse", "change_along_truth", "feature_statistics", "fid", "frechet_distance",
+    "frechet_distance_of_features", "icc_3_1", "kid_of_features", "mmd2_unbiased", "ms_ssim", "polynomial_kernel",
     "psnr", "ssim",
 ]

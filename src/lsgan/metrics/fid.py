@@ -3,7 +3,8 @@
 FID = ||mu_1 - mu_2||^2 + Tr(C_1 + C_2 - 2 (C_1 C_2)^(1/2)) between Gaussian fits of the 2048-d pool3 features
 of TF's FID InceptionV3 (``lsgan.nets.inception``). Images are resized to 299x299 with TF1's bilinear resize, the
 one inside the original FID graph, so values are comparable with published FIDs computed at the same sample
-count (FID is biased upwards for small sample sets; compare only FIDs over equally many images).
+count (FID is biased upwards for small sample sets; compare only FIDs over equally many images, and see KID,
+``lsgan.metrics.kid``, which is unbiased, on the same features).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lsgan.metrics.image import MetricInputError
+from lsgan.metrics.kid import KIDResult, kid_of_features
 from lsgan.nets import pretrained
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
 
@@ -108,9 +110,9 @@ def _scaled_centred(features: np.ndarray) -> np.ndarray:
 
 
 class FID:
-    """Accumulates FID features of two image sets batch by batch, then gives their distance.
+    """Accumulates FID features of two image sets batch by batch, then gives their distance (and their KID).
 
-    ``fid = FID(); fid.add_real(batch); fid.add_fake(batch); ...; fid.compute()``
+    ``fid = FID(); fid.add_real(batch); fid.add_fake(batch); ...; fid.compute(); fid.compute_kid()``
     """
 
     def __init__(self, features: FIDFeatures | None = None, device: str | torch.device = "cpu") -> None:
@@ -129,9 +131,16 @@ class FID:
         self.fake.append(self._extract(images))
 
     def compute(self) -> float:
+        return frechet_distance_of_features(*self._sets())
+
+    def compute_kid(self, **options: int) -> KIDResult:
+        """KID of the same two feature sets (``options``: ``kid_of_features``'s subsets, subset_size, seed)."""
+        return kid_of_features(*self._sets(), **options)
+
+    def _sets(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.real or not self.fake:
-            raise MetricInputError("FID needs images in both sets; add some with add_real and add_fake")
-        return frechet_distance_of_features(np.concatenate(self.real), np.concatenate(self.fake))
+            raise MetricInputError("FID and KID need images in both sets; add some with add_real and add_fake")
+        return np.concatenate(self.real), np.concatenate(self.fake)
 
 
 def fid(

@@ -33,6 +33,7 @@ from lsgan.nets.generator import (
     TransformativeGenerator,
     fuse,
 )
+from lsgan.nets.judge import JudgeConfig
 from lsgan.nets.rivals import RIVALS
 from lsgan.nets.rivals.ganimation import GANimationConfig, GANimationGenerator
 from lsgan.nets.rivals.stargan import StarGANConfig, StarGANGenerator, emotion_domain
@@ -57,6 +58,7 @@ class LSGANConfig:
     ganimation: GANimationConfig = field(default_factory=GANimationConfig)  # generator: ganimation (a rival)
     aud: AUDConfig = field(default_factory=AUDConfig)
     aux: AuxiliaryConfig = field(default_factory=AuxiliaryConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)  # the evaluation's AU judge (stage judge), not the model
 
     def __post_init__(self) -> None:
         if self.image_size < MIN_IMAGE_SIZE or self.image_size % 4:
@@ -191,17 +193,18 @@ class ModelBundle:
 FULL_PRECISION_BUFFERS = ("running_mean", "running_var")  # BatchNorm statistics can underflow fp16
 
 
-def save_weights(module: nn.Module, path: str | Path, storage_dtype: torch.dtype = torch.float32) -> None:
+def save_weights(module: nn.Module, path: str | Path, storage_dtype: torch.dtype = torch.float32,
+                 metadata: dict[str, str] | None = None) -> None:
     """A module's state dict as one safetensors file (tensors made contiguous and unshared). With a
     ``storage_dtype`` such as float16, fp32 parameters are stored in it (half the file); ``load_weights`` casts
-    them back to the module's dtype."""
+    them back to the module's dtype. ``metadata`` goes into the file's header (read it with ``safe_open``)."""
     state = {}
     for name, tensor in module.state_dict().items():
         tensor = tensor.detach().cpu()
         if tensor.dtype == torch.float32 and not name.endswith(FULL_PRECISION_BUFFERS):
             tensor = tensor.to(storage_dtype)
         state[name] = tensor.contiguous().clone()
-    write_bytes(path, save(state), durable=True)
+    write_bytes(path, save(state, metadata), durable=True)
 
 
 def load_weights(module: nn.Module, path: str | Path) -> None:

@@ -10,7 +10,8 @@ from lsgan.config import ConfigError, check_fraction, check_min, check_positive
 from lsgan.losses import LossWeights
 from lsgan.nets.lsgan import LSGANConfig
 
-STAGE_NAMES: tuple[str, ...] = ("smg", "aae", "aux", "lsgan")
+STAGE_NAMES: tuple[str, ...] = ("smg", "aae", "aux", "lsgan")  # the model's stages: what `train all` runs
+EVALUATION_STAGE_NAMES: tuple[str, ...] = ("judge",)  # trained only when asked: the evaluation's AU judge
 
 
 @dataclass
@@ -122,6 +123,8 @@ class StagesConfig:
     aae: StageSettings = field(default_factory=lambda: _stage(2000, 1e-4))
     aux: StageSettings = field(default_factory=lambda: _stage(2000, 2e-4, betas=(0.9, 0.999)))  # G_exp: 2e-4
     lsgan: StageSettings = field(default_factory=lambda: _stage(10000, 1e-4))                  # E, G, D_z, D: 1e-4
+    # The evaluation's AU judge (model.judge); its final evaluation (the floor) reads the whole test split.
+    judge: StageSettings = field(default_factory=lambda: _stage(2000, 1e-3, betas=(0.9, 0.999), eval_batches=0))
     lsgan_options: LsganStageOptions = field(default_factory=LsganStageOptions)
     aux_options: AuxStageOptions = field(default_factory=AuxStageOptions)
     stargan_options: StarGANOptions = field(default_factory=StarGANOptions)  # model.generator: stargan

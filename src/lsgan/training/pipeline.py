@@ -17,22 +17,26 @@ from lsgan.config import load_config, save_config, to_dict
 from lsgan.data.datasets import UnpairedPairs, build_dataset
 from lsgan.data.real_faces import RealFaces, align_folder, made_from
 from lsgan.errors import DataError, LsganError
+from lsgan.nets.judge import JUDGE_FILE, save_judge
 from lsgan.nets.lsgan import save_bundle
 from lsgan.training.checkpoint import TrainState, atomic_write_bytes
-from lsgan.training.config import STAGE_NAMES, TrainConfig
+from lsgan.training.config import EVALUATION_STAGE_NAMES, STAGE_NAMES, TrainConfig
 from lsgan.training.distributed import DistContext, barrier, init_distributed, shutdown_distributed
 from lsgan.training.loop import Budget, StageData, StageRunner, TrainingStage
 from lsgan.training.seeding import seed_everything
 from lsgan.training.stages.aae import AAEStage
 from lsgan.training.stages.aux import AuxStage
 from lsgan.training.stages.ganimation import GANimationStage
+from lsgan.training.stages.judge import JudgeStage
 from lsgan.training.stages.lsgan import LSGANStage
 from lsgan.training.stages.rival import RivalStage
 from lsgan.training.stages.smg import SMGStage
 from lsgan.training.stages.stargan import StarGANStage
 from lsgan.training.synth_targets import with_true_targets
 
-STAGES: dict[str, type[TrainingStage]] = {"smg": SMGStage, "aae": AAEStage, "aux": AuxStage, "lsgan": LSGANStage}
+STAGES: dict[str, type[TrainingStage]] = {
+    "smg": SMGStage, "aae": AAEStage, "aux": AuxStage, "lsgan": LSGANStage, "judge": JudgeStage,
+}
 # The generator stage (folder ``lsgan`` for every method: the same settings and budget) by ``model.generator``.
 GENERATOR_STAGES: dict[str, type[TrainingStage]] = {
     "aae_tg": LSGANStage, "encoder_decoder": LSGANStage, "stargan": StarGANStage, "ganimation": GANimationStage,
@@ -47,6 +51,7 @@ REAL_FACES = "real_faces.npz"  # data.real's faces, aligned once per run dir
 class RunResult:
     states: dict[str, TrainState] = field(default_factory=dict)
     bundle: Path | None = None
+    judge: Path | None = None  # the judge file, after stage judge
 
     @property
     def finished(self) -> bool:
@@ -60,10 +65,11 @@ def load_train_config(path: str | Path | None, overrides: list[str] | None = Non
 
 def stages_to_run(config: TrainConfig, requested: str) -> list[str]:
     """``all`` → the stages the model needs, in order (no smg without SMG, no aae for the encoder-decoder; a rival:
-    aux, whose G_exp goes into its bundle, and its generator stage)."""
+    aux, whose G_exp goes into its bundle, and its generator stage; never the evaluation's judge)."""
     if requested != "all":
         if requested not in STAGES:
-            raise LsganError(f"unknown stage {requested!r}: choose one of {', '.join(STAGE_NAMES)}, all")
+            raise LsganError(f"unknown stage {requested!r}: choose one of "
+                             f"{', '.join(STAGE_NAMES + EVALUATION_STAGE_NAMES)}, all")
         return [requested]
     skipped = set()
     if not config.model.has_smg:
@@ -206,6 +212,8 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
                 break  # out of budget: later stages need this one's final weights
             if isinstance(stage, (LSGANStage, RivalStage)) and ctx.is_main:
                 result.bundle = write_bundle(stage, run_dir)
+            if isinstance(stage, JudgeStage) and ctx.is_main:
+                result.judge = write_judge(stage, run_dir, state.step)
         if ctx.is_main and result.states:
             write_run_metrics(run_dir)
         return result
@@ -292,10 +300,18 @@ def write_bundle(stage: LSGANStage | RivalStage, run_dir: Path) -> Path:
     return save_bundle(run_dir / BUNDLE_DIR, stage.config.model, generator, au_regressor, extra)
 
 
+def write_judge(stage: JudgeStage, run_dir: Path, steps: int) -> Path:
+    """``RUN_DIR/judge/judge.safetensors``: the judge and what it was trained on (its training identities)."""
+    data = stage.config.data
+    train_identities = getattr(stage.data.train, "identities", [])
+    return save_judge(run_dir / JudgeStage.name / JUDGE_FILE, stage.judge, image_size=stage.config.model.image_size,
+                      data=Path(data.root).resolve(), train_identities=train_identities, steps=steps)
+
+
 def write_run_metrics(run_dir: Path) -> dict[str, dict[str, float]]:
     """``RUN_DIR/metrics.json``: the final test metrics of every finished stage in the run dir."""
     metrics = {}
-    for name in STAGE_NAMES:
+    for name in STAGE_NAMES + EVALUATION_STAGE_NAMES:
         path = run_dir / name / "metrics.json"
         if path.is_file():
             metrics[name] = json.loads(path.read_text())["metrics"]
