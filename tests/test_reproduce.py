@@ -22,6 +22,7 @@ def tiny_budget(tmp_path: Path, data_root: Path) -> Path:
     """configs/tiny.yaml's sizes and steps as a budget overlay, on the session's tiny SynthFACS set."""
     tiny = yaml.safe_load((CONFIGS / "tiny.yaml").read_text())
     tiny.pop("losses")
+    tiny["model"]["tg"].pop("preset", None)  # a budget sets sizes, never a method's design
     tiny["data"]["root"] = str(data_root)
     tiny["stages"]["lsgan"]["steps"] = 4
     path = tmp_path / "budget.yaml"

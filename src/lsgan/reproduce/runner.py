@@ -34,6 +34,7 @@ STAGE_INPUTS: dict[str, tuple[str, ...]] = {
     "aae": ("model.image_size", "model.aae", "model.smg.mask_dilation", "model.smg.mask_blur", "stages.aae",
             "stages.latent_weight"),
     "aux": ("model.image_size", "model.aux", "stages.aux", "stages.aux_options"),
+    "judge": ("model.image_size", "model.judge", "stages.judge"),
 }
 SHARED_INPUTS: tuple[str, ...] = ("data.kind", "data.root", "data.csv", "data.synth", "runtime.seed",
                                   "runtime.device", "runtime.precision")
@@ -101,9 +102,10 @@ def _update_record(run_dir: Path, minutes: dict[str, float] | None = None, reuse
     write_text(run_dir / RECORD, json.dumps(record, indent=2))
 
 
-def _train_timed(name: str, requested: str, config: TrainConfig, run_dir: Path, clock: Budget) -> bool:
+def _train_timed(name: str, requested: str, config: TrainConfig, run_dir: Path, clock: Budget,
+                 allow_config_change: bool = False) -> bool:
     started = time.monotonic()
-    result = train(requested, config, run_dir, resume=True, budget=clock)
+    result = train(requested, config, run_dir, resume=True, budget=clock, allow_config_change=allow_config_change)
     minutes = (time.monotonic() - started) / 60
     _update_record(run_dir, minutes={requested: minutes})
     print(f"reproduce: {name} {requested}: {'done' if result.finished else 'stopped'} ({minutes:.1f} min)", flush=True)
@@ -111,9 +113,17 @@ def _train_timed(name: str, requested: str, config: TrainConfig, run_dir: Path, 
 
 
 def train_base(config: TrainConfig, base_dir: Path, clock: Budget) -> bool:
-    """The shared earlier stages and the independent AU judge, in the base run dir."""
+    """The shared earlier stages and the independent AU judge, in the base run dir. A base trained under a config
+    that differs only in what these stages do not read (say a setting added to stage lsgan since) is continued."""
+    saved = base_dir / RUN_CONFIG
+    if saved.is_file():
+        old = load_train_config(saved)
+        changed = [stage for stage in STAGE_INPUTS if (base_dir / stage).is_dir() and not reusable(stage, config, old)]
+        if changed:
+            raise LsganError(f"{base_dir} holds stages {', '.join(changed)} trained under another config: give "
+                             "reproduce another --runs folder, or delete that run dir")
     for stage in (*EARLIER_STAGES, "judge"):
-        if not _train_timed(BASE, stage, config, base_dir, clock):
+        if not _train_timed(BASE, stage, config, base_dir, clock, allow_config_change=True):
             return False
     return True
 
