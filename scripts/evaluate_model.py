@@ -24,9 +24,10 @@ from torch.utils.data import DataLoader
 from lsgan.data.datasets import UnpairedPairs, build_dataset
 from lsgan.metrics.au import au_agreement
 from lsgan.metrics.image import change_along_truth, psnr, ssim
+from lsgan.metrics.running import RunningMean
+from lsgan.metrics.segmentation import ConfusionMatrix
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 from lsgan.parsing import NUM_PARSING_CLASSES
-from lsgan.training.evaluation import ConfusionMatrix, RunningMean
 from lsgan.training.synth_targets import with_true_targets
 
 

@@ -16,6 +16,7 @@ import torch
 from lsgan.data.synthfacs.identity import sample_identity
 from lsgan.data.synthfacs.renderer import render
 from lsgan.losses import reconstruction_loss
+from lsgan.metrics.image import psnr
 from lsgan.nets.aae import AAEConfig
 from lsgan.nets.generator import TGConfig
 from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator
@@ -32,11 +33,6 @@ def faces(identities: range, size: int, seed: int) -> tuple[torch.Tensor, torch.
         labels.append(torch.from_numpy(out.labels.astype(np.int64)))
         aus.append(torch.from_numpy(vector))
     return torch.stack(images), torch.stack(labels), torch.stack(aus)
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = ((a - b) / 2).pow(2).mean(dim=(1, 2, 3))
-    return float((10 * torch.log10(1 / mse)).mean())
 
 
 def train(skip_levels: int, data, test, size: int, steps: int, width: int, device: str) -> tuple[float, float]:
@@ -65,7 +61,7 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
         output, _ = generator.tg(
             generator.encode_regions(test_images, test_masks), test_aus, test_masks, test_images
         )
-    return loss.item(), psnr(output, test_images)
+    return loss.item(), float(psnr(output, test_images).mean())
 
 
 def main() -> None:

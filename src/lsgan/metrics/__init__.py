@@ -1,4 +1,6 @@
-"""Evaluation metrics of the paper's experiments: PSNR/SSIM (Eq. 11-12), FID (Eq. 13), LPIPS (Eq. 14), AU MSE/ICC.
+"""Evaluation metrics of the paper's experiments: PSNR/SSIM (Eq. 11-12), FID (Eq. 13), LPIPS (Eq. 14), AU MSE/ICC,
+and the parsing mIoU. They sit beside the losses, below training: training's validation, the evaluation and the
+scripts all score with these (one implementation each); nothing here imports training, editing or evaluation.
 
 Image metrics take batches ``[B, 3, H, W]`` in ``[-1, 1]``; AU metrics take ``[N, 16]`` arrays on the 0-1 scale.
 LPIPS and FID use pretrained weights from ``lsgan.nets.pretrained`` (made once by ``lsgan weights fetch``).
@@ -7,7 +9,7 @@ LPIPS and FID use pretrained weights from ``lsgan.nets.pretrained`` (made once b
 from dataclasses import dataclass
 from typing import Literal
 
-from lsgan.metrics.au import AUAgreement, au_agreement, au_icc, au_mse, icc_3_1
+from lsgan.metrics.au import AUAgreement, au_agreement, au_icc, au_mse, icc_3_1, masked_au_mse
 from lsgan.metrics.fid import (
     FID,
     FIDFeatures,
@@ -16,8 +18,10 @@ from lsgan.metrics.fid import (
     frechet_distance,
     frechet_distance_of_features,
 )
-from lsgan.metrics.image import MetricInputError, ms_ssim, psnr, ssim
+from lsgan.metrics.image import MetricInputError, ms_ssim, ms_ssim_window, psnr, ssim, ssim_window
 from lsgan.metrics.lpips import LPIPS
+from lsgan.metrics.running import RunningMean
+from lsgan.metrics.segmentation import ConfusionMatrix
 
 
 @dataclass
@@ -30,7 +34,8 @@ class MetricsConfig:
 
 
 __all__ = [
-    "AUAgreement", "FID", "FIDFeatures", "LPIPS", "MetricInputError", "MetricsConfig", "au_agreement", "au_icc",
-    "au_mse", "feature_statistics", "fid", "frechet_distance", "frechet_distance_of_features", "icc_3_1", "ms_ssim",
-    "psnr", "ssim",
+    "AUAgreement", "ConfusionMatrix", "FID", "FIDFeatures", "LPIPS", "MetricInputError", "MetricsConfig",
+    "RunningMean", "au_agreement", "au_icc", "au_mse", "feature_statistics", "fid", "frechet_distance",
+    "frechet_distance_of_features", "icc_3_1", "masked_au_mse", "ms_ssim", "ms_ssim_window", "psnr", "ssim",
+    "ssim_window",
 ]
