@@ -50,7 +50,7 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
     for step in range(steps):
         index = torch.randint(0, len(images), (8,), device=device)
         codes = generator.encode_regions(images[index], masks[index])
-        output, _ = generator.tg(codes, aus[index], masks[index], images[index])
+        output = generator.tg(codes, aus[index], masks[index], images[index]).image
         loss = reconstruction_loss(output, images[index])
         optimizer.zero_grad()
         loss.backward()
@@ -58,9 +58,8 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
     with torch.no_grad():
         test_images, test_labels, test_aus = (t.to(device) for t in test)
         test_masks = region_masks(test_labels)
-        output, _ = generator.tg(
-            generator.encode_regions(test_images, test_masks), test_aus, test_masks, test_images
-        )
+        codes = generator.encode_regions(test_images, test_masks)
+        output = generator.tg(codes, test_aus, test_masks, test_images).image
     return loss.item(), float(psnr(output, test_images).mean())
 
 

@@ -29,7 +29,6 @@ from lsgan.nets.generator import (
     EncoderDecoderGenerator,
     TGConfig,
     TransformativeGenerator,
-    fuse,
 )
 from lsgan.nets.smg import SMG, SMGConfig
 
@@ -128,12 +127,8 @@ class LSGANGenerator(nn.Module):
         masks = self.region_masks(image)
         if self.encoder_decoder is not None:
             return GeneratorOutput(self.encoder_decoder(image, target_aus), masks, {})
-        drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
-        branches = self.tg.branch_images(image, drawn)
-        out = GeneratorOutput(fuse(branches, masks), masks, branches)
-        if self.config.tg.output == "warp":
-            out.flow, out.colour = self.tg.edit_field(drawn, masks)
-        return out
+        edit = self.tg(self.encode_regions(image, masks), target_aus, masks, image, source_aus)
+        return GeneratorOutput(edit.image, masks, edit.branches, edit.flow, edit.colour)
 
     def edit(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Plain-tensor form of ``forward``: (image, masks)."""
