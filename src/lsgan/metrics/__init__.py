@@ -18,7 +18,7 @@ from lsgan.metrics.fid import (
     frechet_distance,
     frechet_distance_of_features,
 )
-from lsgan.metrics.image import MetricInputError, ms_ssim, ms_ssim_window, psnr, ssim, ssim_window
+from lsgan.metrics.image import MetricInputError, ms_ssim, psnr, ssim
 from lsgan.metrics.lpips import LPIPS
 from lsgan.metrics.running import RunningMean
 from lsgan.metrics.segmentation import ConfusionMatrix
@@ -36,6 +36,5 @@ class MetricsConfig:
 __all__ = [
     "AUAgreement", "ConfusionMatrix", "FID", "FIDFeatures", "LPIPS", "MetricInputError", "MetricsConfig",
     "RunningMean", "au_agreement", "au_icc", "au_mse", "feature_statistics", "fid", "frechet_distance",
-    "frechet_distance_of_features", "icc_3_1", "masked_au_mse", "ms_ssim", "ms_ssim_window", "psnr", "ssim",
-    "ssim_window",
+    "frechet_distance_of_features", "icc_3_1", "masked_au_mse", "ms_ssim", "psnr", "ssim",
 ]
