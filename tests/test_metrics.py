@@ -14,8 +14,10 @@ from skimage.transform import resize
 from lsgan.facs import NUM_AUS
 from lsgan.metrics import (
     LPIPS,
+    ConfusionMatrix,
     FIDFeatures,
     MetricInputError,
+    RunningMean,
     au_agreement,
     au_icc,
     au_mse,
@@ -26,12 +28,14 @@ from lsgan.metrics import (
     icc_3_1,
     kid_of_features,
     mmd2_unbiased,
+    masked_au_mse,
     ms_ssim,
     polynomial_kernel,
     psnr,
     ssim,
 )
 from lsgan.metrics.fid import tf_bilinear_resize
+from lsgan.metrics.image import MAX_PSNR_DB
 from lsgan.nets import pretrained
 
 
@@ -77,7 +81,23 @@ def test_psnr_matches_the_8bit_convention() -> None:
     pixels = torch.randint(0, 255, (1, 3, 8, 8)).float()
     # one grey level everywhere: PSNR = 10 log10(255² / 1)
     assert psnr(pixels / 127.5 - 1, (pixels + 1) / 127.5 - 1).item() == pytest.approx(20 * math.log10(255), abs=1e-3)
-    assert math.isinf(psnr(pixels, pixels).item())
+
+
+def test_psnr_of_gaussian_noise_is_10_log10_of_4_over_its_variance() -> None:
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.rand(4, 3, 64, 64, generator=gen) * 2 - 1
+    for std in (0.01, 0.05, 0.2):
+        noisy = clean + std * torch.randn(clean.shape, generator=gen)  # not clipped: MSE is std² up to sampling
+        # 12288 samples per image: the MSE is off by ~1.3 % (0.06 dB) at one standard deviation
+        torch.testing.assert_close(psnr(clean, noisy), torch.full((4,), 10 * math.log10(4 / std**2)), atol=0.2, rtol=0)
+
+
+def test_psnr_of_identical_images_is_the_cap_so_means_stay_finite() -> None:
+    image = torch.rand(2, 3, 8, 8) * 2 - 1
+    assert psnr(image, image).tolist() == [MAX_PSNR_DB, MAX_PSNR_DB]
+    one_level = image.clone()
+    one_level[0, 0, 0, 0] += 2 / 255  # one grey level in one pixel: finite, below the cap
+    assert 60 < psnr(image, one_level)[0].item() < MAX_PSNR_DB
 
 
 def test_ssim_is_one_for_identical_and_falls_with_noise(face: np.ndarray) -> None:
@@ -87,6 +107,14 @@ def test_ssim_is_one_for_identical_and_falls_with_noise(face: np.ndarray) -> Non
     scores = [ssim(x, (x + sigma * noise).clamp(-1, 1)).item() for sigma in (0.0, 0.05, 0.2)]
     assert scores[0] == pytest.approx(1.0, abs=1e-6)
     assert 1.0 > scores[1] > scores[2] > 0
+
+
+@pytest.mark.parametrize("side", [5, 8, 16])
+def test_ssim_of_identical_small_images_is_one(side: int) -> None:
+    # smaller than the standard window 11: the largest odd window that fits (5, 7, 11), never a skipped filter
+    image = torch.rand(2, 3, side, side, generator=torch.Generator().manual_seed(side)) * 2 - 1
+    torch.testing.assert_close(ssim(image, image), torch.ones(2))
+    assert (ssim(image, image.flip(-1)) < 0.9).all()
 
 
 def test_ms_ssim_needs_large_enough_images(face: np.ndarray) -> None:
@@ -111,7 +139,10 @@ SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6]
 
 
 def test_icc_3_1_on_shrout_and_fleiss_data() -> None:
+    # Their Table 3's mean squares: between targets BMS = 11.24, residual EMS = 1.02 (k = 4 judges), so
+    # ICC(3,1) = (BMS - EMS) / (BMS + 3 EMS) = 10.22 / 14.30 = 0.715, printed as 0.71.
     assert icc_3_1(SHROUT_FLEISS) == pytest.approx(0.71, abs=0.005)
+    assert icc_3_1(SHROUT_FLEISS) == pytest.approx((11.24 - 1.02) / (11.24 + 3 * 1.02), abs=1e-3)
 
 
 def test_icc_3_1_for_two_raters_by_hand() -> None:
@@ -160,6 +191,40 @@ def test_au_agreement_averages_over_defined_iccs(rng: np.random.Generator) -> No
     assert result.mean_mse == 0 and len(result.as_rows()) == NUM_AUS
     with pytest.raises(MetricInputError, match=r"\[N, 16\]"):
         au_mse(np.zeros((3, 15)), np.zeros((3, 15)))
+
+
+def test_masked_au_mse_averages_the_labelled_aus_of_each_image() -> None:
+    target = torch.zeros(2, NUM_AUS)
+    predicted = torch.zeros(2, NUM_AUS)
+    predicted[0, 0], predicted[1, :] = 0.5, 0.2
+    mask = torch.ones(2, NUM_AUS)
+    mask[0, 1:] = 0  # image 0: only AU 1 labelled
+    torch.testing.assert_close(masked_au_mse(predicted, target, mask), torch.tensor([0.25, 0.04]))
+    torch.testing.assert_close(masked_au_mse(predicted, target), torch.tensor([0.25 / NUM_AUS, 0.04]))
+    assert masked_au_mse(predicted, target, torch.zeros(2, NUM_AUS)).tolist() == [0.0, 0.0]  # nothing labelled
+
+
+# --- parsing mIoU, running means -----------------------------------------------------------------------------
+
+
+def test_miou_of_a_known_confusion() -> None:
+    # target 0 0 0 1 1 2, prediction 0 0 1 1 2 2: IoU 2/3 (class 0), 1/3 (1), 1/2 (2); class 3 absent: NaN, skipped.
+    confusion = ConfusionMatrix(4)
+    confusion.add(torch.tensor([[0, 0, 1]]), torch.tensor([[0, 0, 0]]))  # added in two batches
+    confusion.add(torch.tensor([[1, 2, 2]]), torch.tensor([[1, 1, 2]]))
+    assert confusion.matrix[:3, :3].tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]  # rows: truth, columns: prediction
+    iou = confusion.iou()
+    torch.testing.assert_close(iou[:3], torch.tensor([2 / 3, 1 / 3, 1 / 2], dtype=torch.float64))
+    assert math.isnan(iou[3].item())
+    assert confusion.mean_iou() == pytest.approx(0.5)
+
+
+def test_running_mean_weights_batches_by_their_size() -> None:
+    means = RunningMean()
+    means.add("a", torch.tensor([1.0, 2.0, 3.0]))
+    means.add("a", torch.tensor([10.0]))
+    means.add("b", torch.tensor([0.5]))
+    assert means.result() == {"a": pytest.approx(4.0), "b": 0.5}
 
 
 # --- Fréchet distance ----------------------------------------------------------------------------------------
@@ -308,3 +373,16 @@ def test_lpips_passes_gradients_to_the_input(face: np.ndarray, weights: None) ->
     metric(x, y).sum().backward()
     assert y.grad is not None and y.grad.abs().sum() > 0
     assert all(not p.requires_grad for p in metric.parameters())
+
+
+# --- layering ------------------------------------------------------------------------------------------------
+
+
+def test_metrics_import_nothing_above_them() -> None:
+    """Metrics sit beside the losses (docs/architecture.md): no import of training, editing, evaluation or cli,
+    not even inside a function."""
+    from import_support import SRC, imports_any
+
+    above = ("lsgan.training", "lsgan.editing", "lsgan.evaluation", "lsgan.cli")
+    files = sorted((SRC / "lsgan" / "metrics").glob("*.py")) + [SRC / "lsgan" / "losses.py"]
+    assert {path.name: imports_any(path, above) for path in files} == {path.name: [] for path in files}

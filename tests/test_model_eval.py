@@ -30,6 +30,7 @@ from lsgan.evaluation.models import (
 from lsgan.evaluation.photos import BenchmarkResult, EditRow, summarize
 from lsgan.evaluation.tables import Column, Table, csv_text, format_cell, markdown
 from lsgan.metrics import AUAgreement, KIDResult
+from lsgan.metrics.image import MAX_PSNR_DB
 from lsgan.metrics.photo import READINGS
 from lsgan.nets import pretrained
 from lsgan.nets.judge import JUDGE_FILE, AUJudge, JudgeConfig, JudgeInfo, LoadedJudge, load_judge
@@ -156,7 +157,7 @@ def test_eval_writes_every_table_figure_and_summary(judge_run, synth_dir, tiny_b
     assert summary["pairs"] == 3 and summary["settings"] == ["paired", "unpaired"] and summary["judge"]["steps"] == 12
     identity = summary["methods"]["identity"]
     assert identity["along"] == 0 and identity["identity_distance"]["to_source"] == 0
-    assert identity["self_reconstruction"]["psnr"] == "inf" and identity["own_critic"] is None
+    assert identity["self_reconstruction"]["psnr"] == MAX_PSNR_DB and identity["own_critic"] is None  # capped
     lsgan = summary["methods"]["paired/lsgan"]
     assert lsgan["judge"]["per_au"]["AU12"]["mse"] >= 0 and lsgan["own_critic_on_true_targets"] is not None
     assert summary["methods"]["unpaired/lsgan"]["fid"] == lsgan["fid"]  # one bundle, the same pairs
@@ -172,7 +173,7 @@ def test_eval_writes_every_table_figure_and_summary(judge_run, synth_dir, tiny_b
     mse = _csv_rows(out / "table1_au_mse_judge_unpaired.csv")
     assert mse[-1]["method"] == "judge on the true targets (floor)" and len(mse[0]) == 18  # method, 16 AUs, mean
     identity_rows = _csv_rows(out / "table3_reconstruction_identity_paired.csv")
-    assert identity_rows[0]["self-rec PSNR (dB)"] == "∞" and identity_rows[-1]["self-rec SSIM"] == "–"
+    assert identity_rows[0]["self-rec PSNR (dB)"] == f"{MAX_PSNR_DB:.2f}" and identity_rows[-1]["self-rec SSIM"] == "–"
 
     again = run_lsgan(args, capsys, monkeypatch)  # refused before anything is loaded
     assert again.code == 2 and "--overwrite" in again.err and again.err.count("\n") == 1

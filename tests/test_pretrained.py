@@ -141,3 +141,21 @@ def test_fetch_command_reports_existing_files(weights_folder: Path) -> None:
     result = CliRunner().invoke(app, ["weights", "fetch", "--out", str(weights_folder)])
     assert result.exit_code == 0, result.output
     assert "already" in result.output
+
+
+def test_the_weights_folder_depends_on_the_converter_never_the_other_way() -> None:
+    """pretrained -> weight_conversion -> the nets it converts for; none of those imports back (not even inside a
+    function), and each module imports alone in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    from import_support import imports_any, module_path
+
+    back = ("lsgan.nets.pretrained", "lsgan.nets.weight_conversion")
+    converted_for = ("lsgan.nets.expression.faceapi", "lsgan.nets.expression.fer", "lsgan.nets.inception")
+    assert "lsgan.nets.weight_conversion" in imports_any(module_path("lsgan.nets.pretrained"), back)
+    assert imports_any(module_path("lsgan.nets.weight_conversion"), back[:1]) == []
+    assert {m: imports_any(module_path(m), back) for m in converted_for} == {m: [] for m in converted_for}
+    for module in back:
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})

@@ -13,21 +13,17 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pytorch_msssim import ms_ssim, ssim
 from torch import Tensor
 
 from lsgan.config import ConfigError, check_min
 from lsgan.errors import LsganError
+from lsgan.metrics.image import ms_ssim, ms_ssim_window, ssim
 
 AdversarialKind = Literal["bce", "hinge", "wgan-gp"]
 ADVERSARIAL_KINDS: tuple[str, ...] = ("bce", "hinge", "wgan-gp")
 AULossKind = Literal["mse", "ce"]
 AU_LOSS_KINDS: tuple[str, ...] = ("mse", "ce")
-
-# pytorch_msssim's MS-SSIM downsamples 4 times and needs a side > (window - 1) * 16.
-MS_SSIM_DOWNSAMPLINGS = 4
-MAX_SSIM_WINDOW = 11
-MIN_MS_SSIM_WINDOW = 5
+MIN_MS_SSIM_WINDOW = 5  # below this (images up to 64 px) L_rec uses single-scale SSIM
 
 
 def _check_kind(kind: str) -> None:
@@ -111,27 +107,14 @@ def identity_loss(identity_logits: Tensor, identity: Tensor) -> Tensor:
     return F.cross_entropy(identity_logits, identity)
 
 
-def _to_unit_range(image: Tensor) -> Tensor:
-    return (image + 1.0) / 2.0
-
-
-def ssim_window(side: int) -> int | None:
-    """Largest odd MS-SSIM window (<= 11, >= 5) that fits pytorch_msssim's 4 downsamplings, or None."""
-    for window in range(MAX_SSIM_WINDOW, MIN_MS_SSIM_WINDOW - 1, -2):
-        if side > (window - 1) * 2**MS_SSIM_DOWNSAMPLINGS:
-            return window
-    return None
-
-
 def structural_similarity(image: Tensor, target: Tensor) -> Tensor:
-    """SSIM term of Eq. 8 on [0,1] images: MS-SSIM (5 scales, standard weights) with the largest window that
-    fits (11 from 161 px, 7 at 128), single-scale SSIM (window 11, or the side if smaller) below 97 px."""
-    image, target = _to_unit_range(image), _to_unit_range(target)
-    side = min(image.shape[-2:])
-    window = ssim_window(side)
-    if window is not None:
-        return ms_ssim(image, target, data_range=1.0, win_size=window)
-    return ssim(image, target, data_range=1.0, win_size=min(MAX_SSIM_WINDOW, side - 1 + side % 2))
+    """SSIM term of Eq. 8, the batch mean of ``lsgan.metrics.image``'s: MS-SSIM (5 scales, standard weights) with
+    the largest window that fits (``ms_ssim_window``: 11 from 161 px, 7 at 128, 5 from 65 px), single-scale SSIM
+    (window 11, or the side if smaller) up to 64 px."""
+    window = ms_ssim_window(min(image.shape[-2:]))
+    if window >= MIN_MS_SSIM_WINDOW:
+        return ms_ssim(image, target, win_size=window).mean()
+    return ssim(image, target).mean()
 
 
 def reconstruction_loss(reconstructed: Tensor, source: Tensor) -> Tensor:

@@ -8,7 +8,7 @@ through an epoch on a corrupt JPEG.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from lsgan.data.images import DEFAULT_MIN_SIZE, center_square, read_image, read_label_map, resize_image, to_tensor
+from lsgan.data.synthfacs.writer import SynthSettings
 from lsgan.data.tables import (
     DEFAULT_TEST_FRACTION,
     OPENFACE_PATTERN,
@@ -39,13 +40,29 @@ SPLIT_CHOICES: tuple[str, ...] = ("train", "test", "all")
 
 
 @dataclass
-class DataConfig:
-    """Where a data set lives and how items are served. ``csv`` is the AU table for ``folder`` (required),
-    ``openface`` (required) and ``rafd`` (optional: without it RaFD gets weak emotion-prototype AUs)."""
+class DataSource:
+    """Where a data set lives. ``csv`` is the AU table for ``folder`` (required), ``openface`` (required) and
+    ``rafd`` (optional: without it RaFD gets weak emotion-prototype AUs)."""
 
     kind: DataKind = "synthfacs"
     root: Path = Path("data/synthfacs")
     csv: Path | None = None
+
+
+@dataclass
+class DataSection(DataSource):
+    """The ``data:`` section of a training config: the data set; for SynthFACS the set to render into ``root`` when
+    that does not exist (at the model's image size); unlabelled real faces for stage lsgan (with ``losses.real``)."""
+
+    synth: SynthSettings = field(default_factory=SynthSettings)
+    real: Path | None = None  # photos / video frames of real faces, unlabelled
+    real_limit: int = 0  # use the first N images of ``real`` (0: all)
+
+
+@dataclass
+class DataConfig(DataSource):
+    """Where a data set lives (``DataSource``) and how items are served."""
+
     image_size: int = 128
     split: Literal["train", "test", "all"] = "train"
     au_scale: float = 1.0  # scale of a folder/rafd CSV: 1 (0-1) or 5 (0-5); fixed by the format elsewhere

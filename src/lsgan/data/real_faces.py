@@ -18,9 +18,8 @@ from tqdm import tqdm
 
 from lsgan.data.faces import FaceAligner
 from lsgan.data.images import read_image
+from lsgan.data.tables import list_images
 from lsgan.errors import DataError, LsganError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 @dataclass
@@ -47,20 +46,14 @@ class RealFaces:
             raise DataError(f"{path}: not a real-faces cache ({err}); delete it to align the faces again") from None
 
 
-def image_paths(folder: Path) -> list[Path]:
-    """Every image file under ``folder`` (recursively), in a fixed order."""
-    if not folder.is_dir():
-        raise DataError(f"real faces folder not found: {folder} (data.real; `lsgan data fetch photos` makes one)")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise DataError(f"{folder}: no images (data.real needs photos or video frames of real faces)")
-    return paths
-
-
 def align_folder(folder: Path, size: int, *, limit: int = 0, progress: bool = True) -> RealFaces:
     """The largest face of each image under ``folder`` (the first ``limit`` images when > 0), aligned to
     ``size``×``size``; images without a face are listed in ``skipped``."""
-    paths = image_paths(folder)
+    if not folder.is_dir():
+        raise DataError(f"real faces folder not found: {folder} (data.real; `lsgan data fetch photos` makes one)")
+    paths = list_images(folder)
+    if not paths:
+        raise DataError(f"{folder}: no images (data.real needs photos or video frames of real faces)")
     if limit > 0:
         paths = paths[:limit]
     crops, names, skipped = [], [], []

@@ -446,6 +446,7 @@ def _rafd_aus(path: Path, name: RafdName,
 
 
 def list_images(folder: Path) -> list[Path]:
+    """Every image file under ``folder`` (recursively, by suffix: ``IMAGE_SUFFIXES``), sorted."""
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

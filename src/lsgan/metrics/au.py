@@ -1,4 +1,5 @@
-"""AU intensity agreement between generated and target images (the paper's Tables 1, 6, 7): per-AU MSE and ICC.
+"""AU intensity agreement between generated and target images (the paper's Tables 1, 6, 7): per-AU MSE and ICC,
+and the per-image AU error over labelled AUs that training's validation logs (``masked_au_mse``).
 
 AU arrays are ``[N, 16]`` on the 0-1 scale in ``facs.AU_IDS`` order, one row per image, e.g. the AU estimates of
 the generated images against the target AU vectors they were asked for.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from lsgan.facs import AU_IDS, NUM_AUS
 from lsgan.metrics.image import MetricInputError
@@ -71,6 +74,13 @@ def au_icc(generated: np.ndarray, target: np.ndarray) -> np.ndarray:
     """ICC(3,1) per AU with the two "raters" being target and generated, ``[16]``."""
     generated, target = _check_au_pair(generated, target)
     return np.array([icc_3_1(np.stack([target[:, i], generated[:, i]], axis=1)) for i in range(NUM_AUS)])
+
+
+def masked_au_mse(predicted: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Per-image mean squared AU error over the labelled AUs (``mask`` [B, 16], 1 = labelled; all when None)
+    -> [B]; 0 for an image with no labelled AU."""
+    weights = torch.ones_like(target, dtype=torch.float32) if mask is None else mask.float()
+    return ((predicted.float() - target.float()).pow(2) * weights).sum(1) / weights.sum(1).clamp(min=1)
 
 
 def au_agreement(generated: np.ndarray, target: np.ndarray) -> AUAgreement:

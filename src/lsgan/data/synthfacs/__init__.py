@@ -16,6 +16,7 @@ from lsgan.data.synthfacs.renderer import Render, RenderError, render
 from lsgan.data.synthfacs.shading import Light
 from lsgan.data.synthfacs.writer import (
     SynthConfig,
+    SynthSettings,
     read_meta,
     render_row,
     write_dataset,
@@ -29,6 +30,7 @@ __all__ = [
     "Render",
     "RenderError",
     "SynthConfig",
+    "SynthSettings",
     "read_meta",
     "render",
     "render_row",

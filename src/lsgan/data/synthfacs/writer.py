@@ -17,6 +17,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from lsgan.atomic import os_errors_as_output_errors
+from lsgan.config import ConfigError, check_fraction, check_min
 from lsgan.data.synthfacs.expressions import (
     Expression,
     expression_for_index,
@@ -26,7 +27,7 @@ from lsgan.data.synthfacs.frame import Pose
 from lsgan.data.synthfacs.identity import sample_identity
 from lsgan.data.synthfacs.renderer import Render, render
 from lsgan.data.synthfacs.shading import Light
-from lsgan.errors import DataError, LsganError
+from lsgan.errors import DataError
 from lsgan.facs import AU_COLUMNS, NUM_AUS
 
 FORMAT_VERSION = 2  # 2: FACS-apex AUs (6, 7, 9, 10, 12, 14, 17, 23, 4, 26), skin detail, T-zone shine
@@ -46,37 +47,41 @@ LEADING_COLUMNS: tuple[str, ...] = (
 )
 EXTRA_COLUMNS: tuple[str, ...] = ("unilateral", "expression")  # side of one-sided AUs; "posed"/"spontaneous"
 COLUMNS = LEADING_COLUMNS + EXTRA_COLUMNS
-
-
-class SynthConfigError(LsganError, ValueError):
-    """A SynthFACS setting out of range."""
+META_CONFIG_KEYS: tuple[str, ...] = ("identities", "per_identity", "size", "seed", "au_scale", "test_fraction")
+MIN_SIZE, MAX_SIZE = 16, 1024
 
 
 @dataclass(frozen=True)
-class SynthConfig:
-    """Settings of ``lsgan data synth`` (the defaults mirror RaFD's 67 identities)."""
+class SynthSettings:
+    """What a SynthFACS set holds, wherever and at whatever size it is rendered; also the ``data.synth`` section of a
+    training config, which renders the set at the model's size into ``data.root`` when that does not exist."""
+
+    identities: int = 67  # RaFD's
+    per_identity: int = 40
+    seed: int = 0
+    test_fraction: float = 0.2  # share of the identities held out as the test split
+    workers: int = 1  # rendering processes (the output does not depend on it)
+
+    def __post_init__(self) -> None:
+        check_min(self, 1, "identities", "per_identity", "workers")
+        check_min(self, 0, "seed")
+        check_fraction(self, "test_fraction")
+
+
+@dataclass(frozen=True)
+class SynthConfig(SynthSettings):
+    """Settings of ``lsgan data synth``: the set (``SynthSettings``), where it goes and its image size."""
 
     out: Path = Path("data/synthfacs")
-    identities: int = 67
-    per_identity: int = 40
     size: int = 128
-    seed: int = 0
     au_scale: int = 1  # 1: AUs written 0-1; 5: written 0-5 (DISFA/OpenFace convention), recorded in meta.json
-    test_fraction: float = 0.2
-    workers: int = 1
 
-    def validate(self) -> None:
-        checks = [
-            (self.identities >= 1, f"identities must be >= 1, got {self.identities}"),
-            (self.per_identity >= 1, f"per_identity must be >= 1, got {self.per_identity}"),
-            (16 <= self.size <= 1024, f"size must be 16-1024 pixels, got {self.size}"),
-            (self.au_scale in (1, 5), f"au_scale must be 1 or 5, got {self.au_scale}"),
-            (0.0 <= self.test_fraction < 1.0, f"test_fraction must be in [0, 1), got {self.test_fraction}"),
-            (self.workers >= 1, f"workers must be >= 1, got {self.workers}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise SynthConfigError(message)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise ConfigError(f"size must be {MIN_SIZE}-{MAX_SIZE} pixels, got {self.size}")
+        if self.au_scale not in (1, 5):
+            raise ConfigError(f"au_scale must be 1 or 5, got {self.au_scale}")
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class Task:
     seed: int
 
 
-def held_out_identities(cfg: SynthConfig) -> set[int]:
+def held_out_identities(cfg: SynthSettings) -> set[int]:
     """Identities held out for testing: a seeded random ``test_fraction`` of them (at least one when > 0)."""
     if cfg.test_fraction <= 0 or cfg.identities < 2:
         return set()
@@ -144,7 +149,6 @@ def _render_and_save(args: tuple[Task, SynthConfig]) -> dict[str, str]:
 
 def write_dataset(cfg: SynthConfig, progress: bool = True) -> Path:
     """Render the whole data set into ``cfg.out``; returns the folder. Same config -> same bytes."""
-    cfg.validate()
     with os_errors_as_output_errors(cfg.out):
         return _write_dataset(cfg, progress)
 
@@ -173,9 +177,7 @@ def _write_dataset(cfg: SynthConfig, progress: bool) -> Path:
         "per_identity": cfg.per_identity,
         "test_identities": sorted(held_out_identities(cfg)),
         "columns": list(COLUMNS),
-        "config": {
-            k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k not in ("out", "workers")
-        },
+        "config": {key: getattr(cfg, key) for key in META_CONFIG_KEYS},
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out

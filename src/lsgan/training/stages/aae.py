@@ -16,7 +16,8 @@ from torch import Tensor, nn
 
 from lsgan.losses import latent_adversarial_loss, latent_encoder_loss
 from lsgan.nets.aae import AdversarialAutoencoder, LatentDiscriminator
-from lsgan.training.evaluation import RunningMean, psnr, ssim_per_image
+from lsgan.metrics.image import psnr, ssim
+from lsgan.metrics.running import RunningMean
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.parsing import region_masks
 from lsgan.training.stages.common import adam, no_grad_for, region_images
@@ -97,7 +98,7 @@ class AAEStage(TrainingStage):
                 reconstruction = self.aae(images)[1]
             faces = slice(0, batch["image"].shape[0])
             scores.add("face_psnr", psnr(reconstruction[faces], images[faces]))
-            scores.add("face_ssim", ssim_per_image(reconstruction[faces], images[faces]))
+            scores.add("face_ssim", ssim(reconstruction[faces], images[faces]))
             scores.add("all_psnr", psnr(reconstruction, images))
         return scores.result()
 

@@ -14,7 +14,8 @@ from torch import Tensor, nn
 
 from lsgan.data.augment import photometric
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
-from lsgan.training.evaluation import RunningMean, masked_au_mse
+from lsgan.metrics.au import masked_au_mse
+from lsgan.metrics.running import RunningMean
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.stages.common import adam
 

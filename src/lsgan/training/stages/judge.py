@@ -22,7 +22,7 @@ from lsgan.data.augment import photometric
 from lsgan.facs import NUM_AUS
 from lsgan.metrics.au import icc_3_1
 from lsgan.nets.judge import AUJudge
-from lsgan.training.evaluation import masked_au_mse
+from lsgan.metrics.au import masked_au_mse
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.seeding import seed_everything
 from lsgan.training.stages.common import adam

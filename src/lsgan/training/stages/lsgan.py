@@ -34,9 +34,11 @@ from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
 from lsgan.nets.discriminator import AUDiscriminator
 from lsgan.nets.expression import LOSS_CLASSIFIER, emotion_labels, load_classifier, read_aligned
 from lsgan.nets.lsgan import GeneratorOutput, LSGANGenerator
+from lsgan.metrics.au import masked_au_mse
+from lsgan.metrics.image import psnr, ssim
+from lsgan.metrics.running import RunningMean
 from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
 from lsgan.training.config import LsganStageOptions
-from lsgan.training.evaluation import RunningMean, masked_au_mse, psnr, ssim_per_image
 from lsgan.training.logging import au_bar_images, mask_images
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.precision import MixedPrecision
@@ -351,7 +353,7 @@ def score_edits(generator: LSGANGenerator, au_regressor: AURegressor, batches: I
         scores.add("au_mse", masked_au_mse(edited_aus, target["aus"], target["au_mask"]))
         scores.add("au_mse_identity_baseline", masked_au_mse(source_aus_read, target["aus"], target["au_mask"]))
         scores.add("self_rec_psnr", psnr(reconstructed, source["image"]))
-        scores.add("self_rec_ssim", ssim_per_image(reconstructed, source["image"]))
+        scores.add("self_rec_ssim", ssim(reconstructed, source["image"]))
         _score_against_truth(batch, edited, au_regressor, amp, scores)
     return scores.result()
 
@@ -368,6 +370,6 @@ def _score_against_truth(batch: Batch, edited: Tensor, au_regressor: AURegressor
         truth_aus = au_regressor(truth)
     scores.add("au_mse_true_target", masked_au_mse(truth_aus, target["aus"], target["au_mask"]))
     scores.add("psnr", psnr(edited, truth))
-    scores.add("ssim", ssim_per_image(edited, truth))
+    scores.add("ssim", ssim(edited, truth))
     scores.add("psnr_identity_baseline", psnr(source, truth))
-    scores.add("ssim_identity_baseline", ssim_per_image(source, truth))
+    scores.add("ssim_identity_baseline", ssim(source, truth))

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from lsgan.nets.smg import SMG
 from lsgan.parsing import NUM_PARSING_CLASSES, region_masks
-from lsgan.training.evaluation import ConfusionMatrix
+from lsgan.metrics.segmentation import ConfusionMatrix
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.logging import mask_images
 from lsgan.training.stages.common import adam
