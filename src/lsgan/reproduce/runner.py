@@ -173,7 +173,7 @@ def write_report(budget: str, out: Path, runs: Path, plan: list[Experiment], *, 
     base = load_train_config(runs / BASE / RUN_CONFIG)
     data = Path(base.data.root)
     methods = {run.name: runs / run.name / "bundle" for run in plan if run.group != "ablations"}
-    ablations = {f"ablations/lsgan (all terms)": runs / ABLATION_REFERENCE / "bundle"}
+    ablations = {"ablations/lsgan": runs / ABLATION_REFERENCE / "bundle"}  # the reference: every term on
     ablations |= {run.name: runs / run.name / "bundle" for run in plan if run.group == "ablations"}
     parts = {
         "methods": evaluate_models(methods, data, out / "methods", judge=runs / BASE, photos=photos, limit=limit,
