@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from lsgan.editing.editor import DEFAULT_MODEL_DIR
-from lsgan.nets.lsgan import AU_REGRESSOR_FILE, CONFIG_FILE, GENERATOR_FILE, load_bundle, save_weights
+from lsgan.nets.lsgan import AU_REGRESSOR_FILE, CONFIG_FILE, GENERATOR_FILE, load_bundle
+from lsgan.nets.weights import save_weights
 from lsgan.training.pipeline import BUNDLE_DIR, RUN_CONFIG, RUN_METRICS
 from lsgan.training.config import STAGE_NAMES
 

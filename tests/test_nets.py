@@ -21,8 +21,9 @@ from lsgan.nets.auxiliary import (
 from lsgan.nets.discriminator import AUDConfig, AUDiscriminator
 from lsgan.config import from_dict, to_dict
 from lsgan.nets.generator import TG_PRESETS, EncoderDecoderGenerator, TGConfig
-from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, load_bundle, load_weights, save_bundle, save_weights
+from lsgan.nets.lsgan import LSGANConfig, LSGANGenerator, load_bundle, save_bundle
 from lsgan.nets.smg import ARM, SMG, SEAttention, SMGConfig, region_masks
+from lsgan.nets.weights import load_weights, save_weights
 from lsgan.parsing import CLASS_INDEX, NUM_PARSING_CLASSES
 
 SIZES = [32, 64, 128]

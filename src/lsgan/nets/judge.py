@@ -28,6 +28,7 @@ from lsgan import facs
 from lsgan.config import ConfigError, check_min, from_dict, to_dict
 from lsgan.errors import CheckpointError
 from lsgan.nets.blocks import BasicBlock, conv_norm_act
+from lsgan.nets.weights import load_weights, save_weights
 
 JUDGE_FILE = "judge.safetensors"
 JUDGE_FORMAT = "lsgan-au-judge"
@@ -93,8 +94,6 @@ class LoadedJudge:
 def save_judge(path: str | Path, net: AUJudge, *, image_size: int, data: str | Path,
                train_identities: list[str] | tuple[str, ...], steps: int) -> Path:
     """Write the judge's weights and what it was trained on into one safetensors file."""
-    from lsgan.nets.lsgan import save_weights  # the one weight writer
-
     metadata = {"format": JUDGE_FORMAT, "config": json.dumps(to_dict(net.config)), "image_size": str(image_size),
                 "data": str(data), "train_identities": json.dumps([str(i) for i in train_identities]),
                 "steps": str(steps)}
@@ -118,8 +117,6 @@ def find_judge_file(path: str | Path) -> Path:
 
 def load_judge(path: str | Path, device: str | torch.device = "cpu") -> LoadedJudge:
     """The judge of a file or run dir (``find_judge_file``), in eval mode on ``device``."""
-    from lsgan.nets.lsgan import load_weights  # the one weight reader (shape and NaN checks)
-
     file = find_judge_file(path)
     try:
         with safe_open(str(file), framework="pt") as handle:
