@@ -193,6 +193,31 @@ def test_au_agreement_averages_over_defined_iccs(rng: np.random.Generator) -> No
         au_mse(np.zeros((3, 15)), np.zeros((3, 15)))
 
 
+def test_au_agreement_with_a_label_mask_reads_each_au_over_its_labelled_images(rng: np.random.Generator) -> None:
+    target = rng.uniform(size=(12, NUM_AUS))
+    generated = np.clip(target + rng.normal(scale=0.2, size=target.shape), 0, 1)
+    labelled = rng.uniform(size=target.shape) > 0.3
+    labelled[:, 4] = False  # no image labels AU6: no MSE, no ICC
+    labelled[:, 7] = False
+    labelled[0, 7] = True  # one image labels AU9: an MSE, no ICC
+    masked = au_agreement(generated, target, labelled)
+    for au in range(NUM_AUS):
+        rows = labelled[:, au]
+        if rows.sum() >= 2:
+            alone = au_agreement(generated[rows], target[rows])  # the labelled images on their own
+            assert masked.mse[au] == pytest.approx(alone.mse[au], rel=1e-12)
+            assert masked.icc[au] == pytest.approx(alone.icc[au], rel=1e-12)
+    assert math.isnan(masked.mse[4]) and math.isnan(masked.icc[4]) and math.isnan(masked.icc[7])
+    assert masked.mse[7] == (generated[0, 7] - target[0, 7]) ** 2
+    assert masked.mean_mse == pytest.approx(np.delete(masked.mse, 4).mean())  # over the AUs that have one
+    everything = au_agreement(generated, target, np.ones(target.shape, bool))
+    unmasked = au_agreement(generated, target)
+    np.testing.assert_allclose(everything.mse, unmasked.mse, rtol=1e-12)
+    np.testing.assert_array_equal(everything.icc, unmasked.icc)
+    with pytest.raises(MetricInputError, match="labelled-AU mask"):
+        au_agreement(generated, target, labelled[:3])
+
+
 def test_masked_au_mse_averages_the_labelled_aus_of_each_image() -> None:
     target = torch.zeros(2, NUM_AUS)
     predicted = torch.zeros(2, NUM_AUS)

@@ -28,13 +28,14 @@ class AUAgreement:
 
     @property
     def mean_mse(self) -> float:
-        return float(self.mse.mean())
+        """Mean over the AUs whose MSE is defined (with a ``labelled`` mask, an AU no image labels has none)."""
+        return _defined_mean(self.mse)
 
     @property
     def mean_icc(self) -> float:
-        """Mean over the AUs whose ICC is defined (an AU constant in both sets has none)."""
-        defined = self.icc[np.isfinite(self.icc)]
-        return float(defined.mean()) if defined.size else float("nan")
+        """Mean over the AUs whose ICC is defined (an AU constant in both sets, or labelled in fewer than 2
+        images, has none)."""
+        return _defined_mean(self.icc)
 
     def as_rows(self) -> list[dict[str, float | int]]:
         rows = zip(AU_IDS, self.mse, self.icc, strict=True)
@@ -64,16 +65,24 @@ def icc_3_1(ratings: np.ndarray) -> float:
     return float((between_targets - residual) / denominator)
 
 
-def au_mse(generated: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Mean squared error per AU over the images, ``[16]``."""
+def au_mse(generated: np.ndarray, target: np.ndarray, labelled: np.ndarray | None = None) -> np.ndarray:
+    """Mean squared error per AU over the images, ``[16]``; with ``labelled`` (bool ``[N, 16]``) each AU over the
+    images that label it (NaN for an AU no image labels)."""
     generated, target = _check_au_pair(generated, target)
-    return ((generated - target) ** 2).mean(axis=0)
+    if labelled is None:
+        return ((generated - target) ** 2).mean(axis=0)
+    rows = _check_labelled(labelled, generated.shape)
+    return np.array([((generated[rows[:, i], i] - target[rows[:, i], i]) ** 2).mean() if rows[:, i].any()
+                     else np.nan for i in range(NUM_AUS)])
 
 
-def au_icc(generated: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """ICC(3,1) per AU with the two "raters" being target and generated, ``[16]``."""
+def au_icc(generated: np.ndarray, target: np.ndarray, labelled: np.ndarray | None = None) -> np.ndarray:
+    """ICC(3,1) per AU with the two "raters" being target and generated, ``[16]``; with ``labelled`` (bool
+    ``[N, 16]``) each AU over the images that label it (NaN for an AU fewer than 2 images label)."""
     generated, target = _check_au_pair(generated, target)
-    return np.array([icc_3_1(np.stack([target[:, i], generated[:, i]], axis=1)) for i in range(NUM_AUS)])
+    rows = np.ones(generated.shape, bool) if labelled is None else _check_labelled(labelled, generated.shape)
+    return np.array([icc_3_1(np.stack([target[rows[:, i], i], generated[rows[:, i], i]], axis=1))
+                     if rows[:, i].sum() >= 2 else np.nan for i in range(NUM_AUS)])
 
 
 def masked_au_mse(predicted: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -83,8 +92,22 @@ def masked_au_mse(predicted: Tensor, target: Tensor, mask: Tensor | None = None)
     return ((predicted.float() - target.float()).pow(2) * weights).sum(1) / weights.sum(1).clamp(min=1)
 
 
-def au_agreement(generated: np.ndarray, target: np.ndarray) -> AUAgreement:
-    return AUAgreement(mse=au_mse(generated, target), icc=au_icc(generated, target))
+def au_agreement(generated: np.ndarray, target: np.ndarray, labelled: np.ndarray | None = None) -> AUAgreement:
+    """Per-AU MSE and ICC(3,1) of ``generated`` against ``target`` (``[N, 16]`` each); with ``labelled`` (bool
+    ``[N, 16]``) each AU over the images that label it."""
+    return AUAgreement(mse=au_mse(generated, target, labelled), icc=au_icc(generated, target, labelled))
+
+
+def _defined_mean(values: np.ndarray) -> float:
+    defined = values[np.isfinite(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def _check_labelled(labelled: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    labelled = np.asarray(labelled)
+    if labelled.shape != shape:
+        raise MetricInputError(f"the labelled-AU mask must be {list(shape)} like the AU arrays, got {labelled.shape}")
+    return labelled.astype(bool)
 
 
 def _check_au_pair(generated: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

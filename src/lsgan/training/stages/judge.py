@@ -19,10 +19,8 @@ import torch
 from torch import Tensor, nn
 
 from lsgan.data.augment import photometric
-from lsgan.facs import NUM_AUS
-from lsgan.metrics.au import icc_3_1
+from lsgan.metrics.au import AUAgreement, au_agreement, au_mse, masked_au_mse
 from lsgan.nets.judge import AUJudge
-from lsgan.metrics.au import masked_au_mse
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.seeding import seed_everything
 from lsgan.training.stages.common import adam
@@ -80,15 +78,7 @@ class JudgeStage(TrainingStage):
 def floor_metrics(read: np.ndarray, labels: np.ndarray, labelled: np.ndarray) -> dict[str, float]:
     """``au_mse``, ``au_icc`` (means over the AUs with a defined value), ``au_mse_zero_baseline`` and ``images``
     from readings and labels ``[N, 16]`` and which labels exist (bool ``[N, 16]``)."""
-    mse, icc, zero = [], [], []
-    for au in range(NUM_AUS):
-        rows = labelled[:, au]
-        if rows.sum() == 0:
-            continue
-        mse.append(float(((read[rows, au] - labels[rows, au]) ** 2).mean()))
-        zero.append(float((labels[rows, au] ** 2).mean()))
-        if rows.sum() >= 2:
-            icc.append(icc_3_1(np.stack([labels[rows, au], read[rows, au]], axis=1)))
-    defined = [value for value in icc if np.isfinite(value)]
-    return {"au_mse": float(np.mean(mse)), "au_icc": float(np.mean(defined)) if defined else float("nan"),
-            "au_mse_zero_baseline": float(np.mean(zero)), "images": float(len(read))}
+    agreement = au_agreement(read, labels, labelled)
+    zero = AUAgreement(au_mse(np.zeros_like(labels), labels, labelled), agreement.icc)  # always "no AU active"
+    return {"au_mse": agreement.mean_mse, "au_icc": agreement.mean_icc, "au_mse_zero_baseline": zero.mean_mse,
+            "images": float(len(read))}
