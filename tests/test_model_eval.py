@@ -160,6 +160,7 @@ def test_eval_writes_every_table_figure_and_summary(judge_run, synth_dir, tiny_b
     assert identity["self_reconstruction"]["psnr"] == MAX_PSNR_DB and identity["own_critic"] is None  # capped
     lsgan = summary["methods"]["paired/lsgan"]
     assert lsgan["judge"]["per_au"]["AU12"]["mse"] >= 0 and lsgan["own_critic_on_true_targets"] is not None
+    assert lsgan["trained_against_own_critic"] is True  # an aae_tg bundle: its L_au read this G_exp
     assert summary["methods"]["unpaired/lsgan"]["fid"] == lsgan["fid"]  # one bundle, the same pairs
 
     report = planned.report.read_text()
@@ -195,18 +196,21 @@ def _fake_evaluation(judged: bool, photo_folder: Path) -> Evaluation:
     floor = AUAgreement(mse=np.full(16, 0.01), icc=np.full(16, float("nan")))
     kid = KIDResult(0.004, 0.001, 100, 2)
 
-    def scores(name: str, critic: AUAgreement | None, recon: float) -> MethodScores:
+    def scores(name: str, critic: AUAgreement | None, recon: float, trained: bool = False) -> MethodScores:
         return MethodScores(name, 3, agreement if judged else None, critic, critic, critic, 12.5, kid, 30.0, 0.9,
-                            0.1, 0.25, recon, 0.99, 0.2, 0.3, 3, torch.zeros(3, 3, 32, 32))
+                            0.1, 0.25, recon, 0.99, 0.2, 0.3, 3, torch.zeros(3, 3, 32, 32),
+                            trained_against_critic=trained)
 
     rows = [EditRow("a.png", "happy", identity_distance=0.1, detail_kept=0.9, outside_max_abs=0,
                     outside_changed_share=0.0, seconds=0.5, geometry=dict.fromkeys(READINGS, 0.01))]
     photo_summary = summarize(BenchmarkResult(rows, [], ("happy",), (), 1.0, "m"))
-    return Evaluation(Path("data"), [ModelSpec("lsgan", Path("bundle"))], pairs,
+    return Evaluation(Path("data"), [ModelSpec("lsgan", Path("bundle")), ModelSpec("stargan", Path("rival"))], pairs,
                       Reference(np.zeros((3, 8)), [], [], floor if judged else None, 0.3, 3, 2),
-                      {IDENTITY: scores(IDENTITY, None, math.inf), "lsgan": scores("lsgan", agreement, 40.0)},
+                      {IDENTITY: scores(IDENTITY, None, math.inf), "lsgan": scores("lsgan", agreement, 40.0, True),
+                       "stargan": scores("stargan", agreement, 35.0)},
                       judge=LoadedJudge(AUJudge(JudgeConfig()), JudgeInfo(Path("j"), JudgeConfig(), 32, "d", ("0",), 12))
-                      if judged else None, limit=None, photos={IDENTITY: photo_summary, "lsgan": photo_summary},
+                      if judged else None, limit=None,
+                      photos={IDENTITY: photo_summary, "lsgan": photo_summary, "stargan": photo_summary},
                       photo_folder=photo_folder)
 
 
@@ -219,9 +223,12 @@ def test_report_without_a_judge_shows_the_models_own_critic_and_the_photo_table(
     report = files.report.read_text()
     assert "No independent AU judge was given" in report and "Setting:" not in report and "Table 1a" not in report
     critic = _csv_rows(out / "table1_au_mse_own_critic.csv")
-    assert [row["method"] for row in critic] == ["lsgan: edits", "lsgan: source unchanged",
-                                                 "lsgan: true targets (its floor)"]
+    assert [row["method"] for row in critic] == [
+        "lsgan: edits (trained against it)", "lsgan: source unchanged", "lsgan: true targets (its floor)",
+        "stargan: edits (not trained against it)", "stargan: source unchanged", "stargan: true targets (its floor)"]
     assert critic[0]["AU12"] == "0.0200" and critic[0]["mean"] == "0.0200"
+    assert "Trained against it (its L_au, Eq. 6, reads this G_exp, so an edit may have learnt to fool it): lsgan; " \
+           "not trained against it" in report and "): stargan. This reading therefore favours lsgan" in report
     quality = _csv_rows(out / "table2_image_quality.csv")
     assert quality[0] == {"method": "identity (source unchanged)", "FID": "12.50", "KID ×10³": "4.00",
                           "KID ×10³ std": "1.00", "PSNR (dB)": "30.00", "SSIM": "0.9000", "LPIPS": "0.1000",
@@ -229,15 +236,18 @@ def test_report_without_a_judge_shows_the_models_own_critic_and_the_photo_table(
     identity = _csv_rows(out / "table3_reconstruction_identity.csv")
     assert identity[0]["self-rec PSNR (dB)"] == "∞" and identity[-1]["method"] == "true target (a perfect edit)"
     photos = _csv_rows(out / "table_photos.csv")
-    assert [row["method"] for row in photos] == ["identity (source unchanged)", "lsgan"]
+    assert [row["method"] for row in photos] == ["identity (source unchanged)", "lsgan", "stargan"]
     assert photos[1]["photos edited"] == "1/1" and photos[1]["identity distance, mean"] == "0.100"
     summary = json.loads(files.summary.read_text())
     assert summary["judge"] is None and summary["methods"]["identity"]["self_reconstruction"]["psnr"] == "inf"
+    assert summary["methods"]["lsgan"]["trained_against_own_critic"] is True
+    assert summary["methods"]["stargan"]["trained_against_own_critic"] is False
     with pytest.raises(OutputError, match="--overwrite"):
         write_report(_fake_evaluation(False, tmp_path / "photos"), out)
     judged = write_report(_fake_evaluation(True, tmp_path / "photos"), out, overwrite=True)
     floor = _csv_rows(out / "table1_au_icc_judge.csv")[-1]
     assert floor["method"] == "judge on the true targets (floor)" and floor["AU01"] == "–"
+    assert "the judge's Table 1a/1b is the fair comparison" in judged.report.read_text()
     assert judged.tables[0].name == "table1_au_mse_judge.csv"
 
 

@@ -28,6 +28,7 @@ from lsgan.evaluation.models import (
 from lsgan.evaluation.tables import Column, Table, csv_text, markdown
 from lsgan.facs import AU_IDS
 from lsgan.metrics import AUAgreement
+from lsgan.metrics.image import MAX_PSNR_DB
 from lsgan.metrics.photo import CROP_SIDE, SAME_PERSON_THRESHOLD
 
 REPORT = "report.md"
@@ -147,26 +148,38 @@ def judge_tables(evaluation: Evaluation, setting: str) -> list[Table]:
 
 
 def critic_tables(evaluation: Evaluation, setting: str) -> list[Table]:
-    notes = ["Each model's own critic, its G_exp (the AU regressor its generator trained against, which an edit "
-             "may have learnt to fool), reads the model's edits, the unchanged sources (the identity baseline as "
-             "this critic sees it) and the rendered true targets (this critic's own floor)."]
+    methods = [(evaluation.scores[name], label) for name, label in methods_of(evaluation, setting)[1:]
+               if evaluation.scores[name].critic is not None]
+    notes = [_critic_note(methods, judged=evaluation.judge is not None)]
     if evaluation.judge is None:
         notes.append("No independent judge was given (--judge): this is the only AU reading in this report. Train "
                      "one with `lsgan train judge --config CONFIG --out RUN_DIR` and pass --judge RUN_DIR.")
     tables = []
     for letter, (kind, digits, row) in zip("cd", (("MSE", MSE_DIGITS, _mse_row), ("ICC(3,1)", ICC_DIGITS, _icc_row))):
         rows = []
-        for name, label in methods_of(evaluation, setting)[1:]:
-            scores = evaluation.scores[name]
-            if scores.critic is None:
-                continue
-            rows += [row(f"{label}: edits", scores.critic), row(f"{label}: source unchanged", scores.critic_source),
+        for scores, label in methods:
+            trained = "trained against it" if scores.trained_against_critic else "not trained against it"
+            rows += [row(f"{label}: edits ({trained})", scores.critic),
+                     row(f"{label}: source unchanged", scores.critic_source),
                      row(f"{label}: true targets (its floor)", scores.critic_truth)]
         stem = TABLES[0] if kind == "MSE" else TABLES[1]
         tables.append(Table(f"{stem}{suffix(setting)}",
                             f"Table 1{letter}{_where(setting)}: per-AU {kind}, read by the model's own critic (G_exp)",
                             _au_columns(digits), rows, notes))
     return tables
+
+
+def _critic_note(methods: list[tuple[MethodScores, str]], *, judged: bool) -> str:
+    trained = [label for scores, label in methods if scores.trained_against_critic]
+    not_trained = [label for scores, label in methods if not scores.trained_against_critic]
+    fair = "the judge's Table 1a/1b is the fair comparison" if judged else \
+        "only an independent judge's reading (--judge) compares them fairly"
+    return ("Each model's own critic, the G_exp of its bundle, reads the model's edits, the unchanged sources (the "
+            "identity baseline as this critic sees it) and the rendered true targets (this critic's own floor). "
+            f"Trained against it (its L_au, Eq. 6, reads this G_exp, so an edit may have learnt to fool it): "
+            f"{', '.join(trained) or 'none'}; not trained against it (the rivals: their bundles carry the shared "
+            f"G_exp only to read a source's AUs, and no loss of theirs reads it): {', '.join(not_trained) or 'none'}. "
+            f"This reading therefore favours lsgan and its ablations by construction; {fair}.")
 
 
 def image_table(evaluation: Evaluation, setting: str) -> Table:
@@ -201,11 +214,11 @@ def identity_table(evaluation: Evaluation, setting: str) -> Table:
     rows.append(["true target (a perfect edit)", None, None, reference.truth_identity, 0.0,
                  str(reference.dlib_finds_truth)])
     notes = ["Self-reconstruction: each method's edit of the source to the source's own AUs (as its G_exp reads "
-             "them), against the source (∞: unchanged). Identity: mean Euclidean distance of dlib's 128-d face "
-             "descriptors (a ResNet no generator trains against; dlib's threshold for another person is "
-             f"{SAME_PERSON_THRESHOLD}); the crops are upsampled to {CROP_SIDE} px and described in the whole-image "
-             "box. The last column counts the edits in which dlib's own detector finds a face (the sources: "
-             f"{reference.dlib_finds_source} of {pairs}); the descriptors do not depend on it."]
+             f"them), against the source ({MAX_PSNR_DB:g} dB (the cap): unchanged). Identity: mean Euclidean "
+             "distance of dlib's 128-d face descriptors (a ResNet no generator trains against; dlib's threshold for "
+             f"another person is {SAME_PERSON_THRESHOLD}); the crops are upsampled to {CROP_SIDE} px and described "
+             "in the whole-image box. The last column counts the edits in which dlib's own detector finds a face "
+             f"(the sources: {reference.dlib_finds_source} of {pairs}); the descriptors do not depend on it."]
     return Table(f"{TABLES[3]}{suffix(setting)}", f"Table 3{_where(setting)}: self-reconstruction and identity",
                  columns, rows, notes)
 
@@ -282,8 +295,9 @@ def _introduction(evaluation: Evaluation) -> str:
                      f"{evaluation.reference.floor.mean_mse:.4f}, ICC {evaluation.reference.floor.mean_icc:.3f}.")
     else:
         lines.append("**No independent AU judge was given (--judge)**: the AU tables show only each model's own "
-                     "critic (its G_exp), which its generator trained against. Train a judge with `lsgan train "
-                     "judge --config CONFIG --out RUN_DIR` and pass `--judge RUN_DIR`.")
+                     "critic (its G_exp), which lsgan's generators trained against and the rivals' did not, so "
+                     "they favour lsgan. Train a judge with `lsgan train judge --config CONFIG --out RUN_DIR` and "
+                     "pass `--judge RUN_DIR`.")
     lines += [*(f"Note: {note}." for note in evaluation.notes), ""]
     return "\n".join(lines)
 
@@ -300,7 +314,8 @@ def _section(setting: str, tables: list[Table], chart: str, grid: str, titled: b
 
 
 def summary(evaluation: Evaluation, files: ReportFiles) -> dict:
-    """Every figure of the report as JSON-able values (NaN: null; an infinite PSNR: "inf")."""
+    """Every figure of the report as JSON-able values (NaN: null; ±infinity: "inf" / "-inf"; PSNR is capped at
+    ``MAX_PSNR_DB``, so an unchanged image's is 100, not infinite)."""
     reference, judge = evaluation.reference, evaluation.judge
     data = {
         "data": str(evaluation.data), "pairs": len(evaluation.pairs), "limit": evaluation.limit,
@@ -333,6 +348,7 @@ def _agreement(agreement: AUAgreement | None) -> dict | None:
 
 def _method(s: MethodScores) -> dict:
     return {"judge": _agreement(s.judge), "own_critic": _agreement(s.critic),
+            "trained_against_own_critic": s.trained_against_critic,
             "own_critic_on_sources": _agreement(s.critic_source), "own_critic_on_true_targets": _agreement(s.critic_truth),
             "fid": s.fid, "kid": {"mean": s.kid.mean, "std": s.kid.std, "subsets": s.kid.subsets,
                                   "subset_size": s.kid.subset_size},

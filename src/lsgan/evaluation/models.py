@@ -8,7 +8,8 @@ as ``Editor`` does.
 
 - Table 1: per-AU MSE and ICC(3,1) of the edits' AUs as read by the independent judge (``nets.judge``) against the
   target AUs, beside the judge's own error on the true targets (the floor); and the same read by each model's own
-  G_exp, labelled as the model's own critic (a generator trains against it, so it may be fooled).
+  G_exp, labelled as the model's own critic (lsgan's generators train against it, so they may fool it; the rivals'
+  do not, so this reading favours lsgan by construction).
 - Table 2: FID and KID between the edits and the true targets (as sets), PSNR, SSIM, LPIPS and ``along`` (the
   share of the true change made) against each pair's true target.
 - Table 3: self-reconstruction (the edit to the source's own AUs) PSNR and SSIM; identity: dlib's 128-d face
@@ -49,6 +50,7 @@ from lsgan.metrics.kid import kid_of_features
 from lsgan.metrics.photo import FaceDescriber, identity_distance
 from lsgan.nets.judge import LoadedJudge, load_judge
 from lsgan.nets.lsgan import CONFIG_FILE, ModelBundle, load_bundle
+from lsgan.nets.rivals import RIVALS
 
 if TYPE_CHECKING:
     from lsgan.evaluation.model_report import ReportFiles
@@ -183,6 +185,7 @@ class Method(Protocol):
     """What a method does to a batch of sources (``[B,3,S,S]``, target AUs ``[B,16]``)."""
 
     name: str
+    trained_against_critic: bool  # whether the generator's loss read ``critic`` (lsgan's L_au reads its G_exp)
 
     def edits(self, source: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
         """(the edit to ``target_aus``, the edit to the source's own AUs)."""
@@ -195,6 +198,7 @@ class IdentityBaseline:
     """The source returned unchanged."""
 
     name = IDENTITY
+    trained_against_critic = False
 
     def edits(self, source: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
         return source, source
@@ -204,11 +208,14 @@ class IdentityBaseline:
 
 
 class BundleMethod:
-    """A model bundle: the generator edits, given its G_exp's reading of the source as the source's AUs."""
+    """A model bundle: the generator edits, given its G_exp's reading of the source as the source's AUs. LSGAN's
+    generators (and its ablations) trained against that G_exp (L_au, Eq. 6); the rivals' bundles carry the shared
+    G_exp only so that a source's AUs can be read, and no rival loss reads it."""
 
     def __init__(self, name: str, bundle: ModelBundle) -> None:
         self.name = name
         self.bundle = bundle
+        self.trained_against_critic = bundle.config.generator not in RIVALS
 
     def edits(self, source: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
         estimate = self.bundle.au_regressor(source).clamp(0, 1)
@@ -256,6 +263,7 @@ class MethodScores:
     identity_truth: float  # ... to the true target
     dlib_finds: int  # edits in which dlib's own detector finds a face
     grid: Tensor = field(repr=False)  # the edits of the pairs EvalPairs.grid_index picks
+    trained_against_critic: bool = False  # the generator's loss read ``critic``'s G_exp (Method's)
 
 
 class Scorer:
@@ -304,8 +312,8 @@ class Scorer:
             if self.judge is not None:
                 floor_reads.append(self.judge_read(truth))
         floor = au_agreement(np.concatenate(floor_reads), pairs.target_aus.numpy()) if floor_reads else None
-        distance = float(np.mean([identity_distance(a, b) for a, b in zip(sources, truths, strict=True)]))
-        return Reference(np.concatenate(features), sources, truths, floor, distance, found_source, found_truth)
+        return Reference(np.concatenate(features), sources, truths, floor, _mean_distance(sources, truths),
+                         found_source, found_truth)
 
     def _image_scores(self, source: Tensor, truth: Tensor, edited: Tensor, rebuilt: Tensor) -> dict[str, Tensor]:
         """Per image ``[B]``: the edit against the true target, the self-reconstruction against the source."""
@@ -348,7 +356,7 @@ class Scorer:
             **{key: value / count for key, value in sums.items()},
             identity_source=_mean_distance(descriptors, reference.source_descriptors),
             identity_truth=_mean_distance(descriptors, reference.truth_descriptors),
-            dlib_finds=found, grid=torch.cat(grid),
+            dlib_finds=found, grid=torch.cat(grid), trained_against_critic=method.trained_against_critic,
         )
 
 
@@ -447,8 +455,9 @@ def evaluate_models(models: Mapping[str, str | Path], data: Path, out: Path, jud
     check_outputs(Path(out), settings_of(specs), judged=judge is not None, photos=photos is not None,
                   overwrite=overwrite)
     if judge is None:
-        log.warning("no --judge: Table 1 will show each model's own G_exp reading only (the critic its generator "
-                    "trained against); train an independent judge with `lsgan train judge`")
+        log.warning("no --judge: Table 1 will show each model's own G_exp reading only (the critic lsgan's "
+                    "generators trained against, which favours them); train an independent judge with `lsgan train "
+                    "judge`")
     run_on = torch_device(device)
     loaded_judge = load_judge(judge, run_on) if judge is not None else None
     folders = {spec.name: spec.bundle_dir.resolve() for spec in specs}

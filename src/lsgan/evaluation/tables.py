@@ -1,5 +1,6 @@
 """The one table writer of the evaluation reports: the same rows to Markdown and to CSV, every number of a column
-with that column's decimals, NaN and missing values as "–", infinities as "∞" (PSNR of an unchanged image).
+with that column's decimals, NaN and missing values as "–", infinities as "∞" (PSNR is capped at
+``metrics.image.MAX_PSNR_DB``, so an unchanged image reads 100 dB, not ∞).
 
     table = Table("table2_images", "Image quality", [Column("method", None), Column("PSNR (dB)", 2)], rows)
     markdown(table); csv_text(table)
