@@ -69,6 +69,37 @@ def test_a_finished_stage_resumed_with_more_steps_trains_on(uninterrupted: Path,
     assert [record["step"] for record in loss_log(tmp_path / "aae")][-2:] == [7, 8]
 
 
+def _hard_linked_stage(source: Path, target: Path) -> Path:
+    """``source``'s files hard-linked into ``target`` (as ``lsgan reproduce`` reuses a base run's stages)."""
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file():
+            os.link(path, target / path.name)
+    return target
+
+
+def test_resuming_a_hard_linked_stage_never_writes_through_to_the_original(uninterrupted: Path, synth_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    config = tiny_config(synth_dir, *RESUME_SETTINGS)
+    original = uninterrupted / "aae" / "losses.jsonl"
+    before = original.stat()
+    linked = _hard_linked_stage(uninterrupted / "aae", tmp_path / "reuse" / "aae") / "losses.jsonl"
+    assert train("aae", config, tmp_path / "reuse", resume=True).states["aae"].step == 6
+    after = original.stat()  # nothing to trim: the log is not written at all
+    assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
+    assert linked.stat().st_ino == before.st_ino
+
+    base = tmp_path / "base" / "aae"  # a log with a record past the checkpoint (a run killed after it)
+    shutil.copytree(uninterrupted / "aae", base)
+    with open(base / "losses.jsonl", "a") as handle:
+        handle.write('{"step": 99, "loss": 1.0}\n')
+    kept = (base / "losses.jsonl").read_text()
+    linked = _hard_linked_stage(base, tmp_path / "trim" / "aae") / "losses.jsonl"
+    assert train("aae", config, tmp_path / "trim", resume=True).states["aae"].step == 6
+    assert [record["step"] for record in loss_log(linked.parent)][-1] == 6  # trimmed in its own, new file
+    assert (base / "losses.jsonl").read_text() == kept and linked.stat().st_ino != (base / "losses.jsonl").stat().st_ino
+
+
 def test_crash_after_checkpoint_then_resume_is_bit_exact(
     uninterrupted: Path, synth_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

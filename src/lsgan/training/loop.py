@@ -22,6 +22,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from lsgan.atomic import write_text
 from lsgan.config import to_dict
 from lsgan.errors import DataError
 from lsgan.training.checkpoint import (
@@ -164,12 +165,16 @@ class StageRunner:
         return TrainState(stage=self.stage.name, config=to_dict(self.stage.config))
 
     def _trim_loss_log(self, keep_until: int) -> None:
-        """Drop loss records past the checkpoint (logged by a run that was killed after it)."""
+        """Drop loss records past the checkpoint (logged by a run that was killed after it). The file is written
+        only when something is dropped, and then atomically (a new file: a stage hard-linked from another run dir,
+        as ``lsgan reproduce`` reuses them, never writes through to the other's file)."""
         path = self.stage_dir / LOSSES_NAME
         if not self.ctx.is_main or not path.is_file():
             return
-        kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= keep_until]
-        path.write_text("".join(line + "\n" for line in kept))
+        lines = path.read_text().splitlines()
+        kept = [line for line in lines if json.loads(line)["step"] <= keep_until]
+        if len(kept) < len(lines):
+            write_text(path, "".join(line + "\n" for line in kept))
 
     def _save(self, state: TrainState) -> None:
         if self.ctx.is_main:
