@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
 def reproduce(
     budget: Annotated[str, typer.Option("--budget", help=f"One of {', '.join(BUDGETS)} (configs/budgets/), or a "
                                                          "budget YAML file.")] = "cpu-small",
-    out: Annotated[Path, typer.Option("--out", help="Report folder (report.md, tables, figures, training records).")
-                   ] = Path("reports/cpu-small"),
+    out: Annotated[Optional[Path], typer.Option("--out", help="Report folder (report.md, tables, figures, training "
+                                                             "records; default: reports/<budget>).")] = None,
     runs: Annotated[Optional[Path], typer.Option("--runs", help="Run dirs of every trained network (default: "
                                                                "runs/reproduce-<budget>).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Stop training (checkpointed) after "
@@ -35,20 +35,23 @@ def reproduce(
     configs: Annotated[Path, typer.Option("--configs", help="The configs folder (methods/, ablations/, budgets/).")
                        ] = Path("configs"),
     device: Annotated[str, typer.Option("--device", help="cpu or cuda (evaluation).")] = "cpu",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Write the report again over the one in --out "
+                                            "(evaluates every model again; trains nothing that is trained).")
+                         ] = False,
 ) -> None:
-    """Train everything the report needs (resumable, skipping what is trained), then write OUT/report.md."""
-    from lsgan.data.photos import default_photos_dir
+    """Train everything the report needs (resumable, skipping what is trained), then write OUT/report.md (once:
+    a finished run with its report says so; --overwrite writes it again)."""
     from lsgan.reproduce.runner import reproduce as run
 
     runs = runs or Path("runs") / f"reproduce-{Path(budget).stem}"
-    if not no_photos and photos is None:
-        found = default_photos_dir()
-        photos = found if (found / "portraits").is_dir() else None
+    out = out or Path("reports") / Path(budget).stem
     command = "lsgan " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
-    result = run(budget, out, runs, configs=configs, max_minutes=max_minutes, photos=None if no_photos else photos,
-                 limit=limit, device=device, command=command)
+    result = run(budget, out, runs, configs=configs, max_minutes=max_minutes, photos=photos, no_photos=no_photos,
+                 limit=limit, device=device, command=command, overwrite=overwrite)
     if not result.finished:
         typer.echo(f"stopped before the end of training (--max-minutes); run the same command again to go on "
                    f"(run dirs: {runs})")
-        return
-    typer.echo(f"report: {result.report}")
+    elif not result.written:
+        typer.echo(f"report already written: {result.report} (--overwrite to write it again)")
+    else:
+        typer.echo(f"report: {result.report}")

@@ -260,13 +260,15 @@ def check_run_dir(run_dir: Path, config: TrainConfig, requested: str, *, resume:
     return existing
 
 
-def config_changes(saved: Path, config: TrainConfig) -> list[str]:
-    """``key: old -> new`` for each setting of ``config`` that differs from the YAML saved in the run dir."""
+def config_changes(saved: Path, config: TrainConfig, ignore: tuple[str, ...] = ()) -> list[str]:
+    """``key: old -> new`` for each setting of ``config`` that differs from the YAML saved in the run dir, but
+    those under the dotted sections in ``ignore`` (e.g. ``model.judge``)."""
     if not saved.is_file():
         return []
     old = _flatten(yaml.safe_load(saved.read_text()) or {})
     new = _flatten(to_dict(config))
-    keys = sorted((set(old) | set(new)) - RESUME_NEUTRAL_KEYS)
+    keys = sorted(key for key in (set(old) | set(new)) - RESUME_NEUTRAL_KEYS
+                  if not any(key == section or key.startswith(f"{section}.") for section in ignore))
     return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in keys if old.get(key) != new.get(key)]
 
 
