@@ -103,7 +103,7 @@ class GANimationOptions:
 
     au: float = 160.0  # λ_y: their 4000 on MSE / batch, at batch 25 (D_y on real images and on fakes)
     attention: float = 0.1  # λ_A: the mean attention (their code's lambda_mask)
-    smoothness: float = 4.064  # λ_TV: their 1e-5 on a sum over 25 x 128 x 127 x 2 steps (lambda_mask_smooth)
+    smoothness: float = 4.064  # λ_TV: their 1e-5 on two sums of 25 x 128 x 127 steps each (lambda_mask_smooth)
     cycle: float = 10.0  # λ_idt: ||I - G(G(I, y_f), y_o)||_1 (their identity loss, lambda_cyc)
     gradient_penalty: float = 10.0  # λ_gp (WGAN-GP)
     n_critic: int = 1  # D updates per G update; their code: 5 (1 gives every method one G update per step)
