@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 @dataclass
 class ReproduceResult:
     finished: bool
-    trained: dict[str, float] = field(default_factory=dict)  # run name -> minutes spent in this invocation
     report: Path | None = None
     written: bool = False  # False: training is done and the report was already there (no --overwrite)
 
