@@ -1,14 +1,26 @@
-"""Small helpers the stages share: optimizers, freezing, and region images."""
+"""Small helpers the stages share: loading earlier stages, optimizers, freezing, and region images."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from lsgan.errors import CheckpointError
+from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
 from lsgan.training.config import StageSettings
+
+
+def load_earlier_stage(run_dir: Path, stage: str, networks: dict[str, nn.Module]) -> None:
+    """Load ``networks`` from an earlier stage's checkpoint in the run dir; CheckpointError saying which stage to
+    train first when it is not there."""
+    path = run_dir / stage / CHECKPOINT_NAME
+    if not path.is_file():
+        raise CheckpointError(f"stage lsgan needs the {stage} stage's weights at {path}: run `lsgan train {stage}` first")
+    load_networks(path, networks)
 
 
 def adam(modules: Iterable[nn.Module], settings: StageSettings) -> torch.optim.Adam:

@@ -28,7 +28,7 @@ from lsgan import losses
 from lsgan.data.augment import photometric
 from lsgan.data.images import to_tensor
 from lsgan.data.real_faces import RealFaces
-from lsgan.errors import CheckpointError, LsganError
+from lsgan.errors import LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
 from lsgan.nets.discriminator import AUDiscriminator
@@ -37,14 +37,13 @@ from lsgan.nets.lsgan import GeneratorOutput, LSGANGenerator
 from lsgan.metrics.au import masked_au_mse
 from lsgan.metrics.image import psnr, ssim
 from lsgan.metrics.running import RunningMean
-from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
 from lsgan.training.config import LsganStageOptions
 from lsgan.training.logging import au_bar_images, mask_images
 from lsgan.training.loop import Batch, TrainingStage
 from lsgan.training.precision import MixedPrecision
 from lsgan.training.stages.aae import LatentCriticObjective
 from lsgan.training.stages.aux import num_identities
-from lsgan.training.stages.common import adam, freeze, no_grad_for
+from lsgan.training.stages.common import adam, freeze, load_earlier_stage, no_grad_for
 
 
 class GeneratorObjective(nn.Module):
@@ -212,10 +211,7 @@ class LSGANStage(TrainingStage):
         if self.generator.encoder is not None:
             wanted["aae"] = {"encoder": self.generator.encoder, "latent_discriminator": self.latent_discriminator}
         for stage, networks in wanted.items():
-            path = self.run_dir / stage / CHECKPOINT_NAME
-            if not path.is_file():
-                raise CheckpointError(f"stage lsgan needs the {stage} stage's weights at {path}: run `lsgan train {stage}` first")
-            load_networks(path, networks)
+            load_earlier_stage(self.run_dir, stage, networks)
         for module in (self.au_regressor, self.identity_classifier, self.generator.smg):
             if module is not None:
                 freeze(module)

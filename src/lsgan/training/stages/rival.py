@@ -19,13 +19,12 @@ import torch
 from torch import Tensor, nn
 
 from lsgan import losses
-from lsgan.errors import CheckpointError, LsganError
+from lsgan.errors import LsganError
 from lsgan.nets.auxiliary import AURegressor
 from lsgan.nets.lsgan import LSGANGenerator
-from lsgan.training.checkpoint import CHECKPOINT_NAME, load_networks
 from lsgan.training.logging import au_bar_images
 from lsgan.training.loop import Batch, TrainingStage
-from lsgan.training.stages.common import adam, freeze, no_grad_for
+from lsgan.training.stages.common import adam, freeze, load_earlier_stage, no_grad_for
 from lsgan.training.stages.lsgan import score_edits
 
 
@@ -109,10 +108,7 @@ class RivalStage(TrainingStage):
         return getattr(self.config.stages, self.options_name)
 
     def _load_au_regressor(self) -> None:
-        path = self.run_dir / "aux" / CHECKPOINT_NAME
-        if not path.is_file():
-            raise CheckpointError(f"stage lsgan needs the aux stage's G_exp at {path}: run `lsgan train aux` first")
-        load_networks(path, {"au_regressor": self.au_regressor})
+        load_earlier_stage(self.run_dir, "aux", {"au_regressor": self.au_regressor})
         freeze(self.au_regressor)
 
     # --- stage interface ----------------------------------------------------------------------------------------
