@@ -182,3 +182,11 @@ def test_large_photos_are_searched_on_a_small_copy_and_landmarked_on_the_photo(a
     np.testing.assert_allclose(np.asarray(big_face.box) / 6, small_face.box, atol=10)  # HOG boxes vary with scale
     centre_error = np.abs(big_face.landmarks.points / 6 - small_face.landmarks.points).mean()
     assert centre_error < 2.0  # the same face, landmarked at full size
+
+
+def test_a_face_only_dlib_finds_still_gets_the_mediapipe_mesh(aligner, astronaut):
+    tight = np.ascontiguousarray(astronaut[40:170, 160:240])  # the face fills the photo: mediapipe's detector misses
+    assert aligner._backends[0].detect(tight) == [] and aligner._backends[1].detect(tight)
+    face = aligner.align(tight, name="tight")
+    assert face.landmarks.points.shape == (478, 2) and face.landmarks.scheme.name == "mediapipe478"
+    np.testing.assert_allclose(face.landmarks.anchors(), FaceTemplate().points(SIZE), atol=0.04 * SIZE)

@@ -309,8 +309,18 @@ class FaceAligner:
         for backend in self._backends:
             faces = backend.detect(photo)
             if faces:
+                faces = [self._meshed(photo, face) for face in faces]
                 return sorted(faces, key=lambda f: f.area, reverse=True)
         return []
+
+    def _meshed(self, photo: np.ndarray, face: DetectedFace) -> DetectedFace:
+        """``face`` with the 478-point mesh found in its box when another detector found it (mediapipe's detector
+        misses faces that fill the photo, which dlib finds): the edit's mesh geometry needs the mesh."""
+        mesher = next((b for b in self._backends if isinstance(b, MediapipeDetector)), None)
+        if mesher is None or face.landmarks.scheme is MEDIAPIPE478:
+            return face
+        mesh = mesher.mesh_in_box(photo, face.box)
+        return face if mesh is None else DetectedFace(face.box, mesh)
 
     def align(self, photo: ImageSource, *, name: str | None = None) -> AlignedFace:
         """The largest face of ``photo``; ``NoFaceError`` naming the file if there is none."""
