@@ -21,6 +21,9 @@ ModelOption = Annotated[
     Path | None, typer.Option("--model", help="Model bundle folder (default: the model shipped with lsgan).")
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+MotionOption = Annotated[str, typer.Option(
+    "--motion", help="Where an edit's geometry comes from: both (the model's field plus the AU mesh motion "
+    "measured on SynthFACS with mediapipe's face mesh), mesh (that motion alone) or model (the model alone).")]
 NoAlignOption = Annotated[
     bool, typer.Option("--no-align", help="Inputs are already-cropped faces: resize to the model size and back.")
 ]
@@ -49,10 +52,12 @@ MAX_PIXELS_DEFAULT = 50_000_000  # lsgan.data.images.DEFAULT_MAX_PIXELS (not imp
 
 
 def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16,
-            max_pixels: int = MAX_PIXELS_DEFAULT) -> Editor:
-    from lsgan.editing.editor import Editor
+            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "both") -> Editor:
+    from lsgan.editing.editor import EditorConfig, Editor
 
-    return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size, max_pixels=max_pixels)
+    EditorConfig(motion=motion)  # an unknown --motion fails before the model loads
+    return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size, max_pixels=max_pixels,
+                                  motion=motion)
 
 
 def demo(
@@ -83,6 +88,7 @@ def edit(
     no_align: NoAlignOption = False,
     save_masks: Annotated[bool, typer.Option("--save-masks", help="Write the eye/mouth/part masks beside the result.")] = False,
     device: DeviceOption = "cpu",
+    motion: MotionOption = "both",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 16,
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -103,7 +109,7 @@ def edit(
         plan_folder_output(source, out_path, plan, like=like)
     else:
         plan_file_output(source, out_path, plan, into_folder=into_folder, like=like)
-    editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels)
+    editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels, motion=motion)
     request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
     job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite)
     if not source.is_dir():
@@ -181,6 +187,7 @@ def serve(
     model: ModelOption = None,
     no_align: NoAlignOption = False,
     device: DeviceOption = "cpu",
+    motion: MotionOption = "both",
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -192,7 +199,7 @@ def serve(
     from lsgan.editing.web import WebConfig
     from lsgan.editing.web import serve as serve_page
 
-    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels)
+    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels, motion=motion)
     serve_page(editor, WebConfig(host=host, port=port, max_file_size=max_file_size))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lsgan.cli.edit import DeviceOption, ModelOption
+from lsgan.cli.edit import DeviceOption, ModelOption, MotionOption
 
 # invoke_without_command: `lsgan eval --models ... --data ...` is the group's own callback; `lsgan eval photos`
 # runs the subcommand (the callback then does nothing).
@@ -83,6 +83,7 @@ def photos(
     intensity: Annotated[float, typer.Option("--intensity", help="Emotion intensity, 0-1.")] = 1.0,
     model: ModelOption = None,
     device: DeviceOption = "cpu",
+    motion: MotionOption = "both",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Edit every photo to every emotion and measure the edits: classifier reads, identity, detail, change outside
@@ -108,10 +109,10 @@ def photos(
     targets = parse_emotions(emotions)
     emotion_vector(targets[0], intensity)  # an intensity outside 0-1 fails here, before anything is loaded
     loaded = load_classifiers(parse_classifier_names(classifiers), device)
-    editor = Editor.from_pretrained(model, device=device)
+    editor = Editor.from_pretrained(model, device=device, motion=motion)
     with editor:
         result = run_photo_benchmark(editor, paths, targets, loaded, intensity=intensity,
-                                     model=str(model) if model else "shipped model", progress=progress)
+                                     model=f"{model or 'shipped model'}, motion {motion}", progress=progress)
     summary = summarize(result)
     files = write_report(result, summary, out)
     typer.echo(files.report.read_text())

@@ -345,10 +345,14 @@ class FaceAligner:
         """Feathered float32 S×S mask of the face hull in crop space: 0 outside the hull, 1 well inside."""
         return feathered_hull(aligned.landmarks.points, aligned.crop.shape[0], self.config.feather)
 
-    def photo_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...]) -> np.ndarray:
+    def photo_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...],
+                        points: np.ndarray | None = None) -> np.ndarray:
         """The same mask drawn on the photo (float32 H×W) at the photo's resolution: 0 outside the hull of the
-        face's landmarks exactly, with a feather of ``feather`` × the crop's side measured in photo pixels."""
-        points = aligned.landmarks.transformed(cv2.invertAffineTransform(aligned.matrix)).points
+        face's landmarks exactly (or of ``points``, crop pixels, e.g. where an edit moves them), with a feather
+        of ``feather`` × the crop's side measured in photo pixels."""
+        crop_points = aligned.landmarks.points if points is None else points
+        points = Landmarks(crop_points, aligned.landmarks.scheme).transformed(
+            cv2.invertAffineTransform(aligned.matrix)).points
         crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
         radius = self.config.feather * aligned.crop.shape[0] / crop_per_photo
         return feathered_hull(points, photo_shape[:2], self.config.feather, radius=radius)

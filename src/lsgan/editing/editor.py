@@ -13,6 +13,11 @@ one chosen with ``face=N``, numbered left to right). The model sees each face al
 comes back as a displacement field and a smooth colour change (``LSGANGenerator.edit_field``), which
 ``editing.fields.apply_field`` applies to the photo itself, so the face keeps the photo's detail and every pixel
 outside the face is returned exactly. With ``align=False`` each image is taken as an already-cropped face.
+
+``motion`` (``MOTIONS``) says where the geometry comes from: ``"both"`` (default) adds to the model's field the
+mesh motion of the AU change (``editing.mesh_motion``: SynthFACS's AU geometry read by mediapipe's real-face mesh,
+with the inside of an opening mouth painted), ``"mesh"`` uses that motion alone, ``"model"`` the model's field
+alone. Faces without a 478-point mesh (``align=False``, or dlib's 68 points) get the model's field.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ import numpy as np
 import torch
 
 from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
+from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.images import (
     DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8,
 )
 from lsgan.editing.fields import apply_field, resize_matrix
+from lsgan.editing.mesh_motion import has_mesh, mesh_motion
 from lsgan.editing.targets import (
     AUInput,
     TargetRequest,
@@ -42,6 +49,7 @@ from lsgan.errors import CheckpointError, InputImageError, LsganError
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
+MOTIONS = ("both", "mesh", "model")
 
 
 class DeviceError(LsganError, ValueError):
@@ -52,6 +60,20 @@ class FaceChoiceError(LsganError, ValueError):
     """A face number that the photo does not have, or a face too small to edit."""
 
 
+class EditorConfigError(LsganError, ValueError):
+    """An editor setting that does not exist."""
+
+
+@dataclass(frozen=True)
+class FaceField:
+    """What is applied to one face's photo pixels (``editing.fields.apply_field``)."""
+
+    flow: np.ndarray  # [2, S, S] grid units
+    colour: np.ndarray  # [3, S, S]
+    paint: np.ndarray | None = None  # [4, P, P] the inside of an opening mouth (mesh motion)
+    moved_points: np.ndarray | None = None  # [478, 2] crop pixels: where the mesh motion takes the face
+
+
 @dataclass
 class EditorConfig:
     device: str = "cpu"
@@ -59,6 +81,11 @@ class EditorConfig:
     align: bool = True  # False: inputs are already-cropped faces, resized to the model size and back
     min_face: int = 24  # faces whose detector box is smaller (photo pixels, shorter side) are not edited
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
+    motion: str = "both"  # MOTIONS: where an edit's geometry comes from (module docstring)
+
+    def __post_init__(self) -> None:
+        if self.motion not in MOTIONS:
+            raise EditorConfigError(f"motion must be one of {', '.join(MOTIONS)}, got {self.motion!r}")
 
 
 @dataclass
@@ -123,12 +150,15 @@ class Editor:
         self.generator = bundle.generator.to(self.device).eval()
         self.au_regressor = bundle.au_regressor.to(self.device).eval()
         self._aligner: FaceAligner | None = None
+        self.mesh_basis = MeshBasis.load() if self.config.motion != "model" else None
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
-                        batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Editor:
+                        batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                        motion: str = "both") -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
-        config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels)
+        config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels,
+                              motion=motion)
         torch_device(device)  # fail on an unavailable device before the (slower) load
         return cls(load_bundle(resolve_model_dir(path), device), config)
 
@@ -207,10 +237,12 @@ class Editor:
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
+        changes = np.asarray(target_aus, np.float32) - np.asarray(source_aus, np.float32)
+        fields = [self._face_field(face, flows[row], colours[row], changes[row]) for row, (_, face) in enumerate(faces)]
         images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
             rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
-            images.append(self._apply(photo, rows, flows, colours, crop_masks, region))
+            images.append(self._apply(photo, rows, fields, crop_masks, region))
             if photo_masks:
                 pairs = [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]
                 masks_on_photos.append(_masks_on_photo(photo, pairs))
@@ -275,17 +307,31 @@ class Editor:
             self._aligner = FaceAligner(size=self.image_size)
         return self._aligner
 
-    def _apply(self, photo: PreparedPhoto, rows: list[int], flows: np.ndarray, colours: np.ndarray,
-               crop_masks: np.ndarray, region: str | None) -> np.ndarray:
+    def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, au_change: np.ndarray
+                    ) -> FaceField:
+        """The model's field of one face, with the mesh motion of its AU change as ``config.motion`` says."""
+        if self.mesh_basis is None or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
+            return FaceField(flow, colour)
+        motion = mesh_motion(face.crop, face.aligned.landmarks.points, au_change, self.mesh_basis)
+        if self.config.motion == "mesh":
+            flow, colour = np.zeros_like(flow), np.zeros_like(colour)
+        return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points)
+
+    def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,
+               region: str | None) -> np.ndarray:
         """The photo with the edits of its faces (``rows`` into the per-face arrays), largest face first."""
         out = photo.photo.copy()
         for face, row in zip(photo.faces, rows):
             if face.blend_mask is None:  # the same for every edit of this face (sequences: every frame)
                 face.blend_mask = self.face_mask(photo.photo.shape, face)
             mask = face.blend_mask
+            edit = fields[row]
+            if edit.moved_points is not None and _leaves_hull(face.aligned.landmarks.points, edit.moved_points):
+                mask = np.maximum(mask, self._face_aligner().photo_face_mask(face.aligned, photo.photo.shape,
+                                                                             edit.moved_points))
             if region is not None:
                 mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
-            out = apply_field(photo.photo, face.matrix, flows[row], colours[row], mask, into=out)
+            out = apply_field(photo.photo, face.matrix, edit.flow, edit.colour, mask, into=out, paint=edit.paint)
         return out
 
     def face_mask(self, photo_shape: tuple[int, ...], face: PreparedFace) -> np.ndarray:
@@ -340,6 +386,12 @@ def torch_device(name: str) -> torch.device:
 
 def _au_tensor(aus: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(aus, dtype=np.float32))
+
+
+def _leaves_hull(points: np.ndarray, moved: np.ndarray) -> bool:
+    """Whether any ``moved`` point lies outside the convex hull of ``points`` (e.g. a dropped chin)."""
+    hull = cv2.convexHull(points.astype(np.float32))
+    return any(cv2.pointPolygonTest(hull, (float(x), float(y)), False) < 0 for x, y in moved)
 
 
 def _box_side(face: PreparedFace) -> float:

@@ -1,0 +1,139 @@
+"""An AU change as geometry a photo shares with SynthFACS: the mesh motion of ``data.mesh_basis`` made dense.
+
+Given a face's mediapipe mesh in its aligned crop (``points`` [478, 2], crop pixels) and an AU change [16],
+``mesh_motion`` returns
+
+- ``flow`` [2, S, S]: a backward displacement field in grid units (``editing.fields``'s contract): every crop pixel
+  of the edited face samples the source where the basis says that point of the face came from. The motion is known
+  at the moved mesh points and is zero on a ring of anchors around the face (1.35 × its hull) and at the crop's
+  border; in between it is linear over the Delaunay triangles of those points, then lightly smoothed.
+- ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, the inside of a mouth that opens. Where
+  the moved inner-lip contour encloses pixels that were not already open in the source, an RGB colour (dark
+  cavity, upper teeth in the top part) and its alpha, drawn at P so that it stays sharp at the photo's resolution.
+- ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+
+from lsgan.data.faces import MEDIAPIPE478
+from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
+
+ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
+SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
+PAINT_SCALE = 4
+CAVITY_RGB = np.array([34, 20, 20], np.float32)  # uint8 units
+TEETH_RGB = np.array([214, 204, 188], np.float32)
+TEETH_SHARE = 0.38  # the top share of an opening's height where the upper teeth show
+MIN_TEETH_HEIGHT = 2.0  # openings lower than this (crop pixels) show no teeth
+REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright, scaled with the face's light
+
+
+@dataclass(frozen=True)
+class MeshMotion:
+    flow: np.ndarray  # [2, S, S] float32, grid units
+    paint: np.ndarray  # [4, P, P] float32: RGB in [-1, 1], alpha in [0, 1]
+    target_points: np.ndarray  # [478, 2] crop pixels
+
+
+def has_mesh(points: np.ndarray) -> bool:
+    """Whether ``points`` are mediapipe's 478-point mesh (dlib's 68 points carry no mesh motion)."""
+    return points.shape == (MESH_POINTS, 2)
+
+
+def mesh_motion(crop: np.ndarray, points: np.ndarray, au_change: np.ndarray, basis: MeshBasis,
+                paint_scale: int = PAINT_SCALE) -> MeshMotion:
+    """The motion of ``au_change`` [16] on the face of ``crop`` (uint8 S×S×3) whose mesh is ``points``."""
+    size = crop.shape[0]
+    targets = points + basis.displacement(au_change) * size
+    flow = dense_backward_field(points, targets, size)
+    paint = mouth_paint(crop, points, targets, flow, paint_scale)
+    return MeshMotion(flow, paint, targets.astype(np.float32))
+
+
+def anchors(points: np.ndarray, size: int) -> np.ndarray:
+    """``[K, 2]`` fixed points: the face hull enlarged ``ANCHOR_RING`` times, the crop's corners and mid-sides."""
+    centre = points.mean(axis=0)
+    hull = cv2.convexHull(points.astype(np.float32))[:, 0]
+    ring = (hull - centre) * ANCHOR_RING + centre
+    edge = np.array([-1.0, size / 2, size], np.float32)
+    border = np.array([(x, y) for x in edge for y in edge if (x, y) != (size / 2, size / 2)], np.float32)
+    return np.concatenate([ring, border])
+
+
+def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int) -> np.ndarray:
+    """``[2, S, S]`` grid-unit field whose value at each moved point ``targets[i]`` points back to ``points[i]``."""
+    fixed = anchors(points, size)
+    known = np.concatenate([targets, fixed])
+    back = np.concatenate([points - targets, np.zeros_like(fixed)])
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    field = LinearNDInterpolator(known, back, fill_value=0.0)(xs, ys).astype(np.float32)  # [S, S, 2] pixels
+    field = cv2.GaussianBlur(field, (0, 0), SMOOTHING * size / 64)
+    return np.ascontiguousarray(field.transpose(2, 0, 1) / (size / 2))
+
+
+def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int
+                ) -> np.ndarray:
+    """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens."""
+    size = crop.shape[0]
+    side = size * scale
+    inner = list(MEDIAPIPE478.inner_lips)
+    # Lips that touch still enclose a sliver: openings count from half a crop pixel inside the inner-lip contour.
+    inside = np.ones((scale + 1,) * 2, np.uint8)
+    opened = _polygon(targets[inner], side, scale)
+    will_open = cv2.erode(opened, inside)
+    was_open = cv2.erode(_polygon(points[inner], side, scale), inside)
+    grid = (np.arange(side, dtype=np.float32) + 0.5) / scale - 0.5  # paint pixel centres in crop pixels
+    xs, ys = np.meshgrid(grid, grid)
+    sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
+    sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
+    seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+    alpha = np.clip(will_open - seen_open, 0.0, 1.0)
+    teeth = _teeth(opened, scale) * alpha
+    light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.45, 1.1)
+    rgb = CAVITY_RGB[:, None, None] * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
+    return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def _polygon(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
+    """Float [side, side] coverage (anti-aliased) of a closed outline given in crop pixels."""
+    canvas = np.zeros((side, side), np.uint8)
+    shift = 4  # fixed-point bits for sub-pixel vertices
+    vertices = np.round(((outline + 0.5) * scale - 0.5) * (1 << shift)).astype(np.int32)
+    cv2.fillPoly(canvas, [vertices], 255, lineType=cv2.LINE_AA, shift=shift)
+    return canvas.astype(np.float32) / 255.0
+
+
+def _upsample(values: np.ndarray, side: int) -> np.ndarray:
+    return cv2.resize(np.ascontiguousarray(values, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
+
+
+def _teeth(opened: np.ndarray, scale: int) -> np.ndarray:
+    """[P, P] in [0, 1]: the top ``TEETH_SHARE`` of each column of the opening, darker towards the corners."""
+    inside = opened > 0.5
+    columns = inside.any(axis=0)
+    if not columns.any():
+        return np.zeros_like(opened)
+    top = inside.argmax(axis=0)
+    bottom = inside.shape[0] - 1 - inside[::-1].argmax(axis=0)
+    height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
+    rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
+    depth = (rows - top[None]) / np.maximum(height[None], 1.0)
+    band = ((depth < TEETH_SHARE) & (height[None] >= MIN_TEETH_HEIGHT * scale)).astype(np.float32)
+    xs = np.flatnonzero(columns)
+    across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
+    shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
+    return cv2.GaussianBlur(band * shade, (0, 0), 0.4 * scale)
+
+
+def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
+    """Mean luma of the face inside its mesh hull (how bright the light on this face is)."""
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    luma = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return float(luma[mask > 0].mean()) if mask.any() else REFERENCE_LUMA
