@@ -30,6 +30,7 @@ from lsgan.evaluation.photos import (
     run_photo_benchmark,
     summarize,
 )
+from lsgan.facs import AU_IDS
 from lsgan.metrics.photo import (
     MESH_POINTS,
     READINGS,
@@ -105,26 +106,80 @@ def test_face_region_is_the_hull_dilated_by_a_share_of_its_size_and_covers_every
 
 def _canonical_mesh() -> np.ndarray:
     """A 478-point mesh whose measured points sit on a schematic face: eye centres at (±1, 0), so the inter-ocular
-    distance is 2, brows 0.6 above the eyes, mouth corners at y 2.0, lips 0.05 apart, nose tip to chin 1.8."""
+    distance is 2, brows 0.6 above the eyes, lids 0.15 above and 0.1 below the corner lines, nose wings at y 1.1,
+    nose tip 1.2, nose base 1.3, lips (outer, inner, inner, outer) at 1.75, 1.9, 1.95, 2.15 with the corners at
+    2.0, chin 3.0."""
     from lsgan.metrics import photo
 
     points = np.zeros((MESH_POINTS, 2))
     points[list(photo.EYE_CORNERS_R)] = [(-1.5, 0.0), (-0.5, 0.0)]
     points[list(photo.EYE_CORNERS_L)] = [(1.5, 0.0), (0.5, 0.0)]
-    points[list(photo.BROW_R)] = np.column_stack([np.linspace(-1.6, -0.3, 10), np.full(10, -0.6)])
-    points[list(photo.BROW_L)] = np.column_stack([np.linspace(1.6, 0.3, 10), np.full(10, -0.6)])
+    points[list(photo.UPPER_LID_R)] = [(-1.2, -0.15), (-1.0, -0.15), (-0.8, -0.15)]
+    points[list(photo.UPPER_LID_L)] = [(1.2, -0.15), (1.0, -0.15), (0.8, -0.15)]
+    points[list(photo.LOWER_LID_R)] = [(-1.2, 0.1), (-1.0, 0.1), (-0.8, 0.1)]
+    points[list(photo.LOWER_LID_L)] = [(1.2, 0.1), (1.0, 0.1), (0.8, 0.1)]
+    points[list(photo.BROW_R)] = np.column_stack([np.tile(np.linspace(-1.6, -0.3, 5), 2), np.full(10, -0.6)])
+    points[list(photo.BROW_L)] = np.column_stack([np.tile(np.linspace(1.6, 0.3, 5), 2), np.full(10, -0.6)])
     points[list(photo.INNER_BROW_R)] = (-0.3, -0.6)
     points[list(photo.INNER_BROW_L)] = (0.3, -0.6)
+    points[list(photo.NOSE_WINGS)] = [(-0.4, 1.1), (-0.3, 1.2), (0.4, 1.1), (0.3, 1.2)]
     points[list(photo.MOUTH_CORNERS)] = [(-0.8, 2.0), (0.8, 2.0)]
+    points[photo.UPPER_LIP_OUTER], points[photo.LOWER_LIP_OUTER] = (0.0, 1.75), (0.0, 2.15)
     points[photo.UPPER_LIP_INNER], points[photo.LOWER_LIP_INNER] = (0.0, 1.9), (0.0, 1.95)
-    points[photo.NOSE_TIP], points[photo.CHIN] = (0.0, 1.2), (0.0, 3.0)
+    points[photo.NOSE_TIP], points[photo.NOSE_BASE], points[photo.CHIN] = (0.0, 1.2), (0.0, 1.3), (0.0, 3.0)
     return points
 
 
 def test_geometry_readings_of_a_known_face_in_inter_ocular_distances():
     readings = geometry_readings(_canonical_mesh())
-    assert readings == pytest.approx({"brow_height": 0.3, "brow_gap": 0.3, "corner_lift": -0.05,
-                                      "mouth_width": 0.8, "lip_gap": 0.025, "jaw_drop": 0.9})
+    assert readings == pytest.approx({
+        "brow_height": 0.3, "inner_brow_height": 0.3, "outer_brow_height": 0.3, "brow_gap": 0.3,
+        "upper_lid_height": 0.075, "lower_lid_height": 0.05, "eye_aperture": 0.125, "nose_wing_height": 0.575,
+        "nose_to_upper_lip": 0.2625, "corner_lift": -0.05, "mouth_width": 0.8, "lip_thickness": 0.175,
+        "lip_gap": 0.025, "nose_to_lower_lip": 0.425, "jaw_drop": 0.9})
+
+
+def _facs_movements() -> dict[int, list[tuple[tuple[int, ...], tuple[float, float]]]]:
+    """Each AU's appearance change as FACS describes it, as displacements of mesh points on the schematic face
+    (face units, y down; R is image-left, so "outwards" is -x on the right side)."""
+    from lsgan.metrics import photo as p
+
+    def sides(right: tuple[int, ...], left: tuple[int, ...], dx: float, dy: float):
+        return [(right, (-dx, dy)), (left, (dx, dy))]  # dx > 0: away from the midline
+
+    return {
+        1: [(p.MEDIAL_BROW_R + p.MEDIAL_BROW_L, (0.0, -0.1))],  # inner brows up
+        2: [(p.LATERAL_BROW_R + p.LATERAL_BROW_L, (0.0, -0.1))],  # outer brows up
+        4: [(p.BROW_R + p.BROW_L, (0.0, 0.1)), *sides(p.INNER_BROW_R, p.INNER_BROW_L, -0.05, 0.0)],  # down, together
+        5: [(p.UPPER_LID_R + p.UPPER_LID_L, (0.0, -0.05))],  # upper lids up
+        6: [(p.LOWER_LID_R + p.LOWER_LID_L, (0.0, -0.05))],  # lower lids pushed up
+        7: [(p.LOWER_LID_R + p.LOWER_LID_L, (0.0, -0.04)), (p.UPPER_LID_R + p.UPPER_LID_L, (0.0, 0.02))],  # tightened
+        9: [(p.NOSE_WINGS, (0.0, -0.08)), ((p.UPPER_LIP_OUTER, p.UPPER_LIP_INNER), (0.0, -0.05))],  # wings, lip up
+        10: [((p.UPPER_LIP_OUTER, p.UPPER_LIP_INNER), (0.0, -0.08)), (p.NOSE_WINGS, (0.0, -0.02))],  # upper lip up
+        12: sides((p.MOUTH_CORNERS[0],), (p.MOUTH_CORNERS[1],), 0.1, -0.15),  # corners up and out
+        14: sides((p.MOUTH_CORNERS[0],), (p.MOUTH_CORNERS[1],), -0.06, -0.01),  # corners in
+        15: sides((p.MOUTH_CORNERS[0],), (p.MOUTH_CORNERS[1],), 0.0, 0.1),  # corners down
+        17: [((p.LOWER_LIP_INNER, p.LOWER_LIP_OUTER), (0.0, -0.08))],  # lower lip pushed up
+        20: sides((p.MOUTH_CORNERS[0],), (p.MOUTH_CORNERS[1],), 0.1, 0.02),  # corners out, a little down
+        23: [((p.UPPER_LIP_OUTER,), (0.0, 0.05)), ((p.LOWER_LIP_OUTER,), (0.0, -0.06))],  # red of the lips narrowed
+        25: [((p.LOWER_LIP_INNER, p.LOWER_LIP_OUTER), (0.0, 0.1))],  # lips part
+        26: [((p.LOWER_LIP_INNER, p.LOWER_LIP_OUTER, p.CHIN), (0.0, 0.3))],  # jaw drops
+    }
+
+
+@pytest.mark.parametrize("au", AU_IDS)
+def test_every_au_moves_its_readings_the_way_facs_says(au):
+    from lsgan.metrics.photo import AU_READING, READING_AUS
+
+    source = _canonical_mesh()
+    moved = source.copy()
+    for indices, shift in _facs_movements()[au]:
+        moved[list(indices)] += shift
+    change = geometry_change(source, moved)
+    assert au in READING_AUS[AU_READING[au]]  # every AU has a reading of its own
+    for reading, aus in READING_AUS.items():
+        if au in aus:
+            assert np.sign(change[reading]) == aus[au], (reading, change[reading])
 
 
 def test_geometry_readings_ignore_head_roll_scale_and_position():
@@ -338,7 +393,8 @@ def test_geometry_is_also_given_against_the_same_photos_neutral_edit():
     assert lift["vs_neutral"]["share_expected_way"] == 0.5  # a: +0.01, b: -0.01
     assert summary["geometry"]["neutral"]["corner_lift"]["vs_neutral"] is None
     report = report_markdown(summary)
-    assert "minus the same photo's edit to neutral" in report and "| happy | +0.000 (·)" in report
+    assert "minus the same photo's edit to neutral" in report and "| reading | happy |" in report  # no neutral column
+    assert "| corner_lift | -0.030 (·) | -0.030 (+) ✗ 0% |" in report  # a row per reading, a column per emotion
 
 
 def test_contact_sheet_has_a_row_per_photo_and_a_grey_cell_for_a_failed_edit():

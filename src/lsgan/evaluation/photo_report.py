@@ -142,22 +142,23 @@ def _geometry_section(summary: dict) -> list[str]:
 
 
 def _geometry_table(summary: dict, pick: Callable[[dict], dict | None]) -> list[str]:
+    """Readings as rows (there are more of them than emotions), the emotions that have figures as columns."""
     signs = {1: "+", -1: "−", 0: "·"}
-    lines = ["| emotion | " + " | ".join(READINGS) + " |", "|---|" + "---|" * len(READINGS)]
-    for emotion, readings in summary["geometry"].items():
-        if all(pick(item) is None for item in readings.values()):
-            continue
+    emotions = [emotion for emotion, readings in summary["geometry"].items()
+                if any(pick(item) is not None for item in readings.values())]
+    lines = ["| reading | " + " | ".join(emotions) + " |", "|---|" + "---|" * len(emotions)]
+    for reading in READINGS:
         cells = []
-        for reading in READINGS:
-            item = pick(readings[reading])
+        for emotion in emotions:
+            item = pick(summary["geometry"][emotion][reading])
             if item is None:
                 cells.append("–")
                 continue
             mark = "" if item["agrees"] is None else (" ✓" if item["agrees"] else " ✗")
             share = "" if item["share_expected_way"] is None else f" {item['share_expected_way']:.0%}"
             cells.append(f"{_fmt(item['mean_change'], 3, signed=True)} "
-                         f"({signs[readings[reading]['expected_sign']]}){mark}{share}")
-        lines.append(f"| {emotion} | " + " | ".join(cells) + " |")
+                         f"({signs[summary['geometry'][emotion][reading]['expected_sign']]}){mark}{share}")
+        lines.append(f"| {reading} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -11,9 +11,12 @@
 - ``outside_change``: how much the edit changed pixels outside the source's face hull (dilated a little); an
   editor that blends only inside the face leaves 0.
 - ``geometry_readings``: expression geometry from mediapipe's 478-point mesh, in units of the inter-ocular
-  distance, in a frame whose x axis runs along the eye line (so head roll does not count). ``READING_AUS`` says
-  which AUs move each reading and which way; ``expected_sign`` turns that into the direction FACS expects for
-  one of the eight emotions (``facs.EMOTION_PROTOTYPES``).
+  distance, in a frame whose x axis runs along the eye line (so head roll does not count): brows, lids, nose wings,
+  lips, mouth corners and jaw, each a FACS appearance change defined by hand on the mesh's points. ``READING_AUS``
+  says which AUs move each reading and which way, ``AU_READING`` the one reading that stands for each of the 16
+  AUs (``scripts/synthfacs_au_readings.py`` correlates it with SynthFACS's rendered intensities);
+  ``expected_sign`` turns ``READING_AUS`` into the direction FACS expects for one of the eight emotions
+  (``facs.EMOTION_PROTOTYPES``).
 """
 
 from __future__ import annotations
@@ -139,37 +142,91 @@ def outside_change(source: np.ndarray, edit: np.ndarray, face: np.ndarray) -> Ou
 
 # ---------------------------------------------------------------- expression geometry (mediapipe 478 mesh)
 
-# Indices into mediapipe's face mesh; "R"/"L" are the subject's right/left (image left/right).
+# Indices into mediapipe's face mesh (from ``face_mesh_connections.FACEMESH_*``; checked by drawing them on
+# SynthFACS renders); "R"/"L" are the subject's right/left (image left/right).
 EYE_CORNERS_R = (33, 133)  # outer, inner
 EYE_CORNERS_L = (263, 362)
+UPPER_LID_R = (160, 159, 158)  # middle three points of the upper lid's edge (FACEMESH_RIGHT_EYE)
+UPPER_LID_L = (387, 386, 385)
+LOWER_LID_R = (144, 145, 153)  # middle three of the lower lid's edge
+LOWER_LID_L = (373, 374, 380)
 BROW_R = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55)  # upper contour outer->inner, then lower contour
 BROW_L = (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
 INNER_BROW_R = (107, 55)  # upper and lower contour at the inner end
 INNER_BROW_L = (336, 285)
+MEDIAL_BROW_R = (66, 107, 65, 55)  # the inner two points of each contour (AU1's part of the brow)
+MEDIAL_BROW_L = (296, 336, 295, 285)
+LATERAL_BROW_R = (70, 63, 46, 53)  # the outer two of each contour (AU2's part)
+LATERAL_BROW_L = (300, 293, 276, 283)
+NOSE_WINGS = (64, 98, 294, 327)  # each ala's outer point and its base at the cheek (FACEMESH_NOSE)
+NOSE_BASE = 2  # subnasale, where the columella meets the upper lip
 MOUTH_CORNERS = (61, 291)
+UPPER_LIP_OUTER = 0  # the upper lip's vermilion border in the middle (cupid's bow)
 UPPER_LIP_INNER = 13  # middle of the upper lip's inner edge: moves with AU10, not with the jaw
 LOWER_LIP_INNER = 14
+LOWER_LIP_OUTER = 17  # the lower lip's vermilion border in the middle
 NOSE_TIP = 1
 CHIN = 152
 MESH_POINTS = 478
 
-READINGS: tuple[str, ...] = ("brow_height", "brow_gap", "corner_lift", "mouth_width", "lip_gap", "jaw_drop")
+# Each reading is a FACS appearance change measured on the mesh (by hand from FACS's descriptions of the AUs, not
+# fitted to any data), top of the face to the bottom.
 READING_DOCS: dict[str, str] = {
     "brow_height": "brows above the eye centres (mean of both brows' 10 points)",
+    "inner_brow_height": "inner halves of the brows (4 points each) above the eye centres",
+    "outer_brow_height": "outer halves of the brows (4 points each) above the eye centres",
     "brow_gap": "distance between the inner brow ends",
+    "upper_lid_height": "upper lids' middle above their eye's corner line",
+    "lower_lid_height": "lower lids' middle below their eye's corner line",
+    "eye_aperture": "upper to lower lid, in the lids' middle",
+    "nose_wing_height": "nose wings (alae and their bases) below the eye centres",
+    "nose_to_upper_lip": "nose base (subnasale) down to the upper lip's middle (outer and inner edge)",
     "corner_lift": "mouth corners above the middle of the upper lip's inner edge",
     "mouth_width": "corner-to-corner distance",
+    "lip_thickness": "height of the red of both lips in the middle (outer to inner edge, upper + lower)",
     "lip_gap": "inner-lip gap (point 13 to 14)",
+    "nose_to_lower_lip": "nose base (subnasale) down to the lower lip's outer edge",
     "jaw_drop": "nose tip (1) to chin (152)",
 }
-# Which AUs move each reading, and which way (+1: the reading grows).
+READINGS: tuple[str, ...] = tuple(READING_DOCS)
+# Which AUs move each reading, and which way (+1: the reading grows), from FACS's descriptions of each AU.
 READING_AUS: dict[str, dict[int, int]] = {
     "brow_height": {1: +1, 2: +1, 4: -1},
+    "inner_brow_height": {1: +1, 4: -1},
+    "outer_brow_height": {2: +1, 4: -1},
     "brow_gap": {4: -1},
+    "upper_lid_height": {5: +1},
+    "lower_lid_height": {6: -1, 7: -1},
+    "eye_aperture": {5: +1, 6: -1, 7: -1},
+    "nose_wing_height": {9: -1, 10: -1},
+    "nose_to_upper_lip": {9: -1, 10: -1},
     "corner_lift": {12: +1, 15: -1},
-    "mouth_width": {12: +1, 20: +1},
+    "mouth_width": {12: +1, 14: -1, 20: +1},
+    "lip_thickness": {23: -1},
     "lip_gap": {25: +1, 26: +1},
+    "nose_to_lower_lip": {17: -1, 25: +1, 26: +1},
     "jaw_drop": {26: +1},
+}
+# The one reading that stands for each AU (with its sign from ``READING_AUS``), chosen from FACS before any AU was
+# measured on it: the AU's first-named appearance change (AU4 lowers the brows, AU7 narrows the eye aperture, AU6
+# pushes the lower lid up, AU17 pushes the lower lip up).
+AU_READING: dict[int, str] = {
+    1: "inner_brow_height",
+    2: "outer_brow_height",
+    4: "brow_height",
+    5: "upper_lid_height",
+    6: "lower_lid_height",
+    7: "eye_aperture",
+    9: "nose_wing_height",
+    10: "nose_to_upper_lip",
+    12: "corner_lift",
+    14: "mouth_width",
+    15: "corner_lift",
+    17: "nose_to_lower_lip",
+    20: "mouth_width",
+    23: "lip_thickness",
+    25: "lip_gap",
+    26: "jaw_drop",
 }
 
 
@@ -187,7 +244,7 @@ def geometry_readings(points: np.ndarray) -> dict[str, float]:
     face = (points - (eye_r + eye_l) / 2) @ rotation.T / ocular  # [478, 2], eye midpoint at 0, y down
     y = face[:, 1]
 
-    def mean_y(indices: tuple[int, ...]) -> float:
+    def mean_y(*indices: int) -> float:
         return float(y[list(indices)].mean())
 
     def distance(a: int | tuple[int, ...], b: int | tuple[int, ...]) -> float:
@@ -195,13 +252,28 @@ def geometry_readings(points: np.ndarray) -> dict[str, float]:
         pb = face[list(b) if isinstance(b, tuple) else b].reshape(-1, 2).mean(axis=0)
         return float(np.linalg.norm(pa - pb))
 
-    eye_centre_y = (mean_y(EYE_CORNERS_R) + mean_y(EYE_CORNERS_L)) / 2
+    def both_eyes(right: tuple[int, ...], left: tuple[int, ...]) -> float:
+        """Mean height of the lid points below their own eye's corner line, over both eyes."""
+        return (mean_y(*right) - mean_y(*EYE_CORNERS_R) + mean_y(*left) - mean_y(*EYE_CORNERS_L)) / 2
+
+    eyes = mean_y(*EYE_CORNERS_R, *EYE_CORNERS_L)  # 0 up to rounding: the frame's origin is the eye midpoint
+    upper_lid, lower_lid = both_eyes(UPPER_LID_R, UPPER_LID_L), both_eyes(LOWER_LID_R, LOWER_LID_L)
     return {
-        "brow_height": eye_centre_y - (mean_y(BROW_R) + mean_y(BROW_L)) / 2,
+        "brow_height": eyes - mean_y(*BROW_R, *BROW_L),
+        "inner_brow_height": eyes - mean_y(*MEDIAL_BROW_R, *MEDIAL_BROW_L),
+        "outer_brow_height": eyes - mean_y(*LATERAL_BROW_R, *LATERAL_BROW_L),
         "brow_gap": distance(INNER_BROW_R, INNER_BROW_L),
-        "corner_lift": float(y[UPPER_LIP_INNER]) - mean_y(MOUTH_CORNERS),
+        "upper_lid_height": -upper_lid,
+        "lower_lid_height": lower_lid,
+        "eye_aperture": lower_lid - upper_lid,
+        "nose_wing_height": mean_y(*NOSE_WINGS) - eyes,
+        "nose_to_upper_lip": mean_y(UPPER_LIP_OUTER, UPPER_LIP_INNER) - mean_y(NOSE_BASE),
+        "corner_lift": mean_y(UPPER_LIP_INNER) - mean_y(*MOUTH_CORNERS),
         "mouth_width": distance(MOUTH_CORNERS[0], MOUTH_CORNERS[1]),
+        "lip_thickness": mean_y(UPPER_LIP_INNER) - mean_y(UPPER_LIP_OUTER)
+        + mean_y(LOWER_LIP_OUTER) - mean_y(LOWER_LIP_INNER),
         "lip_gap": distance(UPPER_LIP_INNER, LOWER_LIP_INNER),
+        "nose_to_lower_lip": mean_y(LOWER_LIP_OUTER) - mean_y(NOSE_BASE),
         "jaw_drop": distance(NOSE_TIP, CHIN),
     }
 
