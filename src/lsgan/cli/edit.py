@@ -22,8 +22,8 @@ ModelOption = Annotated[
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 MotionOption = Annotated[str, typer.Option(
-    "--motion", help="Where an edit's geometry comes from: both (the model's field plus the AU mesh motion "
-    "measured on SynthFACS with mediapipe's face mesh), mesh (that motion alone) or model (the model alone).")]
+    "--motion", help="Where an edit's geometry comes from: mesh (the AU mesh motion measured on SynthFACS with "
+    "mediapipe's face mesh), both (that plus the model's field) or model (the model's field alone).")]
 NoAlignOption = Annotated[
     bool, typer.Option("--no-align", help="Inputs are already-cropped faces: resize to the model size and back.")
 ]
@@ -52,7 +52,7 @@ MAX_PIXELS_DEFAULT = 50_000_000  # lsgan.data.images.DEFAULT_MAX_PIXELS (not imp
 
 
 def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16,
-            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "both") -> Editor:
+            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "mesh") -> Editor:
     from lsgan.editing.editor import EditorConfig, Editor
 
     EditorConfig(motion=motion)  # an unknown --motion fails before the model loads
@@ -88,7 +88,7 @@ def edit(
     no_align: NoAlignOption = False,
     save_masks: Annotated[bool, typer.Option("--save-masks", help="Write the eye/mouth/part masks beside the result.")] = False,
     device: DeviceOption = "cpu",
-    motion: MotionOption = "both",
+    motion: MotionOption = "mesh",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 16,
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -187,7 +187,7 @@ def serve(
     model: ModelOption = None,
     no_align: NoAlignOption = False,
     device: DeviceOption = "cpu",
-    motion: MotionOption = "both",
+    motion: MotionOption = "mesh",
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:

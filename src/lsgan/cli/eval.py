@@ -83,7 +83,7 @@ def photos(
     intensity: Annotated[float, typer.Option("--intensity", help="Emotion intensity, 0-1.")] = 1.0,
     model: ModelOption = None,
     device: DeviceOption = "cpu",
-    motion: MotionOption = "both",
+    motion: MotionOption = "mesh",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Edit every photo to every emotion and measure the edits: classifier reads, identity, detail, change outside

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from lsgan.data.faces import FaceAligner
+from lsgan.data.faces import FaceAligner, FaceTemplate
 from lsgan.data.images import read_image
 from lsgan.data.tables import list_images
 from lsgan.errors import DataError, LsganError
@@ -27,7 +27,7 @@ class RealFaces:
     crops: np.ndarray  # [N, S, S, 3] uint8
     names: list[str]  # source file of each crop, relative to the folder
     skipped: list[str] = field(default_factory=list)  # "<file>: <why>" for files without a usable face
-    made_from: dict = field(default_factory=dict)  # {"folder", "size", "limit"}: what ``align_folder`` was given
+    made_from: dict = field(default_factory=dict)  # {"folder", "size", "limit", "template"}: what aligned them
 
     def to_bytes(self) -> bytes:
         """An .npz (plain arrays only, read back without pickle)."""
@@ -72,4 +72,5 @@ def align_folder(folder: Path, size: int, *, limit: int = 0, progress: bool = Tr
 
 def made_from(folder: Path, size: int, limit: int) -> dict:
     """What a cache of ``align_folder(folder, size, limit=limit)`` records, to tell whether it is still current."""
-    return {"folder": str(Path(folder).resolve()), "size": size, "limit": limit}
+    return {"folder": str(Path(folder).resolve()), "size": size, "limit": limit,
+            "template": asdict(FaceTemplate())}  # a new framing aligns them again

@@ -14,10 +14,11 @@ comes back as a displacement field and a smooth colour change (``LSGANGenerator.
 ``editing.fields.apply_field`` applies to the photo itself, so the face keeps the photo's detail and every pixel
 outside the face is returned exactly. With ``align=False`` each image is taken as an already-cropped face.
 
-``motion`` (``MOTIONS``) says where the geometry comes from: ``"both"`` (default) adds to the model's field the
-mesh motion of the AU change (``editing.mesh_motion``: SynthFACS's AU geometry read by mediapipe's real-face mesh,
-with the inside of an opening mouth painted), ``"mesh"`` uses that motion alone, ``"model"`` the model's field
-alone. Faces without a 478-point mesh (``align=False``, or dlib's 68 points) get the model's field.
+``motion`` (``MOTIONS``) says where the geometry comes from: ``"mesh"`` (default) is the mesh motion of the AU
+change (``editing.mesh_motion``: SynthFACS's AU geometry read by mediapipe's real-face mesh, with the inside of an
+opening mouth painted), ``"both"`` adds the model's field and colour change to it, ``"model"`` is the model's field
+alone (the paper's generator; what the ONNX graph holds). Faces without a 478-point mesh (``align=False``, or
+dlib's 68 points) get the model's field.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ from lsgan.errors import CheckpointError, InputImageError, LsganError
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
-MOTIONS = ("both", "mesh", "model")
+MOTIONS = ("mesh", "both", "model")
+DEFAULT_MOTION = "mesh"  # on real portraits: the most edits read as asked within the identity bound (docs/real_photos.md)
 
 
 class DeviceError(LsganError, ValueError):
@@ -81,7 +83,7 @@ class EditorConfig:
     align: bool = True  # False: inputs are already-cropped faces, resized to the model size and back
     min_face: int = 24  # faces whose detector box is smaller (photo pixels, shorter side) are not edited
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
-    motion: str = "both"  # MOTIONS: where an edit's geometry comes from (module docstring)
+    motion: str = DEFAULT_MOTION  # MOTIONS: where an edit's geometry comes from (module docstring)
 
     def __post_init__(self) -> None:
         if self.motion not in MOTIONS:
@@ -155,7 +157,7 @@ class Editor:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
                         batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                        motion: str = "both") -> Editor:
+                        motion: str = DEFAULT_MOTION) -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
         config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels,
                               motion=motion)

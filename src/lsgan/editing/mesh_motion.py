@@ -27,10 +27,10 @@ from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
 SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
 PAINT_SCALE = 4
-CAVITY_RGB = np.array([34, 20, 20], np.float32)  # uint8 units
-TEETH_RGB = np.array([214, 204, 188], np.float32)
-TEETH_SHARE = 0.38  # the top share of an opening's height where the upper teeth show
-MIN_TEETH_HEIGHT = 2.0  # openings lower than this (crop pixels) show no teeth
+CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
+TEETH_RGB = np.array([228, 220, 204], np.float32)
+TEETH_SHARE = 0.36  # the top share of an opening's height where the upper teeth show
+MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth
 REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright, scaled with the face's light
 
 
@@ -95,7 +95,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
     teeth = _teeth(opened, scale) * alpha
-    light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.45, 1.1)
+    light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.6, 1.0)
     rgb = CAVITY_RGB[:, None, None] * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
 
@@ -128,7 +128,7 @@ def _teeth(opened: np.ndarray, scale: int) -> np.ndarray:
     xs = np.flatnonzero(columns)
     across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
     shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
-    return cv2.GaussianBlur(band * shade, (0, 0), 0.4 * scale)
+    return cv2.GaussianBlur(band * shade, (0, 0), 0.25 * scale)
 
 
 def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
