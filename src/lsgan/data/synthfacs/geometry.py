@@ -287,10 +287,15 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
 
 # ----------------------------------------------------------------------------------------------------------- mouth
 def lip_corner(ident: Identity, side: int, au: AUs) -> tuple[float, float]:
-    dx = 0.05 * au[12] + 0.06 * au[20] - 0.04 * au[14] - 0.032 * au[23] + 0.006 * au[15] - 0.025 * au[26]
-    dy = -0.072 * au[12] - 0.012 * au[14] + 0.045 * au[15] + 0.015 * au[20] - 0.012 * au[10] - 0.006 * au[9]
+    # AU12 (version 3): calibrated so that the happy prototype widens the mouth by ~0.25 inter-ocular distances,
+    # as a real broad smile does (docs/synthfacs.md, "AU12 and AU25 calibrated to a real smile")
+    dx = 0.065 * au[12] + 0.06 * au[20] - 0.04 * au[14] - 0.032 * au[23] + 0.006 * au[15] - 0.025 * au[26]
+    dy = -0.078 * au[12] - 0.012 * au[14] + 0.045 * au[15] + 0.015 * au[20] - 0.012 * au[10] - 0.006 * au[9]
     dy += 0.03 * au[26] - 0.006 * au[17]
     return side * (ident.mouth_half_width + dx), ident.mouth_y + dy
+
+
+MIN_LIP = 0.2  # thinnest a lip gets, as a share of the identity's (AU23 alone leaves 0.25)
 
 
 def jaw_drop(mean: AUs) -> float:
@@ -304,17 +309,22 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
     base = corners[0][1] + (corners[1][1] - corners[0][1]) * t
     bell, square = _bell(t), _bell(t, 0.45)
     # the lip line bends: smiling corners rise more than its middle (a U), depressed corners sink more (a frown)
-    bend = 0.006 + 0.055 * mean[12] - 0.03 * mean[15] - 0.026 * mean[17] - 0.005 * mean[23]
+    bend = 0.006 + 0.07 * mean[12] - 0.03 * mean[15] - 0.026 * mean[17] - 0.005 * mean[23]
     stomion = base + bend * bell - 0.012 * mean[17] * bell  # AU17 pushes the lower lip, and the lip line, up
     # AU10 (and AU9 with it) draws the upper lip up, its middle squarish: the upper teeth show
     raise_up = (0.045 * mean[10] + 0.022 * mean[9]) * bell**0.8  # an inverted U: the middle rises most
-    gap_up = (0.01 * mean[25] + 0.004 * mean[26] + 0.008 * mean[12] * mean[25]) * bell**0.8 + raise_up
-    gap_down = (0.02 * mean[25]) * bell**0.8 + 0.9 * jaw_drop(mean) * bell**0.55 - 0.01 * mean[17] * bell
-    # AU23 presses the red of the lips into a thin line
-    upper_thick = ident.upper_lip * (
-        1 - 0.75 * mean[23] - 0.2 * mean[20] - 0.25 * mean[12] + 0.1 * mean[10] - 0.15 * mean[10] * mean[23]
+    # a smile with parted lips retracts the upper lip off the upper teeth, which stay where they are; the lips
+    # need only part a little for it (saturates at AU25 1); with AU25 0.5 it is most of the happy prototype's gap
+    retract = 0.047 * mean[12] * mean[25] * (2 - mean[25]) * bell**0.8
+    gap_up = (0.016 * mean[25] + 0.004 * mean[26]) * bell**0.8 + raise_up + retract
+    gap_down = (0.035 * mean[25]) * bell**0.8 + 0.9 * jaw_drop(mean) * bell**0.55 - 0.01 * mean[17] * bell
+    # AU23 presses the red of the lips into a thin line; stretched by AU12 or AU20 as well, a line still shows
+    upper_thick = ident.upper_lip * max(
+        MIN_LIP, 1 - 0.75 * mean[23] - 0.2 * mean[20] - 0.25 * mean[12] + 0.1 * mean[10] - 0.15 * mean[10] * mean[23]
     )
-    lower_thick = ident.lower_lip * (1 - 0.72 * mean[23] - 0.2 * mean[20] - 0.1 * mean[12] + 0.2 * mean[17])
+    lower_thick = ident.lower_lip * max(
+        MIN_LIP, 1 - 0.72 * mean[23] - 0.2 * mean[20] - 0.1 * mean[12] + 0.2 * mean[17]
+    )
     bow = bell**0.55 * (1 - 0.3 * np.exp(-(((t - 0.5) / 0.05) ** 2))) + 0.12 * np.exp(
         -(((np.abs(t - 0.5) - 0.1) / 0.05) ** 2)
     )
@@ -329,7 +339,7 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
     upper_teeth_lo, upper_teeth_hi = 6, 35
     teeth_t = (t - 0.5) / 0.36
     teeth_top = curve(upper_inner - 0.02, upper_teeth_lo, upper_teeth_hi)
-    teeth_bottom = curve(upper_inner + 0.034 - 0.018 * teeth_t**2, upper_teeth_lo, upper_teeth_hi)[::-1]
+    teeth_bottom = curve(upper_inner + retract + 0.034 - 0.018 * teeth_t**2, upper_teeth_lo, upper_teeth_hi)[::-1]
     lower_top = curve(lower_inner - 0.016 + 0.01 * ((t - 0.5) / 0.3) ** 2, 9, 32)
     lower_bottom = curve(lower_inner + 0.02, 9, 32)[::-1]
     mouth = Mouth(
