@@ -112,7 +112,7 @@ def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made
 
 def test_motion_presets_of_the_editor(closed_mouth):
     astronaut = closed_mouth
-    with pytest.raises(EditorConfigError, match="motion must be one of both, mesh, model"):
+    with pytest.raises(EditorConfigError, match="motion must be one of mesh, both, model"):
         EditorConfig(motion="warp")
     luma = np.array([0.299, 0.587, 0.114])
     outputs = {}
@@ -141,5 +141,5 @@ def test_motion_presets_of_the_editor(closed_mouth):
 
 def test_lsgan_edit_refuses_an_unknown_motion(lsgan, face_files):
     run = lsgan("edit", face_files[0], "--emotion", "happy", "--motion", "warp", "--out", face_files[0].parent / "o.png")
-    assert run.code != 0 and "motion must be one of both, mesh, model" in run.err
+    assert run.code != 0 and "motion must be one of mesh, both, model" in run.err
     assert not (face_files[0].parent / "o.png").exists()
