@@ -40,7 +40,7 @@ def face(closed_mouth):
 
 
 def motion_of(basis: MeshBasis, au: int, amount: float = 1.0) -> np.ndarray:
-    return basis.displacement(au_vector({au: amount})) * SIZE  # [478, 2] crop pixels
+    return basis.motion(np.zeros(NUM_AUS), au_vector({au: amount})) * SIZE  # [478, 2] crop pixels
 
 
 def test_the_shipped_basis_moves_the_mesh_as_facs_says(basis):
@@ -53,13 +53,17 @@ def test_the_shipped_basis_moves_the_mesh_as_facs_says(basis):
     assert all(motion_of(basis, 2)[i, 1] < 0 for i in BROW_TOPS)  # AU2: brows up
     assert all(motion_of(basis, 4)[i, 1] > 0 for i in BROW_TOPS)  # AU4: brows down
     assert basis.agreement[au_index(12)] > 0.8 and basis.agreement[au_index(26)] > 0.8
-    np.testing.assert_allclose(basis.displacement(-au_vector({12: 1.0})), -smile / SIZE, atol=1e-6)
+    np.testing.assert_allclose(basis.motion(au_vector({12: 1.0}), np.zeros(NUM_AUS)), -smile / SIZE, atol=1e-6)
+    # a smile with parted lips retracts the upper lip more than the two apart (SynthFACS v3, a real smile's apex)
+    together = basis.motion(np.zeros(NUM_AUS), au_vector({12: 1.0, 25: 1.0}))[UPPER_LIP, 1] * SIZE
+    assert together < smile[UPPER_LIP, 1] + motion_of(basis, 25)[UPPER_LIP, 1] - 0.3
 
 
 def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):
     path = basis.save(tmp_path / "basis.safetensors")
     again = MeshBasis.load(path)
     np.testing.assert_array_equal(again.displacements, basis.displacements)
+    np.testing.assert_array_equal(again.pair_displacements, basis.pair_displacements)
     assert again.settings == basis.settings
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="not a readable mesh basis"):
@@ -75,7 +79,7 @@ def test_building_the_basis_again_on_one_face_agrees_with_the_shipped_one(basis)
 
 
 def test_no_au_change_means_no_motion_and_no_paint(basis, face):
-    motion = mesh_motion(face.crop, face.landmarks.points, np.zeros(NUM_AUS), basis)
+    motion = mesh_motion(face.crop, face.landmarks.points, au_vector({12: 0.4}), au_vector({12: 0.4}), basis)
     assert motion.flow.shape == (2, SIZE, SIZE) and not motion.flow.any()
     assert motion.paint.shape == (4, 4 * SIZE, 4 * SIZE) and not motion.paint[3].any()
     np.testing.assert_allclose(motion.target_points, face.landmarks.points, atol=1e-4)
@@ -83,7 +87,7 @@ def test_no_au_change_means_no_motion_and_no_paint(basis, face):
 
 def test_a_dropped_jaw_samples_the_source_chin_and_paints_the_opened_mouth(basis, face):
     points = face.landmarks.points
-    motion = mesh_motion(face.crop, points, au_vector({25: 1.0, 26: 1.0}), basis)
+    motion = mesh_motion(face.crop, points, np.zeros(NUM_AUS), au_vector({25: 1.0, 26: 1.0}), basis)
     moved_chin = motion.target_points[CHIN]
     x, y = np.round(moved_chin).astype(int)
     back = motion.flow[:, y, x] * SIZE / 2  # crop pixels
@@ -122,7 +126,7 @@ def test_motion_presets_of_the_editor(closed_mouth):
             face = editor.prepare(astronaut)[0].faces[0]
         outputs[motion] = result.image
     assert editor.mesh_basis is None  # "model" never loads the basis
-    moved = mesh_motion(face.crop, face.aligned.landmarks.points, result.target_aus[0] - result.source_aus[0],
+    moved = mesh_motion(face.crop, face.aligned.landmarks.points, result.source_aus[0], result.target_aus[0],
                         MeshBasis.load()).target_points
     to_photo = np.linalg.inv(np.vstack([face.matrix, [0, 0, 1]]))[:2]
     mouth = np.round(moved[[UPPER_LIP, LOWER_LIP]].mean(axis=0) @ to_photo[:, :2].T + to_photo[:, 2]).astype(int)

@@ -248,15 +248,16 @@ class DlibDetector:
 
 @dataclass
 class FaceTemplate:
-    """Where the anchors land in the crop, as fractions of its side. The defaults are where mediapipe's mesh puts
-    them on SynthFACS's frontal neutral renders (mean of its 67 identities: eyes 24.4 % of the side apart at
-    42.8 % height, mouth at 67.9 %), so a photo's crop is framed as the faces the models learnt from (G_exp reads
-    SynthFACS renders re-aligned this way with AU MSE 0.019, against 0.030 in the earlier RaFD-style framing of
-    27 % / 40 % / 67 %), and ``data.mesh_basis``'s motions are in the frame of every aligned crop."""
+    """Where the anchors land in the crop, as fractions of its side. The defaults (eyes 27 % of the side apart
+    at 40 % height, mouth at 67 %) give brow-to-chin about 60 % and forehead-to-chin about 73 % of the crop
+    height, with the chin inside the crop: close to RaFD/CelebA-style expression-editing crops, and the framing of
+    the real faces the shipped model trained on. SynthFACS's own renders sit a little smaller and lower (mediapipe
+    puts their eyes 24.4 % apart at 42.8 %, mouth at 67.9 %): aligning photos that way helped G_exp on re-aligned
+    renders but not the shipped model on photos (docs/real_photos.md)."""
 
-    eye_y: float = 0.428
-    eye_distance: float = 0.244
-    mouth_y: float = 0.679
+    eye_y: float = 0.40
+    eye_distance: float = 0.27
+    mouth_y: float = 0.67
 
     def points(self, size: int) -> np.ndarray:
         half = self.eye_distance / 2

@@ -7,8 +7,10 @@ every mesh in the aligned crop's frame (the similarity that takes the neutral fa
 centre, to ``FaceTemplate``: the frame ``FaceAligner`` gives a photo's crop) and fits, per AU and point, the
 displacement per unit of intensity (least squares through zero over the levels, averaged over identities).
 
-``MeshBasis.displacement(au_change)`` is then the mesh motion ``[478, 2]`` of an AU change, in fractions of the
-crop's side; ``lsgan.editing.mesh_motion`` turns it into a displacement field over a photo's face. The basis is a
+AUs the renderer draws together differently from apart are measured as pairs too (``PAIRS``: a smile with parted
+lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile): the pair's motion at 1 and 1
+less both singles'. ``MeshBasis.motion(source_aus, target_aus)`` is then the mesh motion ``[478, 2]`` of an edit,
+f(target) − f(source) with f(a) = Σ_k a_k B_k + Σ_(i,j) a_i a_j B_ij, in fractions of the crop's side; ``lsgan.editing.mesh_motion`` turns it into a displacement field over a photo's face. The basis is a
 fixed asset (``lsgan/assets/mesh_basis.safetensors``, rebuilt by ``python scripts/build_mesh_basis.py``), not a
 trained network: nothing in it is fitted to photos.
 """
@@ -26,9 +28,10 @@ from safetensors.torch import save
 
 from lsgan.atomic import write_bytes
 from lsgan.errors import CheckpointError
-from lsgan.facs import AU_IDS, NUM_AUS, au_vector
+from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector
 
 MESH_POINTS = 478
+PAIRS: tuple[tuple[int, int], ...] = ((12, 25),)  # AU pairs whose joint motion is not the sum of their own
 DEFAULT_BASIS_PATH = Path(__file__).resolve().parents[1] / "assets" / "mesh_basis.safetensors"
 
 
@@ -45,23 +48,32 @@ class MeshBasisSettings:
 class MeshBasis:
     """``displacements`` ``[16, 478, 2]``: per unit of each AU (``facs.AU_IDS`` order), each mesh point's motion
     (x, y) in fractions of the aligned crop's side. ``agreement`` ``[16]``: mean cosine between each identity's
-    motion and the mean (1: every face moves the same way). ``settings`` and ``renderer_version`` say how it was
+    motion and the mean (1: every face moves the same way). ``pair_displacements`` ``[len(PAIRS), 478, 2]``: each
+    pair's motion at (1, 1) beyond the sum of its two AUs'. ``settings`` and ``renderer_version`` say how it was
     made."""
 
     displacements: np.ndarray
     agreement: np.ndarray
+    pair_displacements: np.ndarray
     settings: MeshBasisSettings = field(default_factory=MeshBasisSettings)
     renderer_version: int = 0
 
-    def displacement(self, au_change: np.ndarray) -> np.ndarray:
-        """``[478, 2]`` mesh motion (crop-side fractions) of an AU change ``[16]`` (signed: negative undoes)."""
-        return np.tensordot(np.asarray(au_change, np.float32), self.displacements, axes=1)
+    def shape_of(self, aus: np.ndarray) -> np.ndarray:
+        """``[478, 2]``: how far the mesh of a face showing ``aus`` [16] lies from its neutral mesh."""
+        aus = np.asarray(aus, np.float32)
+        pair_weights = np.array([aus[au_index(a)] * aus[au_index(b)] for a, b in PAIRS], np.float32)
+        return (np.tensordot(aus, self.displacements, axes=1)
+                + np.tensordot(pair_weights, self.pair_displacements, axes=1))
+
+    def motion(self, source_aus: np.ndarray, target_aus: np.ndarray) -> np.ndarray:
+        """``[478, 2]`` mesh motion (crop-side fractions) of an edit from ``source_aus`` to ``target_aus``."""
+        return self.shape_of(target_aus) - self.shape_of(source_aus)
 
     def save(self, path: str | Path) -> Path:
-        tensors = {"displacements": torch.from_numpy(np.ascontiguousarray(self.displacements, np.float32)),
-                   "agreement": torch.from_numpy(np.ascontiguousarray(self.agreement, np.float32))}
+        tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(self, name), np.float32))
+                   for name in ("displacements", "agreement", "pair_displacements")}
         metadata = {"settings": json.dumps(asdict(self.settings)), "renderer_version": str(self.renderer_version),
-                    "au_ids": json.dumps(list(AU_IDS))}
+                    "au_ids": json.dumps(list(AU_IDS)), "pairs": json.dumps([list(pair) for pair in PAIRS])}
         return write_bytes(path, save(tensors, metadata), durable=True)
 
     @classmethod
@@ -71,6 +83,7 @@ class MeshBasis:
             with safe_open(str(path), framework="np") as handle:
                 meta = handle.metadata() or {}
                 displacements, agreement = handle.get_tensor("displacements"), handle.get_tensor("agreement")
+                pairs = handle.get_tensor("pair_displacements")
         except (SafetensorError, OSError, KeyError) as err:
             raise CheckpointError(f"{path}: not a readable mesh basis ({err})") from None
         if displacements.shape != (NUM_AUS, MESH_POINTS, 2) or not np.isfinite(displacements).all():
@@ -78,9 +91,13 @@ class MeshBasis:
                                   f"got shape {displacements.shape}")
         if json.loads(meta.get("au_ids", "[]")) != list(AU_IDS):
             raise CheckpointError(f"{path}: the basis's AUs are not lsgan's {list(AU_IDS)}")
+        if json.loads(meta.get("pairs", "[]")) != [list(pair) for pair in PAIRS]:
+            raise CheckpointError(f"{path}: the basis's AU pairs are not {list(PAIRS)}: rebuild it "
+                                  "(scripts/build_mesh_basis.py)")
         settings = json.loads(meta.get("settings", "{}"))
         settings["levels"] = tuple(settings.get("levels", MeshBasisSettings.levels))
-        return cls(displacements, agreement, MeshBasisSettings(**settings), int(meta.get("renderer_version", 0)))
+        return cls(displacements, agreement, pairs, MeshBasisSettings(**settings),
+                   int(meta.get("renderer_version", 0)))
 
 
 def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool = False) -> MeshBasis:
@@ -94,7 +111,7 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
     settings = settings or MeshBasisSettings()
     levels = np.asarray(settings.levels, np.float32)
     template = FaceTemplate().points(1.0)  # the crop frame, side 1
-    slopes = []  # per identity [16, 478, 2]
+    slopes, joints = [], []  # per identity [16, 478, 2] and [len(PAIRS), 478, 2]
     detector = MediapipeDetector()
     try:
         ids = range(settings.first_identity, settings.first_identity + settings.identities)
@@ -114,15 +131,21 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
                         complete = False
                         break
                     moves[li, k] = posed.transformed(to_crop).points - start
-            if complete:  # least squares through zero: sum(level * move) / sum(level^2)
-                slopes.append(np.tensordot(levels, moves, axes=1) / float(levels @ levels))
+            pair_meshes = [_mesh(detector, render(identity, au_vector({a: 1.0, b: 1.0}), settings.size).image)
+                           for a, b in PAIRS]
+            if complete and all(pair is not None for pair in pair_meshes):
+                slope = np.tensordot(levels, moves, axes=1) / float(levels @ levels)  # least squares through zero
+                slopes.append(slope)
+                joints.append(np.stack([pair.transformed(to_crop).points - start - slope[au_index(a)] - slope[au_index(b)]
+                                        for pair, (a, b) in zip(pair_meshes, PAIRS)]))
     finally:
         detector.close()
     if not slopes:
         raise CheckpointError("mesh basis: the face mesh found none of the rendered faces")
     per_identity = np.stack(slopes)  # [I, 16, 478, 2]
     mean = per_identity.mean(axis=0)
-    return MeshBasis(mean.astype(np.float32), _agreement(per_identity, mean), settings, FORMAT_VERSION)
+    pairs = np.stack(joints).mean(axis=0).astype(np.float32)
+    return MeshBasis(mean.astype(np.float32), _agreement(per_identity, mean), pairs, settings, FORMAT_VERSION)
 
 
 def _mesh(detector, image: np.ndarray):  # noqa: ANN001, ANN202 (mediapipe types stay inside data.faces)

@@ -239,8 +239,9 @@ class Editor:
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
-        changes = np.asarray(target_aus, np.float32) - np.asarray(source_aus, np.float32)
-        fields = [self._face_field(face, flows[row], colours[row], changes[row]) for row, (_, face) in enumerate(faces)]
+        targets, sources = np.asarray(target_aus, np.float32), np.asarray(source_aus, np.float32)
+        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row])
+                  for row, (_, face) in enumerate(faces)]
         images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
             rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
@@ -309,12 +310,12 @@ class Editor:
             self._aligner = FaceAligner(size=self.image_size)
         return self._aligner
 
-    def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, au_change: np.ndarray
-                    ) -> FaceField:
-        """The model's field of one face, with the mesh motion of its AU change as ``config.motion`` says."""
+    def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,
+                    target_aus: np.ndarray) -> FaceField:
+        """The model's field of one face, with the mesh motion of its edit as ``config.motion`` says."""
         if self.mesh_basis is None or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
-        motion = mesh_motion(face.crop, face.aligned.landmarks.points, au_change, self.mesh_basis)
+        motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
         if self.config.motion == "mesh":
             flow, colour = np.zeros_like(flow), np.zeros_like(colour)
         return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points)

@@ -1,7 +1,7 @@
 """An AU change as geometry a photo shares with SynthFACS: the mesh motion of ``data.mesh_basis`` made dense.
 
-Given a face's mediapipe mesh in its aligned crop (``points`` [478, 2], crop pixels) and an AU change [16],
-``mesh_motion`` returns
+Given a face's mediapipe mesh in its aligned crop (``points`` [478, 2], crop pixels) and the edit's source and
+target AUs [16], ``mesh_motion`` returns
 
 - ``flow`` [2, S, S]: a backward displacement field in grid units (``editing.fields``'s contract): every crop pixel
   of the edited face samples the source where the basis says that point of the face came from. The motion is known
@@ -46,11 +46,12 @@ def has_mesh(points: np.ndarray) -> bool:
     return points.shape == (MESH_POINTS, 2)
 
 
-def mesh_motion(crop: np.ndarray, points: np.ndarray, au_change: np.ndarray, basis: MeshBasis,
-                paint_scale: int = PAINT_SCALE) -> MeshMotion:
-    """The motion of ``au_change`` [16] on the face of ``crop`` (uint8 S×S×3) whose mesh is ``points``."""
+def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray,
+                basis: MeshBasis, paint_scale: int = PAINT_SCALE) -> MeshMotion:
+    """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
+    ``points``."""
     size = crop.shape[0]
-    targets = points + basis.displacement(au_change) * size
+    targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size)
     paint = mouth_paint(crop, points, targets, flow, paint_scale)
     return MeshMotion(flow, paint, targets.astype(np.float32))
