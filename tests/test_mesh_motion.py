@@ -125,7 +125,7 @@ def test_motion_presets_of_the_editor(closed_mouth):
             result = editor.edit(astronaut, aus="25=1,26=1")
             face = editor.prepare(astronaut)[0].faces[0]
         outputs[motion] = result.image
-    assert editor.mesh_basis is None  # "model" never loads the basis
+    assert editor._mesh_basis is None  # "model" never loads the basis
     moved = mesh_motion(face.crop, face.aligned.landmarks.points, result.source_aus[0], result.target_aus[0],
                         MeshBasis.load()).target_points
     to_photo = np.linalg.inv(np.vstack([face.matrix, [0, 0, 1]]))[:2]
@@ -147,3 +147,21 @@ def test_lsgan_edit_refuses_an_unknown_motion(lsgan, face_files):
     run = lsgan("edit", face_files[0], "--emotion", "happy", "--motion", "warp", "--out", face_files[0].parent / "o.png")
     assert run.code != 0 and "motion must be one of mesh, both, model" in run.err
     assert not (face_files[0].parent / "o.png").exists()
+
+
+def test_the_web_page_chooses_the_motion_per_edit(closed_mouth, save_png):
+    from lsgan.editing.web import EditPage, WebConfig
+
+    with Editor.from_pretrained(motion="model") as editor:
+        page = EditPage(editor, WebConfig())
+        try:
+            _, upload, aus, _ = page.load(str(save_png("face.png", closed_mouth)))
+            aus[au_index(25)], aus[au_index(26)] = 1.0, 1.0
+            by_model, _, _ = page.edit(upload, aus, "every face", "whole face")
+            assert editor._mesh_basis is None
+            by_mesh, _, _ = page.edit(upload, aus, "every face", "whole face", "mesh")
+            assert np.any(by_mesh != by_model) and editor.config.motion == "model"
+            with pytest.raises(EditorConfigError, match="motion must be one of"):
+                page.edit(upload, aus, "every face", "whole face", "warp")
+        finally:
+            page.close()

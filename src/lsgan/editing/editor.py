@@ -152,7 +152,7 @@ class Editor:
         self.generator = bundle.generator.to(self.device).eval()
         self.au_regressor = bundle.au_regressor.to(self.device).eval()
         self._aligner: FaceAligner | None = None
-        self.mesh_basis = MeshBasis.load() if self.config.motion != "model" else None
+        self._mesh_basis: MeshBasis | None = None  # loaded by the first edit that needs it
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
@@ -231,16 +231,18 @@ class Editor:
         return self._regress_aus(crops).numpy().astype(np.float32)
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
-               region: str | None = None, photo_masks: bool = True) -> EditResult:
+               region: str | None = None, photo_masks: bool = True, motion: str | None = None) -> EditResult:
         """Run the generator on the faces of ``photos`` (target and source AUs ``[F, 16]``, faces in order) and
-        apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given).
-        ``photo_masks=False`` leaves ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
+        apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given), its
+        geometry as ``motion`` says (default ``config.motion``). ``photo_masks=False`` leaves
+        ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
+        motion = self.config.motion if motion is None else EditorConfig(motion=motion).motion
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
         targets, sources = np.asarray(target_aus, np.float32), np.asarray(source_aus, np.float32)
-        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row])
+        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion)
                   for row, (_, face) in enumerate(faces)]
         images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
@@ -310,13 +312,19 @@ class Editor:
             self._aligner = FaceAligner(size=self.image_size)
         return self._aligner
 
+    @property
+    def mesh_basis(self) -> MeshBasis:
+        if self._mesh_basis is None:
+            self._mesh_basis = MeshBasis.load()
+        return self._mesh_basis
+
     def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,
-                    target_aus: np.ndarray) -> FaceField:
-        """The model's field of one face, with the mesh motion of its edit as ``config.motion`` says."""
-        if self.mesh_basis is None or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
+                    target_aus: np.ndarray, kind: str) -> FaceField:
+        """The model's field of one face, with the mesh motion of its edit as ``kind`` (a ``MOTIONS``) says."""
+        if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
-        if self.config.motion == "mesh":
+        if kind == "mesh":
             flow, colour = np.zeros_like(flow), np.zeros_like(colour)
         return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points)
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from lsgan.data.images import write_image
-from lsgan.editing.editor import Editor, PreparedPhoto
+from lsgan.editing.editor import MOTIONS, Editor, PreparedPhoto
 from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
 from lsgan.errors import LsganError
@@ -46,7 +46,8 @@ SLIDER_DECIMALS = 2
 KEPT_DOWNLOADS = 16  # the newest results stay downloadable; older ones are deleted
 FOLDER_PREFIX = "lsgan-web-"
 GRADIO_TEMP_ENV = "GRADIO_TEMP_DIR"
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+# Ctrl-C too: a KeyboardInterrupt raised while the page is still starting would skip its clean-up.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name))
 INTERNAL_ERROR = "the edit failed on the server (its log has the details)"
 EVERY_FACE = "every face"
 WHOLE_FACE = "whole face"
@@ -141,10 +142,10 @@ class EditPage:
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
         return photo.photo, path, aus, choices
 
-    def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE
-             ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
-        """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face`` and ``region``
-        as the page's choices name them."""
+    def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
+             motion: str | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+        """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face``, ``region`` and
+        ``motion`` as the page's choices name them (``motion`` None: the editor's own)."""
         if not upload:
             raise LsganError("upload a photo of a face first")
         photo = self._photo(upload)
@@ -155,7 +156,7 @@ class EditPage:
         region_name = None if region in (WHOLE_FACE, None) else region
         source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
-        result = self.editor.render([chosen], target, source, region=region_name)
+        result = self.editor.render([chosen], target, source, region=region_name, motion=motion)
         self._keep(upload, photo)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image))
@@ -258,6 +259,9 @@ def build_app(page: EditPage):
             face_choice = gr.Dropdown([EVERY_FACE], value=EVERY_FACE, label="Face (numbered left to right)",
                                       elem_id="face")
             region_choice = gr.Radio(list(REGION_CHOICES), value=WHOLE_FACE, label="Region", elem_id="region")
+            motion_choice = gr.Radio(list(MOTIONS), value=page.editor.config.motion, elem_id="motion",
+                                     label="Geometry (mesh: SynthFACS's AU motion on the face's mesh; model: the "
+                                           "generator's own field; both)")
         with gr.Row():
             source_view = gr.Image(label="Source", interactive=False, height=IMAGE_HEIGHT, elem_id="source")
             result_view = gr.Image(label="Edited", interactive=False, height=IMAGE_HEIGHT, format="png",
@@ -272,10 +276,10 @@ def build_app(page: EditPage):
             download = gr.File(label="Download the result", interactive=False, elem_id="download")
 
         edit_outputs = [result_view, masks_view, download]
-        edit_inputs = [face_state, face_choice, region_choice, *sliders]
+        edit_inputs = [face_state, face_choice, region_choice, motion_choice, *sliders]
 
-        def edit_from_sliders(upload_path, face, region, *aus):
-            return page.edit(upload_path, list(aus), face, region)
+        def edit_from_sliders(upload_path, face, region, motion, *aus):
+            return page.edit(upload_path, list(aus), face, region, motion)
 
         def load_upload(path):
             photo, state, aus, choices = page.load(path)
@@ -286,7 +290,7 @@ def build_app(page: EditPage):
             guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for slider in sliders:
             slider.release(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
-        for control in (face_choice, region_choice):
+        for control in (face_choice, region_choice, motion_choice):
             control.input(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for emotion, button in zip(EMOTIONS, presets):
             button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
@@ -342,8 +346,9 @@ def _launch(editor: Editor, config: WebConfig, *, quiet: bool) -> ServedPage:
 
 
 class StopSignals:
-    """While entered, SIGTERM and SIGHUP set ``stopped`` instead of killing the process (so the page can remove
-    its folder); ``wait()`` blocks until one of them or Ctrl-C. The previous handlers come back on exit."""
+    """While entered, SIGTERM, SIGHUP and SIGINT (Ctrl-C) set ``stopped`` instead of stopping the process where it
+    is (so the page can remove its folder, also when one comes during the start-up); ``wait()`` blocks until one of
+    them. The previous handlers come back on exit."""
 
     def __init__(self) -> None:
         self.stopped = threading.Event()
