@@ -51,7 +51,7 @@ from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
 MOTIONS = ("mesh", "both", "model")
-DEFAULT_MOTION = "mesh"  # on real portraits: the most edits read as asked within the identity bound (docs/real_photos.md)
+DEFAULT_MOTION = "mesh"  # on real portraits: twice the model's held-out reads, without its smudges (docs/real_photos.md)
 
 
 class DeviceError(LsganError, ValueError):
