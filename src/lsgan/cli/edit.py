@@ -53,9 +53,9 @@ MAX_PIXELS_DEFAULT = 50_000_000  # lsgan.data.images.DEFAULT_MAX_PIXELS (not imp
 
 def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16,
             max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "mesh") -> Editor:
-    from lsgan.editing.editor import EditorConfig, Editor
+    from lsgan.editing.editor import Editor, check_motion
 
-    EditorConfig(motion=motion)  # an unknown --motion fails before the model loads
+    check_motion(motion)  # an unknown --motion fails before the model loads
     return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size, max_pixels=max_pixels,
                                   motion=motion)
 

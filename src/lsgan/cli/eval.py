@@ -89,7 +89,7 @@ def photos(
     """Edit every photo to every emotion and measure the edits: classifier reads, identity, detail, change outside
     the face, expression geometry, time. Every photo is counted (edited, or not with its reason)."""
     from lsgan.data.photos import benchmark_photos
-    from lsgan.editing.editor import Editor, EditorConfig
+    from lsgan.editing.editor import Editor, check_motion
     from lsgan.evaluation.photo_report import write_report
     from lsgan.evaluation.photos import (
         BenchmarkInputError,
@@ -108,7 +108,7 @@ def photos(
         raise BenchmarkInputError(f"{folder}: no photos (png, jpg, ...) in it")
     targets = parse_emotions(emotions)
     emotion_vector(targets[0], intensity)  # an intensity outside 0-1 fails here, before anything is loaded
-    EditorConfig(motion=motion)  # and so does an unknown --motion
+    check_motion(motion)  # and so does an unknown --motion
     loaded = load_classifiers(parse_classifier_names(classifiers), device)
     editor = Editor.from_pretrained(model, device=device, motion=motion)
     with editor:

@@ -25,8 +25,12 @@ import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
+from tqdm import tqdm
 
 from lsgan.atomic import write_bytes
+from lsgan.data.faces import FaceTemplate, Landmarks, MediapipeDetector, similarity_matrix
+from lsgan.data.synthfacs import render, sample_identity
+from lsgan.data.synthfacs.writer import FORMAT_VERSION
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector
 
@@ -102,12 +106,6 @@ class MeshBasis:
 
 def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool = False) -> MeshBasis:
     """Render, mesh and fit (see the module docstring). About 3 s per identity on one core at the defaults."""
-    from tqdm import tqdm
-
-    from lsgan.data.faces import FaceTemplate, MediapipeDetector, similarity_matrix
-    from lsgan.data.synthfacs import render, sample_identity
-    from lsgan.data.synthfacs.writer import FORMAT_VERSION
-
     settings = settings or MeshBasisSettings()
     levels = np.asarray(settings.levels, np.float32)
     template = FaceTemplate().points(1.0)  # the crop frame, side 1
@@ -148,11 +146,10 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
     return MeshBasis(mean.astype(np.float32), _agreement(per_identity, mean), pairs, settings, FORMAT_VERSION)
 
 
-def _mesh(detector, image: np.ndarray):  # noqa: ANN001, ANN202 (mediapipe types stay inside data.faces)
+def _mesh(detector: MediapipeDetector, image: np.ndarray) -> Landmarks | None:
+    """The largest face's 478-point mesh (the detector keeps only faces it meshed), or None."""
     faces = detector.detect(image)
-    if not faces or len(faces[0].landmarks.points) != MESH_POINTS:
-        return None
-    return faces[0].landmarks
+    return faces[0].landmarks if faces else None
 
 
 def _agreement(per_identity: np.ndarray, mean: np.ndarray) -> np.ndarray:

@@ -66,6 +66,13 @@ class EditorConfigError(LsganError, ValueError):
     """An editor setting that does not exist."""
 
 
+def check_motion(motion: str) -> str:
+    """``motion`` if it is one of ``MOTIONS``; ``EditorConfigError`` naming them otherwise."""
+    if motion not in MOTIONS:
+        raise EditorConfigError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
+    return motion
+
+
 @dataclass(frozen=True)
 class FaceField:
     """What is applied to one face's photo pixels (``editing.fields.apply_field``)."""
@@ -86,8 +93,7 @@ class EditorConfig:
     motion: str = DEFAULT_MOTION  # MOTIONS: where an edit's geometry comes from (module docstring)
 
     def __post_init__(self) -> None:
-        if self.motion not in MOTIONS:
-            raise EditorConfigError(f"motion must be one of {', '.join(MOTIONS)}, got {self.motion!r}")
+        check_motion(self.motion)
 
 
 @dataclass
@@ -236,7 +242,7 @@ class Editor:
         apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given), its
         geometry as ``motion`` says (default ``config.motion``). ``photo_masks=False`` leaves
         ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
-        motion = self.config.motion if motion is None else EditorConfig(motion=motion).motion
+        motion = self.config.motion if motion is None else check_motion(motion)
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
