@@ -5,10 +5,18 @@ import pytest
 
 from edit_support import face_files, lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
 from lsgan.data.faces import MEDIAPIPE478, FaceAligner
-from lsgan.data.mesh_basis import MeshBasis, MeshBasisSettings, build_mesh_basis
+from lsgan.data.mesh_basis import (
+    LOWER_LIDS,
+    UPPER_LIDS,
+    MeshBasis,
+    MeshBasisSettings,
+    build_mesh_basis,
+    rendered_lid_motion,
+    rendered_lids,
+)
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field
-from lsgan.editing.mesh_motion import mesh_motion
+from lsgan.editing.mesh_motion import mesh_motion, mouth_paint, teeth_exposure
 from lsgan.errors import CheckpointError
 from lsgan.facs import NUM_AUS, au_index, au_vector
 
@@ -59,6 +67,31 @@ def test_the_shipped_basis_moves_the_mesh_as_facs_says(basis):
     assert together < smile[UPPER_LIP, 1] + motion_of(basis, 25)[UPPER_LIP, 1] - 0.3
 
 
+def test_the_lids_move_as_the_rendered_lids_do(basis):
+    """mediapipe's lid points barely follow a rendered lid, so the basis takes the lids' motion from the renderer."""
+    from lsgan.data.synthfacs import sample_identity
+
+    identity = sample_identity(7)
+    curves = rendered_lids(identity, np.zeros(NUM_AUS, np.float32), 256)  # [eye, lid, 25, 2] render pixels
+    start = np.zeros((478, 2), np.float32)
+    for eye in range(2):
+        for lid, indices in enumerate((UPPER_LIDS[eye], LOWER_LIDS[eye])):
+            start[list(indices)] = curves[eye, lid, np.linspace(3, 21, len(indices)).round().astype(int)]
+    to_crop = np.array([[1 / 256, 0, 0], [0, 1 / 256, 0]], np.float32)  # render pixels -> fractions of the side
+    start = start / 256
+    eye_distance = abs(curves[1, 0, 0, 0] - curves[0, 0, 0, 0]) / 256  # inner corners: a lower bound on it
+    upper_mid, lower_mid = UPPER_LIDS[0][3], LOWER_LIDS[0][3]
+    wide = rendered_lid_motion(start, identity, au_vector({5: 1.0}), 256, to_crop)
+    assert wide[upper_mid][1] < -0.03 * eye_distance and abs(wide[lower_mid][1]) < 0.02 * eye_distance
+    squint = rendered_lid_motion(start, identity, au_vector({7: 1.0}), 256, to_crop)
+    assert squint[upper_mid][1] > 0 and squint[lower_mid][1] < -0.02 * eye_distance  # both lids close in
+    assert all(np.allclose(v, 0) for v in rendered_lid_motion(start, identity, au_vector({12: 1.0}), 256,
+                                                              to_crop).values())
+    # the shipped basis: AU5 lifts both upper lids by several percent of the eye distance (0.27 of the crop)
+    for indices in UPPER_LIDS:
+        assert basis.displacements[au_index(5), indices[3], 1] < -0.03 * 0.27
+
+
 def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):
     path = basis.save(tmp_path / "basis.safetensors")
     again = MeshBasis.load(path)
@@ -99,6 +132,37 @@ def test_a_dropped_jaw_samples_the_source_chin_and_paints_the_opened_mouth(basis
     eye = points[list(MEDIAPIPE478.left_eye)].mean(axis=0)
     ex, ey = np.round((eye + 0.5) * 4 - 0.5).astype(int)
     assert motion.paint[3, ey, ex] == 0 and abs(motion.flow[1, round(eye[1]), round(eye[0])]) < 0.01
+
+
+def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    points = np.zeros((478, 2), np.float32)
+    targets = points.copy()
+    inner = list(MEDIAPIPE478.inner_lips)
+
+    def opening(height: float) -> np.ndarray:
+        angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
+        return np.stack([32 + 8 * np.cos(angles), 44 + height * np.sin(angles)], axis=1)
+
+    points[inner], targets[inner] = opening(1.5), opening(8.0)  # a mouth ajar opened wide: 5x its area
+    flow = np.zeros((2, size, size), np.float32)  # the test stretches nothing: the paint decides alone
+    assert teeth_exposure(au_vector({25: 1.0, 26: 1.0})) < teeth_exposure(au_vector({12: 1.0}))
+
+    def teeth_rows(exposure: float) -> int:
+        paint = mouth_paint(crop, points, targets, flow, scale, exposure)
+        bright = (paint[:3].mean(axis=0) > 0.3) & (paint[3] > 0.5)
+        return int(bright[:, 32 * scale].sum())
+
+    assert 0 < teeth_rows(teeth_exposure(au_vector({26: 1.0}))) < teeth_rows(teeth_exposure(au_vector({10: 1.0})))
+    ajar = mouth_paint(crop, points, points, flow, scale)  # nothing opens: nothing painted
+    assert not ajar[3].any()
+    # the warp stretches the ajar mouth over the whole new opening (flow pulls every row from the lip line)
+    stretch = np.zeros((2, size, size), np.float32)
+    ys = np.arange(size, dtype=np.float32)[:, None]
+    stretch[1] = np.where(np.abs(ys - 44) < 9, (44 + (ys - 44) * 1.5 / 8.0 - ys) / (size / 2), 0.0)
+    painted = mouth_paint(crop, points, targets, stretch, scale)
+    assert painted[3, 44 * scale, 32 * scale] > 0.9  # the stretched source opening is painted over too
 
 
 def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them():

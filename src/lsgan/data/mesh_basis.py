@@ -7,6 +7,11 @@ every mesh in the aligned crop's frame (the similarity that takes the neutral fa
 centre, to ``FaceTemplate``: the frame ``FaceAligner`` gives a photo's crop) and fits, per AU and point, the
 displacement per unit of intensity (least squares through zero over the levels, averaged over identities).
 
+mediapipe's lid points barely follow a rendered lid (they read the lash line of a real eye; a render's is drawn),
+so the lid contours take their motion from the renderer's own lid curves instead (``rendered_lid_motion``): each
+mesh lid point moves as the rendered lid does at its place along the eye. Without this the upper lid raiser (AU5)
+moved the mesh by a fifth of the render's lid.
+
 AUs the renderer draws together differently from apart are measured as pairs too (``PAIRS``: a smile with parted
 lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile): the pair's motion at 1 and 1
 less both singles'. ``MeshBasis.motion(source_aus, target_aus)`` is then the mesh motion ``[478, 2]`` of an edit,
@@ -29,13 +34,18 @@ from tqdm import tqdm
 
 from lsgan.atomic import write_bytes
 from lsgan.data.faces import FaceTemplate, Landmarks, MediapipeDetector, similarity_matrix
-from lsgan.data.synthfacs import render, sample_identity
+from lsgan.data.synthfacs import Identity, Pose, render, sample_identity
+from lsgan.data.synthfacs.geometry import face_shape
+from lsgan.data.synthfacs.raster import Canvas
 from lsgan.data.synthfacs.writer import FORMAT_VERSION
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector
 
 MESH_POINTS = 478
 PAIRS: tuple[tuple[int, int], ...] = ((12, 25),)  # AU pairs whose joint motion is not the sum of their own
+# mediapipe's lid contours without the corners, inner to outer: image-left eye (the subject's right), then image-right
+UPPER_LIDS: tuple[tuple[int, ...], ...] = ((173, 157, 158, 159, 160, 161, 246), (398, 384, 385, 386, 387, 388, 466))
+LOWER_LIDS: tuple[tuple[int, ...], ...] = ((155, 154, 153, 145, 144, 163, 7), (382, 381, 380, 374, 373, 390, 249))
 DEFAULT_BASIS_PATH = Path(__file__).resolve().parents[1] / "assets" / "mesh_basis.safetensors"
 
 
@@ -129,13 +139,18 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
                         complete = False
                         break
                     moves[li, k] = posed.transformed(to_crop).points - start
+                    moves[li, k] = with_rendered_lids(moves[li, k], start, identity, au_vector({au: float(level)}),
+                                                      settings.size, to_crop)
+            pair_aus = [au_vector({a: 1.0, b: 1.0}) for a, b in PAIRS]
             pair_meshes = [_mesh(detector, render(identity, au_vector({a: 1.0, b: 1.0}), settings.size).image)
                            for a, b in PAIRS]
             if complete and all(pair is not None for pair in pair_meshes):
                 slope = np.tensordot(levels, moves, axes=1) / float(levels @ levels)  # least squares through zero
                 slopes.append(slope)
-                joints.append(np.stack([pair.transformed(to_crop).points - start - slope[au_index(a)] - slope[au_index(b)]
-                                        for pair, (a, b) in zip(pair_meshes, PAIRS)]))
+                joints.append(np.stack([
+                    with_rendered_lids(pair.transformed(to_crop).points - start, start, identity, aus, settings.size,
+                                       to_crop) - slope[au_index(a)] - slope[au_index(b)]
+                    for pair, aus, (a, b) in zip(pair_meshes, pair_aus, PAIRS)]))
     finally:
         detector.close()
     if not slopes:
@@ -144,6 +159,50 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
     mean = per_identity.mean(axis=0)
     pairs = np.stack(joints).mean(axis=0).astype(np.float32)
     return MeshBasis(mean.astype(np.float32), _agreement(per_identity, mean), pairs, settings, FORMAT_VERSION)
+
+
+def rendered_lids(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
+    """``[2, 2, 25, 2]``: per eye (image-left first), the upper and lower lid curves, inner to outer corner, of a
+    frontal render of ``identity`` showing ``aus``, in render pixels."""
+    shape = face_shape(identity, aus, aus)
+    pose, canvas = Pose(), Canvas(size, 1)
+    lids = []
+    for eye in shape.eyes:
+        half = len(eye.opening) // 2
+        upper, lower = eye.opening[:half], eye.opening[half:][::-1]
+        lids.append([canvas.to_pixels(pose.forward(curve)) for curve in (upper, lower)])
+    return np.asarray(lids, np.float32)
+
+
+def rendered_lid_motion(start: np.ndarray, identity: Identity, aus: np.ndarray, size: int, to_crop: np.ndarray
+                        ) -> dict[int, np.ndarray]:
+    """Mesh lid point -> its motion ``[2]`` (crop fractions) when ``identity`` shows ``aus``: the rendered lid's
+    motion at the point's place along the eye. ``start``: the neutral mesh in the crop frame; ``to_crop``: the
+    similarity (2×3) from render pixels to it."""
+    def crop(points: np.ndarray) -> np.ndarray:
+        return points @ to_crop[:, :2].T + to_crop[:, 2]
+
+    neutral = crop(rendered_lids(identity, np.zeros(NUM_AUS, np.float32), size).reshape(-1, 2)).reshape(2, 2, -1, 2)
+    posed = crop(rendered_lids(identity, aus, size).reshape(-1, 2)).reshape(2, 2, -1, 2)
+    motion = {}
+    for eye in range(2):
+        for lid, indices in enumerate((UPPER_LIDS[eye], LOWER_LIDS[eye])):
+            xs, delta = neutral[eye, lid, :, 0], posed[eye, lid] - neutral[eye, lid]
+            order = np.argsort(xs)
+            for index in indices:
+                x = start[index, 0]
+                motion[index] = np.array([np.interp(x, xs[order], delta[order, 0]),
+                                          np.interp(x, xs[order], delta[order, 1])], np.float32)
+    return motion
+
+
+def with_rendered_lids(move: np.ndarray, start: np.ndarray, identity: Identity, aus: np.ndarray, size: int,
+                       to_crop: np.ndarray) -> np.ndarray:
+    """``move`` [478, 2] (a measured mesh motion) with its lid points moved as the rendered lids are."""
+    move = move.copy()
+    for index, delta in rendered_lid_motion(start, identity, aus, size, to_crop).items():
+        move[index] = delta
+    return move
 
 
 def _mesh(detector: MediapipeDetector, image: np.ndarray) -> Landmarks | None:

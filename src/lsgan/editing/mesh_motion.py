@@ -10,6 +10,9 @@ target AUs [16], ``mesh_motion`` returns
 - ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, the inside of a mouth that opens. Where
   the moved inner-lip contour encloses pixels that were not already open in the source, an RGB colour (dark
   cavity, upper teeth in the top part) and its alpha, drawn at P so that it stays sharp at the photo's resolution.
+  A source opening that the warp would stretch past ``MAX_STRETCH`` times its area is painted over too (stretched
+  teeth read as a pale tongue). How much upper tooth shows follows FACS: the upper lip raiser (AU10) and the smile
+  (AU12) bare the upper teeth; lips parted by the jaw alone (AU25, AU26) show only their edges.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 """
 
@@ -21,16 +24,20 @@ import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 
-from lsgan.data.faces import MEDIAPIPE478
+from lsgan.data.faces import MEDIAPIPE478, FaceTemplate
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
+from lsgan.facs import au_index
 
 ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
 SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
 PAINT_SCALE = 4
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
-TEETH_SHARE = 0.36  # the top share of an opening's height where the upper teeth show
+TEETH_SHARE = 0.36  # at most this top share of an opening's height shows upper teeth
+TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in inter-ocular distances
+LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither AU10 nor AU12
 MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth
+MAX_STRETCH = 1.5  # a source opening warped to more than this times its area is painted over
 REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright, scaled with the face's light
 
 
@@ -53,7 +60,7 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     size = crop.shape[0]
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size)
-    paint = mouth_paint(crop, points, targets, flow, paint_scale)
+    paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus))
     return MeshMotion(flow, paint, targets.astype(np.float32))
 
 
@@ -78,8 +85,14 @@ def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int) -> 
     return np.ascontiguousarray(field.transpose(2, 0, 1) / (size / 2))
 
 
-def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int
-                ) -> np.ndarray:
+def teeth_exposure(target_aus: np.ndarray) -> float:
+    """Share of ``TEETH_HEIGHT`` that an open mouth showing ``target_aus`` [16] bares."""
+    bared = max(float(target_aus[au_index(10)]), float(target_aus[au_index(12)]))
+    return LIP_TEETH_EXPOSURE + (1.0 - LIP_TEETH_EXPOSURE) * float(np.clip(bared, 0.0, 1.0))
+
+
+def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
+                exposure: float = 1.0) -> np.ndarray:
     """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens."""
     size = crop.shape[0]
     side = size * scale
@@ -94,8 +107,11 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+    if seen_open.sum() > MAX_STRETCH * max(float(was_open.sum()), 1.0):
+        seen_open = np.zeros_like(seen_open)
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
-    teeth = _teeth(opened, scale) * alpha
+    teeth_px = TEETH_HEIGHT * exposure * FaceTemplate().eye_distance * size * scale
+    teeth = _teeth(opened, scale, teeth_px) * alpha
     light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.6, 1.0)
     rgb = CAVITY_RGB[:, None, None] * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
@@ -114,8 +130,9 @@ def _upsample(values: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(values, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
 
 
-def _teeth(opened: np.ndarray, scale: int) -> np.ndarray:
-    """[P, P] in [0, 1]: the top ``TEETH_SHARE`` of each column of the opening, darker towards the corners."""
+def _teeth(opened: np.ndarray, scale: int, teeth_px: float) -> np.ndarray:
+    """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels (at most ``TEETH_SHARE``) of each column of the opening,
+    darker towards the corners."""
     inside = opened > 0.5
     columns = inside.any(axis=0)
     if not columns.any():
@@ -124,8 +141,8 @@ def _teeth(opened: np.ndarray, scale: int) -> np.ndarray:
     bottom = inside.shape[0] - 1 - inside[::-1].argmax(axis=0)
     height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
     rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
-    depth = (rows - top[None]) / np.maximum(height[None], 1.0)
-    band = ((depth < TEETH_SHARE) & (height[None] >= MIN_TEETH_HEIGHT * scale)).astype(np.float32)
+    band_height = np.minimum(TEETH_SHARE * height, teeth_px)[None]
+    band = (((rows - top[None]) < band_height) & (height[None] >= MIN_TEETH_HEIGHT * scale)).astype(np.float32)
     xs = np.flatnonzero(columns)
     across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
     shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
