@@ -163,6 +163,9 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     stretch[1] = np.where(np.abs(ys - 44) < 9, (44 + (ys - 44) * 1.5 / 8.0 - ys) / (size / 2), 0.0)
     painted = mouth_paint(crop, points, targets, stretch, scale)
     assert painted[3, 44 * scale, 32 * scale] > 0.9  # the stretched source opening is painted over too
+    column = painted[:3, :, 32 * scale].mean(axis=0)[painted[3, :, 32 * scale] > 0.9]  # top to bottom, inside
+    lower_half = column[len(column) // 2:]
+    assert lower_half[-3:].mean() > lower_half[:3].mean()  # the cavity lightens towards the lower lip (no flat hole)
 
 
 def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them():

@@ -107,13 +107,17 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+    teeth_px = TEETH_HEIGHT * exposure * FaceTemplate().eye_distance * size * scale
     if seen_open.sum() > MAX_STRETCH * max(float(was_open.sum()), 1.0):
         seen_open = np.zeros_like(seen_open)
+        # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
+        shown = float(was_open.sum(axis=0).max())
+        teeth_px = max(teeth_px, min(shown, TEETH_HEIGHT * FaceTemplate().eye_distance * size * scale))
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
-    teeth_px = TEETH_HEIGHT * exposure * FaceTemplate().eye_distance * size * scale
     teeth = _teeth(opened, scale, teeth_px) * alpha
     light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.6, 1.0)
-    rgb = CAVITY_RGB[:, None, None] * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
+    cavity = CAVITY_RGB[:, None, None] * _cavity_shade(opened)[None]
+    rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
 
 
@@ -128,6 +132,19 @@ def _polygon(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
 
 def _upsample(values: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(values, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
+
+
+def _cavity_shade(opened: np.ndarray) -> np.ndarray:
+    """[P, P]: the cavity's brightness factor, darkest under the upper teeth and towards the corners, lighter where
+    the tongue sits above the lower lip (a flat colour reads as a hole cut in the face)."""
+    inside = opened > 0.5
+    rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
+    top = np.where(inside.any(axis=0), inside.argmax(axis=0), 0)[None]
+    bottom = (inside.shape[0] - 1 - inside[::-1].argmax(axis=0))[None]
+    depth = np.clip((rows - top) / np.maximum(bottom - top, 1), 0.0, 1.0)  # 0 at the top edge, 1 at the bottom
+    edge = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+    centre = np.clip(edge / max(float(edge.max()), 1.0), 0.0, 1.0)
+    return (0.55 + 0.6 * depth**2) * (0.8 + 0.2 * centre)
 
 
 def _teeth(opened: np.ndarray, scale: int, teeth_px: float) -> np.ndarray:
