@@ -154,8 +154,7 @@ def test_real_faces_train_the_generator_beside_synthfacs(tiny_run: Path, synth_d
     import numpy as np
     from PIL import Image
 
-    from lsgan.data.real_faces import RealFaces
-    from lsgan.training.pipeline import REAL_FACES
+    from lsgan.data.real_faces import REAL_FACES, RealFaces
 
     real = tmp_path / "frames"
     (real / "clip").mkdir(parents=True)
@@ -383,3 +382,44 @@ def test_latent_prior_off_leaves_eq4_to_stage_aae(tiny_run: Path, synth_dir: Pat
                                "stages.lsgan.eval_every=0"), tmp_path)
     (record,) = loss_log(tmp_path / "lsgan")
     assert "g_e_adv" not in record and "dz" not in record and math.isfinite(record["g_total"])
+
+
+def test_ship_model_can_replace_only_the_shipped_g_exp(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
+    """scripts/ship_model.py --g-exp-from: a shipped model's G_exp (and its record) from another run's stage aux,
+    its generator untouched."""
+    import importlib.util
+    import sys
+
+    import yaml
+
+    from lsgan.training.stages.common import load_earlier_stage
+
+    spec = importlib.util.spec_from_file_location("ship_model", REPO / "scripts" / "ship_model.py")
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script
+    try:
+        spec.loader.exec_module(script)
+        dest = tmp_path / "default"
+        script.ship(tiny_run, dest, None, torch.float32)
+        generator_bytes = (dest / "generator.safetensors").read_bytes()
+        other = tmp_path / "aux-run"
+        train("aux", tiny_config(synth_dir, "stages.aux.steps=2", "runtime.seed=5",
+                                 "stages.aux_options.photometric=0.3"), other)
+        log = tmp_path / "aux.log"
+        log.write_text("aux: step 2, done\n")
+        script.replace_g_exp(other, dest, log, torch.float32)
+    finally:
+        del sys.modules[spec.name]
+    expected = load_bundle(tiny_run / "bundle").au_regressor
+    load_earlier_stage(other, "aux", {"au_regressor": expected})
+    shipped = load_bundle(dest)
+    for name, tensor in shipped.au_regressor.state_dict().items():
+        assert torch.equal(tensor, expected.state_dict()[name]), name
+    assert (dest / "generator.safetensors").read_bytes() == generator_bytes
+    record = yaml.safe_load((dest / "training" / "train_config.yaml").read_text())
+    assert record["stages"]["aux_options"]["photometric"] == 0.3 and record["stages"]["aux"]["steps"] == 2
+    assert record["model"] == yaml.safe_load((dest / "config.yaml").read_text())
+    assert json.loads((dest / "training" / "metrics.json").read_text())["aux"] == json.loads(
+        (other / "metrics.json").read_text())["aux"]
+    assert (dest / "training" / "aux_losses.jsonl").read_text() == (other / "aux" / "losses.jsonl").read_text()
+    assert (dest / "training" / "train.log").read_text().endswith("aux: step 2, done\n")

@@ -149,6 +149,13 @@ def expression_loss(probabilities: Tensor, labels: Tensor, valid: Tensor) -> Ten
     return -torch.log(chosen.clamp_min(1e-6)).mean()
 
 
+def au_bound_loss(predicted: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
+    """Not in the paper: L_bound, G_exp's squared distance outside per-AU bounds ``lower``/``upper`` [B, 16] (0 inside
+    them), for faces without AU labels whose bounds come from a real-face expression classifier
+    (``training.real_bounds``)."""
+    return (torch.relu(lower - predicted) ** 2 + torch.relu(predicted - upper) ** 2).mean()
+
+
 # --- the rivals' own terms (docs/rivals.md); their adversarial (WGAN-GP) and cycle terms are the ones above ---
 
 def domain_classification_loss(domain_logits: Tensor, domain: Tensor) -> Tensor:

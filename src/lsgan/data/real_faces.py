@@ -21,6 +21,8 @@ from lsgan.data.images import read_image
 from lsgan.data.tables import list_images
 from lsgan.errors import DataError, LsganError
 
+REAL_FACES = "real_faces.npz"  # a run dir's copy of data.real's faces, aligned once (training.pipeline)
+
 
 @dataclass
 class RealFaces:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lsgan.config import ConfigError, check_min, check_positive
+from lsgan.config import ConfigError, check_fraction, check_min, check_positive
 from lsgan.data.datasets import DataSection
 from lsgan.losses import LossWeights
+from lsgan.nets.expression import EXPRESSIONS
 from lsgan.nets.lsgan import LSGANConfig
 
 STAGE_NAMES: tuple[str, ...] = ("smg", "aae", "aux", "lsgan")  # the model's stages: what `train all` runs
@@ -75,9 +76,21 @@ class AuxStageOptions:
     """Settings of stage aux beyond ``StageSettings``."""
 
     photometric: float = 0.0  # >0: G_exp learns on faces under random colour casts, tints, blur, noise (0-1)
+    # Not in the paper (training.real_bounds): >0 also trains G_exp, at this weight, to keep its readings of
+    # data.real's faces inside the AU bounds that face-api's confident reads of them give
+    real_bounds: float = 0.0
+    real_batch: int = 16  # real faces per step
+    bound_emotions: tuple[str, ...] = ("neutral", "happy")  # reads that give bounds (the frames' people talk)
+    bound_confidence: float = 0.9  # the least probability of a read that gives bounds
 
     def __post_init__(self) -> None:
-        check_min(self, 0, "photometric")
+        check_min(self, 0, "photometric", "real_bounds")
+        check_min(self, 1, "real_batch")
+        check_fraction(self, "bound_confidence", closed=True)
+        unknown = [e for e in self.bound_emotions if e not in EXPRESSIONS]
+        if unknown:
+            raise ConfigError(f"bound_emotions: unknown {', '.join(map(repr, unknown))}; choose from "
+                              f"{', '.join(EXPRESSIONS)}")
 
 
 @dataclass

@@ -15,14 +15,16 @@ from torch.utils.data import Dataset
 
 from lsgan.config import load_config, save_config, to_dict
 from lsgan.data.datasets import UnpairedPairs, build_dataset
-from lsgan.data.real_faces import RealFaces, align_folder, made_from
+from lsgan.data.real_faces import REAL_FACES, RealFaces, align_folder, made_from
 from lsgan.errors import DataError, LsganError
+from lsgan.nets.expression import LOSS_CLASSIFIER, load_classifier
 from lsgan.nets.judge import JUDGE_FILE, save_judge
 from lsgan.nets.lsgan import save_bundle
 from lsgan.training.checkpoint import TrainState, atomic_write_bytes
 from lsgan.training.config import EVALUATION_STAGE_NAMES, STAGE_NAMES, TrainConfig
 from lsgan.training.distributed import DistContext, barrier, init_distributed, shutdown_distributed
 from lsgan.training.loop import Budget, StageData, StageRunner, TrainingStage
+from lsgan.training.real_bounds import REAL_EXPRESSIONS, RealExpressions, read_expressions
 from lsgan.training.seeding import seed_everything
 from lsgan.training.stages.aae import AAEStage
 from lsgan.training.stages.aux import AuxStage
@@ -44,7 +46,6 @@ GENERATOR_STAGES: dict[str, type[TrainingStage]] = {
 BUNDLE_DIR = "bundle"
 RUN_METRICS = "metrics.json"
 RUN_CONFIG = "config.yaml"
-REAL_FACES = "real_faces.npz"  # data.real's faces, aligned once per run dir
 
 
 @dataclass
@@ -131,21 +132,48 @@ def _check_paired_loss(config: TrainConfig) -> None:
                          "model.tg.output=warp (and the aae_tg generator); set losses.colour=0")
 
 
-def prepare_real_faces(config: TrainConfig, run_dir: Path, ctx: DistContext) -> None:
-    """Align ``data.real``'s faces once into RUN_DIR/real_faces.npz (rank 0; others wait); a run dir keeps its own
-    copy, so a resumed run trains on the same faces, and aligns again when the folder, size or limit changed."""
-    if config.losses.real and config.data.real is None:
-        raise LsganError(f"losses.real={config.losses.real} trains on real faces: give their folder as data.real "
-                         "(e.g. `lsgan data fetch photos` then data.real=<its video_frames folder>), or set losses.real=0")
+def real_faces_needed(config: TrainConfig, stages: Sequence[str]) -> bool:
+    """Whether any of ``stages`` trains on ``data.real``'s faces: stage lsgan with ``losses.real`` (rivals train on
+    SynthFACS only), stage aux with ``stages.aux_options.real_bounds``."""
+    lsgan = "lsgan" in stages and stage_class("lsgan", config) is LSGANStage and bool(config.losses.real)
+    return lsgan or ("aux" in stages and bool(config.stages.aux_options.real_bounds))
+
+
+def prepare_real_faces(config: TrainConfig, run_dir: Path, ctx: DistContext, stages: Sequence[str] = ("lsgan",)
+                       ) -> None:
+    """Align ``data.real``'s faces once into RUN_DIR/real_faces.npz (rank 0; others wait) when ``stages`` train on
+    them; a run dir keeps its own copy, so a resumed run trains on the same faces, and aligns again when the folder,
+    size or limit changed. With stage aux's real bounds, also the training classifier's reads of them
+    (``training.real_bounds``, RUN_DIR/real_expressions.npz), read again when the faces are."""
+    if not real_faces_needed(config, stages):
+        return
+    if config.data.real is None:
+        what = (f"losses.real={config.losses.real}" if config.losses.real
+                else f"stages.aux_options.real_bounds={config.stages.aux_options.real_bounds}")
+        raise LsganError(f"{what} trains on real faces: give their folder as data.real (e.g. `lsgan data fetch "
+                         "photos` then data.real=<its video_frames folder>), or set it to 0")
     cache = run_dir / REAL_FACES
-    folder = Path(config.data.real).expanduser() if config.data.real is not None else None
-    wanted = made_from(folder, config.model.image_size, config.data.real_limit) if folder is not None else None
-    if config.losses.real and ctx.is_main and (not cache.is_file() or RealFaces.read(cache).made_from != wanted):
+    folder = Path(config.data.real).expanduser()
+    wanted = made_from(folder, config.model.image_size, config.data.real_limit)
+    if ctx.is_main and (not cache.is_file() or RealFaces.read(cache).made_from != wanted):
         faces = align_folder(folder, config.model.image_size, limit=config.data.real_limit)
         atomic_write_bytes(cache, faces.to_bytes())
         print(f"real faces: {len(faces.names)} aligned into {cache}, {len(faces.skipped)} images without a face",
               flush=True)
+    if ctx.is_main and "aux" in stages and config.stages.aux_options.real_bounds:
+        _read_real_expressions(folder, RealFaces.read(cache), run_dir / REAL_EXPRESSIONS, ctx)
     barrier(ctx)
+
+
+def _read_real_expressions(folder: Path, faces: RealFaces, cache: Path, ctx: DistContext) -> None:
+    if cache.is_file():
+        known = RealExpressions.read(cache)
+        if known.made_from == faces.made_from and known.names == faces.names and known.classifier == LOSS_CLASSIFIER:
+            return
+    classifier = load_classifier(LOSS_CLASSIFIER, ctx.device)
+    probabilities = read_expressions(folder, faces.names, classifier)
+    atomic_write_bytes(cache, RealExpressions(probabilities, faces.names, LOSS_CLASSIFIER, faces.made_from).to_bytes())
+    print(f"real faces: {LOSS_CLASSIFIER}'s reads of {len(faces.names)} written to {cache}", flush=True)
 
 
 def stage_data(stage_cls: type[TrainingStage], config: TrainConfig) -> StageData:
@@ -199,8 +227,7 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, run_dir / RUN_CONFIG)
-        if "lsgan" in stages and stage_class("lsgan", config) is LSGANStage:  # rivals train on SynthFACS only
-            prepare_real_faces(config, run_dir, ctx)
+        prepare_real_faces(config, run_dir, ctx, stages)
         result = RunResult()
         for name in stages:
             state, stage = run_stage(name, config, run_dir, ctx, resume=resume, budget=budget)

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from lsgan import losses
 from lsgan.data.augment import photometric
 from lsgan.data.images import to_tensor
-from lsgan.data.real_faces import RealFaces
+from lsgan.data.real_faces import REAL_FACES, RealFaces
 from lsgan.errors import LsganError
 from lsgan.nets.aae import LatentDiscriminator
 from lsgan.nets.auxiliary import AURegressor, IdentityClassifier
@@ -240,8 +240,6 @@ class LSGANStage(TrainingStage):
         """data.real's aligned faces [N,3,S,S] in [-1, 1] on the training device (None without losses.real)."""
         if not self.config.losses.real:
             return None
-        from lsgan.training.pipeline import REAL_FACES  # the pipeline writes the file before any stage runs
-
         crops = RealFaces.read(self.run_dir / REAL_FACES).crops
         return self.amp.prepare_images(torch.stack([to_tensor(crop) for crop in crops]).to(self.ctx.device))
 
