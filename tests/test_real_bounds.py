@@ -82,3 +82,34 @@ def test_real_bounds_need_a_real_faces_folder(synth_dir: Path, tmp_path: Path) -
         train("aux", tiny_config(synth_dir, "stages.aux_options.real_bounds=1"), tmp_path)
     with pytest.raises(Exception, match="bound_emotions: unknown 'joyful'"):
         tiny_config(synth_dir, "stages.aux_options.bound_emotions=[joyful]")
+
+
+def test_the_g_exp_photo_readings_script_scores_agreement_and_within_person_r() -> None:
+    import importlib.util
+    import sys
+
+    from lsgan.metrics.photo import AU_READING, READING_AUS, READINGS
+    from training_support import REPO
+
+    spec = importlib.util.spec_from_file_location("g_exp_photo_readings", REPO / "scripts" / "g_exp_photo_readings.py")
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script
+    try:
+        spec.loader.exec_module(script)
+        rng = np.random.default_rng(0)
+        probabilities = rng.dirichlet(np.ones(len(EXPRESSIONS)), 10)
+        readings = rng.uniform(0, 0.1, (10, len(AU_IDS)))
+        readings[:, au_index(12)] = probabilities[:, EXPRESSIONS.index("happy")]  # AU12 follows p(happy) exactly
+        agreement = script.portrait_agreement(readings, probabilities)
+        assert agreement["r_happy_au12"] == pytest.approx(1.0)
+        assert agreement["mean_sum"] == pytest.approx(readings.sum(axis=1).mean())
+        frames = rng.uniform(0, 1, (20, len(AU_IDS)))
+        mesh = [{name: 0.0 for name in READINGS} for _ in range(20)]
+        reading = AU_READING[25]
+        for frame, row in zip(mesh, frames):  # the mesh reading moves with AU25 the FACS way, nothing else moves
+            frame[reading] = READING_AUS[reading][25] * row[au_index(25)]
+        r = script.within_person(frames, mesh)
+        assert r[au_index(25)] == pytest.approx(1.0) and np.isnan(r[au_index(1)]) == (AU_READING[1] != reading)
+        assert np.isnan(script.pearson(np.ones(3), np.arange(3)))
+    finally:
+        del sys.modules[spec.name]
