@@ -16,7 +16,7 @@ from lsgan.data.mesh_basis import (
 )
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field
-from lsgan.editing.mesh_motion import mesh_motion, mouth_paint, teeth_exposure
+from lsgan.editing.mesh_motion import lip_gap, lips_as_shown, mesh_motion, mouth_paint, teeth_exposure
 from lsgan.errors import CheckpointError
 from lsgan.facs import NUM_AUS, au_index, au_vector
 
@@ -166,6 +166,21 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     column = painted[:3, :, 32 * scale].mean(axis=0)[painted[3, :, 32 * scale] > 0.9]  # top to bottom, inside
     lower_half = column[len(column) // 2:]
     assert lower_half[-3:].mean() > lower_half[:3].mean()  # the cavity lightens towards the lower lip (no flat hole)
+
+
+def test_a_closed_mouth_read_as_open_is_not_closed_through_itself(basis, face):
+    """G_exp reads parted lips on some closed mouths: the source's AU25/AU26 are limited to the gap the mesh shows,
+    so an edit to neutral leaves closed lips closed (no fold in the warp, no sliver painted as an opening)."""
+    points = face.landmarks.points
+    phantom = au_vector({25: 0.5, 26: 0.5, 12: 0.3})
+    limited = lips_as_shown(phantom, points / SIZE, basis)
+    assert limited[au_index(25)] < 0.1 and limited[au_index(26)] < 0.1 and limited[au_index(12)] == 0.3
+    motion = mesh_motion(face.crop, points, phantom, np.zeros(NUM_AUS), basis)
+    assert lip_gap(motion.target_points) > lip_gap(points) - 0.3  # crop pixels: the lips do not cross
+    assert motion.paint[3].sum() < 1.0
+    opened = points + basis.motion(np.zeros(NUM_AUS), au_vector({25: 0.8, 26: 0.8})) * SIZE  # truly open lips
+    np.testing.assert_allclose(lips_as_shown(au_vector({25: 0.8, 26: 0.8}), opened / SIZE, basis),
+                               au_vector({25: 0.8, 26: 0.8}), atol=1e-6)
 
 
 def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them():

@@ -14,6 +14,10 @@ target AUs [16], ``mesh_motion`` returns
   teeth read as a pale tongue). How much upper tooth shows follows FACS: the upper lip raiser (AU10) and the smile
   (AU12) bare the upper teeth; lips parted by the jaw alone (AU25, AU26) show only their edges.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
+
+The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
+(``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
+lower lip through the upper one (a fold in the warp, and a sliver painted as an opening).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in in
 LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither AU10 nor AU12
 MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth
 MAX_STRETCH = 1.5  # a source opening warped to more than this times its area is painted over
+# The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
+LOWER_INNER, UPPER_INNER = (87, 14, 317), (82, 13, 312)
+OPENING_AUS = (25, 26)
+GAP_TOLERANCE = 0.005  # crop-side fractions (a third of a pixel at 64 px): mesh noise, not a misread opening
 REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright, scaled with the face's light
 
 
@@ -58,10 +66,32 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
     ``points``."""
     size = crop.shape[0]
+    source_aus = lips_as_shown(source_aus, points / size, basis)
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size)
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus))
     return MeshMotion(flow, paint, targets.astype(np.float32))
+
+
+def lip_gap(points: np.ndarray) -> float:
+    """Mean vertical gap between the inner lips' middles (lower minus upper) of a mesh [478, 2]."""
+    return float((points[list(LOWER_INNER), 1] - points[list(UPPER_INNER), 1]).mean())
+
+
+def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis) -> np.ndarray:
+    """``source_aus`` [16] with AU25 and AU26 scaled down together until the lip gap the basis gives the reading is
+    no wider than the gap of the source's mesh ``points`` (crop-side fractions); as it was when it is not wider."""
+    indices = [au_index(au) for au in OPENING_AUS]
+    closed = np.array(source_aus, dtype=np.float32)
+    closed[indices] = 0.0
+    other = lip_gap(basis.shape_of(closed))  # the gap the other AUs make (AU10 lifts the upper lip, ...)
+    opening = lip_gap(basis.shape_of(source_aus)) - other
+    shown = max(lip_gap(points), 0.0)
+    if opening <= 0 or other + opening <= shown + GAP_TOLERANCE:
+        return source_aus
+    limited = np.array(source_aus, dtype=np.float32)
+    limited[indices] *= float(np.clip((shown - other) / opening, 0.0, 1.0))
+    return limited
 
 
 def anchors(points: np.ndarray, size: int) -> np.ndarray:
