@@ -114,7 +114,7 @@ class Landmarks:
 
     def transformed(self, matrix: np.ndarray) -> Landmarks:
         """The points under a 2×3 affine matrix."""
-        return Landmarks(self.points @ matrix[:, :2].T + matrix[:, 2], self.scheme)
+        return Landmarks(affine_points(self.points, matrix), self.scheme)
 
     def box(self) -> tuple[float, float, float, float]:
         (x0, y0), (x1, y1) = self.points.min(axis=0), self.points.max(axis=0)
@@ -390,6 +390,11 @@ def crop_to_photo(array: np.ndarray, aligned: AlignedFace, photo_shape: tuple[in
     height, width = photo_shape[:2]
     return cv2.warpAffine(array, cv2.invertAffineTransform(aligned.matrix), (width, height), flags=cv2.INTER_LINEAR,
                           borderMode=border, borderValue=0)
+
+
+def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``points`` [N, 2] under a 2×3 affine ``matrix``."""
+    return points @ matrix[:, :2].T + matrix[:, 2]
 
 
 def similarity_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:

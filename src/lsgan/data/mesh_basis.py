@@ -33,7 +33,7 @@ from safetensors.torch import save
 from tqdm import tqdm
 
 from lsgan.atomic import write_bytes
-from lsgan.data.faces import FaceTemplate, Landmarks, MediapipeDetector, similarity_matrix
+from lsgan.data.faces import FaceTemplate, Landmarks, MediapipeDetector, affine_points, similarity_matrix
 from lsgan.data.synthfacs import Identity, Pose, render, sample_identity
 from lsgan.data.synthfacs.geometry import face_shape
 from lsgan.data.synthfacs.raster import Canvas
@@ -179,11 +179,11 @@ def rendered_lid_motion(start: np.ndarray, identity: Identity, aus: np.ndarray, 
     """Mesh lid point -> its motion ``[2]`` (crop fractions) when ``identity`` shows ``aus``: the rendered lid's
     motion at the point's place along the eye. ``start``: the neutral mesh in the crop frame; ``to_crop``: the
     similarity (2×3) from render pixels to it."""
-    def crop(points: np.ndarray) -> np.ndarray:
-        return points @ to_crop[:, :2].T + to_crop[:, 2]
+    def crop(lids: np.ndarray) -> np.ndarray:  # [2, 2, 25, 2] render pixels -> crop fractions
+        return affine_points(lids.reshape(-1, 2), to_crop).reshape(lids.shape)
 
-    neutral = crop(rendered_lids(identity, np.zeros(NUM_AUS, np.float32), size).reshape(-1, 2)).reshape(2, 2, -1, 2)
-    posed = crop(rendered_lids(identity, aus, size).reshape(-1, 2)).reshape(2, 2, -1, 2)
+    neutral = crop(rendered_lids(identity, np.zeros(NUM_AUS, np.float32), size))
+    posed = crop(rendered_lids(identity, aus, size))
     motion = {}
     for eye in range(2):
         for lid, indices in enumerate((UPPER_LIDS[eye], LOWER_LIDS[eye])):

@@ -137,16 +137,17 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
-    teeth_px = TEETH_HEIGHT * exposure * FaceTemplate().eye_distance * size * scale
+    bared_px = TEETH_HEIGHT * FaceTemplate().eye_distance * size * scale  # fully bared upper teeth, paint pixels
+    teeth_px = bared_px * exposure
     if seen_open.sum() > MAX_STRETCH * max(float(was_open.sum()), 1.0):
         seen_open = np.zeros_like(seen_open)
         # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
-        shown = float(was_open.sum(axis=0).max())
-        teeth_px = max(teeth_px, min(shown, TEETH_HEIGHT * FaceTemplate().eye_distance * size * scale))
+        teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
-    teeth = _teeth(opened, scale, teeth_px) * alpha
+    extent = _column_extent(opened)
+    teeth = _teeth(extent, scale, teeth_px) * alpha
     light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.6, 1.0)
-    cavity = CAVITY_RGB[:, None, None] * _cavity_shade(opened)[None]
+    cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
 
@@ -164,28 +165,40 @@ def _upsample(values: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(values, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
 
 
-def _cavity_shade(opened: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _ColumnExtent:
+    """Where an opening [P, P] lies in each paint column: ``inside`` [P, P] bool, ``columns`` [P] (any inside), and
+    per column its ``top`` and ``bottom`` row (0 and P - 1 where the column is empty)."""
+
+    inside: np.ndarray
+    columns: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+
+
+def _column_extent(opened: np.ndarray) -> _ColumnExtent:
+    inside = opened > 0.5
+    return _ColumnExtent(inside, inside.any(axis=0), inside.argmax(axis=0),
+                         inside.shape[0] - 1 - inside[::-1].argmax(axis=0))
+
+
+def _cavity_shade(extent: _ColumnExtent) -> np.ndarray:
     """[P, P]: the cavity's brightness factor, darkest under the upper teeth and towards the corners, lighter where
     the tongue sits above the lower lip (a flat colour reads as a hole cut in the face)."""
-    inside = opened > 0.5
-    rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
-    top = np.where(inside.any(axis=0), inside.argmax(axis=0), 0)[None]
-    bottom = (inside.shape[0] - 1 - inside[::-1].argmax(axis=0))[None]
-    depth = np.clip((rows - top) / np.maximum(bottom - top, 1), 0.0, 1.0)  # 0 at the top edge, 1 at the bottom
-    edge = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+    rows = np.arange(extent.inside.shape[0], dtype=np.float32)[:, None]
+    span = np.maximum(extent.bottom - extent.top, 1)[None]
+    depth = np.clip((rows - extent.top[None]) / span, 0.0, 1.0)  # 0 at the top edge, 1 at the bottom
+    edge = cv2.distanceTransform(extent.inside.astype(np.uint8), cv2.DIST_L2, 3)
     centre = np.clip(edge / max(float(edge.max()), 1.0), 0.0, 1.0)
     return (0.55 + 0.6 * depth**2) * (0.8 + 0.2 * centre)
 
 
-def _teeth(opened: np.ndarray, scale: int, teeth_px: float) -> np.ndarray:
+def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float) -> np.ndarray:
     """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels (at most ``TEETH_SHARE``) of each column of the opening,
     darker towards the corners."""
-    inside = opened > 0.5
-    columns = inside.any(axis=0)
+    inside, columns, top, bottom = extent.inside, extent.columns, extent.top, extent.bottom
     if not columns.any():
-        return np.zeros_like(opened)
-    top = inside.argmax(axis=0)
-    bottom = inside.shape[0] - 1 - inside[::-1].argmax(axis=0)
+        return np.zeros(inside.shape, np.float32)
     height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
     rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
     band_height = np.minimum(TEETH_SHARE * height, teeth_px)[None]
