@@ -1,5 +1,6 @@
 import csv
 
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -191,3 +192,27 @@ def test_a_face_only_dlib_finds_still_gets_the_mediapipe_mesh(aligner, astronaut
     assert face.landmarks.points.shape == (478, 2) and face.landmarks.scheme.name == "mediapipe478"
     np.testing.assert_allclose(face.landmarks.anchors(), FaceTemplate().points(SIZE), atol=0.04 * SIZE)
 
+
+
+def test_a_dropped_chin_keeps_a_crisp_edge_and_the_rest_of_the_face_its_feather(aligner, aligned, astronaut):
+    """photo_moved_face_mask: where an edit moves the face beyond its hull (a dropped chin), the mask stays near 1
+    up to the moved edge (a wide feather blended the chin into the collar as a glow); elsewhere it is the feathered
+    moved hull, and 0 outside that hull."""
+    points = aligned.landmarks.points
+    chin = 152
+    moved = points.copy()
+    lower = points[:, 1] > points[13, 1]  # everything below the upper lip drops
+    moved[lower, 1] += 0.06 * SIZE * (points[lower, 1] - points[13, 1]) / (points[chin, 1] - points[13, 1])
+    shape = astronaut.shape
+    wide = aligner.photo_face_mask(aligned, shape, moved)
+    mask = aligner.photo_moved_face_mask(aligned, shape, moved)
+    to_photo = cv2.invertAffineTransform(aligned.matrix)
+    new_chin, old_chin = (np.array([moved[chin], points[chin]]) @ to_photo[:, :2].T + to_photo[:, 2])
+    x, y = np.round(new_chin).astype(int)
+    inside = y - 3  # photo pixels above the moved chin's edge
+    assert mask[inside, x] > 0.9 > 0.5 > wide[inside, x]
+    assert mask[y + 3, x] == 0 and (mask >= wide).all()
+    forehead = np.round(points[10] @ to_photo[:, :2].T + to_photo[:, 2]).astype(int)  # far from the drop
+    window = (slice(forehead[1], forehead[1] + 15), forehead[0])
+    np.testing.assert_allclose(mask[window], wide[window])
+    assert old_chin[1] < new_chin[1]

@@ -264,6 +264,9 @@ class FaceTemplate:
         return np.array([(0.5 - half, self.eye_y), (0.5 + half, self.eye_y), (0.5, self.mouth_y)]) * size
 
 
+MOVED_EDGE_FEATHER = 0.008  # feather of an edit's moved face edge beyond the face's own hull (crop-side fraction)
+
+
 @dataclass
 class AlignConfig:
     size: int = 256
@@ -349,16 +352,35 @@ class FaceAligner:
         return feathered_hull(aligned.landmarks.points, aligned.crop.shape[0], self.config.feather)
 
     def photo_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...],
-                        points: np.ndarray | None = None) -> np.ndarray:
+                        points: np.ndarray | None = None, feather: float | None = None) -> np.ndarray:
         """The same mask drawn on the photo (float32 H×W) at the photo's resolution: 0 outside the hull of the
         face's landmarks exactly (or of ``points``, crop pixels, e.g. where an edit moves them), with a feather
-        of ``feather`` × the crop's side measured in photo pixels."""
-        crop_points = aligned.landmarks.points if points is None else points
-        points = Landmarks(crop_points, aligned.landmarks.scheme).transformed(
-            cv2.invertAffineTransform(aligned.matrix)).points
+        of ``feather`` (default the config's) × the crop's side measured in photo pixels."""
+        feather = self.config.feather if feather is None else feather
+        points = self._photo_points(aligned, points)
+        crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
+        radius = feather * aligned.crop.shape[0] / crop_per_photo
+        return feathered_hull(points, photo_shape[:2], feather, radius=radius)
+
+    def photo_moved_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...], moved: np.ndarray
+                              ) -> np.ndarray:
+        """The photo mask (to be combined with the face's own, ``photo_face_mask``, by maximum) of where an edit
+        moves the face's landmarks to ``moved`` (crop pixels) beyond their hull, e.g. a dropped chin: the feathered
+        moved hull, and near where it leaves the face's own hull a thin feather (``MOVED_EDGE_FEATHER``), so that
+        the moved edge stays as crisp over what lies below it as the face's edge was (a wide feather there blends
+        the chin into the collar as a pale glow)."""
+        mask = self.photo_face_mask(aligned, photo_shape, moved)
+        crisp = self.photo_face_mask(aligned, photo_shape, moved, feather=MOVED_EDGE_FEATHER)
         crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
         radius = self.config.feather * aligned.crop.shape[0] / crop_per_photo
-        return feathered_hull(points, photo_shape[:2], self.config.feather, radius=radius)
+        near = _near_region(self._photo_points(aligned, moved), self._photo_points(aligned), photo_shape, radius)
+        return np.maximum(mask, crisp * near)
+
+    @staticmethod
+    def _photo_points(aligned: AlignedFace, points: np.ndarray | None = None) -> np.ndarray:
+        """``points`` (crop pixels; default the face's landmarks) in photo pixels."""
+        crop_points = aligned.landmarks.points if points is None else points
+        return affine_points(crop_points, cv2.invertAffineTransform(aligned.matrix))
 
     def paste_back(self, photo: ImageSource, edited_crop: np.ndarray, aligned: AlignedFace) -> np.ndarray:
         """Blend ``edited_crop`` (same size as ``aligned.crop``) back into ``photo``; same size as ``photo``,
@@ -417,6 +439,25 @@ def warp_antialiased(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.nda
         factors = np.array([new_w / width, new_h / height])
         matrix = np.column_stack([matrix[:, :2] / factors, matrix[:, 2] + matrix[:, :2] @ (0.5 / factors - 0.5)])
     return cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def _near_region(moved: np.ndarray, own: np.ndarray, shape: tuple[int, ...], radius: float) -> np.ndarray:
+    """Float32 H×W in [0, 1]: 1 within ``radius`` pixels of where the hull of ``moved`` leaves the hull of ``own``
+    (both [N, 2] photo pixels), fading over half the radius; computed in the moved hull's box only."""
+    height, width = shape[:2]
+    pad = int(np.ceil(2 * radius)) + 1
+    x0, y0 = np.maximum(np.floor(moved.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(moved.max(axis=0)).astype(int) + pad + 1, (width, height))
+    near = np.zeros((height, width), np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return near
+    hulls = [np.zeros((y1 - y0, x1 - x0), np.uint8) for _ in range(2)]
+    for hull, points in zip(hulls, (moved, own)):
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points - (x0, y0)).astype(np.int32)), 1)
+    outside_own = hulls[0] * (1 - hulls[1])
+    distance = cv2.distanceTransform((1 - outside_own).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    near[y0:y1, x0:x1] = cv2.GaussianBlur((distance <= radius).astype(np.float32), (0, 0), sigmaX=max(radius / 2, 0.5))
+    return near
 
 
 def feathered_hull(points: np.ndarray, size: int | tuple[int, int], feather: float, radius: float | None = None

@@ -344,8 +344,8 @@ class Editor:
             mask = face.blend_mask
             edit = fields[row]
             if edit.moved_points is not None and _leaves_hull(face.aligned.landmarks.points, edit.moved_points):
-                mask = np.maximum(mask, self._face_aligner().photo_face_mask(face.aligned, photo.photo.shape,
-                                                                             edit.moved_points))
+                mask = np.maximum(mask, self._face_aligner().photo_moved_face_mask(face.aligned, photo.photo.shape,
+                                                                                   edit.moved_points))
             if region is not None:
                 mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
             out = apply_field(photo.photo, face.matrix, edit.flow, edit.colour, mask, into=out, paint=edit.paint)
