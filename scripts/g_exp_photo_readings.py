@@ -25,11 +25,10 @@ from lsgan.data.images import read_image
 from lsgan.data.photos import benchmark_photos
 from lsgan.data.tables import list_images
 from lsgan.editing.editor import Editor
+from lsgan.editing.mesh_motion import has_mesh
 from lsgan.facs import AU_IDS, au_index
 from lsgan.metrics.photo import AU_READING, READING_AUS, geometry_readings
 from lsgan.nets.expression import EXPRESSIONS, HELD_OUT_CLASSIFIER, load_classifier
-
-MESH_POINTS = 478
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,7 +84,7 @@ def main() -> None:
             for path in list_images(clip)[::args.every]:
                 photo = read_image(path)
                 faces = aligner.detect(photo)
-                if not faces or faces[0].landmarks.points.shape[0] != MESH_POINTS:
+                if not faces or not has_mesh(faces[0].landmarks.points):
                     continue
                 frame_readings.append(editor.estimate(photo)[0])
                 mesh_readings.append(geometry_readings(faces[0].landmarks.points))

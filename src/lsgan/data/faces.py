@@ -352,15 +352,13 @@ class FaceAligner:
         return feathered_hull(aligned.landmarks.points, aligned.crop.shape[0], self.config.feather)
 
     def photo_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...],
-                        points: np.ndarray | None = None, feather: float | None = None) -> np.ndarray:
+                        points: np.ndarray | None = None) -> np.ndarray:
         """The same mask drawn on the photo (float32 H×W) at the photo's resolution: 0 outside the hull of the
         face's landmarks exactly (or of ``points``, crop pixels, e.g. where an edit moves them), with a feather
-        of ``feather`` (default the config's) × the crop's side measured in photo pixels."""
-        feather = self.config.feather if feather is None else feather
-        points = self._photo_points(aligned, points)
-        crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
-        radius = feather * aligned.crop.shape[0] / crop_per_photo
-        return feathered_hull(points, photo_shape[:2], feather, radius=radius)
+        of ``feather`` × the crop's side measured in photo pixels."""
+        feather = self.config.feather
+        return feathered_hull(self._photo_points(aligned, points), photo_shape[:2], feather,
+                              radius=self._photo_radius(aligned, feather))
 
     def photo_moved_face_mask(self, aligned: AlignedFace, photo_shape: tuple[int, ...], moved: np.ndarray
                               ) -> np.ndarray:
@@ -369,12 +367,19 @@ class FaceAligner:
         moved hull, and near where it leaves the face's own hull a thin feather (``MOVED_EDGE_FEATHER``), so that
         the moved edge stays as crisp over what lies below it as the face's edge was (a wide feather there blends
         the chin into the collar as a pale glow)."""
-        mask = self.photo_face_mask(aligned, photo_shape, moved)
-        crisp = self.photo_face_mask(aligned, photo_shape, moved, feather=MOVED_EDGE_FEATHER)
-        crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
-        radius = self.config.feather * aligned.crop.shape[0] / crop_per_photo
-        near = _near_region(self._photo_points(aligned, moved), self._photo_points(aligned), photo_shape, radius)
+        moved = self._photo_points(aligned, moved)
+        radius = self._photo_radius(aligned, self.config.feather)
+        mask = feathered_hull(moved, photo_shape[:2], self.config.feather, radius=radius)
+        crisp = feathered_hull(moved, photo_shape[:2], MOVED_EDGE_FEATHER,
+                               radius=self._photo_radius(aligned, MOVED_EDGE_FEATHER))
+        near = _near_region(moved, self._photo_points(aligned), photo_shape, radius)
         return np.maximum(mask, crisp * near)
+
+    @staticmethod
+    def _photo_radius(aligned: AlignedFace, feather: float) -> float:
+        """``feather`` × the crop's side, in photo pixels."""
+        crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
+        return feather * aligned.crop.shape[0] / crop_per_photo
 
     @staticmethod
     def _photo_points(aligned: AlignedFace, points: np.ndarray | None = None) -> np.ndarray:
