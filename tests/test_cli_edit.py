@@ -226,3 +226,18 @@ def test_installed_command_reports_errors_with_exit_2(face_files):
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
     assert done.stderr.startswith("error: unknown AU 99") and done.stderr.count("\n") == 1
+
+
+def test_creases_darken_an_angry_edit_between_the_brows(lsgan, save_png, astronaut, tmp_path):
+    photo = save_png("astronaut.png", astronaut)
+    plain, folded = tmp_path / "plain.png", tmp_path / "folded.png"
+    assert lsgan("edit", photo, "--emotion", "angry", "--out", plain).code == 0
+    run = lsgan("edit", photo, "--emotion", "angry", "--out", folded, "--creases")
+    assert run.code == 0, run.err
+    difference = (read_image(folded).astype(int) - read_image(plain).astype(int)).sum(axis=2)
+    darker = difference < -15
+    assert darker.sum() > 30
+    rows, cols = np.nonzero(darker)
+    # the glabellar furrows: between her eyes (centres at about columns 195 and 245), above them (row ~125)
+    assert 60 < np.median(rows) < 130 and 200 < np.median(cols) < 240, (np.median(rows), np.median(cols))
+    assert not np.any(difference[300:] != 0) and not np.any(difference[:, :120] != 0)  # nothing off the face

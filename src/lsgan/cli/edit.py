@@ -24,6 +24,9 @@ DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 MotionOption = Annotated[str, typer.Option(
     "--motion", help="Where an edit's geometry comes from: mesh (the AU mesh motion measured on SynthFACS with "
     "mediapipe's face mesh), both (that plus the model's field) or model (the model's field alone).")]
+CreasesOption = Annotated[bool, typer.Option(
+    "--creases/--no-creases", help="Also shade the folds the expression makes, as SynthFACS's renderer does "
+    "(with the mesh motion; off by default: the folds come out as drawn lines).")]
 NoAlignOption = Annotated[
     bool, typer.Option("--no-align", help="Inputs are already-cropped faces: resize to the model size and back.")
 ]
@@ -52,12 +55,12 @@ MAX_PIXELS_DEFAULT = 50_000_000  # lsgan.data.images.DEFAULT_MAX_PIXELS (not imp
 
 
 def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16,
-            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "mesh") -> Editor:
+            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "mesh", creases: bool = False) -> Editor:
     from lsgan.editing.editor import Editor, check_motion
 
     check_motion(motion)  # an unknown --motion fails before the model loads
     return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size, max_pixels=max_pixels,
-                                  motion=motion)
+                                  motion=motion, creases=creases)
 
 
 def demo(
@@ -89,6 +92,7 @@ def edit(
     save_masks: Annotated[bool, typer.Option("--save-masks", help="Write the eye/mouth/part masks beside the result.")] = False,
     device: DeviceOption = "cpu",
     motion: MotionOption = "mesh",
+    creases: CreasesOption = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 16,
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -109,7 +113,8 @@ def edit(
         plan_folder_output(source, out_path, plan, like=like)
     else:
         plan_file_output(source, out_path, plan, into_folder=into_folder, like=like)
-    editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels, motion=motion)
+    editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels, motion=motion,
+                     creases=creases)
     request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
     job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite)
     if not source.is_dir():
@@ -188,6 +193,7 @@ def serve(
     no_align: NoAlignOption = False,
     device: DeviceOption = "cpu",
     motion: MotionOption = "mesh",
+    creases: CreasesOption = False,
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -199,7 +205,7 @@ def serve(
     from lsgan.editing.web import WebConfig
     from lsgan.editing.web import serve as serve_page
 
-    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels, motion=motion)
+    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels, motion=motion, creases=creases)
     serve_page(editor, WebConfig(host=host, port=port, max_file_size=max_file_size))
 
 

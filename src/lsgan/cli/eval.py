@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lsgan.cli.edit import DeviceOption, ModelOption, MotionOption
+from lsgan.cli.edit import CreasesOption, DeviceOption, ModelOption, MotionOption
 
 # invoke_without_command: `lsgan eval --models ... --data ...` is the group's own callback; `lsgan eval photos`
 # runs the subcommand (the callback then does nothing).
@@ -84,6 +84,7 @@ def photos(
     model: ModelOption = None,
     device: DeviceOption = "cpu",
     motion: MotionOption = "mesh",
+    creases: CreasesOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Edit every photo to every emotion and measure the edits: classifier reads, identity, detail, change outside
@@ -110,10 +111,11 @@ def photos(
     emotion_vector(targets[0], intensity)  # an intensity outside 0-1 fails here, before anything is loaded
     check_motion(motion)  # and so does an unknown --motion
     loaded = load_classifiers(parse_classifier_names(classifiers), device)
-    editor = Editor.from_pretrained(model, device=device, motion=motion)
+    editor = Editor.from_pretrained(model, device=device, motion=motion, creases=creases)
     with editor:
-        result = run_photo_benchmark(editor, paths, targets, loaded, intensity=intensity,
-                                     model=f"{model or 'shipped model'}, motion {motion}", progress=progress)
+        label = f"{model or 'shipped model'}, motion {motion}{', creases' if creases else ''}"
+        result = run_photo_benchmark(editor, paths, targets, loaded, intensity=intensity, model=label,
+                                     progress=progress)
     summary = summarize(result)
     files = write_report(result, summary, out)
     typer.echo(files.report.read_text())

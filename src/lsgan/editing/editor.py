@@ -36,6 +36,7 @@ from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.images import (
     DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8,
 )
+from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resize_matrix
 from lsgan.editing.mesh_motion import has_mesh, mesh_motion
 from lsgan.editing.targets import (
@@ -81,6 +82,7 @@ class FaceField:
     colour: np.ndarray  # [3, S, S]
     paint: np.ndarray | None = None  # [4, P, P] the inside of an opening mouth (mesh motion)
     moved_points: np.ndarray | None = None  # [478, 2] crop pixels: where the mesh motion takes the face
+    shade: np.ndarray | None = None  # [P, P] multiplier: the light of the folds the expression makes (creases)
 
 
 @dataclass
@@ -91,6 +93,7 @@ class EditorConfig:
     min_face: int = 24  # faces whose detector box is smaller (photo pixels, shorter side) are not edited
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
     motion: str = DEFAULT_MOTION  # MOTIONS: where an edit's geometry comes from (module docstring)
+    creases: bool = False  # shade the folds the expression makes with the mesh motion (editing.creases)
 
     def __post_init__(self) -> None:
         check_motion(self.motion)
@@ -163,10 +166,10 @@ class Editor:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
                         batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                        motion: str = DEFAULT_MOTION) -> Editor:
+                        motion: str = DEFAULT_MOTION, creases: bool = False) -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
         config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels,
-                              motion=motion)
+                              motion=motion, creases=creases)
         torch_device(device)  # fail on an unavailable device before the (slower) load
         return cls(load_bundle(resolve_model_dir(path), device), config)
 
@@ -332,7 +335,11 @@ class Editor:
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
         if kind == "mesh":
             flow, colour = np.zeros_like(flow), np.zeros_like(colour)
-        return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points)
+        shade = None
+        if self.config.creases:
+            shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
+                                 motion.paint.shape[-1] // face.crop.shape[0])
+        return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points, shade)
 
     def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,
                region: str | None) -> np.ndarray:
@@ -348,7 +355,8 @@ class Editor:
                                                                                    edit.moved_points))
             if region is not None:
                 mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
-            out = apply_field(photo.photo, face.matrix, edit.flow, edit.colour, mask, into=out, paint=edit.paint)
+            out = apply_field(photo.photo, face.matrix, edit.flow, edit.colour, mask, into=out, paint=edit.paint,
+                              shade=edit.shade)
         return out
 
     def face_mask(self, photo_shape: tuple[int, ...], face: PreparedFace) -> np.ndarray:

@@ -61,13 +61,15 @@ def sample_map(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray
 
 
 def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour: np.ndarray, mask: np.ndarray,
-                into: np.ndarray | None = None, paint: np.ndarray | None = None) -> np.ndarray:
+                into: np.ndarray | None = None, paint: np.ndarray | None = None, shade: np.ndarray | None = None
+                ) -> np.ndarray:
     """The edited photo (uint8 H×W×3): ``photo`` resampled through ``flow`` plus ``colour`` (see the module
     docstring), blended in under ``mask`` (float [H, W] in [0, 1]). The photo is always sampled from ``photo``;
     the blend goes into ``into`` (default: a copy of ``photo``), so several faces edit one picture without
     resampling each other's edits. ``paint`` [4, P, P] (RGB in [-1, 1] and alpha, over the same crop at any
     resolution P) covers what the photo does not have, e.g. the inside of a mouth that opens: it replaces the
-    resampled pixels by its RGB in proportion to its alpha."""
+    resampled pixels by its RGB in proportion to its alpha. ``shade`` [P, P] (any resolution too) multiplies the
+    resampled pixels before the paint: the light the expression's folds take (1: unchanged)."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
     if bounds is None:
@@ -77,6 +79,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved.astype(np.float32) + change, 0, 255)
+    if shade is not None:
+        edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, flow.shape[-1])[..., None], 0, 255)
     if paint is not None:
         edited = _painted(edited, paint, crop_x, crop_y, flow.shape[-1])
     weight = mask[rows, cols, None]
@@ -88,11 +92,15 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
 def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int
              ) -> np.ndarray:
     """``edited`` [h, w, 3] with ``paint`` [4, P, P] laid over it (crop positions scaled to P's pixel centres)."""
-    scale = paint.shape[-1] / crop_size
-    paint_x, paint_y = (crop_x + 0.5) * scale - 0.5, (crop_y + 0.5) * scale - 0.5
-    alpha = sample_map(paint[3], paint_x, paint_y)[..., None]
-    rgb = np.stack([sample_map(channel, paint_x, paint_y) for channel in paint[:3]], axis=-1)
+    alpha = _on_crop(paint[3], crop_x, crop_y, crop_size)[..., None]
+    rgb = np.stack([_on_crop(channel, crop_x, crop_y, crop_size) for channel in paint[:3]], axis=-1)
     return edited * (1.0 - alpha) + (rgb + 1.0) * HALF_RANGE * alpha
+
+
+def _on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
+    """A map [P, P] over the crop at any resolution P read at crop positions (scaled to P's pixel centres)."""
+    scale = values.shape[-1] / crop_size
+    return sample_map(values, (crop_x + 0.5) * scale - 0.5, (crop_y + 0.5) * scale - 0.5)
 
 
 def resize_matrix(photo_shape: tuple[int, ...], size: int) -> np.ndarray:

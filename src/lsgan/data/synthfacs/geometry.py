@@ -49,6 +49,7 @@ class Groove:
     depth: float
     width: float
     darken: float = 1.0  # how much the crease also darkens the albedo (folds trap shadow whatever the light)
+    rest: float = 0.0  # the part of ``depth`` a neutral face has (the rest is what its AUs make)
 
 
 @dataclass(frozen=True)
@@ -185,8 +186,8 @@ def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove], l
         [x[2:-1], base[2:-1] + lower_h + 0.05 - 0.012 * au[6] + 0.012 * _bell(fold_t, 1.0) - 0.006 * fold_t], axis=1
     )
     grooves = [
-        Groove(crease, 0.010, 0.007, darken=1.5),
-        Groove(under_lid, 0.005 + 0.006 * au[7], 0.006, darken=1.5),
+        Groove(crease, 0.010, 0.007, darken=1.5, rest=0.010),
+        Groove(under_lid, 0.005 + 0.006 * au[7], 0.006, darken=1.5, rest=0.005),
         Groove(cheek_fold, 0.02 * au[6] + 0.01 * au[7] + 0.008 * au[9], 0.009),
         *crows_feet(side, (x[-1], base[-1]), au[6] + 0.3 * au[7]),
     ]
@@ -252,7 +253,7 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
     nostrils = tuple((s * (0.032 + 0.006 * mean[9]), tip_y + 0.015 - 0.014 * mean[9]) for s in SIDES)
     wings = tuple((s * half * 0.8, wing_y) for s in SIDES)
     ridge = np.array([[0.0, ident.eye_y - 0.02], [0.0, tip_y - 0.02]])
-    grooves = [Groove(ridge, -0.05 * ident.nose_height, 0.05, darken=0.0)]
+    grooves = [Groove(ridge, -0.05 * ident.nose_height, 0.05, darken=0.0, rest=-0.05 * ident.nose_height)]
     for s in SIDES:
         ala = catmull_rom(
             np.array(
@@ -260,7 +261,7 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
             ),
             4,
         )
-        grooves.append(Groove(ala, 0.014, 0.007, darken=1.2))
+        grooves.append(Groove(ala, 0.014, 0.007, darken=1.2, rest=0.014))
     if mean[9] > 0:  # wrinkles across the root and bridge of the nose, and oblique ones down its sides
         for k in range(4):
             y = ident.eye_y - 0.005 + 0.026 * k
@@ -381,7 +382,7 @@ def mouth_folds(
             5,
         )
         depth = 0.003 + 0.013 * (au[12] + 1.1 * au[10] + 0.8 * au[9] + 0.4 * au[6] + 0.3 * au[20] + 0.3 * au[14])
-        grooves.append(Groove(fold, depth, 0.015, darken=0.6))
+        grooves.append(Groove(fold, depth, 0.015, darken=0.6, rest=0.003))
         if au[14] > 0:  # dimpler: a pit lateral to the tightened corner, the corner skin bunched around it
             grooves.append(
                 Groove(np.array([[cx + s * 0.012, cy - 0.02], [cx + s * 0.02, cy + 0.016]]), 0.024 * au[14], 0.006)
@@ -398,7 +399,7 @@ def mouth_folds(
             bumps.append(Bump((cx + s * 0.055, cy - 0.075), (0.06, 0.05), 0.04 * au[12]))
     x = np.linspace(-0.07, 0.07, 5)
     sulcus = lower_lip_bottom + 0.03 - 0.008 * mean[17] + 2.0 * x**2
-    grooves.append(Groove(np.stack([x, sulcus], axis=1), 0.007 + 0.014 * mean[17], 0.01))
+    grooves.append(Groove(np.stack([x, sulcus], axis=1), 0.007 + 0.014 * mean[17], 0.01, rest=0.007))
     return grooves, bumps
 
 
