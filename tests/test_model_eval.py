@@ -266,3 +266,31 @@ def test_eval_input_errors_are_one_line(args, message, tiny_bundle, capsys, monk
     missing_data = run_lsgan(["eval", "--models", f"m={tiny_bundle}", "--data", tmp_path / "none", "--out",
                               tmp_path / "out"], capsys, monkeypatch)
     assert missing_data.code == 2 and "no such data folder" in missing_data.err
+
+
+def test_the_editor_method_edits_the_pairs_as_a_photo_and_rebuilds_them_unchanged(synth_dir, tiny_bundle) -> None:
+    from lsgan.evaluation.models import EditorMethod, load_test_pairs
+    from lsgan.nets.lsgan import load_bundle
+
+    bundle = load_bundle(tiny_bundle, torch.device("cpu"))
+    pairs = load_test_pairs(synth_dir, bundle.config.image_size, limit=3)
+    method = EditorMethod("mesh/lsgan", bundle, "mesh")
+    with torch.no_grad():
+        edited, rebuilt = method.edits(pairs.source, pairs.target_aus)
+    method.editor.close()
+    assert edited.shape == rebuilt.shape == pairs.source.shape
+    assert method.missed == 0  # the mesh finds every enlarged render
+    # towards its own AUs the mesh motion is none (a lip gap G_exp misreads stays as shown), and the round trip
+    # through the enlarged photo adds nothing
+    assert torch.allclose(rebuilt, pairs.source, atol=1e-5)
+    moved = (edited - pairs.source).abs().flatten(1).amax(1)
+    assert (moved > 0.05).all()  # every edit changed its face
+
+
+def test_eval_creases_need_a_motion(tiny_bundle, capsys, monkeypatch, tmp_path) -> None:
+    run = run_lsgan(["eval", "--models", f"m={tiny_bundle}", "--data", tmp_path, "--creases", "--out",
+                     tmp_path / "out"], capsys, monkeypatch)
+    assert run.code == 2 and "--creases needs --motion" in run.err and run.err.count("\n") == 1
+    run = run_lsgan(["eval", "--models", f"m={tiny_bundle}", "--data", tmp_path, "--motion", "warp", "--out",
+                     tmp_path / "out"], capsys, monkeypatch)
+    assert run.code == 2 and "motion must be one of" in run.err

@@ -40,6 +40,10 @@ def evaluate(
     classifiers: Annotated[str, typer.Option("--classifiers", help="With --photos: expression classifiers, "
                                                                    "faceapi,fer or none.")] = "faceapi,fer",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+    motion: Annotated[Optional[str], typer.Option(
+        "--motion", help="Edit the pairs as `lsgan edit` edits a photo, with this motion (mesh, both or model), "
+                         "instead of with the generator alone (the default).")] = None,
+    creases: CreasesOption = False,
 ) -> None:
     """Evaluate model bundles and the identity baseline (the source unchanged) on the same SynthFACS test pairs:
     per-AU MSE/ICC read by an independent judge and by each model's own G_exp (Table 1), FID, KID, PSNR, SSIM,
@@ -52,8 +56,13 @@ def evaluate(
             raise ModelEvalError(f"--models and --data are options of `lsgan eval` itself, not of `lsgan eval "
                                  f"{ctx.invoked_subcommand}`")
         return
+    from lsgan.editing.editor import check_motion
     from lsgan.evaluation.photos import parse_classifier_names, parse_emotions
 
+    if motion is not None:
+        check_motion(motion)
+    if creases and motion is None:
+        raise ModelEvalError("--creases needs --motion (the generator alone has no mesh to shade)")
     if not models or data is None:
         raise ModelEvalError("give the models and the data: lsgan eval --models NAME=DIR [--models ...] --data ROOT "
                              "(or a subcommand: lsgan eval photos FOLDER)")
@@ -65,7 +74,8 @@ def evaluate(
         named[name] = folder
     files = evaluate_models(named, data, out, judge, photos, limit, device, overwrite=overwrite,
                             photo_emotions=parse_emotions(photo_emotions),
-                            classifiers=parse_classifier_names(classifiers), progress=progress)
+                            classifiers=parse_classifier_names(classifiers), progress=progress, motion=motion,
+                            creases=creases)
     typer.echo(files.report.read_text())
     typer.echo(f"wrote {files.report}, {files.summary}, {len(files.tables)} CSV tables and {len(files.figures)} "
                f"figures in {files.report.parent}")

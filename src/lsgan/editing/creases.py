@@ -12,7 +12,7 @@ share:
 
 where ``q`` is a pixel of the edited crop, lying in some triangle of the photo's moved mesh, and ``t(q)``/``s(q)``
 are the same place in the reference face's mesh at the target/source AUs (moved by the mesh basis). The photo's
-own light and skin stay; the folds the change makes darken it (their lit walls lighten it a little).
+own light and skin stay; the folds the change makes darken it. It never lightens: a fold to undo may not be there.
 
 Opt-in (``EditorConfig.creases``, ``--creases``): on the photo benchmark it raises what the classifiers read
 (docs/real_photos.md), but the folds come out as drawn lines, and softened until they do not, they no longer help.
@@ -37,7 +37,9 @@ from lsgan.data.synthfacs.shading import Light, height_field
 from lsgan.facs import NUM_AUS
 
 REFERENCE_SIZE = 256  # render side of the reference face's shading
-SHADE_LIMITS = (0.6, 1.3)  # the shading ratio is kept within these (a fold darkens, a bulge lightens, both mildly)
+# A fold darkens the photo, down to 0.6 of its light; nothing lightens it: a fold the source's reading says is there
+# and the target undoes may not be in the photo (G_exp reads AU9 on resting faces), and undoing it drew light stripes
+SHADE_LIMITS = (0.6, 1.0)
 SKIN_MASKS = ("lips", "mouth", "eyes", "hair")  # height_field's part masks: none is used (skin only)
 AMBIENT, DIRECT, CREASE_DARKENING = 0.3, 0.78, 0.45  # the renderer's (renderer.render, shading.shade)
 
@@ -81,6 +83,11 @@ def expression_folds(shape: FaceShape) -> FaceShape:
     return replace(shape, grooves=grooves, bumps=[], chin_dimpling=0.0)
 
 
+@lru_cache(maxsize=32)  # one photo's edits share its source's shading
+def _fold_shading(identity: Identity, aus: tuple[float, ...]) -> np.ndarray:
+    return fold_shading(identity, np.asarray(aus, np.float64))
+
+
 def fold_shading(identity: Identity, aus: np.ndarray, size: int = REFERENCE_SIZE) -> np.ndarray:
     """``[size, size]`` the renderer's light on the folds a frontal ``identity`` showing ``aus`` [16] has, on an
     otherwise flat face (1 where there are none): Lambert shading of the folds' height times the darkening of
@@ -111,7 +118,8 @@ def crease_shade(target_points: np.ndarray, crop_size: int, source_aus: np.ndarr
     where = LinearNDInterpolator(target_points, np.concatenate([moved_source, moved_target], axis=1))(xs, ys)
     inside = np.isfinite(where[..., 0])
     where = np.nan_to_num(where, nan=0.0)
-    shades = [_sampled(fold_shading(reference.identity, np.asarray(aus, np.float64)), place, reference)
+    shades = [_sampled(_fold_shading(reference.identity, tuple(np.round(np.asarray(aus, np.float64), 4))), place,
+                       reference)
               for aus, place in ((source_aus, where[..., 0:2]), (target_aus, where[..., 2:4]))]
     ratio = shades[1] / np.maximum(shades[0], 1e-3)
     ratio = np.where(inside, np.clip(ratio, *SHADE_LIMITS), 1.0)

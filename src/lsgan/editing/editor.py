@@ -336,7 +336,7 @@ class Editor:
         if kind == "mesh":
             flow, colour = np.zeros_like(flow), np.zeros_like(colour)
         shade = None
-        if self.config.creases:
+        if self.config.creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
                                  motion.paint.shape[-1] // face.crop.shape[0])
         return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points, shade)

@@ -17,7 +17,8 @@ target AUs [16], ``mesh_motion`` returns
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
 (``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
-lower lip through the upper one (a fold in the warp, and a sliver painted as an opening).
+lower lip through the upper one (a fold in the warp, and a sliver painted as an opening). A target that keeps the
+source's reading of an AU keeps it as shown (an edit to the face's own AUs moves nothing).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
     ``points``."""
     size = crop.shape[0]
-    source_aus = lips_as_shown(source_aus, points / size, basis)
+    shown = lips_as_shown(source_aus, points / size, basis)
+    target_aus = np.where(np.isclose(target_aus, source_aus), shown, target_aus)  # a kept AU stays as shown
+    source_aus = shown
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size)
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus))

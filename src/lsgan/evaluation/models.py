@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -38,7 +39,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lsgan.data.datasets import UnpairedPairs, build_dataset
-from lsgan.data.images import to_uint8
+from lsgan.data.images import to_tensor, to_uint8
 from lsgan.editing.editor import torch_device
 from lsgan.errors import LsganError
 from lsgan.evaluation.photos import BenchmarkInputError
@@ -59,6 +60,7 @@ IDENTITY = "identity"  # the identity baseline's method name
 IDENTITY_LABEL = "identity (source unchanged)"
 PAIR_SEED = 1  # the seed of the (source, target) draw
 GRID_ROWS = 6
+EDITOR_UPSCALE = 4  # EditorMethod edits the pairs' sources at this many times their size
 log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^(?:[A-Za-z0-9_.+-]+/)?[A-Za-z0-9_.+-]+$")
 
@@ -222,6 +224,53 @@ class BundleMethod:
         edited = self.bundle.generator(source, target_aus, estimate).image
         rebuilt = self.bundle.generator(source, estimate, estimate).image
         return edited, rebuilt
+
+    def critic(self, images: Tensor) -> Tensor | None:
+        return self.bundle.au_regressor(images)
+
+
+class EditorMethod:
+    """A model bundle edited as ``lsgan edit`` edits a photo (``Editor``, its ``motion`` and ``creases``), so that the
+    paired figures measure the editing path users get (the mesh motion by default), not only the generator. Each
+    source is enlarged ``EDITOR_UPSCALE`` times (bicubic: the face mesh needs more than 64 pixels), aligned and edited
+    like a photo, G_exp reading its own AUs, and the change is brought back to the pairs' size:
+    ``source + reduce(edited) - reduce(enlarged)`` (area reduction), so the enlargement's round trip adds nothing.
+    A source in which no face is found comes back unchanged (counted in ``missed``)."""
+
+    def __init__(self, name: str, bundle: ModelBundle, motion: str, creases: bool = False) -> None:
+        from lsgan.editing.editor import Editor, EditorConfig
+
+        self.name = name
+        self.bundle = bundle
+        self.trained_against_critic = bundle.config.generator not in RIVALS
+        device = str(next(bundle.generator.parameters()).device)
+        self.editor = Editor(bundle, EditorConfig(device=device, motion=motion, creases=creases))
+        self.missed = 0
+
+    def edits(self, source: Tensor, target_aus: Tensor) -> tuple[Tensor, Tensor]:
+        images = to_uint8(source)  # [B, S, S, 3]
+        changes = [self._changes(image, target) for image, target in zip(images, target_aus.cpu().numpy())]
+        base = images.astype(np.float32)
+        return tuple(torch.stack([to_tensor(image + change[k]) for image, change in zip(base, changes)])
+                     .to(source.device) for k in (0, 1))
+
+    def _changes(self, image: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """``[2, S, S, 3]`` the changes (float, uint8 units) the editor makes to ``image`` towards ``target`` and towards its
+        own AUs, at ``image``'s size; none when it finds no face."""
+        side = image.shape[0]
+        big = cv2.resize(image, (side * EDITOR_UPSCALE,) * 2, interpolation=cv2.INTER_CUBIC)
+        try:
+            photo = self.editor.prepare(big)[0]
+        except LsganError:
+            self.missed += 1
+            return np.zeros((2, *image.shape), np.float32)
+        photo.faces = photo.faces[:1]  # largest first
+        own = self.editor.estimate_faces([photo])
+        result = self.editor.render([photo, photo], np.stack([target, own[0]]), np.repeat(own, 2, axis=0),
+                                    photo_masks=False)
+        reduced = [cv2.resize(array, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+                   for array in (big, *result.images)]
+        return np.stack([reduced[1] - reduced[0], reduced[2] - reduced[0]])
 
     def critic(self, images: Tensor) -> Tensor | None:
         return self.bundle.au_regressor(images)
@@ -434,14 +483,17 @@ def evaluate_models(models: Mapping[str, str | Path], data: Path, out: Path, jud
                     photos: Path | None = None, limit: int | None = None, device: str = "cpu", *,
                     overwrite: bool = False, photo_emotions: Sequence[str] = EMOTIONS,
                     classifiers: Sequence[str] = ("faceapi", "fer"), batch_size: int = 32,
-                    pair_seed: int = PAIR_SEED, progress: bool = True) -> ReportFiles:
+                    pair_seed: int = PAIR_SEED, progress: bool = True, motion: str | None = None,
+                    creases: bool = False) -> ReportFiles:
     """Evaluate the named model bundles (``{"paired/lsgan": Path("runs/x/bundle"), ...}``; a run dir stands for
     its bundle) and the identity baseline on the test pairs of the SynthFACS set ``data``, and write the report into
     ``out`` (``evaluation.model_report.write_report``: report.md, one CSV per table, the figures, summary.json).
 
     ``judge``: a judge file or a ``lsgan train judge`` run dir; without it Table 1 is each model's own critic's
     reading only (the report says so). ``photos``: a photo folder for the real-photo table. ``limit``: the first N
-    pairs. Refuses to write over an earlier report unless ``overwrite``. Returns the written ``ReportFiles``."""
+    pairs. ``motion`` (mesh|both|model): edit through the photo editor with that motion (and ``creases``) instead of
+    the generator alone (``EditorMethod``). Refuses to write over an earlier report unless ``overwrite``. Returns the
+    written ``ReportFiles``."""
     from lsgan.evaluation.model_report import check_outputs, write_report
 
     specs = model_specs(models)
@@ -471,7 +523,14 @@ def evaluate_models(models: Mapping[str, str | Path], data: Path, out: Path, jud
     scored: dict[Path, MethodScores] = {}  # a bundle named twice (in two settings) is scored once
     for name, folder in folders.items():
         if folder not in scored:
-            scored[folder] = scorer.score(BundleMethod(name, bundles[folder]), pairs, reference)
+            method = _method(name, bundles[folder], motion, creases)
+            scored[folder] = scorer.score(method, pairs, reference)
+            if isinstance(method, EditorMethod):
+                method.editor.close()
+                notes.append(f"{name}: edited as `lsgan edit` edits a photo (motion {motion}"
+                             f"{', creases' if creases else ''}): each source enlarged {EDITOR_UPSCALE}x, aligned and "
+                             f"edited, the change brought back to {image_size} px; {method.missed} of {len(pairs)} "
+                             "sources had no face found and count as unchanged")
         scores[name] = replace(scored[folder], name=name)
     evaluation = Evaluation(data, specs, pairs, reference, scores, loaded_judge, limit, notes=notes)
     if photos is not None:
@@ -479,6 +538,13 @@ def evaluate_models(models: Mapping[str, str | Path], data: Path, out: Path, jud
         evaluation.photos = photo_summaries(specs, options, device, progress)
         evaluation.photo_folder = Path(photos)
     return write_report(evaluation, Path(out), overwrite=overwrite)
+
+
+def _method(name: str, bundle: ModelBundle, motion: str | None, creases: bool) -> Method:
+    """The generator alone, or with ``motion`` the photo editor."""
+    if motion is None:
+        return BundleMethod(name, bundle)
+    return EditorMethod(name, bundle, motion, creases)
 
 
 def _common_size(bundles: Mapping[str, ModelBundle]) -> int:
