@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from edit_support import tiny_bundle  # noqa: F401  (pytest fixture)
 
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.synthfacs import sample_identity
@@ -90,3 +91,24 @@ def test_apply_field_multiplies_by_the_shade():
     mask[10:30, 10:30] = 1.0
     out = apply_field(photo, matrix, flow, colour, mask, shade=shade)
     assert (out[15, 15] == 100).all() and (out[0, 0] == 200).all()
+
+
+def test_the_page_shades_the_folds_only_when_its_box_is_ticked(tiny_bundle, astronaut, save_png):
+    from lsgan.editing.editor import Editor
+    from lsgan.editing.web import EditPage, WebConfig
+
+    editor = Editor.from_pretrained(tiny_bundle)
+    page = EditPage(editor, WebConfig())
+    try:
+        _, upload, _, _ = page.load(str(save_png("astronaut.png", astronaut)))
+        angry = list(emotion_vector("angry"))
+        plain, _, _ = page.edit(upload, angry)
+        folded, _, _ = page.edit(upload, angry, creases=True)
+        again, _, _ = page.edit(upload, angry, creases=False)
+    finally:
+        page.close()
+        editor.close()
+    difference = folded.astype(int) - plain.astype(int)
+    assert difference.max() <= 0 and difference.min() < -15  # folds only darken
+    np.testing.assert_array_equal(again, plain)
+    assert editor.config.creases is False  # a per-edit choice, not a change of the editor

@@ -240,18 +240,21 @@ class Editor:
         return self._regress_aus(crops).numpy().astype(np.float32)
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
-               region: str | None = None, photo_masks: bool = True, motion: str | None = None) -> EditResult:
+               region: str | None = None, photo_masks: bool = True, motion: str | None = None,
+               creases: bool | None = None) -> EditResult:
         """Run the generator on the faces of ``photos`` (target and source AUs ``[F, 16]``, faces in order) and
         apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given), its
-        geometry as ``motion`` says (default ``config.motion``). ``photo_masks=False`` leaves
+        geometry as ``motion`` says (default ``config.motion``), its folds shaded when ``creases`` says (default
+        ``config.creases``). ``photo_masks=False`` leaves
         ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
         motion = self.config.motion if motion is None else check_motion(motion)
+        creases = self.config.creases if creases is None else creases
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
         targets, sources = np.asarray(target_aus, np.float32), np.asarray(source_aus, np.float32)
-        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion)
+        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion, creases)
                   for row, (_, face) in enumerate(faces)]
         images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
@@ -328,15 +331,16 @@ class Editor:
         return self._mesh_basis
 
     def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,
-                    target_aus: np.ndarray, kind: str) -> FaceField:
-        """The model's field of one face, with the mesh motion of its edit as ``kind`` (a ``MOTIONS``) says."""
+                    target_aus: np.ndarray, kind: str, creases: bool = False) -> FaceField:
+        """The model's field of one face, with the mesh motion of its edit as ``kind`` (a ``MOTIONS``) says, and the
+        shading of its folds with ``creases``."""
         if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
         if kind == "mesh":
             flow, colour = np.zeros_like(flow), np.zeros_like(colour)
         shade = None
-        if self.config.creases and not np.allclose(source_aus, target_aus):
+        if creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
                                  motion.paint.shape[-1] // face.crop.shape[0])
         return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points, shade)

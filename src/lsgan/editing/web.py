@@ -2,7 +2,8 @@
 
 Upload a photo: its own AUs (G_exp) set the sliders. Moving a slider, or an emotion preset (which sets all
 sliders), edits the face (every face, or the one chosen, numbered left to right; the whole face, or only the
-eyes or the mouth); the result is shown beside the source with the region masks and a download.
+eyes or the mouth; the geometry as ``--motion`` says, the folds shaded when the creases box is ticked); the result
+is shown beside the source with the region masks and a download.
 Bad uploads (not an image, too small, no face) are refused with a one-line message that names the user's file,
 never a server path.
 
@@ -143,9 +144,10 @@ class EditPage:
         return photo.photo, path, aus, choices
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
-             motion: str | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
-        """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face``, ``region`` and
-        ``motion`` as the page's choices name them (``motion`` None: the editor's own)."""
+             motion: str | None = None, creases: bool | None = None
+             ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+        """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face``, ``region``,
+        ``motion`` and ``creases`` as the page's choices name them (``motion``, ``creases`` None: the editor's own)."""
         if not upload:
             raise LsganError("upload a photo of a face first")
         photo = self._photo(upload)
@@ -156,7 +158,7 @@ class EditPage:
         region_name = None if region in (WHOLE_FACE, None) else region
         source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
-        result = self.editor.render([chosen], target, source, region=region_name, motion=motion)
+        result = self.editor.render([chosen], target, source, region=region_name, motion=motion, creases=creases)
         self._keep(upload, photo)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image))
@@ -262,6 +264,8 @@ def build_app(page: EditPage):
             motion_choice = gr.Radio(list(MOTIONS), value=page.editor.config.motion, elem_id="motion",
                                      label="Geometry (mesh: SynthFACS's AU motion on the face's mesh; model: the "
                                            "generator's own field; both)")
+            creases_choice = gr.Checkbox(value=page.editor.config.creases, elem_id="creases",
+                                         label="Shade the folds (SynthFACS's creases; they look drawn)")
         with gr.Row():
             source_view = gr.Image(label="Source", interactive=False, height=IMAGE_HEIGHT, elem_id="source")
             result_view = gr.Image(label="Edited", interactive=False, height=IMAGE_HEIGHT, format="png",
@@ -276,10 +280,10 @@ def build_app(page: EditPage):
             download = gr.File(label="Download the result", interactive=False, elem_id="download")
 
         edit_outputs = [result_view, masks_view, download]
-        edit_inputs = [face_state, face_choice, region_choice, motion_choice, *sliders]
+        edit_inputs = [face_state, face_choice, region_choice, motion_choice, creases_choice, *sliders]
 
-        def edit_from_sliders(upload_path, face, region, motion, *aus):
-            return page.edit(upload_path, list(aus), face, region, motion)
+        def edit_from_sliders(upload_path, face, region, motion, creases, *aus):
+            return page.edit(upload_path, list(aus), face, region, motion, creases)
 
         def load_upload(path):
             photo, state, aus, choices = page.load(path)
@@ -290,7 +294,7 @@ def build_app(page: EditPage):
             guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for slider in sliders:
             slider.release(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
-        for control in (face_choice, region_choice, motion_choice):
+        for control in (face_choice, region_choice, motion_choice, creases_choice):
             control.input(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for emotion, button in zip(EMOTIONS, presets):
             button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
