@@ -183,6 +183,17 @@ def test_a_closed_mouth_read_as_open_is_not_closed_through_itself(basis, face):
                                au_vector({25: 0.8, 26: 0.8}), atol=1e-6)
 
 
+def test_an_au_the_target_keeps_stays_as_the_mesh_shows_it(basis, face):
+    """A target that keeps the source's misread lip gap (an edit to the face's own AUs, or ``--aus 12=0.8`` keeping
+    the rest) does not open the closed lips to that reading."""
+    points = face.landmarks.points
+    phantom = au_vector({25: 0.5, 26: 0.5, 12: 0.3})
+    own = mesh_motion(face.crop, points, phantom, phantom, basis)
+    assert np.abs(own.flow).max() == 0 and own.paint[3].max() == 0
+    smile = mesh_motion(face.crop, points, phantom, au_vector({25: 0.5, 26: 0.5, 12: 0.9}), basis)
+    assert lip_gap(smile.target_points) < lip_gap(points) + 0.5  # crop pixels: the lips stay about as they were
+
+
 def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them():
     photo = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
