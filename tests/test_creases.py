@@ -39,6 +39,14 @@ def test_a_neutral_face_has_no_expression_folds():
     assert expression_folds(shape).bumps == []
 
 
+def test_every_fold_the_renderer_draws_is_named():
+    from lsgan.data.synthfacs.geometry import GROOVE_KINDS
+
+    every = np.ones(NUM_AUS)
+    kinds = {g.kind for g in face_shape(sample_identity(3), every, every).grooves}
+    assert kinds <= set(GROOVE_KINDS) and {"nasolabial", "glabella", "nose_wrinkle", "crows_feet"} <= kinds
+
+
 def test_only_the_aus_folds_remain():
     frown = face_shape(sample_identity(3), au_vector({4: 1.0}), au_vector({4: 1.0}))
     folds = expression_folds(frown).grooves
@@ -50,8 +58,8 @@ def test_only_the_aus_folds_remain():
 def test_fold_shading_is_flat_without_folds_and_darker_with_them(reference):
     flat = fold_shading(reference.identity, np.zeros(NUM_AUS), 96)
     assert np.allclose(flat, 1.0)
-    wrinkled = fold_shading(reference.identity, au_vector({9: 1.0}), 96)
-    assert wrinkled.min() < 0.8 and wrinkled.max() <= 1.3
+    frown = fold_shading(reference.identity, au_vector({4: 1.0}), 96)
+    assert frown.min() < 0.8 and frown.max() <= 1.3
 
 
 def test_no_change_no_shade(basis, reference):
@@ -76,10 +84,18 @@ def test_anger_furrows_the_glabella_and_leaves_the_cheeks(basis, reference):
 
 def test_undoing_an_expression_never_lightens_the_photo(basis, reference):
     points = reference.points * SIZE
-    shade = crease_shade(points, SIZE, au_vector({9: 1.0}), np.zeros(NUM_AUS, np.float32), basis, SCALE, reference)
-    assert shade.max() == 1.0  # the wrinkles G_exp read may not be in the photo: no light stripes where they were
-    deeper = crease_shade(points, SIZE, au_vector({9: 0.5}), au_vector({9: 1.0}), basis, SCALE, reference)
+    shade = crease_shade(points, SIZE, au_vector({4: 1.0}), np.zeros(NUM_AUS, np.float32), basis, SCALE, reference)
+    assert shade.max() == 1.0  # the furrows G_exp read may not be in the photo: no light stripes where they were
+    deeper = crease_shade(points, SIZE, au_vector({4: 0.5}), au_vector({4: 1.0}), basis, SCALE, reference)
     assert deeper.min() < 0.9  # while deepening them darkens
+
+
+def test_the_nasolabial_folds_and_the_nose_wrinkles_are_left_out():
+    both = au_vector({9: 1.0, 12: 1.0})
+    shape = face_shape(sample_identity(3), both, both)
+    kinds = {g.kind for g in expression_folds(shape).grooves}
+    assert "nasolabial" not in kinds and "nose_wrinkle" not in kinds and "infraorbital" in kinds
+    assert {"nasolabial", "nose_wrinkle"} <= {g.kind for g in expression_folds(shape, left_out=()).grooves}
 
 
 def test_apply_field_multiplies_by_the_shade():

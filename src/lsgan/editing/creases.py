@@ -4,7 +4,8 @@ A warp moves what a face has; it cannot make the folds an expression makes (a de
 furrows, a wrinkled nose, crow's feet, forehead lines). SynthFACS draws them: each AU deepens "grooves" of the
 renderer's height model (``data.synthfacs.geometry``), which its light shades (``data.synthfacs.shading``).
 ``crease_shade`` renders that light on the folds alone (each groove less its neutral depth: the eyelid crease and
-the nose's sides cancel; no bumps, no part masks) for a reference SynthFACS face, the mean of the mesh basis's
+the nose's sides cancel; no bumps, no part masks; not the nasolabial folds and the nose's wrinkles, which the
+renderer draws in ways that look painted on a photo, ``LEFT_OUT_FOLDS``) for a reference SynthFACS face, the mean of the mesh basis's
 identities, at the edit's source and target AUs, and carries the ratio to the photo through the face mesh both
 share:
 
@@ -42,6 +43,9 @@ REFERENCE_SIZE = 256  # render side of the reference face's shading
 SHADE_LIMITS = (0.6, 1.0)
 SKIN_MASKS = ("lips", "mouth", "eyes", "hair")  # height_field's part masks: none is used (skin only)
 AMBIENT, DIRECT, CREASE_DARKENING = 0.3, 0.78, 0.45  # the renderer's (renderer.render, shading.shade)
+# Folds not carried to photos: the renderer draws the nasolabial fold close around the mouth corner and the wrinkles of
+# the nose as a ladder of even stripes; on photos they read as a thin moustache and painted lines (docs/real_photos.md)
+LEFT_OUT_FOLDS = ("nasolabial", "nose_wrinkle")
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,11 @@ def crease_reference(settings: MeshBasisSettings = MeshBasisSettings()) -> Creas
     return CreaseReference(identity, points.astype(np.float32), cv2.invertAffineTransform(to_crop))
 
 
-def expression_folds(shape: FaceShape) -> FaceShape:
-    """``shape`` with only what its AUs add to its height: each groove less its neutral depth, no bumps."""
-    grooves = [replace(g, depth=g.depth - g.rest, rest=0.0) for g in shape.grooves if g.depth != g.rest]
+def expression_folds(shape: FaceShape, left_out: tuple[str, ...] = LEFT_OUT_FOLDS) -> FaceShape:
+    """``shape`` with only what its AUs add to its height: each groove less its neutral depth (but the kinds
+    ``left_out``), no bumps."""
+    grooves = [replace(g, depth=g.depth - g.rest, rest=0.0) for g in shape.grooves
+               if g.depth != g.rest and g.kind not in left_out]
     return replace(shape, grooves=grooves, bumps=[], chin_dimpling=0.0)
 
 

@@ -20,6 +20,10 @@ from lsgan.facs import AU_IDS
 
 SIDES = (-1, 1)  # image-left, image-right
 
+# The folds the height model draws (``Groove.kind``)
+GROOVE_KINDS = ("lid_crease", "lower_lid", "infraorbital", "crows_feet", "forehead", "glabella", "nose_ridge", "ala",
+                "nose_wrinkle", "lip_rim", "nasolabial", "dimple", "depressor", "sulcus")
+
 HEAD_RADII = (0.62, 0.95)  # the ellipsoid that stands in for the skull (x, y half-axes)
 HEAD_DEPTH = 0.55
 HEAD_CENTRE_Y = -0.05
@@ -50,6 +54,7 @@ class Groove:
     width: float
     darken: float = 1.0  # how much the crease also darkens the albedo (folds trap shadow whatever the light)
     rest: float = 0.0  # the part of ``depth`` a neutral face has (the rest is what its AUs make)
+    kind: str = ""  # which fold it is (GROOVE_KINDS), so that its shading can be chosen apart from the others
 
 
 @dataclass(frozen=True)
@@ -186,9 +191,9 @@ def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove], l
         [x[2:-1], base[2:-1] + lower_h + 0.05 - 0.012 * au[6] + 0.012 * _bell(fold_t, 1.0) - 0.006 * fold_t], axis=1
     )
     grooves = [
-        Groove(crease, 0.010, 0.007, darken=1.5, rest=0.010),
-        Groove(under_lid, 0.005 + 0.006 * au[7], 0.006, darken=1.5, rest=0.005),
-        Groove(cheek_fold, 0.02 * au[6] + 0.01 * au[7] + 0.008 * au[9], 0.009),
+        Groove(crease, 0.010, 0.007, darken=1.5, rest=0.010, kind="lid_crease"),
+        Groove(under_lid, 0.005 + 0.006 * au[7], 0.006, darken=1.5, rest=0.005, kind="lower_lid"),
+        Groove(cheek_fold, 0.02 * au[6] + 0.01 * au[7] + 0.008 * au[9], 0.009, kind="infraorbital"),
         *crows_feet(side, (x[-1], base[-1]), au[6] + 0.3 * au[7]),
     ]
     bumps = []
@@ -206,7 +211,7 @@ def crows_feet(side: int, corner: tuple[float, float], amount: float) -> list[Gr
     for angle, length in zip(np.deg2rad((-38.0, -16.0, 4.0, 24.0)), (0.07, 0.085, 0.09, 0.075)):
         direction = np.array([side * np.cos(angle), np.sin(angle)])
         line = np.array(corner) + np.outer(np.linspace(0.015, length, 4), direction)
-        grooves.append(Groove(line, 0.014 * amount, 0.0055, darken=1.5))
+        grooves.append(Groove(line, 0.014 * amount, 0.0055, darken=1.5, kind="crows_feet"))
     return grooves
 
 
@@ -217,19 +222,20 @@ def forehead_and_glabella(ident: Identity, left: AUs, right: AUs, mean: AUs) -> 
         y0 = brow_top - 0.075 - 0.05 * k
         if mean[1] > 0:
             x = np.linspace(-0.16, 0.16, 7)
-            grooves.append(Groove(np.stack([x, y0 - 0.06 * mean[1] + 0.6 * x**2], axis=1), 0.011 * mean[1], 0.008))
+            grooves.append(Groove(np.stack([x, y0 - 0.06 * mean[1] + 0.6 * x**2], axis=1), 0.011 * mean[1], 0.008,
+                                  kind="forehead"))
         for side, au in zip(SIDES, (left, right)):
             if au[2] > 0:
                 x = side * np.linspace(0.1, 0.36, 7)
                 y = y0 - 0.05 * au[2] - 0.02 * np.sin(np.pi * (np.abs(x) - 0.1) / 0.26)
-                grooves.append(Groove(np.stack([x, y], axis=1), 0.011 * au[2], 0.008))
+                grooves.append(Groove(np.stack([x, y], axis=1), 0.011 * au[2], 0.008, kind="forehead"))
     if mean[4] > 0:
         inner_brow_y = ident.eye_y - ident.brow_gap + 0.04 * mean[4]
         for x0 in (-0.026, 0.026):  # vertical glabellar lines, bowing out towards the brows
             points = [[x0 * 0.8, inner_brow_y - 0.075], [x0 * 1.1, inner_brow_y - 0.025]]
             points.append([x0 * 1.3, inner_brow_y + 0.02])
             line = catmull_rom(np.array(points), 3)
-            grooves.append(Groove(line, 0.016 * mean[4], 0.0065, darken=1.1))
+            grooves.append(Groove(line, 0.016 * mean[4], 0.0065, darken=1.1, kind="glabella"))
     return grooves
 
 
@@ -253,7 +259,8 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
     nostrils = tuple((s * (0.032 + 0.006 * mean[9]), tip_y + 0.015 - 0.014 * mean[9]) for s in SIDES)
     wings = tuple((s * half * 0.8, wing_y) for s in SIDES)
     ridge = np.array([[0.0, ident.eye_y - 0.02], [0.0, tip_y - 0.02]])
-    grooves = [Groove(ridge, -0.05 * ident.nose_height, 0.05, darken=0.0, rest=-0.05 * ident.nose_height)]
+    grooves = [Groove(ridge, -0.05 * ident.nose_height, 0.05, darken=0.0, rest=-0.05 * ident.nose_height,
+                      kind="nose_ridge")]
     for s in SIDES:
         ala = catmull_rom(
             np.array(
@@ -261,19 +268,20 @@ def nose_shape(ident: Identity, mean: AUs) -> tuple[Nose, list[Groove], list[Bum
             ),
             4,
         )
-        grooves.append(Groove(ala, 0.014, 0.007, darken=1.2, rest=0.014))
+        grooves.append(Groove(ala, 0.014, 0.007, darken=1.2, rest=0.014, kind="ala"))
     if mean[9] > 0:  # wrinkles across the root and bridge of the nose, and oblique ones down its sides
         for k in range(4):
             y = ident.eye_y - 0.005 + 0.026 * k
             w = 0.045 + 0.006 * k
             grooves.append(
-                Groove(np.array([[-w, y + 0.008], [0.0, y], [w, y + 0.008]]), 0.018 * mean[9], 0.0055, darken=1.8)
+                Groove(np.array([[-w, y + 0.008], [0.0, y], [w, y + 0.008]]), 0.018 * mean[9], 0.0055, darken=1.8,
+                       kind="nose_wrinkle")
             )
         for s in SIDES:
             for k in range(2):
                 top = (s * (0.035 + 0.012 * k), ident.eye_y + 0.035 + 0.03 * k)
                 line = np.array([top, (top[0] + s * 0.035, top[1] + 0.035)])
-                grooves.append(Groove(line, 0.014 * mean[9], 0.0055, darken=1.6))
+                grooves.append(Groove(line, 0.014 * mean[9], 0.0055, darken=1.6, kind="nose_wrinkle"))
     bumps = [Bump((0.0, tip_y - 0.015), (0.04, 0.035), 0.075 * ident.nose_height)]
     bumps += [Bump(w, (0.022, 0.02), 0.03) for w in wings]
     bumps += [Bump(n, (0.013, 0.007), -0.03) for n in nostrils]
@@ -353,8 +361,8 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
     )
     grooves, bumps = mouth_folds(ident, corners, (left, right), float(lower_outer[20]), mean)
     if mean[23] > 0:  # tightened lips: the skin rims around the red of the lips stand out
-        grooves.append(Groove(curve(upper_outer - 0.008, 6, 35), -0.01 * mean[23], 0.008, darken=0.0))
-        grooves.append(Groove(curve(lower_outer + 0.008, 8, 33), -0.01 * mean[23], 0.008, darken=0.0))
+        grooves.append(Groove(curve(upper_outer - 0.008, 6, 35), -0.01 * mean[23], 0.008, darken=0.0, kind="lip_rim"))
+        grooves.append(Groove(curve(lower_outer + 0.008, 8, 33), -0.01 * mean[23], 0.008, darken=0.0, kind="lip_rim"))
     return mouth, grooves, bumps
 
 
@@ -382,16 +390,18 @@ def mouth_folds(
             5,
         )
         depth = 0.003 + 0.013 * (au[12] + 1.1 * au[10] + 0.8 * au[9] + 0.4 * au[6] + 0.3 * au[20] + 0.3 * au[14])
-        grooves.append(Groove(fold, depth, 0.015, darken=0.6, rest=0.003))
+        grooves.append(Groove(fold, depth, 0.015, darken=0.6, rest=0.003, kind="nasolabial"))
         if au[14] > 0:  # dimpler: a pit lateral to the tightened corner, the corner skin bunched around it
             grooves.append(
-                Groove(np.array([[cx + s * 0.012, cy - 0.02], [cx + s * 0.02, cy + 0.016]]), 0.024 * au[14], 0.006)
+                Groove(np.array([[cx + s * 0.012, cy - 0.02], [cx + s * 0.02, cy + 0.016]]), 0.024 * au[14], 0.006,
+                       kind="dimple")
             )
             bumps.append(Bump((cx + s * 0.03, cy + 0.002), (0.009, 0.012), -0.035 * au[14]))
             bumps.append(Bump((cx + s * 0.05, cy - 0.004), (0.022, 0.026), 0.012 * au[14]))
         if au[15] > 0:
             grooves.append(
-                Groove(np.array([[cx + s * 0.004, cy + 0.02], [cx + s * 0.022, cy + 0.075]]), 0.012 * au[15], 0.007)
+                Groove(np.array([[cx + s * 0.004, cy + 0.02], [cx + s * 0.022, cy + 0.075]]), 0.012 * au[15], 0.007,
+                       kind="depressor")
             )
         cheek = (s * (0.27 - 0.02 * au[6]), ident.nose_tip_y - 0.02 - 0.075 * au[6])
         bumps.append(Bump(cheek, (0.12, 0.095 - 0.012 * au[6]), 0.03 + 0.045 * au[6]))
@@ -399,7 +409,7 @@ def mouth_folds(
             bumps.append(Bump((cx + s * 0.055, cy - 0.075), (0.06, 0.05), 0.04 * au[12]))
     x = np.linspace(-0.07, 0.07, 5)
     sulcus = lower_lip_bottom + 0.03 - 0.008 * mean[17] + 2.0 * x**2
-    grooves.append(Groove(np.stack([x, sulcus], axis=1), 0.007 + 0.014 * mean[17], 0.01, rest=0.007))
+    grooves.append(Groove(np.stack([x, sulcus], axis=1), 0.007 + 0.014 * mean[17], 0.01, rest=0.007, kind="sulcus"))
     return grooves, bumps
 
 
