@@ -100,7 +100,7 @@ def photos(
     """Edit every photo to every emotion and measure the edits: classifier reads, identity, detail, change outside
     the face, expression geometry, time. Every photo is counted (edited, or not with its reason)."""
     from lsgan.data.photos import benchmark_photos
-    from lsgan.editing.editor import Editor, check_motion
+    from lsgan.editing.editor import Editor, check_motion, describe_motion
     from lsgan.evaluation.photo_report import write_report
     from lsgan.evaluation.photos import (
         BenchmarkInputError,
@@ -123,8 +123,8 @@ def photos(
     loaded = load_classifiers(parse_classifier_names(classifiers), device)
     editor = Editor.from_pretrained(model, device=device, motion=motion, creases=creases)
     with editor:
-        label = f"{model or 'shipped model'}, motion {motion}{', creases' if creases else ''}"
-        result = run_photo_benchmark(editor, paths, targets, loaded, intensity=intensity, model=label,
+        result = run_photo_benchmark(editor, paths, targets, loaded, intensity=intensity,
+                                     model=f"{model or 'shipped model'}, {describe_motion(motion, creases)}",
                                      progress=progress)
     summary = summarize(result)
     files = write_report(result, summary, out)

@@ -34,7 +34,8 @@ from lsgan.data.synthfacs import Identity, Pose, render, sample_identity
 from lsgan.data.synthfacs.frame import Frame
 from lsgan.data.synthfacs.geometry import FaceShape, face_shape, head_depth
 from lsgan.data.synthfacs.raster import Canvas
-from lsgan.data.synthfacs.shading import Light, height_field
+from lsgan.data.synthfacs.shading import AMBIENT, CREASE_DARKENING, DIRECT, Light, height_field, lambert
+from lsgan.editing.mesh_motion import paint_grid
 from lsgan.facs import NUM_AUS
 
 REFERENCE_SIZE = 256  # render side of the reference face's shading
@@ -42,7 +43,6 @@ REFERENCE_SIZE = 256  # render side of the reference face's shading
 # and the target undoes may not be in the photo (G_exp reads AU9 on resting faces), and undoing it drew light stripes
 SHADE_LIMITS = (0.6, 1.0)
 SKIN_MASKS = ("lips", "mouth", "eyes", "hair")  # height_field's part masks: none is used (skin only)
-AMBIENT, DIRECT, CREASE_DARKENING = 0.3, 0.78, 0.45  # the renderer's (renderer.render, shading.shade)
 # Folds not carried to photos: the renderer draws the nasolabial fold close around the mouth corner and the wrinkles of
 # the nose as a ladder of even stripes; on photos they read as a thin moustache and painted lines (docs/real_photos.md)
 LEFT_OUT_FOLDS = ("nasolabial", "nose_wrinkle")
@@ -103,11 +103,9 @@ def fold_shading(identity: Identity, aus: np.ndarray, size: int = REFERENCE_SIZE
     empty = np.zeros((canvas.side, canvas.side), bool)
     folds = expression_folds(face_shape(identity, aus, aus))
     height, crease = height_field(folds, frame, dict.fromkeys(SKIN_MASKS, empty), identity.texture_seed)
-    height = height - head_depth(frame.x, frame.y)
-    gy, gx = np.gradient(height, canvas.pixel)
-    light = Light().direction()
-    facing = np.clip((light[2] - gx * light[0] - gy * light[1]) / np.sqrt(gx * gx + gy * gy + 1.0), 0.0, 1.0)
-    diffuse = (AMBIENT + DIRECT * facing) / (AMBIENT + DIRECT * light[2])
+    light = Light()
+    facing = lambert(height - head_depth(frame.x, frame.y), canvas, light)
+    diffuse = (AMBIENT + DIRECT * facing) / (AMBIENT + DIRECT * light.direction()[2])  # 1 on a flat face
     return (diffuse * (1 - CREASE_DARKENING * crease)).astype(np.float32)
 
 
@@ -117,9 +115,9 @@ def crease_shade(target_points: np.ndarray, crop_size: int, source_aus: np.ndarr
     photo's moved mesh ``target_points`` [478, 2] (crop pixels); see the module docstring."""
     reference = reference or crease_reference(basis.settings)
     side = crop_size * scale
-    moved_source = reference.points + basis.motion(np.zeros_like(source_aus), source_aus)
-    moved_target = reference.points + basis.motion(np.zeros_like(target_aus), target_aus)
-    grid = (np.arange(side, dtype=np.float32) + 0.5) / scale - 0.5  # paint-grid pixel centres in crop pixels
+    moved_source = reference.points + basis.shape_of(source_aus)
+    moved_target = reference.points + basis.shape_of(target_aus)
+    grid = paint_grid(side, scale)
     xs, ys = np.meshgrid(grid, grid)
     where = LinearNDInterpolator(target_points, np.concatenate([moved_source, moved_target], axis=1))(xs, ys)
     inside = np.isfinite(where[..., 0])

@@ -38,7 +38,7 @@ from lsgan.data.images import (
 )
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resize_matrix
-from lsgan.editing.mesh_motion import has_mesh, mesh_motion
+from lsgan.editing.mesh_motion import PAINT_SCALE, has_mesh, mesh_motion
 from lsgan.editing.targets import (
     AUInput,
     TargetRequest,
@@ -65,6 +65,11 @@ class FaceChoiceError(LsganError, ValueError):
 
 class EditorConfigError(LsganError, ValueError):
     """An editor setting that does not exist."""
+
+
+def describe_motion(motion: str, creases: bool) -> str:
+    """How an edit's geometry is made, for reports: ``motion mesh`` or ``motion mesh, creases``."""
+    return f"motion {motion}{', creases' if creases else ''}"
 
 
 def check_motion(motion: str) -> str:
@@ -342,7 +347,7 @@ class Editor:
         shade = None
         if creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
-                                 motion.paint.shape[-1] // face.crop.shape[0])
+                                 PAINT_SCALE)
         return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points, shade)
 
     def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,

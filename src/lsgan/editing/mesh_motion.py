@@ -135,7 +135,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     opened = _polygon(targets[inner], side, scale)
     will_open = cv2.erode(opened, inside)
     was_open = cv2.erode(_polygon(points[inner], side, scale), inside)
-    grid = (np.arange(side, dtype=np.float32) + 0.5) / scale - 0.5  # paint pixel centres in crop pixels
+    grid = paint_grid(side, scale)
     xs, ys = np.meshgrid(grid, grid)
     sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
@@ -153,6 +153,11 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def paint_grid(side: int, scale: int) -> np.ndarray:
+    """``[side]`` the centres of a paint grid's pixels (``scale`` per crop pixel) in crop pixels."""
+    return (np.arange(side, dtype=np.float32) + 0.5) / scale - 0.5
 
 
 def _polygon(outline: np.ndarray, side: int, scale: int) -> np.ndarray:

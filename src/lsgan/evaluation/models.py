@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from lsgan.data.datasets import UnpairedPairs, build_dataset
 from lsgan.data.images import to_tensor, to_uint8
-from lsgan.editing.editor import torch_device
+from lsgan.editing.editor import describe_motion, torch_device
 from lsgan.errors import LsganError
 from lsgan.evaluation.photos import BenchmarkInputError
 from lsgan.facs import EMOTIONS
@@ -229,7 +229,7 @@ class BundleMethod:
         return self.bundle.au_regressor(images)
 
 
-class EditorMethod:
+class EditorMethod(BundleMethod):
     """A model bundle edited as ``lsgan edit`` edits a photo (``Editor``, its ``motion`` and ``creases``), so that the
     paired figures measure the editing path users get (the mesh motion by default), not only the generator. Each
     source is enlarged ``EDITOR_UPSCALE`` times (bicubic: the face mesh needs more than 64 pixels), aligned and edited
@@ -240,9 +240,7 @@ class EditorMethod:
     def __init__(self, name: str, bundle: ModelBundle, motion: str, creases: bool = False) -> None:
         from lsgan.editing.editor import Editor, EditorConfig
 
-        self.name = name
-        self.bundle = bundle
-        self.trained_against_critic = bundle.config.generator not in RIVALS
+        super().__init__(name, bundle)
         device = str(next(bundle.generator.parameters()).device)
         self.editor = Editor(bundle, EditorConfig(device=device, motion=motion, creases=creases))
         self.missed = 0
@@ -255,8 +253,8 @@ class EditorMethod:
                      .to(source.device) for k in (0, 1))
 
     def _changes(self, image: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """``[2, S, S, 3]`` the changes (float, uint8 units) the editor makes to ``image`` towards ``target`` and towards its
-        own AUs, at ``image``'s size; none when it finds no face."""
+        """``[2, S, S, 3]`` the changes (float, uint8 units) the editor makes to ``image`` towards ``target`` and
+        towards its own AUs, at ``image``'s size; none when it finds no face."""
         side = image.shape[0]
         big = cv2.resize(image, (side * EDITOR_UPSCALE,) * 2, interpolation=cv2.INTER_CUBIC)
         try:
@@ -271,9 +269,6 @@ class EditorMethod:
         reduced = [cv2.resize(array, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
                    for array in (big, *result.images)]
         return np.stack([reduced[1] - reduced[0], reduced[2] - reduced[0]])
-
-    def critic(self, images: Tensor) -> Tensor | None:
-        return self.bundle.au_regressor(images)
 
 
 # ---------------------------------------------------------------- scores
@@ -527,10 +522,10 @@ def evaluate_models(models: Mapping[str, str | Path], data: Path, out: Path, jud
             scored[folder] = scorer.score(method, pairs, reference)
             if isinstance(method, EditorMethod):
                 method.editor.close()
-                notes.append(f"{name}: edited as `lsgan edit` edits a photo (motion {motion}"
-                             f"{', creases' if creases else ''}): each source enlarged {EDITOR_UPSCALE}x, aligned and "
-                             f"edited, the change brought back to {image_size} px; {method.missed} of {len(pairs)} "
-                             "sources had no face found and count as unchanged")
+                notes.append(f"{name}: edited as `lsgan edit` edits a photo ({describe_motion(motion, creases)}): "
+                             f"each source enlarged {EDITOR_UPSCALE}x, aligned and edited, the change brought back to "
+                             f"{image_size} px; {method.missed} of {len(pairs)} sources had no face found and count "
+                             "as unchanged")
         scores[name] = replace(scored[folder], name=name)
     evaluation = Evaluation(data, specs, pairs, reference, scores, loaded_judge, limit, notes=notes)
     if photos is not None:

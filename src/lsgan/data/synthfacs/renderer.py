@@ -20,7 +20,7 @@ from lsgan.data.synthfacs.raster import (
     downsample_labels,
     fill_mask,
 )
-from lsgan.data.synthfacs.shading import SKIN_SHADOW_TINT, Light, height_field, shade
+from lsgan.data.synthfacs.shading import CREASE_DARKENING, SKIN_SHADOW_TINT, Light, height_field, shade
 from lsgan.data.synthfacs.texture import albedo, eye_highlights
 from lsgan.errors import LsganError
 from lsgan.facs import NUM_AUS, check_au_vector
@@ -187,7 +187,8 @@ def render(
     colour = albedo(identity, shape, masks, labels, frame)
     height, crease = height_field(shape, frame, masks, identity.texture_seed)
     diffuse, specular = shade(height, canvas, light)
-    colour = lighten(colour, labels, masks, diffuse * (1 - 0.45 * crease), specular, t_zone(identity, frame))
+    lit = diffuse * (1 - CREASE_DARKENING * crease)
+    colour = lighten(colour, labels, masks, lit, specular, t_zone(identity, frame))
     colour += 0.9 * eye_highlights(shape, masks, frame, light)[..., None]
     image = downsample_image(np.clip(colour, 0.0, 1.0), factor)
     return Render(

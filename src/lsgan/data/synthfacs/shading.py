@@ -35,6 +35,10 @@ class Light:
         return np.array([np.sin(az) * np.cos(el), -np.sin(el), np.cos(az) * np.cos(el)])
 
 
+# The diffuse light: AMBIENT + DIRECT × Lambert (times shadows and occlusion); a crease map of 1 (height_field) takes
+# CREASE_DARKENING of it (renderer.render)
+AMBIENT, DIRECT, CREASE_DARKENING = 0.3, 0.78, 0.45
+
 # Skin scatters red light into its shadows: per channel, shading s becomes s + tint * s * (1 - s) (warm penumbra).
 SKIN_SHADOW_TINT = np.array([0.25, 0.0, -0.12], dtype=np.float32)
 
@@ -104,20 +108,32 @@ def cast_shadow(height: np.ndarray, canvas: Canvas, light: Light, steps: int = 8
     return np.clip(shadow, 0.0, 1.0)
 
 
+def _normals(height: np.ndarray, canvas: Canvas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The height's slopes (gx, gy) and 1 / |(-gx, -gy, 1)|, the length of each pixel's normal."""
+    gy, gx = np.gradient(height, canvas.pixel)
+    return gx, gy, 1.0 / np.sqrt(gx * gx + gy * gy + 1.0)
+
+
+def _facing(normals: tuple[np.ndarray, np.ndarray, np.ndarray], d: np.ndarray) -> np.ndarray:
+    """Cosine between each pixel's normal and the unit direction ``d`` (0 where it faces away)."""
+    gx, gy, inverse_length = normals
+    return np.clip((d[2] - gx * d[0] - gy * d[1]) * inverse_length, 0.0, 1.0)
+
+
+def lambert(height: np.ndarray, canvas: Canvas, light: Light) -> np.ndarray:
+    """``[side, side]`` Lambert's cosine of the height field under ``light`` (no shadows, no occlusion)."""
+    return _facing(_normals(height, canvas), light.direction())
+
+
 def shade(height: np.ndarray, canvas: Canvas, light: Light, shininess: float = 18.0) -> tuple[np.ndarray, np.ndarray]:
     """Diffuse factor (with ambient and occlusion) and a specular term, both [side, side]."""
-    gy, gx = np.gradient(height, canvas.pixel)
-    inverse_length = 1.0 / np.sqrt(gx * gx + gy * gy + 1.0)  # normal = (-gx, -gy, 1) / length
-
-    def facing(d: np.ndarray) -> np.ndarray:
-        return np.clip((d[2] - gx * d[0] - gy * d[1]) * inverse_length, 0.0, 1.0)
-
+    normals = _normals(height, canvas)
     direction = light.direction()
     halfway = direction + np.array([0.0, 0.0, 1.0])
-    lambert = facing(direction)
-    specular = facing(halfway / np.linalg.norm(halfway)) ** shininess
+    facing = _facing(normals, direction)
+    specular = _facing(normals, halfway / np.linalg.norm(halfway)) ** shininess
     cavity = _blur_coarse(height, 4.0 * canvas.supersample) - height
     occlusion = np.clip(1.0 - 5.0 * cavity, 0.55, 1.0)
     lit = 1.0 - 0.7 * cast_shadow(height, canvas, light)
-    diffuse = (0.3 + 0.78 * lambert * lit) * occlusion
+    diffuse = (AMBIENT + DIRECT * facing * lit) * occlusion
     return diffuse.astype(np.float32), specular.astype(np.float32)
