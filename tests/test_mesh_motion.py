@@ -6,13 +6,18 @@ import pytest
 from edit_support import face_files, lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
 from lsgan.data.faces import MEDIAPIPE478, FaceAligner
 from lsgan.data.mesh_basis import (
+    LIP_CONTOURS,
     LOWER_LIDS,
     UPPER_LIDS,
     MeshBasis,
     MeshBasisSettings,
     build_mesh_basis,
+    carried_motion,
+    rendered_brows,
     rendered_lid_motion,
     rendered_lids,
+    rendered_lip_motion,
+    rendered_lips,
 )
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field
@@ -22,7 +27,7 @@ from lsgan.facs import NUM_AUS, au_index, au_vector
 
 SIZE = 64
 CHIN, UPPER_LIP, LOWER_LIP = 152, 13, 14
-CORNERS = (61, 291)  # image-right corner 61 is the subject's right
+CORNERS = (61, 291)  # image-left (the subject's right), image-right
 BROW_TOPS = (105, 334)
 
 
@@ -90,6 +95,60 @@ def test_the_lids_move_as_the_rendered_lids_do(basis):
     # the shipped basis: AU5 lifts both upper lids by several percent of the eye distance (0.27 of the crop)
     for indices in UPPER_LIDS:
         assert basis.displacements[au_index(5), indices[3], 1] < -0.03 * 0.27
+
+
+def test_the_lips_move_as_the_rendered_lips_do():
+    """mediapipe's lips keep a real mouth's shape on renders (they missed most of AU20's stretch), so the basis takes
+    the lip contours' motion from the renderer, each point at its place between the corners."""
+    from lsgan.data.synthfacs import sample_identity
+
+    identity = sample_identity(7)
+    neutral = rendered_lips(identity, np.zeros(NUM_AUS, np.float32), 256) / 256  # [4, K, 2] fractions of the side
+    start = np.zeros((478, 2), np.float32)
+    for indices, curve in zip(LIP_CONTOURS, neutral):
+        start[list(indices)] = curve[np.linspace(0, len(curve) - 1, len(indices)).round().astype(int)]
+    eye_distance = 0.4 * 0.27  # well below a 256-px render's, in fractions of its side
+
+    def motion(aus: dict[int, float]) -> dict[int, np.ndarray]:
+        return rendered_lip_motion(start, neutral, rendered_lips(identity, au_vector(aus), 256) / 256)
+
+    (left, right), upper_mid, lower_mid = CORNERS, LIP_CONTOURS[0][5], LIP_CONTOURS[3][5]
+    stretch = motion({20: 1.0})
+    assert stretch[right][0] - stretch[left][0] > 0.5 * eye_distance  # AU20: the corners pulled far apart
+    raised = motion({10: 1.0})
+    assert raised[upper_mid][1] < -0.1 * eye_distance and abs(raised[right][0] - raised[left][0]) < 1e-6
+    lifted = motion({17: 1.0})
+    assert lifted[lower_mid][1] < -0.1 * eye_distance  # AU17 pushes the lower lip up
+    assert all(np.allclose(v, 0) for v in motion({5: 1.0}).values())
+
+
+def test_the_brows_carry_their_rendered_motion_to_the_skin_around_them():
+    from lsgan.data.synthfacs import sample_identity
+
+    identity = sample_identity(7)
+    neutral = rendered_brows(identity, np.zeros(NUM_AUS, np.float32), 256) / 256  # [2, K, 2]
+    posed = rendered_brows(identity, au_vector({4: 1.0}), 256) / 256
+    start = np.full((478, 2), 0.5, np.float32)
+    on_brow, far, between = 0, 1, 2
+    start[on_brow] = neutral[0, 5]
+    start[far] = (0.5, 0.95)  # the chin
+    start[between] = (neutral[0, 0] + neutral[1, 0]) / 2  # the middle of the glabella
+    weight, carried = carried_motion(start, list(neutral), list(posed))
+    np.testing.assert_allclose(carried[on_brow], (posed - neutral)[0, 5], atol=1e-6)
+    assert weight[on_brow] == pytest.approx(1.0) and weight[far] < 1e-6
+    assert abs(carried[between, 0]) < 1e-6 < carried[between, 1]  # the knits cancel there; the brows pull it down
+    assert (posed - neutral)[0, 0, 0] > 0 > (posed - neutral)[1, 0, 0]  # AU4 draws the inner ends together
+
+
+def test_the_shipped_basis_knits_the_brows_and_stretches_the_lips(basis):
+    eye_distance = 0.27
+    inner_brows = (107, 336)  # image-left, image-right
+    knit = basis.displacements[au_index(4), list(inner_brows), 0]
+    assert knit[0] > 0.03 * eye_distance and knit[1] < -0.03 * eye_distance
+    corners = basis.displacements[:, list(CORNERS), 0]  # [16, 2]
+    assert corners[au_index(20), 1] - corners[au_index(20), 0] > 0.15 * eye_distance
+    for au in (9, 10, 15):  # they raise or lower the lips; mediapipe had them narrow the mouth
+        assert corners[au_index(au), 1] - corners[au_index(au), 0] > -0.01 * eye_distance
 
 
 def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):

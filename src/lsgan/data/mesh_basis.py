@@ -7,10 +7,16 @@ every mesh in the aligned crop's frame (the similarity that takes the neutral fa
 centre, to ``FaceTemplate``: the frame ``FaceAligner`` gives a photo's crop) and fits, per AU and point, the
 displacement per unit of intensity (least squares through zero over the levels, averaged over identities).
 
-mediapipe's lid points barely follow a rendered lid (they read the lash line of a real eye; a render's is drawn),
-so the lid contours take their motion from the renderer's own lid curves instead (``rendered_lid_motion``): each
-mesh lid point moves as the rendered lid does at its place along the eye. Without this the upper lid raiser (AU5)
-moved the mesh by a fifth of the render's lid.
+mediapipe's mesh keeps a real face's shape where a render's drawn parts move further: its lid points barely follow
+a rendered lid (they read the lash line of a real eye; a render's is drawn), its brows did not draw together for the
+brow lowerer (AU4) and rose by about half the rendered brow, and its lips missed most of the lip stretcher (AU20) and
+the chin raiser's lift (AU17) and narrowed the mouth for AU9, AU10 and AU15. So those parts take their motion from
+the renderer's own curves: each mesh lid point moves as the rendered lid does at its place along the eye
+(``rendered_lid_motion``), each lip contour point as its rendered contour at its place between the corners
+(``rendered_lip_motion``), and the brows with the skin around them and around the lips take the motion of the
+nearest place on the rendered brow or outer lip, weighted by a Gaussian of the distance (``carried_motion``), the
+rest of each point's motion staying as measured. Without the lids the upper lid raiser (AU5) moved the mesh by a
+fifth of the render's lid.
 
 AUs the renderer draws together differently from apart are measured as pairs too (``PAIRS``: a smile with parted
 lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile): the pair's motion at 1 and 1
@@ -33,10 +39,10 @@ from safetensors.torch import save
 from tqdm import tqdm
 
 from lsgan.atomic import write_bytes
-from lsgan.data.faces import FaceTemplate, Landmarks, MediapipeDetector, affine_points, similarity_matrix
+from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, Landmarks, MediapipeDetector, affine_points, similarity_matrix
 from lsgan.data.synthfacs import Identity, Pose, render, sample_identity
-from lsgan.data.synthfacs.geometry import face_shape
-from lsgan.data.synthfacs.raster import Canvas
+from lsgan.data.synthfacs.geometry import AUs, brow_line, face_shape
+from lsgan.data.synthfacs.raster import Canvas, catmull_rom
 from lsgan.data.synthfacs.writer import FORMAT_VERSION
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector
@@ -46,6 +52,16 @@ PAIRS: tuple[tuple[int, int], ...] = ((12, 25),)  # AU pairs whose joint motion 
 # mediapipe's lid contours without the corners, inner to outer: image-left eye (the subject's right), then image-right
 UPPER_LIDS: tuple[tuple[int, ...], ...] = ((173, 157, 158, 159, 160, 161, 246), (398, 384, 385, 386, 387, 388, 466))
 LOWER_LIDS: tuple[tuple[int, ...], ...] = ((155, 154, 153, 145, 144, 163, 7), (382, 381, 380, 374, 373, 390, 249))
+EYE_POINTS: tuple[int, ...] = (MEDIAPIPE478.left_eye + MEDIAPIPE478.right_eye + MEDIAPIPE478.left_iris
+                                + MEDIAPIPE478.right_iris)
+# mediapipe's lip contours, image-left corner to image-right: upper outer, upper inner, lower inner, lower outer
+LIP_CONTOURS: tuple[tuple[int, ...], ...] = (
+    (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291),
+    (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308),
+    (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308),
+    (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291),
+)
+RENDERED_REACH = 0.1  # inter-ocular distances: the Gaussian sigma over which a rendered part's motion reaches skin
 DEFAULT_BASIS_PATH = Path(__file__).resolve().parents[1] / "assets" / "mesh_basis.safetensors"
 
 
@@ -139,7 +155,7 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
                         complete = False
                         break
                     moves[li, k] = posed.transformed(to_crop).points - start
-                    moves[li, k] = with_rendered_lids(moves[li, k], start, identity, au_vector({au: float(level)}),
+                    moves[li, k] = with_rendered_parts(moves[li, k], start, identity, au_vector({au: float(level)}),
                                                       settings.size, to_crop)
             pair_aus = [au_vector({a: 1.0, b: 1.0}) for a, b in PAIRS]
             pair_meshes = [_mesh(detector, render(identity, au_vector({a: 1.0, b: 1.0}), settings.size).image)
@@ -148,7 +164,7 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
                 slope = np.tensordot(levels, moves, axes=1) / float(levels @ levels)  # least squares through zero
                 slopes.append(slope)
                 joints.append(np.stack([
-                    with_rendered_lids(pair.transformed(to_crop).points - start, start, identity, aus, settings.size,
+                    with_rendered_parts(pair.transformed(to_crop).points - start, start, identity, aus, settings.size,
                                        to_crop) - slope[au_index(a)] - slope[au_index(b)]
                     for pair, aus, (a, b) in zip(pair_meshes, pair_aus, PAIRS)]))
     finally:
@@ -179,11 +195,8 @@ def rendered_lid_motion(start: np.ndarray, identity: Identity, aus: np.ndarray, 
     """Mesh lid point -> its motion ``[2]`` (crop fractions) when ``identity`` shows ``aus``: the rendered lid's
     motion at the point's place along the eye. ``start``: the neutral mesh in the crop frame; ``to_crop``: the
     similarity (2×3) from render pixels to it."""
-    def crop(lids: np.ndarray) -> np.ndarray:  # [2, 2, 25, 2] render pixels -> crop fractions
-        return affine_points(lids.reshape(-1, 2), to_crop).reshape(lids.shape)
-
-    neutral = crop(rendered_lids(identity, np.zeros(NUM_AUS, np.float32), size))
-    posed = crop(rendered_lids(identity, aus, size))
+    neutral = in_crop(rendered_lids(identity, np.zeros(NUM_AUS, np.float32), size), to_crop)
+    posed = in_crop(rendered_lids(identity, aus, size), to_crop)
     motion = {}
     for eye in range(2):
         for lid, indices in enumerate((UPPER_LIDS[eye], LOWER_LIDS[eye])):
@@ -196,13 +209,80 @@ def rendered_lid_motion(start: np.ndarray, identity: Identity, aus: np.ndarray, 
     return motion
 
 
-def with_rendered_lids(move: np.ndarray, start: np.ndarray, identity: Identity, aus: np.ndarray, size: int,
-                       to_crop: np.ndarray) -> np.ndarray:
-    """``move`` [478, 2] (a measured mesh motion) with its lid points moved as the rendered lids are."""
-    move = move.copy()
-    for index, delta in rendered_lid_motion(start, identity, aus, size, to_crop).items():
+def in_crop(points: np.ndarray, to_crop: np.ndarray) -> np.ndarray:
+    """``points`` [..., 2] in render pixels, taken by the similarity ``to_crop`` (2×3) into crop fractions."""
+    return affine_points(points.reshape(-1, 2), to_crop).reshape(points.shape)
+
+
+def rendered_brows(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
+    """``[2, K, 2]``: per brow (image-left first), its centre line, inner to outer end, of a frontal render of
+    ``identity`` showing ``aus``, in render pixels."""
+    pose, canvas = Pose(), Canvas(size, 1)
+    return np.asarray([canvas.to_pixels(pose.forward(catmull_rom(brow_line(identity, side, AUs(aus)), samples=4)))
+                       for side in (-1, 1)], np.float32)
+
+
+def rendered_lips(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
+    """``[4, K, 2]``: the upper lip's outer and inner contours, then the lower lip's inner and outer ones, each from
+    the image-left corner to the image-right one (``LIP_CONTOURS``'s order), of a frontal render of ``identity``
+    showing ``aus``, in render pixels."""
+    mouth = face_shape(identity, aus, aus).mouth
+    half = len(mouth.upper_lip) // 2
+    contours = (mouth.upper_lip[:half], mouth.upper_lip[half:][::-1], mouth.lower_lip[:half],
+                mouth.lower_lip[half:][::-1])
+    pose, canvas = Pose(), Canvas(size, 1)
+    return np.asarray([canvas.to_pixels(pose.forward(contour)) for contour in contours], np.float32)
+
+
+def carried_motion(start: np.ndarray, neutral: list[np.ndarray], posed: list[np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Rendered curves' motion carried to the skin around them: ``weight`` [478] in [0, 1] and the weighted
+    ``motion`` [478, 2]. ``start``: the neutral mesh; ``neutral``, ``posed``: curves [K, 2] (K per curve); all in
+    crop fractions. Each point takes the motion of the nearest place on each curve, weighted by a Gaussian of its distance to it
+    (``RENDERED_REACH`` inter-ocular distances): 1 on a curve, fading over the skin around it; where two curves reach
+    (between the brows) they share the point. The eye contours and irises take none (their lids move as rendered)."""
+    reach = RENDERED_REACH * FaceTemplate().eye_distance
+    weights = np.zeros((len(neutral), MESH_POINTS), np.float32)
+    motion = np.zeros((len(neutral), MESH_POINTS, 2), np.float32)
+    for k, (curve, moved) in enumerate(zip(neutral, posed)):
+        distance = np.linalg.norm(start[:, None] - curve[None], axis=-1)  # [478, K]
+        weights[k] = np.exp(-0.5 * (distance.min(axis=1) / reach) ** 2)
+        motion[k] = (moved - curve)[distance.argmin(axis=1)]
+    weights[:, list(EYE_POINTS)] = 0.0
+    weights = weights / np.maximum(weights.sum(axis=0), 1.0)
+    return weights.sum(axis=0), (weights[..., None] * motion).sum(axis=0)
+
+
+def rendered_lip_motion(start: np.ndarray, neutral: np.ndarray, posed: np.ndarray) -> dict[int, np.ndarray]:
+    """Mesh lip contour point -> its motion ``[2]``: the rendered contour's (``rendered_lips`` [4, K, 2], crop
+    fractions, neutral and posed) at the point's place between the corners. mediapipe's lips keep a real mouth's
+    shape: on renders they missed most of the lip stretcher (AU20) and the chin raiser's lift (AU17), and narrowed
+    the mouth for AU9, AU10 and AU15, which widen it or leave it."""
+    motion = {}
+    for indices, curve, moved in zip(LIP_CONTOURS, neutral, posed):
+        left, right = start[indices[0], 0], start[indices[-1], 0]
+        along = (curve[:, 0] - curve[0, 0]) / (curve[-1, 0] - curve[0, 0])  # 0 at the image-left corner, 1 right
+        delta = moved - curve
+        for index in indices:
+            t = (start[index, 0] - left) / (right - left)
+            motion[index] = np.array([np.interp(t, along, delta[:, 0]), np.interp(t, along, delta[:, 1])], np.float32)
+    return motion
+
+
+def with_rendered_parts(move: np.ndarray, start: np.ndarray, identity: Identity, aus: np.ndarray, size: int,
+                        to_crop: np.ndarray) -> np.ndarray:
+    """``move`` [478, 2] (a measured mesh motion) with the brows, lips and the skin around them moved as the
+    rendered ones are (``carried_motion``), the lip contours as the rendered lips and the lids as the rendered lids."""
+    zero = np.zeros(NUM_AUS, np.float32)
+    brows = [in_crop(rendered_brows(identity, a, size), to_crop) for a in (zero, aus)]
+    lips = [in_crop(rendered_lips(identity, a, size), to_crop) for a in (zero, aus)]
+    outer = [0, 3]  # the skin around the mouth follows the outer lip contours
+    weight, carried = carried_motion(start, [*brows[0], *lips[0][outer]], [*brows[1], *lips[1][outer]])
+    move = (1 - weight[:, None]) * move + carried
+    parts = rendered_lip_motion(start, *lips) | rendered_lid_motion(start, identity, aus, size, to_crop)
+    for index, delta in parts.items():
         move[index] = delta
-    return move
+    return move.astype(np.float32)
 
 
 def _mesh(detector: MediapipeDetector, image: np.ndarray) -> Landmarks | None:

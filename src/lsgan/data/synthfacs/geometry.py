@@ -148,6 +148,14 @@ def _bell(t: np.ndarray, power: float = 1.0) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------- brows / eyes
 def brow_outline(ident: Identity, side: int, au: AUs) -> np.ndarray:
     t = np.linspace(0.0, 1.0, 9)
+    thickness = ident.brow_thickness * (1.05 - 0.6 * t**1.2) * (1 + 0.2 * au[4])
+    centre = catmull_rom(brow_line(ident, side, au), samples=4)
+    return stroke(centre, np.interp(np.linspace(0, 1, len(centre)), t, thickness))
+
+
+def brow_line(ident: Identity, side: int, au: AUs) -> np.ndarray:
+    """``[9, 2]`` the control points of a brow's centre line, inner to outer end (face frame)."""
+    t = np.linspace(0.0, 1.0, 9)
     inner_x = side * (ident.eye_spacing - ident.eye_half_width * 0.95)
     outer_x = side * (ident.eye_spacing + ident.eye_half_width * 1.3)
     x = inner_x + (outer_x - inner_x) * t
@@ -157,9 +165,7 @@ def brow_outline(ident: Identity, side: int, au: AUs) -> np.ndarray:
     y = y + 0.068 * au[4] * (0.35 + 0.65 * inner_weight) + 0.03 * au[9] * (0.3 + 0.7 * inner_weight)
     y = y + 0.01 * au[7] * (1 - inner_weight)  # the tightened lids drag the brow down a little
     x = x - side * (0.042 * au[4] + 0.012 * au[9]) * inner_weight
-    thickness = ident.brow_thickness * (1.05 - 0.6 * t**1.2) * (1 + 0.2 * au[4])
-    centre = catmull_rom(np.stack([x, y], axis=1), samples=4)
-    return stroke(centre, np.interp(np.linspace(0, 1, len(centre)), t, thickness))
+    return np.stack([x, y], axis=1)
 
 
 def eye_shape(ident: Identity, side: int, au: AUs) -> tuple[Eye, list[Groove], list[Bump]]:
