@@ -120,6 +120,13 @@ def test_the_lips_move_as_the_rendered_lips_do():
     lifted = motion({17: 1.0})
     assert lifted[lower_mid][1] < -0.1 * eye_distance  # AU17 pushes the lower lip up
     assert all(np.allclose(v, 0) for v in motion({5: 1.0}).values())
+    # a point in the red of the lower lip, a quarter of the way from its inner contour to its outer one, moves as
+    # they do in that proportion (a dropped jaw moves the lower lip's two contours by different amounts)
+    body = 15  # mediapipe's lower lip, between inner 14 and outer 17
+    inner_mid = LIP_CONTOURS[2][5]
+    start[body] = 0.75 * start[inner_mid] + 0.25 * start[lower_mid]
+    dropped = motion({26: 1.0})
+    np.testing.assert_allclose(dropped[body], 0.75 * dropped[inner_mid] + 0.25 * dropped[lower_mid], atol=1e-6)
 
 
 def test_the_brows_carry_their_rendered_motion_to_the_skin_around_them():
@@ -149,6 +156,24 @@ def test_the_shipped_basis_knits_the_brows_and_stretches_the_lips(basis):
     assert corners[au_index(20), 1] - corners[au_index(20), 0] > 0.15 * eye_distance
     for au in (9, 10, 15):  # they raise or lower the lips; mediapipe had them narrow the mouth
         assert corners[au_index(au), 1] - corners[au_index(au), 0] > -0.01 * eye_distance
+
+
+def test_no_emotion_folds_the_field(basis, closed_mouth):
+    """The backward field of every emotion at full intensity keeps its orientation (Jacobian determinant above
+    zero, up to interpolation noise at the lip corners): with the lip contours from the renderer but the points in
+    the red of the lips as mediapipe moved them, a dropped jaw pushed the inner lips past their neighbours and the
+    warp drew the lower lip twice."""
+    from lsgan.facs import EMOTIONS, emotion_vector
+
+    size = 256
+    with FaceAligner(size) as aligner:
+        face = aligner.align(closed_mouth)
+    for emotion in EMOTIONS:
+        flow = mesh_motion(face.crop, face.landmarks.points, np.zeros(NUM_AUS, np.float32),
+                           emotion_vector(emotion, 1.0), basis).flow * (size / 2)  # [2, S, S] pixels
+        (dxx, dxy), (dyx, dyy) = (np.gradient(f, axis=(1, 0)) for f in flow)
+        determinant = (1 + dxx) * (1 + dyy) - dxy * dyx
+        assert determinant.min() > -0.05, emotion
 
 
 def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):

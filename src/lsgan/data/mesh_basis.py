@@ -12,11 +12,11 @@ a rendered lid (they read the lash line of a real eye; a render's is drawn), its
 brow lowerer (AU4) and rose by about half the rendered brow, and its lips missed most of the lip stretcher (AU20) and
 the chin raiser's lift (AU17) and narrowed the mouth for AU9, AU10 and AU15. So those parts take their motion from
 the renderer's own curves: each mesh lid point moves as the rendered lid does at its place along the eye
-(``rendered_lid_motion``), each lip contour point as its rendered contour at its place between the corners
-(``rendered_lip_motion``), and the brows with the skin around them and around the lips take the motion of the
-nearest place on the rendered brow or outer lip, weighted by a Gaussian of the distance (``carried_motion``), the
-rest of each point's motion staying as measured. Without the lids the upper lid raiser (AU5) moved the mesh by a
-fifth of the render's lid.
+(``rendered_lid_motion``); each lip contour point as its rendered contour at its place between the corners, and each
+point in the red of a lip as the lip's two contours (``rendered_lip_motion``); the brows and the skin around them and
+around the lips take the motion of the nearest place on the rendered brow or outer lip, weighted by a Gaussian of the
+distance (``carried_motion``), the rest of each point's motion staying as measured. Without the lids the upper lid
+raiser (AU5) moved the mesh by a fifth of the render's lid.
 
 AUs the renderer draws together differently from apart are measured as pairs too (``PAIRS``: a smile with parted
 lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile): the pair's motion at 1 and 1
@@ -254,18 +254,45 @@ def carried_motion(start: np.ndarray, neutral: list[np.ndarray], posed: list[np.
 
 
 def rendered_lip_motion(start: np.ndarray, neutral: np.ndarray, posed: np.ndarray) -> dict[int, np.ndarray]:
-    """Mesh lip contour point -> its motion ``[2]``: the rendered contour's (``rendered_lips`` [4, K, 2], crop
-    fractions, neutral and posed) at the point's place between the corners. mediapipe's lips keep a real mouth's
-    shape: on renders they missed most of the lip stretcher (AU20) and the chin raiser's lift (AU17), and narrowed
-    the mouth for AU9, AU10 and AU15, which widen it or leave it."""
+    """Mesh point on or inside the lips -> its motion ``[2]``, from the rendered contours (``rendered_lips``
+    [4, K, 2], crop fractions, neutral and posed) at the point's place between the corners: a contour point
+    (``LIP_CONTOURS``) moves as its contour does; a point in the red of a lip (mediapipe's rings between the contours)
+    as the lip's outer and inner contours do, mixed by its place between them (else the inner contour of an opening
+    mouth passes the points beside it: a fold). mediapipe's lips keep a real mouth's shape: on renders they missed
+    most of the lip stretcher (AU20) and the chin raiser's lift (AU17), and narrowed the mouth for AU9, AU10 and
+    AU15, which widen it or leave it."""
+    along = (neutral[0, :, 0] - neutral[0, 0, 0]) / (neutral[0, -1, 0] - neutral[0, 0, 0])  # 0 at the image-left
+    delta = posed - neutral  # corner, 1 at the other; the four contours share their x
+
+    def at(curves: np.ndarray, t: float) -> np.ndarray:  # [4, K, 2] -> [4, 2] at place t between the corners
+        return np.stack([[np.interp(t, along, c[:, 0]), np.interp(t, along, c[:, 1])] for c in curves])
+
+    def place(index: int, ends: tuple[int, ...]) -> float:
+        left, right = start[ends[0], 0], start[ends[-1], 0]
+        return float((start[index, 0] - left) / (right - left))
+
     motion = {}
-    for indices, curve, moved in zip(LIP_CONTOURS, neutral, posed):
-        left, right = start[indices[0], 0], start[indices[-1], 0]
-        along = (curve[:, 0] - curve[0, 0]) / (curve[-1, 0] - curve[0, 0])  # 0 at the image-left corner, 1 right
-        delta = moved - curve
+    for k, indices in enumerate(LIP_CONTOURS):
         for index in indices:
-            t = (start[index, 0] - left) / (right - left)
-            motion[index] = np.array([np.interp(t, along, delta[:, 0]), np.interp(t, along, delta[:, 1])], np.float32)
+            motion[index] = at(delta, place(index, indices))[k].astype(np.float32)
+    outer_corners = LIP_CONTOURS[0]
+    contours = []  # each mesh contour's (places, heights), the places between the outer corners, in order
+    for indices in LIP_CONTOURS:
+        places = np.array([place(i, outer_corners) for i in indices])
+        order = np.argsort(places)
+        contours.append((places[order], start[list(indices), 1][order]))
+    for index in sorted(set(range(MESH_POINTS)) - set(motion)):
+        t = place(index, outer_corners)
+        if not 0.0 < t < 1.0:
+            continue
+        # the mesh's own contours at t say which lip the point is in and where (it is between them by construction)
+        ys = [np.interp(t, places, heights) for places, heights in contours]
+        change = at(delta, t)
+        for outer, inner in ((0, 1), (3, 2)):  # the upper lip, then the lower one
+            low, high = sorted((ys[outer], ys[inner]))
+            if low < start[index, 1] < high:
+                share = (start[index, 1] - ys[outer]) / (ys[inner] - ys[outer])  # 0 on the outer contour, 1 inner
+                motion[index] = ((1 - share) * change[outer] + share * change[inner]).astype(np.float32)
     return motion
 
 
