@@ -238,9 +238,10 @@ def carried_motion(start: np.ndarray, neutral: list[np.ndarray], posed: list[np.
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Rendered curves' motion carried to the skin around them: ``weight`` [478] in [0, 1] and the weighted
     ``motion`` [478, 2]. ``start``: the neutral mesh; ``neutral``, ``posed``: curves [K, 2] (K per curve); all in
-    crop fractions. Each point takes the motion of the nearest place on each curve, weighted by a Gaussian of its distance to it
-    (``RENDERED_REACH`` inter-ocular distances): 1 on a curve, fading over the skin around it; where two curves reach
-    (between the brows) they share the point. The eye contours and irises take none (their lids move as rendered)."""
+    crop fractions. Each point takes the motion of the nearest place on each curve, weighted by a Gaussian of its
+    distance to it (``RENDERED_REACH`` inter-ocular distances): 1 on a curve, fading over the skin around it; where
+    two curves reach (between the brows) they share the point. The eye contours and irises take none (their lids
+    move as rendered)."""
     reach = RENDERED_REACH * FaceTemplate().eye_distance
     weights = np.zeros((len(neutral), MESH_POINTS), np.float32)
     motion = np.zeros((len(neutral), MESH_POINTS, 2), np.float32)
@@ -264,36 +265,44 @@ def rendered_lip_motion(start: np.ndarray, neutral: np.ndarray, posed: np.ndarra
     along = (neutral[0, :, 0] - neutral[0, 0, 0]) / (neutral[0, -1, 0] - neutral[0, 0, 0])  # 0 at the image-left
     delta = posed - neutral  # corner, 1 at the other; the four contours share their x
 
-    def at(curves: np.ndarray, t: float) -> np.ndarray:  # [4, K, 2] -> [4, 2] at place t between the corners
-        return np.stack([[np.interp(t, along, c[:, 0]), np.interp(t, along, c[:, 1])] for c in curves])
+    def change_at(t: float) -> np.ndarray:  # [4, 2]: each contour's motion at place t between the corners
+        return np.stack([[np.interp(t, along, d[:, 0]), np.interp(t, along, d[:, 1])] for d in delta])
 
-    def place(index: int, ends: tuple[int, ...]) -> float:
-        left, right = start[ends[0], 0], start[ends[-1], 0]
-        return float((start[index, 0] - left) / (right - left))
+    motion = {index: change_at(_lip_place(start, index, indices))[k].astype(np.float32)
+              for k, indices in enumerate(LIP_CONTOURS) for index in indices}
+    for index, (upper, share) in _inside_the_lips(start, set(motion)).items():
+        outer, inner = (0, 1) if upper else (3, 2)
+        change = change_at(_lip_place(start, index, LIP_CONTOURS[0]))
+        motion[index] = ((1 - share) * change[outer] + share * change[inner]).astype(np.float32)
+    return motion
 
-    motion = {}
-    for k, indices in enumerate(LIP_CONTOURS):
-        for index in indices:
-            motion[index] = at(delta, place(index, indices))[k].astype(np.float32)
-    outer_corners = LIP_CONTOURS[0]
-    contours = []  # each mesh contour's (places, heights), the places between the outer corners, in order
+
+def _lip_place(start: np.ndarray, index: int, contour: tuple[int, ...]) -> float:
+    """Where mesh point ``index`` lies between the first and last points of ``contour``, along x (0 to 1)."""
+    left, right = start[contour[0], 0], start[contour[-1], 0]
+    return float((start[index, 0] - left) / (right - left))
+
+
+def _inside_the_lips(start: np.ndarray, contour_points: set[int]) -> dict[int, tuple[bool, float]]:
+    """Mesh point (not on a contour) in the red of a lip -> (in the upper lip, its place from the lip's outer
+    contour, 0, to its inner one, 1), judged by the mesh's own contours at its place between the corners."""
+    corners = LIP_CONTOURS[0]
+    contours = []  # each contour's (places, heights), in order of place
     for indices in LIP_CONTOURS:
-        places = np.array([place(i, outer_corners) for i in indices])
+        places = np.array([_lip_place(start, i, corners) for i in indices])
         order = np.argsort(places)
         contours.append((places[order], start[list(indices), 1][order]))
-    for index in sorted(set(range(MESH_POINTS)) - set(motion)):
-        t = place(index, outer_corners)
+    inside = {}
+    for index in sorted(set(range(MESH_POINTS)) - contour_points):
+        t = _lip_place(start, index, corners)
         if not 0.0 < t < 1.0:
             continue
-        # the mesh's own contours at t say which lip the point is in and where (it is between them by construction)
-        ys = [np.interp(t, places, heights) for places, heights in contours]
-        change = at(delta, t)
-        for outer, inner in ((0, 1), (3, 2)):  # the upper lip, then the lower one
-            low, high = sorted((ys[outer], ys[inner]))
+        heights = [np.interp(t, places, ys) for places, ys in contours]
+        for upper, (outer, inner) in ((True, (0, 1)), (False, (3, 2))):
+            low, high = sorted((heights[outer], heights[inner]))
             if low < start[index, 1] < high:
-                share = (start[index, 1] - ys[outer]) / (ys[inner] - ys[outer])  # 0 on the outer contour, 1 inner
-                motion[index] = ((1 - share) * change[outer] + share * change[inner]).astype(np.float32)
-    return motion
+                inside[index] = (upper, float((start[index, 1] - heights[outer]) / (heights[inner] - heights[outer])))
+    return inside
 
 
 def with_rendered_parts(move: np.ndarray, start: np.ndarray, identity: Identity, aus: np.ndarray, size: int,
