@@ -29,6 +29,7 @@ trained network: nothing in it is fitted to photos.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,8 +42,8 @@ from tqdm import tqdm
 from lsgan.atomic import write_bytes
 from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, Landmarks, MediapipeDetector, affine_points, similarity_matrix
 from lsgan.data.synthfacs import Identity, Pose, render, sample_identity
-from lsgan.data.synthfacs.geometry import AUs, brow_line, face_shape
-from lsgan.data.synthfacs.raster import Canvas, catmull_rom
+from lsgan.data.synthfacs.geometry import AUs, brow_centre, face_shape
+from lsgan.data.synthfacs.raster import Canvas
 from lsgan.data.synthfacs.writer import FORMAT_VERSION
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector
@@ -177,16 +178,19 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
     return MeshBasis(mean.astype(np.float32), _agreement(per_identity, mean), pairs, settings, FORMAT_VERSION)
 
 
+def frontal_pixels(curves: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """``[C, K, 2]``: face-frame ``curves`` (each [K, 2]) where a frontal ``size``-pixel render draws them, in pixels."""
+    pose, canvas = Pose(), Canvas(size, 1)
+    return np.asarray([canvas.to_pixels(pose.forward(curve)) for curve in curves], np.float32)
+
+
 def rendered_lids(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
     """``[2, 2, 25, 2]``: per eye (image-left first), the upper and lower lid curves, inner to outer corner, of a
     frontal render of ``identity`` showing ``aus``, in render pixels."""
-    shape = face_shape(identity, aus, aus)
-    pose, canvas = Pose(), Canvas(size, 1)
     lids = []
-    for eye in shape.eyes:
+    for eye in face_shape(identity, aus, aus).eyes:
         half = len(eye.opening) // 2
-        upper, lower = eye.opening[:half], eye.opening[half:][::-1]
-        lids.append([canvas.to_pixels(pose.forward(curve)) for curve in (upper, lower)])
+        lids.append(frontal_pixels([eye.opening[:half], eye.opening[half:][::-1]], size))
     return np.asarray(lids, np.float32)
 
 
@@ -217,9 +221,7 @@ def in_crop(points: np.ndarray, to_crop: np.ndarray) -> np.ndarray:
 def rendered_brows(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
     """``[2, K, 2]``: per brow (image-left first), its centre line, inner to outer end, of a frontal render of
     ``identity`` showing ``aus``, in render pixels."""
-    pose, canvas = Pose(), Canvas(size, 1)
-    return np.asarray([canvas.to_pixels(pose.forward(catmull_rom(brow_line(identity, side, AUs(aus)), samples=4)))
-                       for side in (-1, 1)], np.float32)
+    return frontal_pixels([brow_centre(identity, side, AUs(aus)) for side in (-1, 1)], size)
 
 
 def rendered_lips(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
@@ -230,8 +232,7 @@ def rendered_lips(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
     half = len(mouth.upper_lip) // 2
     contours = (mouth.upper_lip[:half], mouth.upper_lip[half:][::-1], mouth.lower_lip[:half],
                 mouth.lower_lip[half:][::-1])
-    pose, canvas = Pose(), Canvas(size, 1)
-    return np.asarray([canvas.to_pixels(pose.forward(contour)) for contour in contours], np.float32)
+    return frontal_pixels(contours, size)
 
 
 def carried_motion(start: np.ndarray, neutral: list[np.ndarray], posed: list[np.ndarray]

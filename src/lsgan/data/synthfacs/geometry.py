@@ -149,11 +149,16 @@ def _bell(t: np.ndarray, power: float = 1.0) -> np.ndarray:
 def brow_outline(ident: Identity, side: int, au: AUs) -> np.ndarray:
     t = np.linspace(0.0, 1.0, 9)
     thickness = ident.brow_thickness * (1.05 - 0.6 * t**1.2) * (1 + 0.2 * au[4])
-    centre = catmull_rom(brow_line(ident, side, au), samples=4)
+    centre = brow_centre(ident, side, au)
     return stroke(centre, np.interp(np.linspace(0, 1, len(centre)), t, thickness))
 
 
-def brow_line(ident: Identity, side: int, au: AUs) -> np.ndarray:
+def brow_centre(ident: Identity, side: int, au: AUs) -> np.ndarray:
+    """``[K, 2]`` a brow's centre line, inner to outer end (face frame): the stroke ``brow_outline`` draws around."""
+    return catmull_rom(_brow_controls(ident, side, au), samples=4)
+
+
+def _brow_controls(ident: Identity, side: int, au: AUs) -> np.ndarray:
     """``[9, 2]`` the control points of a brow's centre line, inner to outer end (face frame)."""
     t = np.linspace(0.0, 1.0, 9)
     inner_x = side * (ident.eye_spacing - ident.eye_half_width * 0.95)
