@@ -9,14 +9,16 @@ displacement per unit of intensity (least squares through zero over the levels, 
 
 mediapipe's mesh keeps a real face's shape where a render's drawn parts move further: its lid points barely follow
 a rendered lid (they read the lash line of a real eye; a render's is drawn), its brows did not draw together for the
-brow lowerer (AU4) and rose by about half the rendered brow, and its lips missed most of the lip stretcher (AU20) and
-the chin raiser's lift (AU17) and narrowed the mouth for AU9, AU10 and AU15. So those parts take their motion from
-the renderer's own curves: each mesh lid point moves as the rendered lid does at its place along the eye
+brow lowerer (AU4) and rose by about half the rendered brow, its lips missed most of the lip stretcher (AU20) and
+the chin raiser's lift (AU17) and narrowed the mouth for AU9, AU10 and AU15, and its chin moved for AUs that leave
+the rendered jaw where it is and fell by two thirds of the rendered jaw drop (AU26). So those parts take their
+motion from the renderer's own curves: each mesh lid point moves as the rendered lid does at its place along the eye
 (``rendered_lid_motion``); each lip contour point as its rendered contour at its place between the corners, and each
-point in the red of a lip as the lip's two contours (``rendered_lip_motion``); the brows and the skin around them and
-around the lips take the motion of the nearest place on the rendered brow or outer lip, weighted by a Gaussian of the
-distance (``carried_motion``), the rest of each point's motion staying as measured. Without the lids the upper lid
-raiser (AU5) moved the mesh by a fifth of the render's lid.
+point in the red of a lip as the lip's two contours (``rendered_lip_motion``); each point between the lower lip and
+the jaw as the two, by its place between them (``rendered_chin_motion``); the brows, the jaw and the skin around them
+and around the lips take the motion of the nearest place on the rendered brow, jaw or outer lip, weighted by a
+Gaussian of the distance (``carried_motion``), the rest of each point's motion staying as measured. Without the lids
+the upper lid raiser (AU5) moved the mesh by a fifth of the render's lid.
 
 AUs the renderer draws together differently from apart are measured as pairs too (``PAIRS``: a smile with parted
 lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile): the pair's motion at 1 and 1
@@ -207,9 +209,7 @@ def rendered_lid_motion(start: np.ndarray, identity: Identity, aus: np.ndarray, 
             xs, delta = neutral[eye, lid, :, 0], posed[eye, lid] - neutral[eye, lid]
             order = np.argsort(xs)
             for index in indices:
-                x = start[index, 0]
-                motion[index] = np.array([np.interp(x, xs[order], delta[order, 0]),
-                                          np.interp(x, xs[order], delta[order, 1])], np.float32)
+                motion[index] = _motion_at(start[index, 0], xs[order], delta[order]).astype(np.float32)
     return motion
 
 
@@ -233,6 +233,14 @@ def rendered_lips(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
     contours = (mouth.upper_lip[:half], mouth.upper_lip[half:][::-1], mouth.lower_lip[:half],
                 mouth.lower_lip[half:][::-1])
     return frontal_pixels(contours, size)
+
+
+def rendered_jaw(identity: Identity, aus: np.ndarray, size: int) -> np.ndarray:
+    """``[K, 2]``: the face outline below the eyes (jaw and chin, one cheek round to the other) of a frontal render
+    of ``identity`` showing ``aus``, in render pixels. Only the jaw drop (AU26) and the chin raiser (AU17) move it."""
+    outline = face_shape(identity, aus, aus).face
+    below = outline[outline[:, 1] > identity.eye_y]
+    return frontal_pixels([below[np.argsort(below[:, 0])]], size)[0]
 
 
 def carried_motion(start: np.ndarray, neutral: list[np.ndarray], posed: list[np.ndarray]
@@ -267,7 +275,7 @@ def rendered_lip_motion(start: np.ndarray, neutral: np.ndarray, posed: np.ndarra
     delta = posed - neutral  # corner, 1 at the other; the four contours share their x
 
     def change_at(t: float) -> np.ndarray:  # [4, 2]: each contour's motion at place t between the corners
-        return np.stack([[np.interp(t, along, d[:, 0]), np.interp(t, along, d[:, 1])] for d in delta])
+        return np.stack([_motion_at(t, along, d) for d in delta])
 
     motion = {index: change_at(_lip_place(start, index, indices))[k].astype(np.float32)
               for k, indices in enumerate(LIP_CONTOURS) for index in indices}
@@ -276,6 +284,40 @@ def rendered_lip_motion(start: np.ndarray, neutral: np.ndarray, posed: np.ndarra
         change = change_at(_lip_place(start, index, LIP_CONTOURS[0]))
         motion[index] = ((1 - share) * change[outer] + share * change[inner]).astype(np.float32)
     return motion
+
+
+def rendered_chin_motion(start: np.ndarray, lips: Sequence[np.ndarray], jaw: Sequence[np.ndarray]
+                         ) -> dict[int, np.ndarray]:
+    """Mesh point between the lower lip and the jaw (below the lips, between the mouth corners) -> its motion ``[2]``:
+    the rendered lower lip's and jaw's motions at its x, mixed by its place between the two (``lips``:
+    ``rendered_lips`` neutral and posed, ``jaw``: ``rendered_jaw`` neutral and posed, crop fractions). On renders
+    mediapipe's chin fell 0.25 inter-ocular distances for the jaw drop (AU26) where the rendered jaw falls 0.36 and
+    the rendered lower lip 0.38: the skin between them was squeezed into a short chin under every open mouth."""
+    lip, lip_change = lips[0][3], lips[1][3] - lips[0][3]  # the lower lip's outer contour, left to right
+    left, right = lip[0, 0], lip[-1, 0]
+    chin, chin_change = _chin_arc(jaw[0], jaw[1] - jaw[0], left, right, lip[:, 1].max())
+    motion = {}
+    for index in range(MESH_POINTS):
+        x, y = start[index]
+        lip_y, chin_y = np.interp(x, lip[:, 0], lip[:, 1]), np.interp(x, chin[:, 0], chin[:, 1])
+        if left < x < right and lip_y < y < chin_y:
+            share = (y - lip_y) / (chin_y - lip_y)
+            motion[index] = ((1 - share) * _motion_at(x, lip[:, 0], lip_change)
+                             + share * _motion_at(x, chin[:, 0], chin_change)).astype(np.float32)
+    return motion
+
+
+def _chin_arc(jaw: np.ndarray, change: np.ndarray, left: float, right: float, lip_bottom: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the jaw ``[K, 2]`` (and of its ``change``) under the mouth, from a little left of its corner
+    ``left`` to a little right of ``right`` and below ``lip_bottom``: one height per x."""
+    under = (jaw[:, 0] > left - 0.05) & (jaw[:, 0] < right + 0.05) & (jaw[:, 1] > lip_bottom)
+    return jaw[under], change[under]
+
+
+def _motion_at(x: float, xs: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """``[2]``: a curve's ``change`` ``[K, 2]`` at ``x``, interpolated along its points' ``xs`` (increasing)."""
+    return np.array([np.interp(x, xs, change[:, 0]), np.interp(x, xs, change[:, 1])])
 
 
 def _lip_place(start: np.ndarray, index: int, contour: tuple[int, ...]) -> float:
@@ -308,15 +350,18 @@ def _inside_the_lips(start: np.ndarray, contour_points: set[int]) -> dict[int, t
 
 def with_rendered_parts(move: np.ndarray, start: np.ndarray, identity: Identity, aus: np.ndarray, size: int,
                         to_crop: np.ndarray) -> np.ndarray:
-    """``move`` [478, 2] (a measured mesh motion) with the brows, lips and the skin around them moved as the
-    rendered ones are (``carried_motion``), the lip contours as the rendered lips and the lids as the rendered lids."""
+    """``move`` [478, 2] (a measured mesh motion) with the brows, lips, jaw and the skin around them moved as the
+    rendered ones are (``carried_motion``), the lip contours as the rendered lips, the chin between the lower lip and
+    the jaw as the two (``rendered_chin_motion``) and the lids as the rendered lids."""
     zero = np.zeros(NUM_AUS, np.float32)
     brows = [in_crop(rendered_brows(identity, a, size), to_crop) for a in (zero, aus)]
     lips = [in_crop(rendered_lips(identity, a, size), to_crop) for a in (zero, aus)]
+    jaw = [in_crop(rendered_jaw(identity, a, size), to_crop) for a in (zero, aus)]
     outer = [0, 3]  # the skin around the mouth follows the outer lip contours
-    weight, carried = carried_motion(start, [*brows[0], *lips[0][outer]], [*brows[1], *lips[1][outer]])
+    weight, carried = carried_motion(start, [*brows[0], *lips[0][outer], jaw[0]], [*brows[1], *lips[1][outer], jaw[1]])
     move = (1 - weight[:, None]) * move + carried
-    parts = rendered_lip_motion(start, *lips) | rendered_lid_motion(start, identity, aus, size, to_crop)
+    parts = (rendered_chin_motion(start, lips, jaw) | rendered_lip_motion(start, *lips)
+             | rendered_lid_motion(start, identity, aus, size, to_crop))
     for index, delta in parts.items():
         move[index] = delta
     return move.astype(np.float32)
