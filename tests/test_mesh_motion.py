@@ -170,7 +170,7 @@ def test_the_chin_moves_between_the_rendered_lower_lip_and_jaw():
     def curves(aus: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         return rendered_lips(identity, au_vector(aus), 256) / 256, rendered_jaw(identity, au_vector(aus), 256) / 256
 
-    (lips, jaw) = curves({})
+    lips, jaw = curves({})
     lower_lip = lips[3]
     middle = len(lower_lip) // 2
     chin_x, lip_y = lower_lip[middle]

@@ -292,7 +292,7 @@ def rendered_chin_motion(start: np.ndarray, lips: Sequence[np.ndarray], jaw: Seq
     the rendered lower lip's and jaw's motions at its x, mixed by its place between the two (``lips``:
     ``rendered_lips`` neutral and posed, ``jaw``: ``rendered_jaw`` neutral and posed, crop fractions). On renders
     mediapipe's chin fell 0.25 inter-ocular distances for the jaw drop (AU26) where the rendered jaw falls 0.36 and
-    the rendered lower lip 0.38: the skin between them was squeezed into a short chin under every open mouth."""
+    the rendered lower lip 0.39: the skin between them was squeezed into a short chin under every open mouth."""
     lip, lip_change = lips[0][3], lips[1][3] - lips[0][3]  # the lower lip's outer contour, left to right
     left, right = lip[0, 0], lip[-1, 0]
     chin, chin_change = _chin_arc(jaw[0], jaw[1] - jaw[0], left, right, lip[:, 1].max())
