@@ -25,7 +25,7 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field
 from lsgan.editing.mesh_motion import lip_gap, lips_as_shown, mesh_motion, mouth_paint, teeth_exposure
 from lsgan.errors import CheckpointError
-from lsgan.facs import NUM_AUS, au_index, au_vector
+from lsgan.facs import NUM_AUS, au_index, au_vector, emotion_vector
 
 SIZE = 64
 CHIN, UPPER_LIP, LOWER_LIP = 152, 13, 14
@@ -158,6 +158,18 @@ def test_the_shipped_basis_knits_the_brows_and_stretches_the_lips(basis):
     assert corners[au_index(20), 1] - corners[au_index(20), 0] > 0.15 * eye_distance
     for au in (9, 10, 15):  # they raise or lower the lips; mediapipe had them narrow the mouth
         assert corners[au_index(au), 1] - corners[au_index(au), 0] > -0.01 * eye_distance
+
+
+def test_the_shipped_basis_raises_the_inner_brows_of_sadness(basis):
+    """FACS 1+4, as SynthFACS v4 renders it (the (1, 4) pair): the inner ends of the brows rise and draw together
+    though the brow lowerer acts too; added as two singles, AU4 cancelled AU1's raise."""
+    inner_brows = (107, 336)  # image-left, image-right
+    sad = emotion_vector("sad")  # AU1 0.8 with AU4 0.6
+    motion = basis.motion(np.zeros(NUM_AUS), sad)[list(inner_brows)] * SIZE  # [2, 2] crop pixels
+    assert (motion[:, 1] < -0.5).all()  # up
+    assert motion[0, 0] > 0 > motion[1, 0]  # together
+    singles = basis.shape_of(au_vector({1: 0.8})) + basis.shape_of(au_vector({4: 0.6}))
+    assert (motion[:, 1] < singles[list(inner_brows), 1] * SIZE - 0.5).all()
 
 
 def test_the_chin_moves_between_the_rendered_lower_lip_and_jaw():

@@ -21,10 +21,12 @@ from lsgan.data.faces import FaceAligner
 from lsgan.data.images import read_image, write_image
 from lsgan.evaluation.photo_report import contact_sheet, csv_header, report_markdown, results_csv, write_report
 from lsgan.evaluation.photos import (
+    BOX_JITTERS,
     BenchmarkInputError,
     BenchmarkResult,
     ClassifierRead,
     EditRow,
+    jittered_boxes,
     parse_classifier_names,
     parse_emotions,
     run_photo_benchmark,
@@ -316,7 +318,7 @@ def test_benchmark_counts_every_photo_and_keeps_the_classifier_books(photo_folde
         ("blank.png", "happy", "failed"), ("blank.png", "surprised", "failed"),
         ("lfw.png", "happy", "edited"), ("lfw.png", "surprised", "edited")]
     assert {r["reason"] for r in rows if r["status"] == "failed"} == {"no face found"}
-    assert list(rows[0]) == csv_header(("marks", "fer"))
+    assert list(rows[0]) == csv_header(("marks", "marks+boxes", "fer", "fer+boxes"))
     assert editor.calls == ["happy", "surprised"] * 2  # the blank photo never reaches the editor
     edited = [r for r in rows if r["status"] == "edited"]
     # the mark is inside the face and small: same person, nothing changed outside
@@ -331,6 +333,11 @@ def test_benchmark_counts_every_photo_and_keeps_the_classifier_books(photo_folde
     assert marks["per_emotion"]["happy"] == {"edits": 2, "eligible": 2, "read_as_asked": 2, "share": 1.0,
                                              "p_before": pytest.approx(0.05), "p_after": 1.0}
     assert marks["overall"]["share"] == 1.0 and not marks["held_out"]
+    # the box-averaged read: 3 of the 9 boxes (the unshifted ones) share the box's centre, where the mark is
+    boxed = summary["classifiers"]["marks+boxes"]
+    assert boxed["per_emotion"]["happy"]["p_after"] == pytest.approx((3 * 1.0 + 6 * 0.05) / 9)
+    assert boxed["per_emotion"]["happy"]["read_as_asked"] == 0 and not boxed["held_out"]  # neutral: 6 × 0.7 / 9
+    assert summary["classifiers"]["fer+boxes"]["held_out"]
     fer = summary["classifiers"]["fer"]
     assert fer["held_out"]
     assert fer["per_emotion"]["happy"]["eligible"] == 0 and fer["per_emotion"]["happy"]["share"] is None
@@ -420,6 +427,16 @@ def test_emotion_and_classifier_lists_are_checked():
     assert parse_classifier_names("fer,faceapi") == ("fer", "faceapi")
     with pytest.raises(BenchmarkInputError, match="'resnet'"):
         parse_classifier_names("fer,resnet")
+
+
+def test_the_jittered_boxes_start_with_the_box_and_scale_and_shift_it():
+    boxes = jittered_boxes((10.0, 20.0, 110.0, 140.0))
+    assert len(boxes) == len(BOX_JITTERS) == 9 and boxes[0] == (10.0, 20.0, 110.0, 140.0)
+    widths = sorted({round(x1 - x0, 6) for x0, _, x1, _ in boxes})
+    centres_x = {(x0 + x1) / 2 for x0, _, x1, _ in boxes}
+    centres_y = sorted({round((y0 + y1) / 2, 6) for _, y0, _, y1 in boxes})
+    assert widths == [90.0, 100.0, 110.0] and centres_x == {60.0} and centres_y == [75.0, 80.0, 85.0]
+    assert all(math.isclose((y1 - y0) / (x1 - x0), 1.2) for x0, y0, x1, y1 in boxes)
 
 
 # ---------------------------------------------------------------- the command

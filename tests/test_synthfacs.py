@@ -109,6 +109,20 @@ def test_brow_raise_moves_brows_up_and_brow_lowerer_down() -> None:
     assert brow_row(face(2, 128, one_au(4, 1.0)).labels) > neutral + 1
 
 
+def test_the_inner_brow_raiser_holds_the_inner_brow_up_against_the_lowerer() -> None:
+    """FACS 1+4 (sadness, fear): the inner ends rise and draw together while the outer part still lowers; added,
+    the two would cancel at the inner end."""
+    from lsgan.data.synthfacs.geometry import AUs, brow_centre
+
+    identity = sample_identity(4)
+    neutral = brow_centre(identity, -1, AUs(NEUTRAL))  # [K, 2] inner to outer end, face frame (y down)
+    both = brow_centre(identity, -1, AUs(au_vector({1: 1.0, 4: 1.0}))) - neutral
+    inner_raise = brow_centre(identity, -1, AUs(au_vector({1: 1.0})))[0] - neutral[0]
+    assert both[0, 1] < 0.8 * inner_raise[1] < 0  # the inner end rises nearly as with AU1 alone
+    assert both[-1, 1] > 0.01  # the outer end still lowers
+    assert both[0, 0] > 0.03  # and the inner end moves in (towards x = 0 from the subject's right, x < 0)
+
+
 def test_lips_part_and_jaw_drop_show_mouth_interior_and_teeth() -> None:
     open_mouth = face(0, 128, tuple(au_vector({25: 1.0, 26: 1.0}))).labels
     assert (open_mouth == CLASS_INDEX["teeth"]).sum() > 20

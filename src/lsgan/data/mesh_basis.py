@@ -21,9 +21,11 @@ Gaussian of the distance (``carried_motion``), the rest of each point's motion s
 the upper lid raiser (AU5) moved the mesh by a fifth of the render's lid.
 
 AUs the renderer draws together differently from apart are measured as pairs too (``PAIRS``: a smile with parted
-lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile): the pair's motion at 1 and 1
-less both singles'. ``MeshBasis.motion(source_aus, target_aus)`` is then the mesh motion ``[478, 2]`` of an edit,
-f(target) − f(source) with f(a) = Σ_k a_k B_k + Σ_(i,j) a_i a_j B_ij, in fractions of the crop's side; ``lsgan.editing.mesh_motion`` turns it into a displacement field over a photo's face. The basis is a
+lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real smile; the inner brow raiser holds
+the inner brows up against the lowerer, v4's FACS 1+4): the pair's motion at 1 and 1 less both singles'.
+``MeshBasis.motion(source_aus, target_aus)`` is then the mesh motion ``[478, 2]`` of an edit, f(target) − f(source)
+with f(a) = Σ_k a_k B_k + Σ_(i,j) a_i a_j B_ij, in fractions of the crop's side; ``lsgan.editing.mesh_motion`` turns
+it into a displacement field over a photo's face. The basis is a
 fixed asset (``lsgan/assets/mesh_basis.safetensors``, rebuilt by ``python scripts/build_mesh_basis.py``), not a
 trained network: nothing in it is fitted to photos.
 """
@@ -51,7 +53,7 @@ from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector
 
 MESH_POINTS = 478
-PAIRS: tuple[tuple[int, int], ...] = ((12, 25),)  # AU pairs whose joint motion is not the sum of their own
+PAIRS: tuple[tuple[int, int], ...] = ((12, 25), (1, 4))  # AU pairs whose joint motion is not the sum of their own
 # mediapipe's lid contours without the corners, inner to outer: image-left eye (the subject's right), then image-right
 UPPER_LIDS: tuple[tuple[int, ...], ...] = ((173, 157, 158, 159, 160, 161, 246), (398, 384, 385, 386, 387, 388, 466))
 LOWER_LIDS: tuple[tuple[int, ...], ...] = ((155, 154, 153, 145, 144, 163, 7), (382, 381, 380, 374, 373, 390, 249))

@@ -246,7 +246,9 @@ def photo_table(evaluation: Evaluation, setting: str) -> Table:
              f"{', '.join(first.get('emotions', []))} at intensity {first.get('intensity', 1.0):g} through the "
              "Editor's full-resolution path. Read as asked: the share of edits whose source the classifier did not "
              "already read as the asked expression that it reads so after the edit (fer is held out of every "
-             "loss). Geometry: (emotion, mesh reading) pairs whose mean change went the way FACS expects."]
+             "loss; name+boxes: its probabilities averaged over nine boxes around the face's, "
+             "`evaluation.photos.BOX_JITTERS`). Geometry: (emotion, mesh reading) pairs whose mean change went the "
+             "way FACS expects."]
     return Table(f"{PHOTO_TABLE}{suffix(setting)}", f"Real photos{_where(setting)}", columns, rows, notes)
 
 

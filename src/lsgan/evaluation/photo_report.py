@@ -115,7 +115,10 @@ def _classifier_section(summary: dict) -> list[str]:
         return ["## Expression classifiers", "", "none run (--classifiers none)", ""]
     lines = ["## Expression classifiers", "",
              "Read as asked: top class = the asked emotion, among edits whose source the classifier did not "
-             "already read so. p before / after: mean probability of the asked emotion, over every edit.", "",
+             "already read so. p before / after: mean probability of the asked emotion, over every edit. "
+             "name+boxes: the same with each face's probabilities averaged over nine boxes around its detector box "
+             "(0.9-1.1 times as large, moved up or down by 5 % of its width), a read that does not rest on one "
+             "box.", "",
              "| classifier | emotion | read as asked | share | p before | p after |", "|---|---|---|---|---|---|"]
     for name, figures in summary["classifiers"].items():
         label = f"{name} (held out)" if figures["held_out"] else name

@@ -37,6 +37,15 @@ from lsgan.metrics.photo import (
 from lsgan.nets.expression import CLASSIFIER_NAMES, EXPRESSIONS, HELD_OUT_CLASSIFIER, emotion_to_expression
 
 
+# The boxes each classifier also reads a face in, as (scale, shift down by this share of the box's width); the box
+# itself first. Their mean probabilities are the "<name>+boxes" read: the classifiers' reads swing with a few pixels
+# of box (a dropped chin moves the face inside it), so a figure resting on one box cannot tell a change of a few
+# reads from that noise.
+BOX_JITTERS: tuple[tuple[float, float], ...] = ((1.0, 0.0), (0.9, -0.05), (0.9, 0.0), (0.9, 0.05), (1.0, -0.05),
+                                                (1.0, 0.05), (1.1, -0.05), (1.1, 0.0), (1.1, 0.05))
+BOX_AVERAGED = "+boxes"  # suffix of a classifier's box-averaged read name
+
+
 class BenchmarkInputError(LsganError, ValueError):
     """A benchmark that cannot run as asked: no photos, an unknown emotion or classifier."""
 
@@ -110,7 +119,27 @@ class _Source:
     box: tuple[float, float, float, float]  # the largest face's
     mesh: Landmarks | None  # mediapipe's mesh in that box, None if it finds no face there
     region: np.ndarray  # bool H×W: every face's hull, dilated
-    probs: dict[str, np.ndarray]  # classifier -> [7]
+    probs: dict[str, np.ndarray]  # read name (classifier, classifier+boxes) -> [7]
+
+
+def jittered_boxes(box: tuple[float, float, float, float]) -> list[tuple[float, float, float, float]]:
+    """``BOX_JITTERS`` applied to ``box`` (x0, y0, x1, y1): the box itself first."""
+    x0, y0, x1, y1 = box
+    cx, cy, width, height = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    return [(cx - scale * width / 2, cy + shift * width - scale * height / 2,
+             cx + scale * width / 2, cy + shift * width + scale * height / 2) for scale, shift in BOX_JITTERS]
+
+
+def read_names(classifiers: Sequence[Classifier]) -> tuple[str, ...]:
+    """Each classifier's two reads: its own box, and the mean over ``BOX_JITTERS`` (``BOX_AVERAGED``)."""
+    return tuple(name for clf in classifiers for name in (clf.name, clf.name + BOX_AVERAGED))
+
+
+def classifier_reads(clf: Classifier, photo: np.ndarray,
+                     box: tuple[float, float, float, float]) -> dict[str, np.ndarray]:
+    """``{name: [7], name+boxes: [7]}``: ``clf``'s probabilities in ``box`` and their mean over the jittered boxes."""
+    probs = np.asarray(clf.classify(photo, jittered_boxes(box)))  # [len(BOX_JITTERS), 7]
+    return {clf.name: probs[0], clf.name + BOX_AVERAGED: probs.mean(axis=0)}
 
 
 def parse_emotions(text: str) -> tuple[str, ...]:
@@ -183,7 +212,7 @@ def run_photo_benchmark(editor: PhotoEditor, photos: Sequence[Path], emotions: S
                 bar.update(len(emotions))
     finally:
         judges.close()
-    return BenchmarkResult(rows, sheet, tuple(emotions), tuple(c.name for c in classifiers), intensity, model)
+    return BenchmarkResult(rows, sheet, tuple(emotions), read_names(classifiers), intensity, model)
 
 
 def _benchmark_photo(editor: PhotoEditor, path: Path, emotions: Sequence[str], intensity: float, judges: _Judges,
@@ -220,7 +249,7 @@ def _measure_source(path: Path, judges: _Judges) -> _Source:
         raise NoFaceError("no face found")
     box = faces[0].box
     region = face_region([f.landmarks.points for f in faces], photo.shape)
-    probs = {clf.name: np.asarray(clf.classify(photo, [box]))[0] for clf in judges.classifiers}
+    probs = {name: p for clf in judges.classifiers for name, p in classifier_reads(clf, photo, box).items()}
     return _Source(photo, box, judges.mesh.mesh_in_box(photo, box), region, probs)
 
 
@@ -245,10 +274,11 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, source: _Source, emotion:
     expression = emotion_to_expression(emotion)
     asked = EXPRESSIONS.index(expression) if expression else None
     for clf in judges.classifiers:
-        before, after = source.probs[clf.name], np.asarray(clf.classify(edited, [source.box]))[0]
-        row.reads[clf.name] = ClassifierRead(
-            EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
-            EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
+        for name, after in classifier_reads(clf, edited, source.box).items():
+            before = source.probs[name]
+            row.reads[name] = ClassifierRead(
+                EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
+                EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
     return row, edited
 
 
@@ -356,7 +386,8 @@ def _classifier_summary(name: str, edited: list[EditRow], emotions: Sequence[str
                "share": hits / len(eligible) if eligible else None,
                "p_before": _mean([read.source_p for read, _ in all_reads]),
                "p_after": _mean([read.edit_p for read, _ in all_reads])}
-    return {"held_out": name == HELD_OUT_CLASSIFIER, "per_emotion": per_emotion, "overall": overall}
+    return {"held_out": name.removesuffix(BOX_AVERAGED) == HELD_OUT_CLASSIFIER, "per_emotion": per_emotion,
+            "overall": overall}
 
 
 def _read_figures(reads: list[ClassifierRead], expression: str) -> dict:

@@ -167,7 +167,9 @@ def _brow_controls(ident: Identity, side: int, au: AUs) -> np.ndarray:
     y = ident.eye_y - ident.brow_gap - ident.brow_arch * _bell(t**0.75) + 0.014 * t
     inner_weight, outer_weight = (1 - t) ** 1.6, t**1.3
     y = y - 0.07 * au[1] * inner_weight - 0.065 * au[2] * outer_weight
-    y = y + 0.068 * au[4] * (0.35 + 0.65 * inner_weight) + 0.03 * au[9] * (0.3 + 0.7 * inner_weight)
+    # FACS 1+4: the inner brow raiser holds the inner end up against the lowerer, which still knits the brows and
+    # lowers their outer part (the oblique brow of sadness and fear), so AU1 cancels AU4's inner share of lowering
+    y = y + 0.068 * au[4] * (0.35 + (0.65 - au[1]) * inner_weight) + 0.03 * au[9] * (0.3 + 0.7 * inner_weight)
     y = y + 0.01 * au[7] * (1 - inner_weight)  # the tightened lids drag the brow down a little
     x = x - side * (0.042 * au[4] + 0.012 * au[9]) * inner_weight
     return np.stack([x, y], axis=1)

@@ -30,9 +30,10 @@ from lsgan.data.synthfacs.shading import Light
 from lsgan.errors import DataError
 from lsgan.facs import AU_COLUMNS, NUM_AUS
 
-FORMAT_VERSION = 3  # 2: FACS-apex AUs (6, 7, 9, 10, 12, 14, 17, 23, 4, 26), skin detail, T-zone shine;
+FORMAT_VERSION = 4  # 2: FACS-apex AUs (6, 7, 9, 10, 12, 14, 17, 23, 4, 26), skin detail, T-zone shine;
 # 3: AU12 and AU25 calibrated to a real smile's apex (wider smile, lips part more, a smile with parted lips
-# retracts the upper lip off the teeth), lips never thinner than 0.2 of their own
+# retracts the upper lip off the teeth), lips never thinner than 0.2 of their own; 4: FACS 1+4 (AU1 holds the inner
+# brow up against AU4: sadness's and fear's oblique brows)
 LEADING_COLUMNS: tuple[str, ...] = (
     "image",
     "labels",
