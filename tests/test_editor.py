@@ -7,11 +7,14 @@ import pytest
 from edit_support import synth_faces, tiny_bundle, tiny_editor  # noqa: F401  (pytest fixtures)
 from PIL import Image
 
-from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, resolve_model_dir
+from lsgan.data.faces import warp_antialiased
+from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, EditorConfig, resolve_model_dir
+from lsgan.editing.reading import VIEWS, view_crops
 from lsgan.atomic import atomic_file, atomic_folder
 from lsgan.editing.targets import TargetRequest, interpolate_targets, resolve_targets
 from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
 from lsgan.facs import AU_IDS, AUError, au_index, emotion_vector
+from lsgan.nets.lsgan import load_bundle
 
 AU12 = au_index(12)
 
@@ -128,6 +131,34 @@ def test_estimate_returns_one_row_of_16_per_image(tiny_editor, synth_faces):
     aus = tiny_editor.estimate(synth_faces)
     assert aus.shape == (3, len(AU_IDS)) and aus.dtype == np.float32
     assert np.all((aus >= 0) & (aus <= 1))
+
+
+def test_the_reading_is_the_median_of_g_exps_readings_over_the_views(tiny_bundle, synth_faces):
+    steady = Editor.from_pretrained(tiny_bundle, align=False)
+    photo = steady.prepare(synth_faces[0])[0]
+    face = photo.faces[0]
+    readings = steady._regress_aus(view_crops(photo.photo, face.matrix, steady.image_size)).numpy()  # [V, 16]
+    np.testing.assert_allclose(steady.estimate_faces([photo])[0], np.median(readings, axis=0), atol=1e-6)
+    one_crop = Editor(load_bundle(tiny_bundle), EditorConfig(align=False, steady_reading=False))
+    np.testing.assert_allclose(one_crop.estimate_faces([photo])[0], readings[VIEWS.index((False, 1.0, 0.0, 0.0))],
+                               atol=1e-6)
+
+
+def test_the_views_are_the_aligned_crop_mirrored_scaled_and_moved(rng):
+    photo = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    size = 100
+    matrix = np.array([[0.3, 0.05, -20.0], [-0.05, 0.3, 10.0]])  # a strong reduction: the photo is shrunk first
+    crops = dict(zip(VIEWS, view_crops(photo, matrix, size)))
+    assert len(crops) == len(VIEWS) == 30
+    aligned = crops[(False, 1.0, 0.0, 0.0)]
+    np.testing.assert_array_equal(aligned, warp_antialiased(photo, matrix, size))
+    np.testing.assert_array_equal(crops[(True, 1.0, 0.0, 0.0)], aligned[:, ::-1])
+    # 3 px right, 3 px up; cv2 rounds sample positions to 1/32 px, so a pixel may be one level off
+    np.testing.assert_allclose(crops[(False, 1.0, 0.03, 0.0)][:, 3:], aligned[:, :-3], atol=1)
+    np.testing.assert_allclose(crops[(False, 1.0, 0.0, -0.03)][:-3], aligned[3:], atol=1)
+    centre = slice(45, 55)
+    zoomed = crops[(False, 1.05, 0.0, 0.0)].astype(int)
+    assert np.abs(zoomed[centre, centre] - aligned[centre, centre]).mean() < np.abs(zoomed - aligned).mean()
 
 
 def test_like_uses_the_other_faces_estimate(tiny_editor, synth_faces):

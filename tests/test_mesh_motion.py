@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edit_support import face_files, lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
-from lsgan.data.faces import MEDIAPIPE478, FaceAligner
+from lsgan.data.faces import MEDIAPIPE478, FaceAligner, FaceTemplate
 from lsgan.data.mesh_basis import (
     LIP_CONTOURS,
     LOWER_LIDS,
@@ -23,7 +23,9 @@ from lsgan.data.mesh_basis import (
 )
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field
-from lsgan.editing.mesh_motion import lip_gap, lips_as_shown, mesh_motion, mouth_paint, teeth_exposure
+from lsgan.editing.mesh_motion import (
+    TOOTH_EDGES, lip_gap, lips_as_shown, mesh_motion, mouth_paint, teeth_exposure,
+)
 from lsgan.errors import CheckpointError
 from lsgan.facs import NUM_AUS, au_index, au_vector, emotion_vector
 
@@ -292,12 +294,26 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     flow = np.zeros((2, size, size), np.float32)  # the test stretches nothing: the paint decides alone
     assert teeth_exposure(au_vector({25: 1.0, 26: 1.0})) < teeth_exposure(au_vector({12: 1.0}))
 
-    def teeth_rows(exposure: float) -> int:
-        paint = mouth_paint(crop, points, targets, flow, scale, exposure)
-        bright = (paint[:3].mean(axis=0) > 0.3) & (paint[3] > 0.5)
-        return int(bright[:, 32 * scale].sum())
+    incisor = round((32 + 0.5 * TOOTH_EDGES[1] * FaceTemplate().eye_distance * size + 0.5) * scale - 0.5)
+
+    def teeth_rows(exposure: float, column: int = incisor, source: np.ndarray = points,
+                   target: np.ndarray = targets) -> int:
+        """Bright rows of the paint in ``column`` (by default the middle of a central incisor)."""
+        paint = mouth_paint(crop, source, target, flow, scale, exposure)
+        bright = (paint[:3].mean(axis=0) > 0.0) & (paint[3] > 0.5)  # the cavity is darker than -0.5
+        return int(bright[:, column].sum())
 
     assert 0 < teeth_rows(teeth_exposure(au_vector({26: 1.0}))) < teeth_rows(teeth_exposure(au_vector({10: 1.0})))
+    smile = mouth_paint(crop, points, targets, flow, scale, teeth_exposure(au_vector({12: 1.0})))
+    first = int(np.argmax(smile[3, :, incisor] > 0.9))
+    midline = int((32 + 0.5) * scale - 0.5)  # the paint column at the lips' middle (crop x 32)
+    gap, tooth = (smile[:3, first:first + 6, column].mean() for column in (midline, incisor))  # the teeth's top
+    assert gap < tooth - 0.2  # the gap between the central incisors lets the cavity through
+    closed, narrow = points.copy(), points.copy()  # lips parted 1.8 crop pixels: a smile's gap is teeth, a jaw's not
+    closed[inner], narrow[inner] = opening(0.0), opening(0.9)
+    parted = [teeth_rows(teeth_exposure(au_vector(aus)), source=closed, target=narrow)
+              for aus in ({25: 0.5}, {12: 1.0, 25: 0.5})]
+    assert parted[0] == 0 < parted[1]
     ajar = mouth_paint(crop, points, points, flow, scale)  # nothing opens: nothing painted
     assert not ajar[3].any()
     # the warp stretches the ajar mouth over the whole new opening (flow pulls every row from the lip line)

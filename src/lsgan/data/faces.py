@@ -435,15 +435,22 @@ def similarity_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def warp_antialiased(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """``cv2.warpAffine`` to ``size``×``size``; a strong reduction first shrinks the photo with area averaging
     so the crop is not aliased (a bilinear warp alone samples only 4 pixels per output pixel)."""
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    if scale < 0.75:
-        height, width = photo.shape[:2]
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-        photo = cv2.resize(photo, (new_w, new_h), interpolation=cv2.INTER_AREA)
-        # Shrunk pixel q and photo pixel p share centres: p = (q + 0.5) / f - 0.5, per axis.
-        factors = np.array([new_w / width, new_h / height])
-        matrix = np.column_stack([matrix[:, :2] / factors, matrix[:, 2] + matrix[:, :2] @ (0.5 / factors - 0.5)])
+    photo, matrix = reduced_for_warp(photo, matrix)
     return cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def reduced_for_warp(photo: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``photo`` shrunk with area averaging to the scale of ``matrix`` (2×3) where that is under 0.75, and the
+    matrix that warps the shrunk photo as ``matrix`` warps ``photo``; both unchanged otherwise."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale >= 0.75:
+        return photo, matrix
+    height, width = photo.shape[:2]
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    photo = cv2.resize(photo, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    # Shrunk pixel q and photo pixel p share centres: p = (q + 0.5) / f - 0.5, per axis.
+    factors = np.array([new_w / width, new_h / height])
+    return photo, np.column_stack([matrix[:, :2] / factors, matrix[:, 2] + matrix[:, :2] @ (0.5 / factors - 0.5)])
 
 
 def _near_region(moved: np.ndarray, own: np.ndarray, shape: tuple[int, ...], radius: float) -> np.ndarray:

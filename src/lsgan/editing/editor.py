@@ -39,6 +39,7 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resize_matrix
 from lsgan.editing.mesh_motion import PAINT_SCALE, has_mesh, mesh_motion
+from lsgan.editing.reading import VIEWS, view_crops
 from lsgan.editing.targets import (
     AUInput,
     TargetRequest,
@@ -48,6 +49,7 @@ from lsgan.editing.targets import (
     resolve_targets,
 )
 from lsgan.errors import CheckpointError, InputImageError, LsganError
+from lsgan.facs import NUM_AUS
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
@@ -99,6 +101,7 @@ class EditorConfig:
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
     motion: str = DEFAULT_MOTION  # MOTIONS: where an edit's geometry comes from (module docstring)
     creases: bool = False  # shade the folds the expression makes with the mesh motion (editing.creases)
+    steady_reading: bool = True  # G_exp reads each face as the median over editing.reading.VIEWS, not one crop
 
     def __post_init__(self) -> None:
         check_motion(self.motion)
@@ -240,9 +243,15 @@ class Editor:
         return [self._prepare_one(image, face) for image in _as_list(images)]
 
     def estimate_faces(self, photos: Sequence[PreparedPhoto]) -> np.ndarray:
-        """``[F, 16]`` for the faces of ``photos``, in order."""
-        crops = np.stack([face.crop for photo in photos for face in photo.faces])
-        return self._regress_aus(crops).numpy().astype(np.float32)
+        """``[F, 16]`` for the faces of ``photos``, in order: G_exp's median over the views of each face
+        (``editing.reading``), or its reading of the aligned crop alone without ``steady_reading``."""
+        if not self.config.steady_reading:
+            crops = np.stack([face.crop for photo in photos for face in photo.faces])
+            return self._regress_aus(crops).numpy().astype(np.float32)
+        views = np.concatenate([view_crops(photo.photo, face.matrix, self.image_size)
+                                for photo in photos for face in photo.faces])  # [F*V, S, S, 3]
+        readings = self._regress_aus(views).numpy().reshape(-1, len(VIEWS), NUM_AUS)
+        return np.median(readings, axis=1).astype(np.float32)
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
                region: str | None = None, photo_masks: bool = True, motion: str | None = None,

@@ -12,7 +12,9 @@ target AUs [16], ``mesh_motion`` returns
   cavity, upper teeth in the top part) and its alpha, drawn at P so that it stays sharp at the photo's resolution.
   A source opening that the warp would stretch past ``MAX_STRETCH`` times its area is painted over too (stretched
   teeth read as a pale tongue). How much upper tooth shows follows FACS: the upper lip raiser (AU10) and the smile
-  (AU12) bare the upper teeth; lips parted by the jaw alone (AU25, AU26) show only their edges.
+  (AU12) bare the upper teeth, which then fill most of even a narrow opening (a smile's gap between the lips is
+  its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. The teeth are drawn apart, their
+  gaps placed by real tooth widths either side of the lips' midline.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
@@ -38,16 +40,28 @@ SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel cr
 PAINT_SCALE = 4
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
-TEETH_SHARE = 0.36  # at most this top share of an opening's height shows upper teeth
+TEETH_SHARE = 0.36  # at most this top share of an opening's height shows upper teeth (lips parted by the jaw)
+BARED_TEETH_SHARE = 0.7  # ... and when bared (AU10 or AU12 at 1): the upper lip is drawn up off the teeth
+# Where one upper tooth meets the next, seen from the front, from the midline out (central and lateral incisors,
+# canine, two premolars), in inter-ocular distances: their widths (8.5, 6.5, 7.5, 7, 7 mm for a 63 mm inter-ocular
+# distance) foreshortened as the dental arch turns away
+TOOTH_EDGES = (0.0, 0.135, 0.225, 0.30, 0.355, 0.40)
+TOOTH_GAP = 0.2  # crop pixels: the Gaussian sigma of the dark gap between two teeth
+TOOTH_GAP_DEPTH = 0.5  # how much of the tooth the gap lets the dark cavity through, at the gum
 TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in inter-ocular distances
 LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither AU10 nor AU12
-MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth
+MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth ...
+MIN_BARED_TEETH_HEIGHT = 1.0  # ... or than this where the teeth are bared (a smile's narrow gap is teeth)
 MAX_STRETCH = 1.5  # a source opening warped to more than this times its area is painted over
 # The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
 LOWER_INNER, UPPER_INNER = (87, 14, 317), (82, 13, 312)
+INNER_LIP_MIDDLE = (13, 14)  # the upper and lower inner lip on the face's midline: where the teeth are centred
 OPENING_AUS = (25, 26)
 GAP_TOLERANCE = 0.005  # crop-side fractions (a third of a pixel at 64 px): mesh noise, not a misread opening
-REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright, scaled with the face's light
+REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright; darker on a darker face, ...
+# ... as the square root of the face's brightness: a face is darker for its skin as well as its light, and teeth are
+# pale on every face (scaled with the face's luma itself, teeth on darker skin came out grey)
+TEETH_LIGHT_RANGE = (0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -148,8 +162,9 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
         teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
     extent = _column_extent(opened)
-    teeth = _teeth(extent, scale, teeth_px) * alpha
-    light = np.clip(_face_luma(crop, points) / REFERENCE_LUMA, 0.6, 1.0)
+    midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
+    teeth = _teeth(extent, scale, teeth_px, _bared(exposure), midline, bared_px / TEETH_HEIGHT) * alpha
+    light = np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE)
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
@@ -201,20 +216,35 @@ def _cavity_shade(extent: _ColumnExtent) -> np.ndarray:
     return (0.55 + 0.6 * depth**2) * (0.8 + 0.2 * centre)
 
 
-def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float) -> np.ndarray:
-    """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels (at most ``TEETH_SHARE``) of each column of the opening,
-    darker towards the corners."""
+def _bared(exposure: float) -> float:
+    """0 for a mouth parted by the jaw alone, 1 for teeth bared by AU10 or AU12 at 1 (``teeth_exposure``)."""
+    return float(np.clip((exposure - LIP_TEETH_EXPOSURE) / (1.0 - LIP_TEETH_EXPOSURE), 0.0, 1.0))
+
+
+def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
+           eye_distance: float) -> np.ndarray:
+    """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels of each column of the opening (at most a share of its
+    height that grows from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), darker towards the corners, as
+    separate teeth (``TOOTH_EDGES`` either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels)
+    whose gaps let the cavity through, most at the gum."""
     inside, columns, top, bottom = extent.inside, extent.columns, extent.top, extent.bottom
     if not columns.any():
         return np.zeros(inside.shape, np.float32)
     height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
     rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
-    band_height = np.minimum(TEETH_SHARE * height, teeth_px)[None]
-    band = (((rows - top[None]) < band_height) & (height[None] >= MIN_TEETH_HEIGHT * scale)).astype(np.float32)
+    share = TEETH_SHARE + (BARED_TEETH_SHARE - TEETH_SHARE) * bared
+    band_height = np.maximum(np.minimum(share * height, teeth_px), 1.0)[None]
+    from_gum = (rows - top[None]) / band_height  # 0 at the upper lip, 1 at the teeth's edge
+    least = MIN_TEETH_HEIGHT + (MIN_BARED_TEETH_HEIGHT - MIN_TEETH_HEIGHT) * bared  # crop pixels
+    band = ((from_gum < 1.0) & (height[None] >= least * scale)).astype(np.float32)
     xs = np.flatnonzero(columns)
     across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
     shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
-    return cv2.GaussianBlur(band * shade, (0, 0), 0.25 * scale)
+    columns_x = np.arange(inside.shape[1], dtype=np.float32)
+    edges = midline + eye_distance * np.concatenate([-np.array(TOOTH_EDGES[1:]), TOOTH_EDGES])
+    closeness = np.exp(-0.5 * ((columns_x[:, None] - edges[None]) / (TOOTH_GAP * scale)) ** 2).max(axis=1)
+    gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (1.0 - 0.6 * np.clip(from_gum, 0.0, 1.0))
+    return cv2.GaussianBlur(band * shade * gaps, (0, 0), 0.25 * scale)
 
 
 def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
