@@ -170,6 +170,7 @@ class Editor:
         self.au_regressor = bundle.au_regressor.to(self.device).eval()
         self._aligner: FaceAligner | None = None
         self._mesh_basis: MeshBasis | None = None  # loaded by the first edit that needs it
+        self.reading_views = VIEWS  # what estimate_faces reads each face through (steady_reading)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
@@ -248,9 +249,9 @@ class Editor:
         if not self.config.steady_reading:
             crops = np.stack([face.crop for photo in photos for face in photo.faces])
             return self._regress_aus(crops).numpy().astype(np.float32)
-        views = np.concatenate([view_crops(photo.photo, face.matrix, self.image_size)
+        views = np.concatenate([view_crops(photo.photo, face.matrix, self.image_size, self.reading_views)
                                 for photo in photos for face in photo.faces])  # [F*V, S, S, 3]
-        readings = self._regress_aus(views).numpy().reshape(-1, len(VIEWS), NUM_AUS)
+        readings = self._regress_aus(views).numpy().reshape(-1, len(self.reading_views), NUM_AUS)
         return np.median(readings, axis=1).astype(np.float32)
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
