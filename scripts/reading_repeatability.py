@@ -48,8 +48,8 @@ def given_again(photo: np.ndarray) -> Iterator[np.ndarray]:
 
 def reader(bundle: editing.ModelBundle, views: tuple[View, ...]) -> editing.Editor:
     """An editor that reads each face through ``views`` (none: the aligned crop alone)."""
-    made = editing.Editor(bundle, editing.EditorConfig(steady_reading=bool(views)))
-    made.reading_views = views or VIEWS
+    made = editing.Editor(bundle)
+    made.reading_views = views
     return made
 
 

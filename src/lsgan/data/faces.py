@@ -435,7 +435,12 @@ def similarity_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def warp_antialiased(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """``cv2.warpAffine`` to ``size``×``size``; a strong reduction first shrinks the photo with area averaging
     so the crop is not aliased (a bilinear warp alone samples only 4 pixels per output pixel)."""
-    photo, matrix = reduced_for_warp(photo, matrix)
+    return warp_affine(*reduced_for_warp(photo, matrix), size)
+
+
+def warp_affine(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """The bilinear ``size``×``size`` warp of ``photo`` by ``matrix`` (2×3) that crops are made with, borders
+    reflected."""
     return cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 

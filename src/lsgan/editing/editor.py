@@ -39,7 +39,7 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resize_matrix
 from lsgan.editing.mesh_motion import PAINT_SCALE, has_mesh, mesh_motion
-from lsgan.editing.reading import VIEWS, view_crops
+from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
     AUInput,
     TargetRequest,
@@ -170,7 +170,8 @@ class Editor:
         self.au_regressor = bundle.au_regressor.to(self.device).eval()
         self._aligner: FaceAligner | None = None
         self._mesh_basis: MeshBasis | None = None  # loaded by the first edit that needs it
-        self.reading_views = VIEWS  # what estimate_faces reads each face through (steady_reading)
+        # what estimate_faces reads each face through (steady_reading); none: the aligned crop alone
+        self.reading_views: tuple[View, ...] = VIEWS if self.config.steady_reading else ()
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
@@ -244,9 +245,9 @@ class Editor:
         return [self._prepare_one(image, face) for image in _as_list(images)]
 
     def estimate_faces(self, photos: Sequence[PreparedPhoto]) -> np.ndarray:
-        """``[F, 16]`` for the faces of ``photos``, in order: G_exp's median over the views of each face
-        (``editing.reading``), or its reading of the aligned crop alone without ``steady_reading``."""
-        if not self.config.steady_reading:
+        """``[F, 16]`` for the faces of ``photos``, in order: G_exp's median over ``reading_views`` of each face
+        (``editing.reading``), or its reading of the aligned crop alone when there are none."""
+        if not self.reading_views:
             crops = np.stack([face.crop for photo in photos for face in photo.faces])
             return self._regress_aus(crops).numpy().astype(np.float32)
         views = np.concatenate([view_crops(photo.photo, face.matrix, self.image_size, self.reading_views)

@@ -154,7 +154,8 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
-    bared_px = TEETH_HEIGHT * FaceTemplate().eye_distance * size * scale  # fully bared upper teeth, paint pixels
+    eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
+    bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
     teeth_px = bared_px * exposure
     if seen_open.sum() > MAX_STRETCH * max(float(was_open.sum()), 1.0):
         seen_open = np.zeros_like(seen_open)
@@ -163,7 +164,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
     extent = _column_extent(opened)
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
-    teeth = _teeth(extent, scale, teeth_px, _bared(exposure), midline, bared_px / TEETH_HEIGHT) * alpha
+    teeth = _teeth(extent, scale, teeth_px, _bared(exposure), midline, eye_distance) * alpha
     light = np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE)
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth

@@ -9,10 +9,9 @@ scales × five shifts); the editor reads all of them and keeps the median of eac
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from lsgan.data.faces import reduced_for_warp
+from lsgan.data.faces import reduced_for_warp, warp_affine
 
 VIEW_SCALES = (0.95, 1.0, 1.05)  # about the crop's centre
 VIEW_SHIFTS = ((0.0, 0.0), (-0.03, 0.0), (0.03, 0.0), (0.0, -0.03), (0.0, 0.03))  # fractions of the crop's side
@@ -36,7 +35,6 @@ def view_crops(photo: np.ndarray, matrix: np.ndarray, size: int, views: tuple[Vi
     to_crop = np.vstack([matrix, [0.0, 0.0, 1.0]])
     crops = []
     for mirrored, scale, dx, dy in views:
-        crop = cv2.warpAffine(photo, (view_matrix(size, scale, dx, dy) @ to_crop)[:2], (size, size),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        crop = warp_affine(photo, (view_matrix(size, scale, dx, dy) @ to_crop)[:2], size)
         crops.append(crop[:, ::-1] if mirrored else crop)
     return np.ascontiguousarray(np.stack(crops))
