@@ -6,7 +6,8 @@ training config, final test metrics and loss logs beside it (the record of how t
 
 The generator and G_exp are stored in float16 unless ``--full-precision`` (they load back as float32).
 ``--g-exp-from RUN`` replaces only the shipped G_exp, by RUN's stage aux (retrained after the generator, e.g. with
-new ``aux_options``): its weights, its stage settings in the recorded config, its aux metrics and losses, its log
+new ``aux_options`` or other data): its weights, its stage settings in the recorded config, its whole run config as
+``training/aux_train_config.yaml`` (its data may differ from the generator's), its aux metrics and losses, its log
 appended; the generator's bytes are untouched. The generator was trained against the G_exp it replaces.
 """
 
@@ -27,6 +28,8 @@ from lsgan.nets.weights import save_weights
 from lsgan.training.pipeline import BUNDLE_DIR, RUN_CONFIG, RUN_METRICS
 from lsgan.training.config import STAGE_NAMES
 from lsgan.training.stages.common import load_earlier_stage
+
+AUX_RUN_CONFIG = "aux_train_config.yaml"  # --g-exp-from: the config of the run the shipped G_exp came from
 
 
 def clean_log(text: str) -> str:
@@ -78,6 +81,7 @@ def replace_g_exp(aux_run: Path, dest: Path, log: Path | None, storage_dtype: to
     (staging / "training" / "train_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (staging / "training" / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     shutil.copy2(aux_run / "aux" / "losses.jsonl", staging / "training" / "aux_losses.jsonl")
+    shutil.copy2(aux_run / RUN_CONFIG, staging / "training" / AUX_RUN_CONFIG)
     if log is not None:
         with (staging / "training" / "train.log").open("a") as handle:
             handle.write(clean_log(log.read_text(errors="replace")))

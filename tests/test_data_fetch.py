@@ -63,6 +63,10 @@ def test_fetch_writes_the_chosen_files_and_a_manifest_of_their_hashes(tmp_path: 
     assert sorted(p.name for p in (out / "video_frames/franck").iterdir()) == ["00000.png", "00003.png", "00006.png"]
     lfw = np.load(out / "lfw_subset.npy")
     assert lfw.shape == (100, 25, 25) and 0.0 <= lfw.min() and lfw.max() <= 1.0
+    lfw_faces = sorted((out / "lfw_faces").iterdir())
+    assert len(lfw_faces) == 100 and lfw_faces[7].name == "lfw_007.png"
+    face = np.asarray(Image.open(lfw_faces[7]))  # grey, upscaled: its mean is the 25-px face's
+    assert face.shape == (100, 100) and abs(face.mean() / 255 - lfw[7].mean()) < 0.01
     manifest = json.loads((out / "manifest.json").read_text())
     on_disk = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     assert sorted(manifest["files"]) == on_disk
@@ -126,9 +130,9 @@ def test_the_command_reports_a_second_run_and_rejects_a_missing_archives_folder(
     args = ["data", "fetch", "photos", "--out", tmp_path / "p", "--frames-every", "0"]
     first = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
     assert first.code == 0, first.err
-    assert "wrote 33 files" in first.out and "(14 portraits)" in first.out
+    assert "wrote 133 files" in first.out and "(14 portraits)" in first.out  # 33 + the 100 LFW PNGs
     second = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
-    assert second.code == 0 and "already there: 33 files" in second.out
+    assert second.code == 0 and "already there: 133 files" in second.out
     missing = run_lsgan(["data", "fetch", "photos", "--out", tmp_path / "q", "--archives", tmp_path / "nowhere"],
                         capsys, monkeypatch)
     assert missing.code == 2 and missing.err.startswith("error: ") and "nowhere" in missing.err

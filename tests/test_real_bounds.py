@@ -57,16 +57,18 @@ def test_the_bound_loss_is_zero_inside_and_pulls_readings_back_in() -> None:
 
 
 def test_stage_aux_trains_g_exp_on_bounded_real_faces(synth_dir: Path, tmp_path: Path, astronaut) -> None:
-    real = tmp_path / "frames"
-    real.mkdir()
-    Image.fromarray(astronaut).save(real / "smile.png")  # face-api reads the astronaut as happy
-    Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1])).save(real / "mirrored.png")
+    frames, more = tmp_path / "frames", tmp_path / "more"  # data.real as two folders
+    frames.mkdir()
+    more.mkdir()
+    Image.fromarray(astronaut).save(frames / "smile.png")  # face-api reads the astronaut as happy
+    Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1])).save(more / "mirrored.png")
+    real = f"[{frames}, {more}]"
     run = tmp_path / "run"
     config = tiny_config(synth_dir, f"data.real={real}", "stages.aux_options.real_bounds=1",
                          "stages.aux_options.real_batch=2", "stages.aux.steps=3", "stages.aux.eval_every=0")
     train("aux", config, run)
     expressions = RealExpressions.read(run / REAL_EXPRESSIONS)
-    assert expressions.names == ["mirrored.png", "smile.png"] and expressions.classifier == "faceapi"
+    assert expressions.names == ["frames/smile.png", "more/mirrored.png"] and expressions.classifier == "faceapi"
     assert (expressions.probabilities.argmax(axis=1) == EXPRESSIONS.index("happy")).all()
     log = loss_log(run / "aux")
     assert len(log) == 3 and all(record["real_bound"] >= 0 for record in log)

@@ -180,6 +180,13 @@ def test_real_faces_train_the_generator_beside_synthfacs(tiny_run: Path, synth_d
     prepare_real_faces(tiny_config(synth_dir, f"data.real={real}", "losses.real=1", "data.real_limit=1"), run,
                        init_distributed("cpu"))
     assert RealFaces.read(run / REAL_FACES).names == ["clip/a.png"]
+    # Several folders: in the order given, named from their common parent.
+    more = tmp_path / "more"
+    more.mkdir()
+    Image.fromarray(astronaut).save(more / "c.png")
+    prepare_real_faces(tiny_config(synth_dir, f"data.real=[{more}, {real}]", "losses.real=1"), run,
+                       init_distributed("cpu"))
+    assert RealFaces.read(run / REAL_FACES).names == ["more/c.png", "frames/clip/a.png", "frames/clip/b.jpg"]
 
 
 def test_expression_loss_trains_through_face_api(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
@@ -419,6 +426,7 @@ def test_ship_model_can_replace_only_the_shipped_g_exp(tiny_run: Path, synth_dir
     record = yaml.safe_load((dest / "training" / "train_config.yaml").read_text())
     assert record["stages"]["aux_options"]["photometric"] == 0.3 and record["stages"]["aux"]["steps"] == 2
     assert record["model"] == yaml.safe_load((dest / "config.yaml").read_text())
+    assert (dest / "training" / "aux_train_config.yaml").read_text() == (other / "config.yaml").read_text()
     assert json.loads((dest / "training" / "metrics.json").read_text())["aux"] == json.loads(
         (other / "metrics.json").read_text())["aux"]
     assert (dest / "training" / "aux_losses.jsonl").read_text() == (other / "aux" / "losses.jsonl").read_text()

@@ -55,7 +55,7 @@ class DataSection(DataSource):
     that does not exist (at the model's image size); unlabelled real faces for stage lsgan (with ``losses.real``)."""
 
     synth: SynthSettings = field(default_factory=SynthSettings)
-    real: Path | None = None  # photos / video frames of real faces, unlabelled
+    real: Path | tuple[Path, ...] | None = None  # a folder (or a list of folders) of real faces, unlabelled
     real_limit: int = 0  # use the first N images of ``real`` (0: all)
 
 

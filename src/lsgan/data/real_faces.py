@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,31 +50,50 @@ class RealFaces:
             raise DataError(f"{path}: not a real-faces cache ({err}); delete it to align the faces again") from None
 
 
-def align_folder(folder: Path, size: int, *, limit: int = 0, progress: bool = True) -> RealFaces:
-    """The largest face of each image under ``folder`` (the first ``limit`` images when > 0), aligned to
-    ``size``×``size``; images without a face are listed in ``skipped``."""
-    if not folder.is_dir():
-        raise DataError(f"real faces folder not found: {folder} (data.real; `lsgan data fetch photos` makes one)")
-    paths = list_images(folder)
-    if not paths:
-        raise DataError(f"{folder}: no images (data.real needs photos or video frames of real faces)")
+def real_folders(real: Path | Sequence[Path]) -> tuple[Path, ...]:
+    """``data.real`` (one folder or several) as a tuple of folders, ``~`` expanded."""
+    folders = (real,) if isinstance(real, (str, Path)) else tuple(real)
+    if not folders:
+        raise DataError("data.real is an empty list: give a folder of real faces, or several")
+    return tuple(Path(folder).expanduser() for folder in folders)
+
+
+def faces_root(folders: Sequence[Path]) -> Path:
+    """The folder that ``RealFaces.names`` are relative to: the folder itself, or several folders' common parent."""
+    return folders[0] if len(folders) == 1 else Path(os.path.commonpath([f.resolve() for f in folders]))
+
+
+def align_folders(folders: Sequence[Path], size: int, *, limit: int = 0, progress: bool = True) -> RealFaces:
+    """The largest face of each image under ``folders`` (in the order given, each folder's images sorted; the first
+    ``limit`` images when > 0), aligned to ``size``×``size``; images without a face are listed in ``skipped``."""
+    root = faces_root(folders).resolve()
+    paths, names_of = [], {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(f"real faces folder not found: {folder} (data.real; `lsgan data fetch photos` makes one)")
+        found = list_images(folder)
+        if not found:
+            raise DataError(f"{folder}: no images (data.real needs photos or video frames of real faces)")
+        paths += found
+        within = folder.resolve().relative_to(root)
+        names_of |= {path: (within / path.relative_to(folder)).as_posix() for path in found}
     if limit > 0:
         paths = paths[:limit]
     crops, names, skipped = [], [], []
     with FaceAligner(size=size) as aligner:
         for path in tqdm(paths, desc="aligning real faces", unit="image", disable=not progress):
-            name = path.relative_to(folder).as_posix()
+            name = names_of[path]
             try:
                 crops.append(aligner.align(read_image(path), name=name).crop)
                 names.append(name)
             except LsganError as err:
                 skipped.append(str(err) if name in str(err) else f"{name}: {err}")
     if not crops:
-        raise DataError(f"{folder}: no face found in any of {len(paths)} images")
-    return RealFaces(np.stack(crops), names, skipped, made_from(folder, size, limit))
+        raise DataError(f"{', '.join(map(str, folders))}: no face found in any of {len(paths)} images")
+    return RealFaces(np.stack(crops), names, skipped, made_from(folders, size, limit))
 
 
-def made_from(folder: Path, size: int, limit: int) -> dict:
-    """What a cache of ``align_folder(folder, size, limit=limit)`` records, to tell whether it is still current."""
-    return {"folder": str(Path(folder).resolve()), "size": size, "limit": limit,
+def made_from(folders: Sequence[Path], size: int, limit: int) -> dict:
+    """What a cache of ``align_folders(folders, size, limit=limit)`` records, to tell whether it is still current."""
+    return {"folders": [str(Path(folder).resolve()) for folder in folders], "size": size, "limit": limit,
             "template": asdict(FaceTemplate())}  # a new framing aligns them again

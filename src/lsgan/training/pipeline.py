@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from lsgan.config import load_config, save_config, to_dict
 from lsgan.data.datasets import UnpairedPairs, build_dataset
-from lsgan.data.real_faces import REAL_FACES, RealFaces, align_folder, made_from
+from lsgan.data.real_faces import REAL_FACES, RealFaces, align_folders, faces_root, made_from, real_folders
 from lsgan.errors import DataError, LsganError
 from lsgan.nets.expression import LOSS_CLASSIFIER, load_classifier
 from lsgan.nets.judge import JUDGE_FILE, save_judge
@@ -142,26 +142,26 @@ def real_faces_needed(config: TrainConfig, stages: Sequence[str]) -> bool:
 def prepare_real_faces(config: TrainConfig, run_dir: Path, ctx: DistContext, stages: Sequence[str] = ("lsgan",)
                        ) -> None:
     """Align ``data.real``'s faces once into RUN_DIR/real_faces.npz (rank 0; others wait) when ``stages`` train on
-    them; a run dir keeps its own copy, so a resumed run trains on the same faces, and aligns again when the folder,
-    size or limit changed. With stage aux's real bounds, also the training classifier's reads of them
+    them; a run dir keeps its own copy, so a resumed run trains on the same faces, and aligns again when the
+    folders, size or limit changed. With stage aux's real bounds, also the training classifier's reads of them
     (``training.real_bounds``, RUN_DIR/real_expressions.npz), read again when the faces are."""
     if not real_faces_needed(config, stages):
         return
     if config.data.real is None:
         what = (f"losses.real={config.losses.real}" if config.losses.real
                 else f"stages.aux_options.real_bounds={config.stages.aux_options.real_bounds}")
-        raise LsganError(f"{what} trains on real faces: give their folder as data.real (e.g. `lsgan data fetch "
-                         "photos` then data.real=<its video_frames folder>), or set it to 0")
+        raise LsganError(f"{what} trains on real faces: give their folder as data.real, or a list of folders (e.g. "
+                         "`lsgan data fetch photos` then data.real=<its video_frames folder>), or set it to 0")
     cache = run_dir / REAL_FACES
-    folder = Path(config.data.real).expanduser()
-    wanted = made_from(folder, config.model.image_size, config.data.real_limit)
+    folders = real_folders(config.data.real)
+    wanted = made_from(folders, config.model.image_size, config.data.real_limit)
     if ctx.is_main and (not cache.is_file() or RealFaces.read(cache).made_from != wanted):
-        faces = align_folder(folder, config.model.image_size, limit=config.data.real_limit)
+        faces = align_folders(folders, config.model.image_size, limit=config.data.real_limit)
         atomic_write_bytes(cache, faces.to_bytes())
         print(f"real faces: {len(faces.names)} aligned into {cache}, {len(faces.skipped)} images without a face",
               flush=True)
     if ctx.is_main and "aux" in stages and config.stages.aux_options.real_bounds:
-        _read_real_expressions(folder, RealFaces.read(cache), run_dir / REAL_EXPRESSIONS, ctx)
+        _read_real_expressions(faces_root(folders), RealFaces.read(cache), run_dir / REAL_EXPRESSIONS, ctx)
     barrier(ctx)
 
 
