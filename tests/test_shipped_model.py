@@ -156,3 +156,12 @@ def test_an_edit_starts_from_the_faces_own_aus(editor):
     assert np.abs(from_zero - expected).mean() > 1.0  # a zero source gives a visibly different face here
     difference = np.abs(result.image.astype(int) - expected)
     assert difference.max() <= 1 and difference.mean() < 0.05
+
+
+def test_g_exp_reads_a_real_smile_and_no_other_au(astronaut):
+    """The shipped G_exp reads real faces (stage aux's real bounds, docs/real_photos.md): the astronaut's broad smile,
+    a photo in no training set, as AU6 and AU12 with the lips apart, and every other AU as off."""
+    reading = Editor.from_pretrained().estimate(astronaut)[0]
+    assert reading[au_index(12)] >= 0.5 and reading[au_index(6)] >= 0.3
+    others = [reading[au_index(au)] for au in AU_IDS if au not in (6, 12, 25)]
+    assert max(others) <= 0.1  # 0.03 here; the G_exp before LFW's faces joined its bounds read AU1 0.15

@@ -189,6 +189,18 @@ def test_real_faces_train_the_generator_beside_synthfacs(tiny_run: Path, synth_d
     assert RealFaces.read(run / REAL_FACES).names == ["more/c.png", "frames/clip/a.png", "frames/clip/b.jpg"]
 
 
+def test_data_real_is_one_folder_or_a_list_of_them(tmp_path: Path) -> None:
+    from lsgan.data.real_faces import faces_root, real_folders
+    from lsgan.errors import DataError
+
+    assert real_folders("~/frames") == (Path.home() / "frames",)
+    folders = real_folders([tmp_path / "a" / "lfw", tmp_path / "b"])
+    assert folders == (tmp_path / "a" / "lfw", tmp_path / "b") and faces_root(folders) == tmp_path.resolve()
+    assert faces_root(real_folders(tmp_path / "b")) == tmp_path / "b"
+    with pytest.raises(DataError, match="empty list"):
+        real_folders([])
+
+
 def test_expression_loss_trains_through_face_api(tiny_run: Path, synth_dir: Path, tmp_path: Path) -> None:
     import shutil
 
