@@ -355,6 +355,31 @@ def test_benchmark_counts_every_photo_and_keeps_the_classifier_books(photo_folde
     assert files.results.read_text() == results_csv(result)
 
 
+def test_every_face_of_a_photo_is_measured_and_named_by_the_editors_number(tmp_path):
+    """Two faces side by side, the editor marking the left one only (its face 0): a row per face and emotion, each
+    read in its own box, one edit per emotion, the photo's time counted once."""
+    from skimage import data
+
+    left = np.asarray(Image.fromarray(data.astronaut()).resize((256, 256), Image.Resampling.BILINEAR))
+    right = np.full_like(left, 128)  # a smaller face on the right: the marking editor marks the largest, the left
+    right[28:228, 28:228] = np.asarray(Image.fromarray(data.astronaut()).resize((200, 200), Image.Resampling.BILINEAR))
+    write_image(tmp_path / "pair.png", np.concatenate([left, right], axis=1))
+    editor = MarkingEditor()
+    ticks = iter(range(100))
+    result = run_photo_benchmark(editor, [tmp_path / "pair.png"], ("happy", "sad"), [MarkReader()], progress=False,
+                                 clock=lambda: float(next(ticks)))
+    rows = _rows(results_csv(result))
+    assert [(r["photo"], r["emotion"]) for r in rows] == [
+        ("pair.png#0", "happy"), ("pair.png#1", "happy"), ("pair.png#0", "sad"), ("pair.png#1", "sad")]
+    assert editor.calls == ["happy", "sad"]  # the photo is edited once per emotion, every face at once
+    assert [r["marks_edit_top"] for r in rows] == ["happy", "neutral", "sad", "neutral"]
+    summary = summarize(result)
+    assert summary["photos"] == 1 and summary["faces"] == 2 and summary["edits_done"] == 4
+    assert summary["seconds"]["per_photo_mean"] == 2.0  # two edits of one second each, not one per face
+    assert [row.photo for row in result.sheet] == ["pair.png#0", "pair.png#1"]
+    assert "1 photos (2 faces" in report_markdown(summary)
+
+
 def test_an_editor_that_leaves_the_photo_alone_scores_no_change(photo_folder):
     class Untouched:
         def edit(self, images, aus=None, *, emotion=None, intensity=None):

@@ -97,8 +97,8 @@ def photos(
     creases: CreasesOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Edit every photo to every emotion and measure the edits: classifier reads, identity, detail, change outside
-    the face, expression geometry, time. Every photo is counted (edited, or not with its reason)."""
+    """Edit every photo to every emotion and measure the edits at every face: classifier reads, identity, detail,
+    change outside the faces, expression geometry, time. Every photo is counted (edited, or not with its reason)."""
     from lsgan.data.photos import benchmark_photos
     from lsgan.editing.editor import Editor, check_motion, describe_motion
     from lsgan.evaluation.photo_report import write_report

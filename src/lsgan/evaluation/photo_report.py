@@ -60,7 +60,7 @@ def results_csv(result: BenchmarkResult) -> str:
 
 
 def _csv_values(row: EditRow, classifiers: tuple[str, ...]) -> list[str]:
-    values = [row.photo, row.emotion, row.status, row.reason, _cell(row.seconds, 3),
+    values = [row.name, row.emotion, row.status, row.reason, _cell(row.seconds, 3),
               _cell(row.identity_distance, 4), _cell(row.detail_kept, 4), _cell(row.outside_max_abs, 0),
               _cell(row.outside_changed_share, 5), *[_cell(row.geometry.get(name), 4) for name in READINGS]]
     for name in classifiers:
@@ -79,12 +79,17 @@ def _cell(value: float | None, digits: int) -> str:
 # ---------------------------------------------------------------- report.md
 
 
+def _faces_note(summary: dict) -> str:
+    faces = summary.get("faces", summary["photos"])
+    return "" if faces == summary["photos"] else f" ({faces} faces: a photo with several is measured at each)"
+
+
 def report_markdown(summary: dict) -> str:
     """The summary as Markdown: counts, classifier reads, identity/detail/outside change, geometry, timing."""
     lines = [f"# Real-photo benchmark: {summary['model']}", "",
-             f"{summary['photos']} photos, {summary['photos_edited']} with a face edited; emotions "
-             f"{', '.join(summary['emotions'])} at intensity {summary['intensity']:g}; "
-             f"{summary['edits_done']} of {summary['edits']} edits done.", ""]
+             f"{summary['photos']} photos{_faces_note(summary)}, {summary['photos_edited']} with a face edited; "
+             f"emotions {', '.join(summary['emotions'])} at intensity {summary['intensity']:g}; "
+             f"{summary['edits_done']} of {summary['edits']} edits done (one per face and emotion).", ""]
     if summary["photos_failed"] or summary["edits_failed"]:
         lines += ["## Not edited", "", "| photo | emotion | reason |", "|---|---|---|"]
         lines += [f"| {item['photo']} | all | {item['reason']} |" for item in summary["photos_failed"]]

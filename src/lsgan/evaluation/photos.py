@@ -3,7 +3,9 @@ the public ``Editor`` API and measure what no SynthFACS figure shows: whether re
 read the asked emotion, whether the person stays the same (dlib identity distance), how much detail survives,
 whether anything outside the face changed, and how the face's geometry moved against the direction FACS expects.
 
-Every photo is counted: edited, or failed with its reason (unreadable, no face found, an editor error).
+Every photo is counted: edited, or failed with its reason (unreadable, no face found, an editor error). A photo
+with several faces is edited once per emotion and measured at each face (rows named ``photo#N``, N the editor's
+face number, left to right).
 ``run_photo_benchmark`` returns the rows; ``summarize`` reduces them to the figures of the report
 (``evaluation.photo_report`` writes report.md, results.csv, summary.json and contact_sheet.png).
 """
@@ -75,19 +77,25 @@ class ClassifierRead:
 
 @dataclass
 class EditRow:
-    """One photo × emotion: its measures, or why it failed (``status`` "failed", ``reason``)."""
+    """One face of a photo × emotion: its measures, or why it failed (``status`` "failed", ``reason``)."""
 
-    photo: str
+    photo: str  # the photo's file name
     emotion: str
+    face: int | None = None  # in a photo with several faces, this one's number (the editor's, left to right)
     status: str = "edited"
     reason: str = ""
-    seconds: float = math.nan  # editor.edit wall time (detection, model, applying the edit to the photo)
+    seconds: float = math.nan  # editor.edit wall time of the photo's edit (every face; detection, model, pasting)
     identity_distance: float = math.nan
     detail_kept: float = math.nan
     outside_max_abs: float = math.nan
     outside_changed_share: float = math.nan
     geometry: dict[str, float] = field(default_factory=dict)  # reading -> edit - source (empty: no mesh)
     reads: dict[str, ClassifierRead] = field(default_factory=dict)  # classifier name -> read
+
+    @property
+    def name(self) -> str:
+        """The photo's name, with ``#N`` for face N of a photo with several."""
+        return self.photo if self.face is None else f"{self.photo}#{self.face}"
 
 
 @dataclass
@@ -113,10 +121,10 @@ class BenchmarkResult:
 
 @dataclass
 class _Source:
-    """What is measured once per source photo."""
+    """What is measured once per face of a source photo."""
 
     photo: np.ndarray
-    box: tuple[float, float, float, float]  # the largest face's
+    box: tuple[float, float, float, float]  # this face's
     mesh: Landmarks | None  # mediapipe's mesh in that box, None if it finds no face there
     region: np.ndarray  # bool H×W: every face's hull, dilated
     probs: dict[str, np.ndarray]  # read name (classifier, classifier+boxes) -> [7]
@@ -206,9 +214,9 @@ def run_photo_benchmark(editor: PhotoEditor, photos: Sequence[Path], emotions: S
     try:
         with tqdm(total=len(photos) * len(emotions), unit="edit", desc="eval photos", disable=not progress) as bar:
             for path in photos:
-                photo_rows, sheet_row = _benchmark_photo(editor, path, emotions, intensity, judges, cell, clock)
+                photo_rows, sheet_rows = _benchmark_photo(editor, path, emotions, intensity, judges, cell, clock)
                 rows += photo_rows
-                sheet.append(sheet_row)
+                sheet += sheet_rows
                 bar.update(len(emotions))
     finally:
         judges.close()
@@ -216,10 +224,12 @@ def run_photo_benchmark(editor: PhotoEditor, photos: Sequence[Path], emotions: S
 
 
 def _benchmark_photo(editor: PhotoEditor, path: Path, emotions: Sequence[str], intensity: float, judges: _Judges,
-                     cell: int, clock: Callable[[], float]) -> tuple[list[EditRow], SheetRow]:
+                     cell: int, clock: Callable[[], float]) -> tuple[list[EditRow], list[SheetRow]]:
+    """Rows and contact-sheet rows of one photo, for every face found in it (each edit of the photo measured at
+    each face)."""
     name = path.name
     try:
-        source = _measure_source(path, judges)
+        sources = _measure_sources(path, judges)
     except LsganError as err:
         reason = _reason(err, path)
         try:
@@ -227,59 +237,74 @@ def _benchmark_photo(editor: PhotoEditor, path: Path, emotions: Sequence[str], i
         except LsganError:
             thumb = None
         rows = [EditRow(name, emotion, status="failed", reason=reason) for emotion in emotions]
-        return rows, SheetRow(name, [thumb, *[None] * len(emotions)], [name, *[""] * len(emotions)], reason)
+        return rows, [SheetRow(name, [thumb, *[None] * len(emotions)], [name, *[""] * len(emotions)], reason)]
     held_out = _held_out(judges.classifiers)
-    source_top = EXPRESSIONS[int(np.argmax(source.probs[held_out]))] if held_out else None
-    cells: list[np.ndarray | None] = [_thumbnail(source.photo, source.box, cell)]
-    labels = [_label(name, held_out, source_top)]
+    faces = [None] if len(sources) == 1 else list(range(len(sources)))
+    sheet = []
+    for face, source in zip(faces, sources):
+        title = EditRow(name, "", face=face).name
+        top = EXPRESSIONS[int(np.argmax(source.probs[held_out]))] if held_out else None
+        sheet.append(SheetRow(title, [_thumbnail(source.photo, source.box, cell)], [_label(title, held_out, top)]))
     rows = []
     for emotion in emotions:
-        row, edited = _edit_and_measure(editor, path, source, emotion, intensity, judges, clock)
-        rows.append(row)
-        cells.append(None if edited is None else _thumbnail(edited, source.box, cell))
-        edit_top = row.reads[held_out].edit_top if held_out and held_out in row.reads else None
-        labels.append(f"{emotion}\n{row.reason}" if edited is None else _label(emotion, held_out, edit_top))
-    return rows, SheetRow(name, cells, labels)
+        measured, edited = _edit_and_measure(editor, path, faces, sources, emotion, intensity, judges, clock)
+        rows += measured
+        for row, source, sheet_row in zip(measured, sources, sheet):
+            sheet_row.cells.append(None if edited is None else _thumbnail(edited, source.box, cell))
+            edit_top = row.reads[held_out].edit_top if held_out and held_out in row.reads else None
+            label = f"{emotion}\n{row.reason}" if edited is None else _label(emotion, held_out, edit_top)
+            sheet_row.labels.append(label)
+    return rows, sheet
 
 
-def _measure_source(path: Path, judges: _Judges) -> _Source:
+def _measure_sources(path: Path, judges: _Judges) -> list[_Source]:
+    """Each face of the photo, left to right (the editor's face numbers), measured before the edit."""
     photo = read_image(path)
     faces = judges.aligner.detect(photo)
     if not faces:
         raise NoFaceError("no face found")
-    box = faces[0].box
     region = face_region([f.landmarks.points for f in faces], photo.shape)
-    probs = {name: p for clf in judges.classifiers for name, p in classifier_reads(clf, photo, box).items()}
-    return _Source(photo, box, judges.mesh.mesh_in_box(photo, box), region, probs)
+    sources = []
+    for face in sorted(faces, key=lambda f: f.box[0]):
+        probs = {name: p for clf in judges.classifiers for name, p in classifier_reads(clf, photo, face.box).items()}
+        sources.append(_Source(photo, face.box, judges.mesh.mesh_in_box(photo, face.box), region, probs))
+    return sources
 
 
-def _edit_and_measure(editor: PhotoEditor, path: Path, source: _Source, emotion: str, intensity: float,
-                      judges: _Judges, clock: Callable[[], float]) -> tuple[EditRow, np.ndarray | None]:
-    row = EditRow(path.name, emotion)
+def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | None], sources: Sequence[_Source],
+                      emotion: str, intensity: float, judges: _Judges, clock: Callable[[], float]
+                      ) -> tuple[list[EditRow], np.ndarray | None]:
+    """One edit of the photo (every face to ``emotion``), measured at each of its faces: a row per face."""
+    rows = [EditRow(path.name, emotion, face=face) for face in faces]
+    photo = sources[0].photo
     start = clock()
     try:
-        edited = np.asarray(editor.edit(source.photo, emotion=emotion, intensity=intensity).images[0])
+        edited = np.asarray(editor.edit(photo, emotion=emotion, intensity=intensity).images[0])
     except LsganError as err:
-        row.status, row.reason = "failed", _reason(err, path)
-        return row, None
-    row.seconds = clock() - start
-    if edited.shape != source.photo.shape:
-        row.status, row.reason = "failed", f"edit is {edited.shape}, photo {source.photo.shape}"
-        return row, None
-    row.identity_distance = judges.describer.distance(source.photo, edited, source.box)
-    row.detail_kept = detail_kept(source.photo, edited, source.box)
-    change = outside_change(source.photo, edited, source.region)
-    row.outside_max_abs, row.outside_changed_share = change.max_abs, change.changed_share
-    row.geometry = _geometry(source, edited, judges.mesh)
+        for row in rows:
+            row.status, row.reason = "failed", _reason(err, path)
+        return rows, None
+    seconds = clock() - start
+    if edited.shape != photo.shape:
+        for row in rows:
+            row.status, row.reason = "failed", f"edit is {edited.shape}, photo {photo.shape}"
+        return rows, None
+    change = outside_change(photo, edited, sources[0].region)  # outside every face: one figure per photo
     expression = emotion_to_expression(emotion)
     asked = EXPRESSIONS.index(expression) if expression else None
-    for clf in judges.classifiers:
-        for name, after in classifier_reads(clf, edited, source.box).items():
-            before = source.probs[name]
-            row.reads[name] = ClassifierRead(
-                EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
-                EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
-    return row, edited
+    for row, source in zip(rows, sources):
+        row.seconds = seconds
+        row.identity_distance = judges.describer.distance(photo, edited, source.box)
+        row.detail_kept = detail_kept(photo, edited, source.box)
+        row.outside_max_abs, row.outside_changed_share = change.max_abs, change.changed_share
+        row.geometry = _geometry(source, edited, judges.mesh)
+        for clf in judges.classifiers:
+            for name, after in classifier_reads(clf, edited, source.box).items():
+                before = source.probs[name]
+                row.reads[name] = ClassifierRead(
+                    EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
+                    EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
+    return rows, edited
 
 
 def _geometry(source: _Source, edited: np.ndarray, mesh: MediapipeDetector) -> dict[str, float]:
@@ -333,19 +358,21 @@ def summarize(result: BenchmarkResult) -> dict:
     photos = list(dict.fromkeys(row.photo for row in rows))
     failed_photos = {row.photo: row.reason for row in rows if row.status == "failed"
                      and all(r.status == "failed" for r in rows if r.photo == row.photo)}
-    neutral = {row.photo: row.geometry for row in edited if row.emotion == "neutral" and row.geometry}
-    seconds_per_photo = [sum(r.seconds for r in edited if r.photo == photo) for photo in photos
-                         if any(r.photo == photo for r in edited)]
+    neutral = {row.name: row.geometry for row in edited if row.emotion == "neutral" and row.geometry}
+    once = [r for r in edited if not r.face]  # a photo's edit times once, not once per face
+    seconds_per_photo = [sum(r.seconds for r in once if r.photo == photo) for photo in photos
+                         if any(r.photo == photo for r in once)]
     return {
         "model": result.model,
         "intensity": result.intensity,
         "emotions": list(result.emotions),
         "photos": len(photos),
+        "faces": len(dict.fromkeys(row.name for row in rows)),
         "photos_edited": len(photos) - len(failed_photos),
         "photos_failed": [{"photo": photo, "reason": reason} for photo, reason in failed_photos.items()],
         "edits": len(rows),
         "edits_done": len(edited),
-        "edits_failed": [{"photo": r.photo, "emotion": r.emotion, "reason": r.reason} for r in rows
+        "edits_failed": [{"photo": r.name, "emotion": r.emotion, "reason": r.reason} for r in rows
                          if r.status == "failed" and r.photo not in failed_photos],
         "classifiers": {name: _classifier_summary(name, edited, result.emotions) for name in result.classifiers},
         "held_out_classifier": HELD_OUT_CLASSIFIER,
@@ -361,8 +388,8 @@ def summarize(result: BenchmarkResult) -> dict:
         "geometry": {emotion: _geometry_summary([r for r in edited if r.emotion == emotion], emotion, neutral)
                      for emotion in result.emotions},
         "geometry_missing": sum(not r.geometry for r in edited),
-        "seconds": {"per_edit_mean": _mean([r.seconds for r in edited]),
-                    "per_edit_median": _median([r.seconds for r in edited]),
+        "seconds": {"per_edit_mean": _mean([r.seconds for r in once]),
+                    "per_edit_median": _median([r.seconds for r in once]),
                     "per_photo_mean": _mean(seconds_per_photo)},
     }
 
@@ -407,8 +434,8 @@ def _geometry_summary(rows: list[EditRow], emotion: str, neutral: dict[str, dict
     for reading in READINGS:
         sign = expected_sign(emotion, reading)
         changes = [row.geometry[reading] for row in rows if reading in row.geometry]
-        relative = [row.geometry[reading] - neutral[row.photo][reading] for row in rows
-                    if emotion != "neutral" and reading in row.geometry and row.photo in neutral]
+        relative = [row.geometry[reading] - neutral[row.name][reading] for row in rows
+                    if emotion != "neutral" and reading in row.geometry and row.name in neutral]
         summary[reading] = {"n": len(changes), "expected_sign": sign, **_direction(changes, sign),
                             "vs_neutral": _direction(relative, sign) if relative else None}
     return summary
