@@ -9,6 +9,7 @@ import io
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -378,6 +379,19 @@ def test_every_face_of_a_photo_is_measured_and_named_by_the_editors_number(tmp_p
     assert summary["seconds"]["per_photo_mean"] == 2.0  # two edits of one second each, not one per face
     assert [row.photo for row in result.sheet] == ["pair.png#0", "pair.png#1"]
     assert "1 photos (2 faces" in report_markdown(summary)
+
+    class EditsTheLargestOnly(MarkingEditor):
+        """Reports the faces it edited, as ``Editor`` does (``EditResult.faces``): the largest only."""
+
+        def edit(self, images, aus=None, *, emotion=None, intensity=None):
+            result = super().edit(images, emotion=emotion)
+            result.faces = [SimpleNamespace(box=self.aligner.detect(np.array(images))[0].box)]
+            return result
+
+    rows = _rows(results_csv(run_photo_benchmark(EditsTheLargestOnly(), [tmp_path / "pair.png"], ("happy",),
+                                                 [MarkReader()], progress=False)))
+    assert [(r["photo"], r["status"]) for r in rows] == [("pair.png#0", "edited"), ("pair.png#1", "failed")]
+    assert "too small" in rows[1]["reason"] and rows[1]["identity_distance"] == ""  # not counted as an edit
 
 
 def test_an_editor_that_leaves_the_photo_alone_scores_no_change(photo_folder):

@@ -279,7 +279,8 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
     photo = sources[0].photo
     start = clock()
     try:
-        edited = np.asarray(editor.edit(photo, emotion=emotion, intensity=intensity).images[0])
+        result = editor.edit(photo, emotion=emotion, intensity=intensity)
+        edited = np.asarray(result.images[0])
     except LsganError as err:
         for row in rows:
             row.status, row.reason = "failed", _reason(err, path)
@@ -294,6 +295,9 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
     asked = EXPRESSIONS.index(expression) if expression else None
     for row, source in zip(rows, sources):
         row.seconds = seconds
+        if not _was_edited(result, source.box):
+            row.status, row.reason = "failed", "the editor left this face as it is (too small to edit)"
+            continue
         row.identity_distance = judges.describer.distance(photo, edited, source.box)
         row.detail_kept = detail_kept(photo, edited, source.box)
         row.outside_max_abs, row.outside_changed_share = change.max_abs, change.changed_share
@@ -305,6 +309,19 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
                     EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
                     EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
     return rows, edited
+
+
+def _was_edited(result: object, box: tuple[float, float, float, float]) -> bool:
+    """Whether the editor's result lists a face at ``box`` among those it edited (``EditResult.faces``); an editor
+    that does not report its faces, or edits the whole image (no box), is taken to edit every face."""
+    reports = getattr(result, "faces", None)
+    if reports is None or any(report.box is None for report in reports):
+        return True
+    return any(np.linalg.norm(_centre(report.box) - _centre(box)) < (box[2] - box[0]) / 2 for report in reports)
+
+
+def _centre(box: tuple[float, float, float, float]) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
 
 
 def _geometry(source: _Source, edited: np.ndarray, mesh: MediapipeDetector) -> dict[str, float]:
