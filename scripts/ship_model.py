@@ -32,9 +32,11 @@ from lsgan.training.stages.common import load_earlier_stage
 AUX_RUN_CONFIG = "aux_train_config.yaml"  # --g-exp-from: the config of the run the shipped G_exp came from
 
 
-def clean_log(text: str) -> str:
-    """A console log without progress-bar redraws and mediapipe/glog chatter: the last state of every line."""
-    lines = [line.split("\r")[-1] for line in text.splitlines()]
+def clean_log(path: Path) -> str:
+    """A console log without progress-bar redraws and mediapipe/glog chatter: the last state of every line. Read as
+    bytes: text mode (and ``splitlines``) would turn each redraw's "\r" into a line of its own."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = [line.split("\r")[-1] for line in text.split("\n")]
     return "\n".join(line for line in lines if line.strip() and not re.match(r"^[WI]\d{4} ", line)) + "\n"
 
 
@@ -54,7 +56,7 @@ def ship(run_dir: Path, dest: Path, log: Path | None, storage_dtype: torch.dtype
         if losses.is_file():
             shutil.copy2(losses, staging / "training" / f"{stage}_losses.jsonl")
     if log is not None:
-        (staging / "training" / "train.log").write_text(clean_log(log.read_text(errors="replace")))
+        (staging / "training" / "train.log").write_text(clean_log(log))
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     load_bundle(dest)
@@ -84,7 +86,7 @@ def replace_g_exp(aux_run: Path, dest: Path, log: Path | None, storage_dtype: to
     shutil.copy2(aux_run / RUN_CONFIG, staging / "training" / AUX_RUN_CONFIG)
     if log is not None:
         with (staging / "training" / "train.log").open("a") as handle:
-            handle.write(clean_log(log.read_text(errors="replace")))
+            handle.write(clean_log(log))
     shutil.rmtree(dest)
     staging.rename(dest)
     load_bundle(dest)

@@ -176,10 +176,11 @@ def _write_skimage_faces(out: Path) -> dict[str, str]:
     lfw_path = Path(skdata.__file__).parent / Path(LFW_SUBSET).name
     if sha256_file(lfw_path) != registry[LFW_SUBSET]:
         raise PackageError(f"{lfw_path}: sha256 differs from scikit-image's registry: reinstall scikit-image")
+    faces = np.load(lfw_path)[:LFW_FACES]
     buffer = io.BytesIO()
-    np.save(buffer, np.load(lfw_path)[:LFW_FACES])
+    np.save(buffer, faces)
     files = {"lfw_subset.npy": _write_bytes(out / "lfw_subset.npy", buffer.getvalue())}
-    files |= _write_lfw_faces(out, np.load(lfw_path)[:LFW_FACES])
+    files |= _write_lfw_faces(out, faces)
     write_image(out / "portraits/astronaut.png", skdata.astronaut())
     files["portraits/astronaut.png"] = sha256_file(out / "portraits/astronaut.png")
     return files

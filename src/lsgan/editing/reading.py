@@ -33,8 +33,8 @@ def view_crops(photo: np.ndarray, matrix: np.ndarray, size: int, views: tuple[Vi
     (the view (False, 1, 0, 0) is the aligned crop itself). A large photo is reduced once for all of them."""
     photo, matrix = reduced_for_warp(photo, matrix)
     to_crop = np.vstack([matrix, [0.0, 0.0, 1.0]])
-    crops = []
-    for mirrored, scale, dx, dy in views:
-        crop = warp_affine(photo, (view_matrix(size, scale, dx, dy) @ to_crop)[:2], size)
-        crops.append(crop[:, ::-1] if mirrored else crop)
+    # a mirrored view is its unmirrored twin flipped: each (scale, dx, dy) is warped once
+    warped = {place: warp_affine(photo, (view_matrix(size, *place) @ to_crop)[:2], size)
+              for place in dict.fromkeys(view[1:] for view in views)}
+    crops = [warped[view[1:]][:, ::-1] if view[0] else warped[view[1:]] for view in views]
     return np.ascontiguousarray(np.stack(crops))
