@@ -378,7 +378,7 @@ def test_every_face_of_a_photo_is_measured_and_named_by_the_editors_number(tmp_p
     assert summary["photos"] == 1 and summary["faces"] == 2 and summary["edits_done"] == 4
     assert summary["seconds"]["per_photo_mean"] == 2.0  # two edits of one second each, not one per face
     assert [row.photo for row in result.sheet] == ["pair.png#0", "pair.png#1"]
-    assert "1 photos (2 faces" in report_markdown(summary)
+    assert "1 photo (2 faces" in report_markdown(summary)
 
     class EditsTheLargestOnly(MarkingEditor):
         """Reports the faces it edited, as ``Editor`` does (``EditResult.faces``): the largest only."""

@@ -79,6 +79,11 @@ def _cell(value: float | None, digits: int) -> str:
 # ---------------------------------------------------------------- report.md
 
 
+def _count(number: int, noun: str) -> str:
+    """"1 photo", "14 photos"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _faces_note(summary: dict) -> str:
     faces = summary.get("faces", summary["photos"])
     return "" if faces == summary["photos"] else f" ({faces} faces: a photo with several is measured at each)"
@@ -87,7 +92,7 @@ def _faces_note(summary: dict) -> str:
 def report_markdown(summary: dict) -> str:
     """The summary as Markdown: counts, classifier reads, identity/detail/outside change, geometry, timing."""
     lines = [f"# Real-photo benchmark: {summary['model']}", "",
-             f"{summary['photos']} photos{_faces_note(summary)}, {summary['photos_edited']} with a face edited; "
+             f"{_count(summary['photos'], 'photo')}{_faces_note(summary)}, {summary['photos_edited']} with a face edited; "
              f"emotions {', '.join(summary['emotions'])} at intensity {summary['intensity']:g}; "
              f"{summary['edits_done']} of {summary['edits']} edits done (one per face and emotion).", ""]
     if summary["photos_failed"] or summary["edits_failed"]:
