@@ -92,7 +92,8 @@ def _faces_note(summary: dict) -> str:
 def report_markdown(summary: dict) -> str:
     """The summary as Markdown: counts, classifier reads, identity/detail/outside change, geometry, timing."""
     lines = [f"# Real-photo benchmark: {summary['model']}", "",
-             f"{_count(summary['photos'], 'photo')}{_faces_note(summary)}, {summary['photos_edited']} with a face edited; "
+             f"{_count(summary['photos'], 'photo')}{_faces_note(summary)}, "
+             f"{summary['photos_edited']} with a face edited; "
              f"emotions {', '.join(summary['emotions'])} at intensity {summary['intensity']:g}; "
              f"{summary['edits_done']} of {summary['edits']} edits done (one per face and emotion).", ""]
     if summary["photos_failed"] or summary["edits_failed"]:
