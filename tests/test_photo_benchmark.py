@@ -393,6 +393,21 @@ def test_every_face_of_a_photo_is_measured_and_named_by_the_editors_number(tmp_p
     assert [(r["photo"], r["status"]) for r in rows] == [("pair.png#0", "edited"), ("pair.png#1", "failed")]
     assert "too small" in rows[1]["reason"] and rows[1]["identity_distance"] == ""  # not counted as an edit
 
+    class EditsTheRightOnly(MarkingEditor):
+        """Reports only the right (smaller) face as edited: the photo's first face is the one left alone."""
+
+        def edit(self, images, aus=None, *, emotion=None, intensity=None):
+            result = super().edit(images, emotion=emotion)
+            result.faces = [SimpleNamespace(box=max(self.aligner.detect(np.array(images)), key=lambda f: f.box[0]).box)]
+            return result
+
+    ticks = iter(range(100))
+    result = run_photo_benchmark(EditsTheRightOnly(), [tmp_path / "pair.png"], ("happy",), [MarkReader()],
+                                 progress=False, clock=lambda: float(next(ticks)))
+    assert [row.status for row in result.rows] == ["failed", "edited"]
+    summary = summarize(result)
+    assert summary["seconds"]["per_photo_mean"] == 1.0 and summary["seconds"]["per_edit_median"] == 1.0
+
 
 def test_an_editor_that_leaves_the_photo_alone_scores_no_change(photo_folder):
     class Untouched:

@@ -94,8 +94,12 @@ class EditRow:
 
     @property
     def name(self) -> str:
-        """The photo's name, with ``#N`` for face N of a photo with several."""
-        return self.photo if self.face is None else f"{self.photo}#{self.face}"
+        return face_name(self.photo, self.face)
+
+
+def face_name(photo: str, face: int | None) -> str:
+    """The photo's name, with ``#N`` for face N of a photo with several."""
+    return photo if face is None else f"{photo}#{face}"
 
 
 @dataclass
@@ -242,7 +246,7 @@ def _benchmark_photo(editor: PhotoEditor, path: Path, emotions: Sequence[str], i
     faces = [None] if len(sources) == 1 else list(range(len(sources)))
     sheet = []
     for face, source in zip(faces, sources):
-        title = EditRow(name, "", face=face).name
+        title = face_name(name, face)
         top = EXPRESSIONS[int(np.argmax(source.probs[held_out]))] if held_out else None
         sheet.append(SheetRow(title, [_thumbnail(source.photo, source.box, cell)], [_label(title, held_out, top)]))
     rows = []
@@ -376,9 +380,10 @@ def summarize(result: BenchmarkResult) -> dict:
     failed_photos = {row.photo: row.reason for row in rows if row.status == "failed"
                      and all(r.status == "failed" for r in rows if r.photo == row.photo)}
     neutral = {row.name: row.geometry for row in edited if row.emotion == "neutral" and row.geometry}
-    once = [r for r in edited if not r.face]  # a photo's edit times once, not once per face
-    seconds_per_photo = [sum(r.seconds for r in once if r.photo == photo) for photo in photos
-                         if any(r.photo == photo for r in once)]
+    # each edit of a photo timed once, not once per face (every face's row holds the photo's time, edited or not)
+    edit_seconds = {(r.photo, r.emotion): r.seconds for r in rows if not math.isnan(r.seconds)}
+    seconds_per_photo = [sum(t for (name, _), t in edit_seconds.items() if name == photo) for photo in photos
+                         if any(name == photo for name, _ in edit_seconds)]
     return {
         "model": result.model,
         "intensity": result.intensity,
@@ -405,8 +410,8 @@ def summarize(result: BenchmarkResult) -> dict:
         "geometry": {emotion: _geometry_summary([r for r in edited if r.emotion == emotion], emotion, neutral)
                      for emotion in result.emotions},
         "geometry_missing": sum(not r.geometry for r in edited),
-        "seconds": {"per_edit_mean": _mean([r.seconds for r in once]),
-                    "per_edit_median": _median([r.seconds for r in once]),
+        "seconds": {"per_edit_mean": _mean(list(edit_seconds.values())),
+                    "per_edit_median": _median(list(edit_seconds.values())),
                     "per_photo_mean": _mean(seconds_per_photo)},
     }
 
