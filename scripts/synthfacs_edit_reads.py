@@ -3,7 +3,8 @@
 For --identities SynthFACS faces (identities from --first-identity, random pose and light from
 ``sample_pose_light``) renders each face neutral at --size pixels, then for each classifier emotion but neutral:
 
-- ``render``: the renderer's own face with the emotion's prototype (``facs.EMOTION_PROTOTYPES``), the truth;
+- ``render``: the renderer's own face with the AUs an edit to the emotion asks for (``facs.EDIT_PROTOTYPES``),
+  the truth;
 - ``edit``: ``lsgan edit``'s edit of the neutral render to that emotion (the shipped model, default editor);
 - ``edit+creases``: the same with ``--creases`` (the renderer's folds shaded on).
 
@@ -27,7 +28,7 @@ import numpy as np
 from lsgan.data.faces import FaceAligner
 from lsgan.data.synthfacs import render, sample_identity, sample_pose_light
 from lsgan.editing import Editor
-from lsgan.facs import NUM_AUS, emotion_vector
+from lsgan.facs import NUM_AUS, edit_vector
 from lsgan.nets.expression import EXPRESSIONS, load_classifier
 from synthfacs_emotions import face_box
 
@@ -66,7 +67,7 @@ def main() -> None:
         for identity, pose, light in scenes:
             neutral = render(identity, np.zeros(NUM_AUS), args.size, pose, light).image
             for emotion in emotions:
-                images = {"render": render(identity, emotion_vector(emotion), args.size, pose, light).image}
+                images = {"render": render(identity, edit_vector(emotion), args.size, pose, light).image}
                 images.update({name: editor.edit(neutral, emotion=emotion).image for name, editor in editors.items()})
                 for condition, image in images.items():
                     box = face_box(aligner, image)

@@ -62,8 +62,21 @@ def test_emotion_vector_scales_prototype():
 
 
 def test_every_emotion_has_a_prototype():
-    assert set(facs.EMOTIONS) == set(facs.EMOTION_PROTOTYPES)
+    assert set(facs.EMOTIONS) == set(facs.EMOTION_PROTOTYPES) == set(facs.EDIT_PROTOTYPES)
     assert facs.UNILATERAL_EMOTIONS <= set(facs.EMOTIONS)
+
+
+def test_edits_ask_for_open_mouthed_anger_and_fear_and_disgust_without_the_nose_wrinkler():
+    changed = {e for e in facs.EMOTIONS if facs.EDIT_PROTOTYPES[e] != facs.EMOTION_PROTOTYPES[e]}
+    assert changed == {"angry", "fearful", "disgusted"}
+    for emotion in changed:
+        assert facs.edit_vector(emotion)[facs.au_index(25)] > 0  # lips apart
+        facs.check_au_vector(facs.edit_vector(emotion), what=emotion)
+    assert facs.edit_vector("disgusted")[facs.au_index(9)] == 0
+    np.testing.assert_allclose(facs.edit_vector("Angry", 0.5), facs.edit_vector("angry") * 0.5)
+    np.testing.assert_array_equal(facs.edit_vector("happy"), facs.emotion_vector("happy"))
+    with pytest.raises(facs.AUError, match="unknown emotion"):
+        facs.edit_vector("bored")
 
 
 def test_check_au_vector_errors():

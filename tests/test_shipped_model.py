@@ -19,12 +19,13 @@ from lsgan.editing import Editor
 from lsgan.editing.demo import LABEL_HEIGHT, DemoConfig, demo_columns, neutral_faces, true_row
 from lsgan.editing.editor import DEFAULT_MODEL_DIR
 from lsgan.editing.fields import apply_field, resize_matrix
-from lsgan.facs import AU_IDS, au_index, emotion_vector
+from lsgan.facs import AU_IDS, au_index, edit_vector, emotion_vector
 from lsgan.metrics.image import change_along_truth
 from lsgan.parsing import CLASS_INDEX
 
 UNSEEN_IDENTITIES = (2_000_001, 2_000_002, 2_000_003, 2_000_004)
-ALONG_FLOOR = 0.2  # the shipped model: 0.42 on these faces (docs/shipped_model.md); the one before warps: ~0.004
+# the shipped editor (mesh motion): 0.25 on these faces (0.29 with the posed prototypes); the model before warps: ~0.004
+ALONG_FLOOR = 0.2
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +109,10 @@ def test_raising_an_au_raises_what_g_exp_reads(editor, faces):
     assert sum(rise > 0.1 for rise in rises) >= 5
 
 
-def test_emotion_edits_move_the_aus_towards_the_prototype(editor, faces):
+def test_emotion_edits_move_the_aus_towards_what_they_ask_for(editor, faces):
     images = [f.image for f in faces]
     for emotion in ("happy", "surprised", "sad", "angry"):
-        target = emotion_vector(emotion)
+        target = edit_vector(emotion)
         before = np.abs(editor.estimate(images) - target).mean()
         after = np.abs(editor.estimate(editor.edit(images, emotion=emotion).images) - target).mean()
         assert after < before, emotion
@@ -126,7 +127,7 @@ def test_edits_move_unseen_faces_towards_their_rendered_true_targets(editor, fac
     for emotion in ("happy", "sad", "surprised", "angry", "fearful", "disgusted"):
         edited = editor.edit([f.image for f in faces], emotion=emotion).images
         for identity, face, result in zip(UNSEEN_IDENTITIES, faces, edited):
-            truth = render(sample_identity(identity), emotion_vector(emotion), size=size).image
+            truth = render(sample_identity(identity), edit_vector(emotion), size=size).image
             as_batch = [torch.from_numpy(image.astype(np.float64))[None] for image in (result, face.image, truth)]
             shares.append(change_along_truth(*as_batch).item())
     assert np.mean(shares) > ALONG_FLOOR, np.round(shares, 2)

@@ -23,7 +23,7 @@ from lsgan.data.images import read_image
 from lsgan.editing import web
 from lsgan.editing.web import EditPage, WebConfig, exposure_warning, slider_label
 from lsgan.errors import LsganError
-from lsgan.facs import AU_IDS, emotion_vector
+from lsgan.facs import AU_IDS, edit_vector
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -106,8 +106,8 @@ def test_the_page_folder_is_private_and_holds_uploads_and_downloads(page_callbac
     assert page_callbacks.downloads == folder.downloads
 
 
-def test_presets_are_the_emotion_prototypes(page_callbacks):
-    np.testing.assert_allclose(page_callbacks.preset("surprised"), emotion_vector("surprised"))
+def test_presets_are_what_an_edit_asks_for(page_callbacks):
+    np.testing.assert_allclose(page_callbacks.preset("angry"), edit_vector("angry"))
 
 
 def _as_upload(page: EditPage, source: Path, name: str | None = None) -> str:

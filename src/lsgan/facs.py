@@ -1,5 +1,5 @@
 """The FACS vocabulary shared by every part of lsgan: the paper's 16 action units, their names,
-the eye/mouth split used by the transformative generator, and the eight RaFD emotions as AU prototypes.
+the eye/mouth split used by the transformative generator, and the eight RaFD emotions as AU prototypes (and as an edit asks for them).
 
 AU intensities are on a 0-1 scale everywhere inside lsgan; DISFA/OpenFace use 0-5 (``DISFA_SCALE``).
 """
@@ -59,6 +59,19 @@ EMOTION_PROTOTYPES: dict[str, dict[int, float]] = {
     "contemptuous": {12: 0.5, 14: 0.7},
 }
 UNILATERAL_EMOTIONS: frozenset[str] = frozenset({"contemptuous"})
+# What an edit asks for when given an emotion: ``EMOTION_PROTOTYPES`` (what SynthFACS's posers show, as RaFD's do),
+# but three emotions as other EMFACS variants, chosen on real video frames by the classifier the edits may answer to
+# (face-api) and checked on the held-out portraits (docs/real_photos.md, "Emotions as photographs show them"):
+# anger open-mouthed (4+5+7+10+23+25+26), read where the closed-lip variant is not; fear at full stretch with the lips
+# apart (1+2+4+5+20+25+26); disgust as the upper lip raiser without the nose wrinkler (10+16+25, AU15 standing in for
+# the lower lip depressor AU16, which is not among the 16): a warp cannot draw AU9's wrinkles, and its motion alone
+# cost identity for no more reads.
+EDIT_PROTOTYPES: dict[str, dict[int, float]] = {
+    **EMOTION_PROTOTYPES,
+    "angry": {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 23: 0.3, 25: 1.0, 26: 0.6},
+    "fearful": {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 20: 1.0, 25: 1.0, 26: 0.5},
+    "disgusted": {10: 1.0, 15: 0.6, 25: 0.5, 4: 0.4},
+}
 
 
 class AUError(LsganError, ValueError):
@@ -148,14 +161,21 @@ def parse_au_string(text: str) -> dict[int, AUSetting]:
     return result
 
 
-def emotion_vector(emotion: str, intensity: float = 1.0) -> np.ndarray:
-    """The prototype AU vector of one of the eight RaFD emotions, scaled by ``intensity`` in [0, 1]."""
+def emotion_vector(emotion: str, intensity: float = 1.0,
+                   prototypes: Mapping[str, Mapping[int, float]] = EMOTION_PROTOTYPES) -> np.ndarray:
+    """The prototype AU vector of one of the eight RaFD emotions, scaled by ``intensity`` in [0, 1]
+    (``prototypes``: ``EMOTION_PROTOTYPES``, or ``EDIT_PROTOTYPES`` for what an edit asks for)."""
     name = emotion.strip().lower()
-    if name not in EMOTION_PROTOTYPES:
+    if name not in prototypes:
         raise AUError(f"unknown emotion {emotion!r}: choose one of {', '.join(EMOTIONS)}")
     if not math.isfinite(intensity) or not 0.0 <= intensity <= 1.0:
         raise AUError(f"emotion intensity must be in [0, 1], got {intensity}")
-    return au_vector({au: v * intensity for au, v in EMOTION_PROTOTYPES[name].items()})
+    return au_vector({au: v * intensity for au, v in prototypes[name].items()})
+
+
+def edit_vector(emotion: str, intensity: float = 1.0) -> np.ndarray:
+    """The AU vector an edit to ``emotion`` asks for (``EDIT_PROTOTYPES``), scaled by ``intensity`` in [0, 1]."""
+    return emotion_vector(emotion, intensity, EDIT_PROTOTYPES)
 
 
 def subset_indices(aus: Sequence[int]) -> list[int]:

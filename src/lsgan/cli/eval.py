@@ -110,7 +110,7 @@ def photos(
         run_photo_benchmark,
         summarize,
     )
-    from lsgan.facs import emotion_vector
+    from lsgan.facs import edit_vector
 
     if not folder.is_dir():
         raise BenchmarkInputError(f"{folder}: no such folder")
@@ -118,7 +118,7 @@ def photos(
     if not paths:
         raise BenchmarkInputError(f"{folder}: no photos (png, jpg, ...) in it")
     targets = parse_emotions(emotions)
-    emotion_vector(targets[0], intensity)  # an intensity outside 0-1 fails here, before anything is loaded
+    edit_vector(targets[0], intensity)  # an intensity outside 0-1 fails here, before anything is loaded
     check_motion(motion)  # and so does an unknown --motion
     loaded = load_classifiers(parse_classifier_names(classifiers), device)
     editor = Editor.from_pretrained(model, device=device, motion=motion, creases=creases)

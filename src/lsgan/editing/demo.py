@@ -14,7 +14,7 @@ from lsgan.data.images import write_image
 from lsgan.data.synthfacs import render, sample_identity
 from lsgan.editing.editor import Editor, PreparedFace, PreparedPhoto
 from lsgan.editing.fields import resize_matrix
-from lsgan.facs import EMOTIONS, NUM_AUS, au_index, emotion_vector
+from lsgan.facs import EMOTIONS, NUM_AUS, au_index, edit_vector
 
 LABEL_HEIGHT = 14
 LABEL_COLOUR = (40, 40, 40)
@@ -52,7 +52,7 @@ def true_row(identity: int, config: DemoConfig, size: int) -> np.ndarray:
 def demo_columns(config: DemoConfig) -> list[tuple[str, np.ndarray | None]]:
     """(label, target AUs) per grid column; ``None`` is the unedited source."""
     columns: list[tuple[str, np.ndarray | None]] = [("source", None)]
-    columns += [(emotion, emotion_vector(emotion)) for emotion in EMOTIONS]
+    columns += [(emotion, edit_vector(emotion)) for emotion in EMOTIONS]
     for value in np.linspace(0.0, 1.0, config.sweep_steps):
         sweep = np.zeros(NUM_AUS, dtype=np.float32)
         sweep[au_index(config.sweep_au)] = value

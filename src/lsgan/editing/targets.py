@@ -1,8 +1,8 @@
 """Turning what a user asks for (``aus``, ``emotion``, ``like``) into target AU vectors ``[N, 16]``.
 
 The rules, shared by the API, the CLI and the web page:
-- the starting point is the source's own AUs (as estimated by G_exp), or an emotion prototype, or the AUs of
-  another face (``like``); emotion and like exclude each other;
+- the starting point is the source's own AUs (as estimated by G_exp), or what an edit to an emotion asks for
+  (``facs.EDIT_PROTOTYPES``), or the AUs of another face (``like``); emotion and like exclude each other;
 - ``aus`` given as settings ({12: 0.8} or "12=0.8,6=0.6") overrides just those AUs on top of that start;
   a signed value ({12: "+0.3"} or "12=+0.3,4=-0.2") moves the face's own estimated AU instead (clipped to 0-1);
 - ``aus`` given as a full 16-vector (or ``[N, 16]``) is the target itself and cannot be combined;
@@ -24,7 +24,7 @@ from lsgan.facs import (
     AUSetting,
     au_index,
     check_au_vector,
-    emotion_vector,
+    edit_vector,
     parse_au_string,
     parse_au_value,
     subset_indices,
@@ -105,7 +105,7 @@ def check_request(aus: AUInput | None, emotion: str | None, intensity: float | N
     if aus is None and emotion is None and not has_like:
         raise AUError("nothing to edit: give AUs (e.g. 12=0.8), an emotion, or a face to copy (like)")
     if emotion is not None:
-        emotion_vector(emotion, 1.0 if intensity is None else intensity)
+        edit_vector(emotion, 1.0 if intensity is None else intensity)
     if isinstance(aus, str):
         parse_au_string(aus)
     elif isinstance(aus, Mapping):
@@ -146,7 +146,7 @@ def _is_full_vector(aus: AUInput | None) -> bool:
 def _base_vectors(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
     if request.emotion is not None:
         intensity = 1.0 if request.intensity is None else request.intensity
-        return np.broadcast_to(emotion_vector(request.emotion, intensity), source_aus.shape)
+        return np.broadcast_to(edit_vector(request.emotion, intensity), source_aus.shape)
     if request.like_aus is not None:
         like = check_au_vector(request.like_aus, what="AUs of the face to copy")
         return np.broadcast_to(like, source_aus.shape)

@@ -40,7 +40,7 @@ from lsgan.editing.editor import MOTIONS, Editor, PreparedPhoto
 from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
 from lsgan.errors import LsganError
-from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, emotion_vector
+from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, edit_vector
 
 IMAGE_HEIGHT = 320
 SLIDER_DECIMALS = 2
@@ -210,7 +210,7 @@ class EditPage:
         self.folder.remove()
 
     def preset(self, emotion: str) -> list[float]:
-        return _slider_values(emotion_vector(emotion, self.config.preset_intensity))
+        return _slider_values(edit_vector(emotion, self.config.preset_intensity))
 
 
 def slider_targets(sliders: list[float], source: np.ndarray) -> np.ndarray:

@@ -15,8 +15,8 @@
   lips, mouth corners and jaw, each a FACS appearance change defined by hand on the mesh's points. ``READING_AUS``
   says which AUs move each reading and which way, ``AU_READING`` the one reading that stands for each of the 16
   AUs (``scripts/synthfacs_au_readings.py`` correlates it with SynthFACS's rendered intensities);
-  ``expected_sign`` turns ``READING_AUS`` into the direction FACS expects for one of the eight emotions
-  (``facs.EMOTION_PROTOTYPES``).
+  ``expected_sign`` turns ``READING_AUS`` into the direction FACS expects for an edit to one of the eight emotions
+  (``facs.EDIT_PROTOTYPES``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from lsgan.data.faces import Box, dlib_predictor_path
 from lsgan.data.images import resize_image
-from lsgan.facs import EMOTION_PROTOTYPES
+from lsgan.facs import EDIT_PROTOTYPES
 
 SAME_PERSON_THRESHOLD = 0.6
 DLIB_RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
@@ -285,9 +285,9 @@ def geometry_change(source_points: np.ndarray, edit_points: np.ndarray) -> dict[
 
 
 def expected_sign(emotion: str, reading: str) -> int:
-    """+1 / -1: the direction FACS expects ``reading`` to move towards ``emotion`` (from its prototype AUs);
+    """+1 / -1: the direction FACS expects ``reading`` to move towards ``emotion`` (from the AUs an edit asks for);
     0 when none of its AUs moves the reading, or they pull both ways (sad: AU1 raises the brows, AU4 lowers)."""
-    signs = {READING_AUS[reading][au] for au in EMOTION_PROTOTYPES[emotion] if au in READING_AUS[reading]}
+    signs = {READING_AUS[reading][au] for au in EDIT_PROTOTYPES[emotion] if au in READING_AUS[reading]}
     return signs.pop() if len(signs) == 1 else 0
 
 
