@@ -12,10 +12,13 @@ so) and dlib's identity distance, mean / max.
 none of them a benchmark portrait), by face-api's reads and identity; fer, held out of every loss, and the portraits
 of ``lsgan eval photos`` are the check (docs/real_photos.md, "Emotions as photographs show them").
 
-Usage: python scripts/emotion_variants.py [--photos DIR ...] [--variants FILE] [--emotions angry,fearful]
+Usage: python scripts/emotion_variants.py [--photos DIR ...] [--variants FILE | --tables] [--emotions angry,fearful]
                                           [--classifiers faceapi,fer] [--out DIR]
 (about 1.7 s per edit, measuring included, on a 2-core CPU: the defaults, 28 frames x 43 candidates, some 34
 minutes; --emotions angry alone, 8)
+
+``--tables`` compares only the posed and the edit table, e.g. on scikit-image's 100 LFW faces (many people, none of
+them in the selection or the benchmark): ``--photos ~/.cache/lsgan/data/photos/lfw_faces --tables`` (some 9 minutes).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from lsgan.evaluation.photos import (
     read_names,
     run_photo_benchmark,
 )
-from lsgan.facs import EMOTION_PROTOTYPES, au_vector, check_au_vector
+from lsgan.facs import EDIT_PROTOTYPES, EMOTION_PROTOTYPES, au_vector, check_au_vector
 from lsgan.nets.expression import emotion_to_expression
 
 Variant = Mapping[int, float]
@@ -108,7 +111,14 @@ class VariantEditor:
         self.editor, self.variants = editor, variants
 
     def edit(self, images, aus=None, *, emotion: str | None = None, intensity: float | None = None, **kwargs):
-        return self.editor.edit(images, au_vector(dict(self.variants[emotion])) * (intensity or 1.0), **kwargs)
+        scale = 1.0 if intensity is None else intensity
+        return self.editor.edit(images, au_vector(dict(self.variants[emotion])) * scale, **kwargs)
+
+
+def table_pairs() -> dict[str, list[dict[int, float]]]:
+    """Each emotion whose edit AUs differ from the posed ones: [posed, edit] (``facs``'s two tables)."""
+    return {emotion: [dict(EMOTION_PROTOTYPES[emotion]), dict(EDIT_PROTOTYPES[emotion])]
+            for emotion in EMOTION_PROTOTYPES if EMOTION_PROTOTYPES[emotion] != EDIT_PROTOTYPES[emotion]}
 
 
 def read_variants(path: Path) -> dict[str, list[dict[int, float]]]:
@@ -140,6 +150,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, nargs="*", help="folders of photos (default: 28 video frames)")
     parser.add_argument("--variants", type=Path, help="JSON {emotion: [{AU: intensity}, ...]} (default: CANDIDATES)")
+    parser.add_argument("--tables", action="store_true",
+                        help="only the posed and the edit table's AUs, for the emotions where they differ")
     parser.add_argument("--emotions", help="comma-separated: only these emotions' candidates")
     parser.add_argument("--classifiers", default="faceapi,fer")
     parser.add_argument("--out", type=Path, help="write every figure as JSON here")
@@ -147,7 +159,7 @@ def main() -> None:
 
     if args.out and (args.out / "emotion_variants.json").exists():
         raise SystemExit(f"{args.out / 'emotion_variants.json'} exists: give another --out")
-    table = read_variants(args.variants) if args.variants else CANDIDATES
+    table = read_variants(args.variants) if args.variants else table_pairs() if args.tables else CANDIDATES
     if args.emotions:
         table = {e: table[e] for e in args.emotions.split(",")}
     photos = ([p for folder in args.photos for p in benchmark_photos(folder)] if args.photos

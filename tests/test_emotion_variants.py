@@ -45,6 +45,12 @@ def test_the_edit_table_is_among_the_candidates_and_each_posed_prototype_comes_f
         assert len({tuple(sorted(c.items())) for c in candidates}) == len(candidates)  # none twice
 
 
+def test_the_table_pairs_are_the_posed_and_the_edit_prototype_where_they_differ(script):
+    pairs = script.table_pairs()
+    assert set(pairs) == {"angry", "fearful", "disgusted"}
+    assert pairs["angry"] == [EMOTION_PROTOTYPES["angry"], EDIT_PROTOTYPES["angry"]]
+
+
 def test_a_variant_editor_asks_for_the_candidates_aus(script):
     asked = []
 
@@ -58,6 +64,8 @@ def test_a_variant_editor_asks_for_the_candidates_aus(script):
     aus, kwargs = asked[0]
     assert aus[au_index(10)] == pytest.approx(0.5) and aus[au_index(25)] == pytest.approx(0.25)
     assert np.count_nonzero(aus) == 2 and kwargs == {}
+    editor.edit("photo", emotion="angry", intensity=0.0)
+    assert not asked[1][0].any()  # intensity 0 is no change, not the full candidate
 
 
 def test_variants_from_json_are_checked(script, tmp_path):

@@ -1,5 +1,6 @@
 """The FACS vocabulary shared by every part of lsgan: the paper's 16 action units, their names,
-the eye/mouth split used by the transformative generator, and the eight RaFD emotions as AU prototypes (and as an edit asks for them).
+the eye/mouth split used by the transformative generator, and the eight RaFD emotions as AU prototypes (as posed,
+and as an edit asks for them).
 
 AU intensities are on a 0-1 scale everywhere inside lsgan; DISFA/OpenFace use 0-5 (``DISFA_SCALE``).
 """
