@@ -66,15 +66,16 @@ def test_every_emotion_has_a_prototype():
     assert facs.UNILATERAL_EMOTIONS <= set(facs.EMOTIONS)
 
 
-def test_edits_ask_for_open_mouthed_anger_and_fear_and_disgust_without_the_nose_wrinkler():
+def test_edits_ask_for_open_mouthed_anger_and_fear_disgust_without_the_nose_wrinkler_and_stronger_sadness():
     changed = {e for e in facs.EMOTIONS if facs.EDIT_PROTOTYPES[e] != facs.EMOTION_PROTOTYPES[e]}
-    assert changed == {"angry", "fearful", "disgusted"}
-    for emotion in changed:
+    assert changed == {"angry", "fearful", "disgusted", "sad"}
+    for emotion in ("angry", "fearful", "disgusted"):
         assert facs.edit_vector(emotion)[facs.au_index(25)] > 0  # lips apart
         facs.check_au_vector(facs.edit_vector(emotion), what=emotion)
     assert facs.edit_vector("disgusted")[facs.au_index(9)] == 0
     np.testing.assert_allclose(facs.edit_vector("Angry", 0.5), facs.edit_vector("angry") * 0.5)
     np.testing.assert_array_equal(facs.edit_vector("happy"), facs.emotion_vector("happy"))
+    assert set(facs.EDIT_PROTOTYPES["sad"]) == set(facs.EMOTION_PROTOTYPES["sad"])  # the same AUs, stronger
     with pytest.raises(facs.AUError, match="unknown emotion"):
         facs.edit_vector("bored")
 
