@@ -9,8 +9,9 @@ so) and dlib's identity distance, mean / max.
 
 ``facs.EDIT_PROTOTYPES`` was chosen with it on the default photos, 28 real video frames of three people
 (``selection_frames``: franck every 400th frame, cap12 every 170th, cap13 every 100th; G_exp's training frames,
-none of them a benchmark portrait), by face-api's reads and identity; fer, held out of every loss, and the portraits
-of ``lsgan eval photos`` are the check (docs/real_photos.md, "Emotions as photographs show them").
+none of them a benchmark portrait), by face-api's reads and identity (sadness after a look at scikit-image's LFW
+faces too); fer, held out of every loss, and the portraits of ``lsgan eval photos`` are the check (docs/real_photos.md,
+"Emotions as photographs show them").
 
 Usage: python scripts/emotion_variants.py [--photos DIR ...] [--variants FILE | --tables] [--emotions angry,fearful]
                                           [--classifiers faceapi,fer] [--out DIR]
