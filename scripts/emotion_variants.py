@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +35,12 @@ from lsgan.atomic import atomic_file
 from lsgan.data.photos import benchmark_photos, default_photos_dir
 from lsgan.editing import Editor
 from lsgan.evaluation.photos import (
-    EditRow,
+    BenchmarkResult,
     load_classifiers,
     parse_classifier_names,
     read_names,
     run_photo_benchmark,
+    summarize,
 )
 from lsgan.facs import EDIT_PROTOTYPES, EMOTION_PROTOTYPES, au_vector, check_au_vector
 from lsgan.nets.expression import emotion_to_expression
@@ -134,17 +135,19 @@ def read_variants(path: Path) -> dict[str, list[dict[int, float]]]:
     return table
 
 
-def variant_summary(rows: Sequence[EditRow], emotion: str, reads: Sequence[str]) -> dict[str, object]:
-    """For one emotion's edited rows: per classifier read, (read as asked, eligible); identity mean and max."""
-    expression = emotion_to_expression(emotion)
-    edited = [row for row in rows if row.emotion == emotion and row.status == "edited"]
-    summary: dict[str, object] = {}
-    for name in reads:
-        eligible = [row.reads[name] for row in edited if name in row.reads and row.reads[name].source_top != expression]
-        summary[name] = (sum(read.edit_top == expression for read in eligible), len(eligible))
-    identity = [row.identity_distance for row in edited]
-    summary["identity"] = (float(np.mean(identity)), float(np.max(identity))) if identity else (None, None)
-    return summary
+def variant_summaries(result: BenchmarkResult) -> dict[str, dict[str, object]]:
+    """Per emotion of a benchmark run: per classifier read, (read as asked, eligible) as ``lsgan eval photos``
+    counts them (``summarize``); the edits' identity distance, mean and max."""
+    reads = summarize(result)["classifiers"]
+    summaries = {}
+    for emotion in result.emotions:
+        summary: dict[str, object] = {name: (figures["per_emotion"][emotion]["read_as_asked"],
+                                             figures["per_emotion"][emotion]["eligible"])
+                                      for name, figures in reads.items()}
+        identity = [row.identity_distance for row in result.rows if row.emotion == emotion and row.status == "edited"]
+        summary["identity"] = (float(np.mean(identity)), float(np.max(identity))) if identity else (None, None)
+        summaries[emotion] = summary
+    return summaries
 
 
 def main() -> None:
@@ -174,8 +177,9 @@ def main() -> None:
     for k in range(max(len(v) for v in table.values())):
         chosen = {emotion: variants[k] for emotion, variants in table.items() if k < len(variants)}
         result = run_photo_benchmark(VariantEditor(editor, chosen), photos, list(chosen), classifiers, progress=False)
+        summaries = variant_summaries(result)
         for emotion, variant in chosen.items():
-            summary = variant_summary(result.rows, emotion, reads)
+            summary = summaries[emotion]
             figures.append({"emotion": emotion, "aus": variant, **summary})
             cells = "  ".join(f"{name} {hits}/{of}" for name in reads for hits, of in [summary[name]])
             identity = " / ".join("-" if v is None else f"{v:.3f}" for v in summary["identity"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lsgan.evaluation.photos import ClassifierRead, EditRow
+from lsgan.evaluation.photos import BenchmarkResult, ClassifierRead, EditRow
 from lsgan.facs import EDIT_PROTOTYPES, EMOTION_PROTOTYPES, au_index
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -86,6 +86,7 @@ def test_the_summary_counts_only_edits_whose_source_was_not_already_read_so(scri
 
     rows = [row("neutral", "angry", 0.3), row("neutral", "sad", 0.5), row("angry", "angry", 0.4),
             row("neutral", "angry", 0.9, status="failed"), EditRow("p.png", "sad", identity_distance=0.2)]
-    summary = script.variant_summary(rows, "angry", ["faceapi"])
+    result = BenchmarkResult(rows, [], ("angry", "sad"), ("faceapi",), 1.0, "")
+    summary = script.variant_summaries(result)["angry"]
     assert summary["faceapi"] == (1, 2)
     assert summary["identity"] == pytest.approx((0.4, 0.5))
