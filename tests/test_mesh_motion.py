@@ -22,12 +22,13 @@ from lsgan.data.mesh_basis import (
     rendered_lips,
 )
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
-from lsgan.editing.fields import apply_field
+from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    TOOTH_EDGES, lip_gap, lips_as_shown, mesh_motion, mouth_paint, teeth_exposure,
+    FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, SCLERA_RGB, TOOTH_EDGES, _eye_colours, eye_contour, lip_gap, lips_as_shown,
+    lower_teeth_exposure, mesh_motion, mouth_paint, over, teeth_exposure,
 )
 from lsgan.errors import CheckpointError
-from lsgan.facs import NUM_AUS, au_index, au_vector, emotion_vector
+from lsgan.facs import NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
 
 SIZE = 64
 CHIN, UPPER_LIP, LOWER_LIP = 152, 13, 14
@@ -54,6 +55,13 @@ def closed_mouth() -> np.ndarray:
 def face(closed_mouth):
     with FaceAligner(SIZE) as aligner:
         return aligner.align(closed_mouth)
+
+
+def at_point(field: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The values [C] of a map [C, F, F] over a 64-pixel crop (F a multiple of 64) at a crop point (x, y)."""
+    scale = field.shape[-1] // SIZE
+    x, y = np.round((np.asarray(point) + 0.5) * scale - 0.5).astype(int)
+    return field[:, y, x]
 
 
 def motion_of(basis: MeshBasis, au: int, amount: float = 1.0) -> np.ndarray:
@@ -230,8 +238,8 @@ def test_no_emotion_folds_the_field(basis, closed_mouth):
         face = aligner.align(closed_mouth)
     for emotion in EMOTIONS:
         flow = mesh_motion(face.crop, face.landmarks.points, np.zeros(NUM_AUS, np.float32),
-                           emotion_vector(emotion, 1.0), basis).flow * (size / 2)  # [2, S, S] pixels
-        (dxx, dxy), (dyx, dyy) = (np.gradient(f, axis=(1, 0)) for f in flow)
+                           emotion_vector(emotion, 1.0), basis).flow * (size / 2)  # [2, F, F] crop pixels
+        (dxx, dxy), (dyx, dyy) = (np.gradient(f * FIELD_SCALE, axis=(1, 0)) for f in flow)  # per crop pixel
         determinant = (1 + dxx) * (1 + dyy) - dxy * dyx
         assert determinant.min() > -0.05, emotion
 
@@ -257,7 +265,7 @@ def test_building_the_basis_again_on_one_face_agrees_with_the_shipped_one(basis)
 
 def test_no_au_change_means_no_motion_and_no_paint(basis, face):
     motion = mesh_motion(face.crop, face.landmarks.points, au_vector({12: 0.4}), au_vector({12: 0.4}), basis)
-    assert motion.flow.shape == (2, SIZE, SIZE) and not motion.flow.any()
+    assert motion.flow.shape == (2, FIELD_SCALE * SIZE, FIELD_SCALE * SIZE) and not motion.flow.any()
     assert motion.paint.shape == (4, 4 * SIZE, 4 * SIZE) and not motion.paint[3].any()
     np.testing.assert_allclose(motion.target_points, face.landmarks.points, atol=1e-4)
 
@@ -267,8 +275,7 @@ def test_a_dropped_jaw_samples_the_source_chin_and_paints_the_opened_mouth(basis
     # a surprise's drop: at 1 the chin ends a pixel or two from the 64-px crop's border, where the field is anchored
     motion = mesh_motion(face.crop, points, np.zeros(NUM_AUS), au_vector({25: 0.8, 26: 0.8}), basis)
     moved_chin = motion.target_points[CHIN]
-    x, y = np.round(moved_chin).astype(int)
-    back = motion.flow[:, y, x] * SIZE / 2  # crop pixels
+    back = at_point(motion.flow, moved_chin) * SIZE / 2  # crop pixels
     assert moved_chin[1] - points[CHIN, 1] > 3  # pixels
     np.testing.assert_allclose(moved_chin + back, points[CHIN], atol=1.0)  # the field is smoothed a little
     mouth = motion.target_points[[UPPER_LIP, LOWER_LIP]].mean(axis=0)
@@ -276,7 +283,68 @@ def test_a_dropped_jaw_samples_the_source_chin_and_paints_the_opened_mouth(basis
     assert motion.paint[3, py, px] > 0.9  # the new opening is covered
     eye = points[list(MEDIAPIPE478.left_eye)].mean(axis=0)
     ex, ey = np.round((eye + 0.5) * 4 - 0.5).astype(int)
-    assert motion.paint[3, ey, ex] == 0 and abs(motion.flow[1, round(eye[1]), round(eye[0])]) < 0.01
+    assert motion.paint[3, ey, ex] == 0 and abs(at_point(motion.flow, eye)[1]) < 0.01
+
+
+def test_a_raised_lid_shows_the_eyeball_above_an_iris_that_keeps_its_size(basis, face):
+    """AU5 lifts the lids off the eyeball: the iris and what the source showed of the eye stay where they were (a
+    warp had stretched the iris with the lid), and what the lid uncovers is painted in the eye's own colours; lids
+    that narrow (AU7) cover the eye and paint nothing."""
+    points = face.landmarks.points
+    wide = mesh_motion(face.crop, points, np.zeros(NUM_AUS), au_vector({5: 1.0}), basis)
+    for eye, (centre, _) in enumerate(IRISES):
+        upper = eye_contour(points, eye)[1:8]
+        middle = upper[np.argmin(upper[:, 1])]  # the upper lid's highest point
+        for share in (0.0, 0.25, 0.5):  # from the iris's centre halfway to the lid: still (a warp moved it 0.1 px)
+            still = at_point(wide.flow, points[centre] * (1 - share) + middle * share) * SIZE / 2  # crop pixels
+            assert np.abs(still).max() < 0.03
+        lifted = eye_contour(wide.target_points, eye)[1:8]
+        assert middle[1] - lifted[:, 1].min() > 0.8  # crop pixels
+        uncovered = middle - np.array([0.0, 0.5])  # just above the source's lid, under the lifted one
+        assert at_point(wide.paint, uncovered)[3] > 0.5
+        inside = points[centre] + np.array([0.0, 0.5])  # what the source shows of the eye is not painted
+        assert at_point(wide.paint, inside)[3] < 0.05
+    narrow = mesh_motion(face.crop, points, np.zeros(NUM_AUS), au_vector({7: 1.0}), basis)
+    assert narrow.paint[3].max() == 0.0
+
+
+def test_eye_colours_are_the_eyes_own_or_plain_ones_where_too_little_shows():
+    image = np.zeros((20, 20, 3), np.float32)
+    image[:, :10] = (200, 190, 180)  # sclera, with a darker share of lash-mixed pixels
+    image[:4, :10] = (90, 80, 70)
+    image[:, 10:] = (40, 60, 90)  # a blue-grey iris
+    opening = np.ones((20, 20), bool)
+    iris = np.zeros((20, 20), bool)
+    iris[:, 10:] = True
+    sclera_rgb, iris_rgb = _eye_colours(image, opening, iris)
+    np.testing.assert_array_equal(sclera_rgb, (200, 190, 180))
+    np.testing.assert_array_equal(iris_rgb, (40, 60, 90))
+    sclera_rgb, _ = _eye_colours(image, np.zeros((20, 20), bool), iris)
+    np.testing.assert_array_equal(sclera_rgb, SCLERA_RGB)
+
+
+def test_paint_over_paint_keeps_each_where_the_other_is_clear():
+    top, below = np.zeros((4, 2, 2), np.float32), np.zeros((4, 2, 2), np.float32)
+    top[:3, 0, 0], top[3, 0, 0] = 0.5, 1.0
+    below[:3, 1, 1], below[3, 1, 1] = -0.5, 0.8
+    both = over(top, below)
+    np.testing.assert_allclose(both[:, 0, 0], [0.5, 0.5, 0.5, 1.0])
+    np.testing.assert_allclose(both[:, 1, 1], [-0.5, -0.5, -0.5, 0.8], atol=1e-6)
+    assert both[3, 0, 1] == 0.0
+
+
+def test_a_field_finer_than_the_crop_moves_the_photo_by_the_crops_own_units():
+    """``apply_field`` reads a finer field ([2, F, F] over an S-pixel crop, as the mesh motion's) in grid units of
+    the crop, S being the colour map's side: the same shift as the crop-resolution field."""
+    photo = np.random.default_rng(1).integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    matrix = np.array([[0.5, 0, 0], [0, 0.5, 0]])  # photo -> a 24-pixel crop
+    colour, mask = np.zeros((3, 24, 24), np.float32), np.ones((48, 48))
+    flow = np.zeros((2, 24, 24), np.float32)
+    flow[0] = 2 / 12  # two crop pixels to the right: four photo pixels
+    coarse = apply_field(photo, matrix, flow, colour, mask)
+    fine = apply_field(photo, matrix, resample_field(flow, 96), colour, mask)
+    np.testing.assert_array_equal(fine, coarse)
+    np.testing.assert_array_equal(coarse[:, :40], photo[:, 4:44])
 
 
 def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
@@ -325,6 +393,35 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     column = painted[:3, :, 32 * scale].mean(axis=0)[painted[3, :, 32 * scale] > 0.9]  # top to bottom, inside
     lower_half = column[len(column) // 2:]
     assert lower_half[-3:].mean() > lower_half[:3].mean()  # the cavity lightens towards the lower lip (no flat hole)
+
+
+def test_lower_teeth_show_where_the_lips_are_stretched_or_the_lower_lip_pulled_down():
+    """AU20 stretches the lower lip tight over the lower teeth and AU15 stands in for AU16 (the lower lip pulled
+    down): an opening with them shows lower teeth at its bottom; a jaw dropped alone (surprise) or anger's shout
+    shows only the upper teeth."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    points = np.zeros((478, 2), np.float32)
+    targets = points.copy()
+    inner = list(MEDIAPIPE478.inner_lips)
+    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
+    points[inner] = np.stack([32 + 8 * np.cos(angles), 44 + 0.5 * np.sin(angles)], axis=1)
+    targets[inner] = np.stack([32 + 9 * np.cos(angles), 44 + 7 * np.sin(angles)], axis=1)
+    flow = np.zeros((2, size, size), np.float32)
+    assert lower_teeth_exposure(edit_vector("fearful")) == 1.0
+    assert lower_teeth_exposure(edit_vector("surprised")) == lower_teeth_exposure(edit_vector("angry")) == 0.0
+    assert 0 < lower_teeth_exposure(edit_vector("disgusted")) < 1
+
+    def bright_rows(lower: float) -> np.ndarray:
+        paint = mouth_paint(crop, points, targets, flow, scale, teeth_exposure(au_vector({26: 1.0})), lower)
+        incisor = 32 + 0.5 * LOWER_TOOTH_EDGES[1] * FaceTemplate().eye_distance * size  # a lower central incisor
+        column = round((incisor + 0.5) * scale - 0.5)
+        return np.flatnonzero((paint[:3, :, column].mean(axis=0) > 0.0) & (paint[3, :, column] > 0.5))
+
+    middle = (44 + 0.5) * scale - 0.5  # paint row of the opening's middle
+    assert (bright_rows(0.0) < middle).all()  # upper teeth only
+    lower = bright_rows(1.0)
+    assert (lower > middle).sum() >= 0.04 * FaceTemplate().eye_distance * size * scale  # a band of lower teeth
 
 
 def test_a_closed_mouth_read_as_open_is_not_closed_through_itself(basis, face):

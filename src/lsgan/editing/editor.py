@@ -37,7 +37,7 @@ from lsgan.data.images import (
     DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8,
 )
 from lsgan.editing.creases import crease_shade
-from lsgan.editing.fields import apply_field, resize_matrix
+from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import PAINT_SCALE, has_mesh, mesh_motion
 from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
@@ -85,7 +85,7 @@ def check_motion(motion: str) -> str:
 class FaceField:
     """What is applied to one face's photo pixels (``editing.fields.apply_field``)."""
 
-    flow: np.ndarray  # [2, S, S] grid units
+    flow: np.ndarray  # [2, F, F] grid units, F a multiple of S (the mesh motion's is finer than the crop)
     colour: np.ndarray  # [3, S, S]
     paint: np.ndarray | None = None  # [4, P, P] the inside of an opening mouth (mesh motion)
     moved_points: np.ndarray | None = None  # [478, 2] crop pixels: where the mesh motion takes the face
@@ -353,6 +353,7 @@ class Editor:
         if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
+        flow = resample_field(flow, motion.flow.shape[-1])  # the mesh motion's field is finer than the crop
         if kind == "mesh":
             flow, colour = np.zeros_like(flow), np.zeros_like(colour)
         shade = None

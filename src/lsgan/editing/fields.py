@@ -37,17 +37,19 @@ def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
-def sampling_maps(matrix: np.ndarray, flow: np.ndarray, rows: slice, cols: slice
+def sampling_maps(matrix: np.ndarray, flow: np.ndarray, rows: slice, cols: slice, crop_size: int | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For the photo pixels of the box (rows, cols): where to sample the photo (x, y, float32 [h, w] each) and
-    where they fall in the crop (x, y), for ``matrix`` photo -> crop and ``flow`` [2, S, S]."""
+    where they fall in the crop (x, y), for ``matrix`` photo -> crop and ``flow`` [2, F, F] over the crop of side
+    ``crop_size`` (default F: a field at the crop's own resolution)."""
     ys, xs = np.mgrid[rows, cols].astype(np.float64)
     crop_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
     crop_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
     crop_xy = (crop_x.astype(np.float32), crop_y.astype(np.float32))
-    half_side = np.array([flow.shape[2], flow.shape[1]], np.float64) / 2  # grid units -> crop pixels, per axis
-    moved_x = crop_x + sample_map(flow[0], *crop_xy) * half_side[0]
-    moved_y = crop_y + sample_map(flow[1], *crop_xy) * half_side[1]
+    crop_size = flow.shape[-1] if crop_size is None else crop_size
+    half_side = crop_size / 2  # grid units -> crop pixels
+    moved_x = crop_x + _on_crop(flow[0], *crop_xy, crop_size) * half_side
+    moved_y = crop_y + _on_crop(flow[1], *crop_xy, crop_size) * half_side
     inverse = cv2.invertAffineTransform(matrix)
     photo_x = inverse[0, 0] * moved_x + inverse[0, 1] * moved_y + inverse[0, 2]
     photo_y = inverse[1, 0] * moved_x + inverse[1, 1] * moved_y + inverse[1, 2]
@@ -69,20 +71,22 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     resampling each other's edits. ``paint`` [4, P, P] (RGB in [-1, 1] and alpha, over the same crop at any
     resolution P) covers what the photo does not have, e.g. the inside of a mouth that opens: it replaces the
     resampled pixels by its RGB in proportion to its alpha. ``shade`` [P, P] (any resolution too) multiplies the
-    resampled pixels before the paint: the light the expression's folds take (1: unchanged)."""
+    resampled pixels before the paint: the light the expression's folds take (1: unchanged). ``flow`` may be finer
+    than the crop too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
     if bounds is None:
         return out
     rows, cols = bounds
-    photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, rows, cols)
+    crop_size = colour.shape[-1]
+    photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, rows, cols, crop_size)
     moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved.astype(np.float32) + change, 0, 255)
     if shade is not None:
-        edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, flow.shape[-1])[..., None], 0, 255)
+        edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
     if paint is not None:
-        edited = _painted(edited, paint, crop_x, crop_y, flow.shape[-1])
+        edited = _painted(edited, paint, crop_x, crop_y, crop_size)
     weight = mask[rows, cols, None]
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
@@ -101,6 +105,15 @@ def _on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_si
     """A map [P, P] over the crop at any resolution P read at crop positions (scaled to P's pixel centres)."""
     scale = values.shape[-1] / crop_size
     return sample_map(values, (crop_x + 0.5) * scale - 0.5, (crop_y + 0.5) * scale - 0.5)
+
+
+def resample_field(values: np.ndarray, side: int) -> np.ndarray:
+    """``values`` [C, S, S] over a crop, bilinearly at ``side`` × ``side`` over the same crop (as ``apply_field``
+    reads it)."""
+    if values.shape[-1] == side:
+        return values
+    return np.stack([cv2.resize(np.ascontiguousarray(channel, np.float32), (side, side),
+                                interpolation=cv2.INTER_LINEAR) for channel in values])
 
 
 def resize_matrix(photo_shape: tuple[int, ...], size: int) -> np.ndarray:

@@ -3,18 +3,26 @@
 Given a face's mediapipe mesh in its aligned crop (``points`` [478, 2], crop pixels) and the edit's source and
 target AUs [16], ``mesh_motion`` returns
 
-- ``flow`` [2, S, S]: a backward displacement field in grid units (``editing.fields``'s contract): every crop pixel
-  of the edited face samples the source where the basis says that point of the face came from. The motion is known
-  at the moved mesh points and is zero on a ring of anchors around the face (1.35 × its hull) and at the crop's
-  border; in between it is linear over the Delaunay triangles of those points, then lightly smoothed.
-- ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, the inside of a mouth that opens. Where
-  the moved inner-lip contour encloses pixels that were not already open in the source, an RGB colour (dark
-  cavity, upper teeth in the top part) and its alpha, drawn at P so that it stays sharp at the photo's resolution.
+- ``flow`` [2, F, F]: a backward displacement field in grid units (``editing.fields``'s contract), at
+  ``FIELD_SCALE`` pixels per crop pixel (F = 4 S: a lid moves about one pixel of a 64-pixel crop): every point of
+  the edited face samples the source where the basis says that point of the face came from. The motion is known
+  at the moved mesh points and is zero on a ring of anchors around the face (1.35 × its hull), at the crop's
+  border and inside each eye wherever both the source and the edit show the eyeball (``still_eyes``: the eyeball
+  does not move with an expression, only the lids over it; a warp that moved it with the lids stretched the iris
+  for a raised lid and squashed it for a narrowed one); in between it is linear over the Delaunay triangles of
+  those points, then lightly smoothed.
+- ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, above all the inside of a mouth that
+  opens. Where the moved inner-lip contour encloses pixels that were not already open in the source, an RGB colour
+  (dark cavity, upper teeth in the top part) and its alpha, drawn at P so that it stays sharp at the photo's
+  resolution.
   A source opening that the warp would stretch past ``MAX_STRETCH`` times its area is painted over too (stretched
   teeth read as a pale tongue). How much upper tooth shows follows FACS: the upper lip raiser (AU10) and the smile
   (AU12) bare the upper teeth, which then fill most of even a narrow opening (a smile's gap between the lips is
-  its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. The teeth are drawn apart, their
-  gaps placed by real tooth widths either side of the lips' midline.
+  its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. Lower teeth show at the bottom of
+  an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16, not among the 16,
+  for which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths either side of the
+  lips' midline. And what a raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris): the eye's
+  own iris colour inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
@@ -32,11 +40,12 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 
 from lsgan.data.faces import MEDIAPIPE478, FaceTemplate
-from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
+from lsgan.data.mesh_basis import LOWER_LIDS, MESH_POINTS, UPPER_LIDS, MeshBasis
 from lsgan.facs import au_index
 
 ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
 SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
+FIELD_SCALE = 4  # the field's pixels per crop pixel: a lid moves about one pixel of a 64-pixel crop
 PAINT_SCALE = 4
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
@@ -46,6 +55,10 @@ BARED_TEETH_SHARE = 0.7  # ... and when bared (AU10 or AU12 at 1): the upper lip
 # canine, two premolars), in inter-ocular distances: their widths (8.5, 6.5, 7.5, 7, 7 mm for a 63 mm inter-ocular
 # distance) foreshortened as the dental arch turns away
 TOOTH_EDGES = (0.0, 0.135, 0.225, 0.30, 0.355, 0.40)
+# ... and of the lower teeth (central and lateral incisors, canine, first premolar: 5.5, 6, 7, 7 mm)
+LOWER_TOOTH_EDGES = (0.0, 0.087, 0.18, 0.27, 0.34)
+LOWER_TEETH_HEIGHT = 0.09  # visible lower teeth at full exposure, in inter-ocular distances
+LOWER_TEETH_LIGHT = 0.85  # the lower teeth are in the upper lip's and the upper teeth's shade
 TOOTH_GAP = 0.2  # crop pixels: the Gaussian sigma of the dark gap between two teeth
 TOOTH_GAP_DEPTH = 0.5  # how much of the tooth the gap lets the dark cavity through, at the gum
 TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in inter-ocular distances
@@ -62,6 +75,15 @@ REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright
 # ... as the square root of the face's brightness: a face is darker for its skin as well as its light, and teeth are
 # pale on every face (scaled with the face's luma itself, teeth on darker skin came out grey)
 TEETH_LIGHT_RANGE = (0.75, 1.0)
+# Eyes, image-left first: mediapipe's inner and outer corner and its iris (centre, ring)
+EYE_CORNERS = ((133, 33), (362, 263))
+IRISES = ((468, MEDIAPIPE478.left_iris), (473, MEDIAPIPE478.right_iris))
+STILL_INSET = 0.25  # crop pixels inside an eye opening that both the source and the edit show: held still there
+STILL_STEP = 2  # field pixels between the fixed points that hold it still
+LID_MARGIN = 0.3  # crop pixels below a raised lid's contour left to its own lash line (not painted over)
+LID_SHADOW = (0.06, 0.8)  # newly shown eyeball is shaded over this many IODs below the lid, to this brightness at it
+SCLERA_RGB = np.array([222, 212, 206], np.float32)  # when an eye shows too little of its own to sample
+IRIS_RGB = np.array([70, 50, 40], np.float32)
 
 
 @dataclass(frozen=True)
@@ -85,9 +107,10 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     target_aus = np.where(np.isclose(target_aus, source_aus), shown, target_aus)  # a kept AU stays as shown
     source_aus = shown
     targets = points + basis.motion(source_aus, target_aus) * size
-    flow = dense_backward_field(points, targets, size)
-    paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus))
-    return MeshMotion(flow, paint, targets.astype(np.float32))
+    flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
+    paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
+                        lower_teeth_exposure(target_aus))
+    return MeshMotion(flow, over(eye_paint(crop, points, targets, paint_scale), paint), targets.astype(np.float32))
 
 
 def lip_gap(points: np.ndarray) -> float:
@@ -121,15 +144,105 @@ def anchors(points: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([ring, border])
 
 
-def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int) -> np.ndarray:
-    """``[2, S, S]`` grid-unit field whose value at each moved point ``targets[i]`` points back to ``points[i]``."""
+def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int, scale: int = FIELD_SCALE,
+                         still: np.ndarray | None = None) -> np.ndarray:
+    """``[2, F, F]`` (F = ``scale`` × S) grid-unit field over the crop whose value at each moved point
+    ``targets[i]`` points back to ``points[i]``, and that is zero where ``still`` [F, F] (a region of the same
+    grid) is."""
     fixed = anchors(points, size)
+    if still is not None:
+        rows, cols = np.nonzero(still[::STILL_STEP, ::STILL_STEP])
+        fixed = np.concatenate([fixed, paint_grid(size * scale, scale)[np.stack([cols, rows], 1) * STILL_STEP]])
     known = np.concatenate([targets, fixed])
     back = np.concatenate([points - targets, np.zeros_like(fixed)])
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
-    field = LinearNDInterpolator(known, back, fill_value=0.0)(xs, ys).astype(np.float32)  # [S, S, 2] pixels
-    field = cv2.GaussianBlur(field, (0, 0), SMOOTHING * size / 64)
+    grid = paint_grid(size * scale, scale)
+    xs, ys = np.meshgrid(grid, grid)
+    field = LinearNDInterpolator(known, back, fill_value=0.0)(xs, ys).astype(np.float32)  # [F, F, 2] crop pixels
+    sigma = SMOOTHING * size / 64 * scale
+    field = cv2.GaussianBlur(field, (0, 0), sigma)
+    if still is not None:  # the smoothing must not leak the lids' motion into the still region (a soft edge: no fold)
+        field *= 1.0 - cv2.GaussianBlur(still, (0, 0), sigma)[..., None]
     return np.ascontiguousarray(field.transpose(2, 0, 1) / (size / 2))
+
+
+def eye_contour(points: np.ndarray, eye: int) -> np.ndarray:
+    """``[16, 2]`` the opening of ``eye`` (0: image-left) in a mesh [478, 2]: inner corner, upper lid, outer corner,
+    lower lid back."""
+    inner, outer = EYE_CORNERS[eye]
+    order = [inner, *UPPER_LIDS[eye], outer, *LOWER_LIDS[eye][::-1]]
+    return points[order]
+
+
+def still_eyes(points: np.ndarray, targets: np.ndarray, size: int, scale: int = FIELD_SCALE) -> np.ndarray:
+    """``[F, F]`` 1 inside both the source's and the edit's opening of each eye, at least ``STILL_INSET`` in, else
+    0 (F = ``scale`` × S): the eyeball does not move with an expression; only the lids move over it."""
+    side = size * scale
+    inset = np.ones((2 * round(STILL_INSET * scale) + 1,) * 2, np.uint8)
+    still = np.zeros((side, side), np.uint8)
+    for eye in range(2):
+        both = (_polygon(eye_contour(points, eye), side, scale) > 0.5) & (_polygon(eye_contour(targets, eye), side,
+                                                                                   scale) > 0.5)
+        still |= cv2.erode(both.astype(np.uint8), inset)
+    return still.astype(np.float32)
+
+
+def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: int) -> np.ndarray:
+    """``[4, P, P]`` the eyeball a lid raise newly shows (the edit's opening, less the source's and the lid's own
+    margin), its iris where the iris's circle is, the sclera elsewhere, in this eye's own colours and shaded
+    under the lid; alpha 0 where no lid rises."""
+    size = crop.shape[0]
+    side = size * scale
+    big = cv2.resize(crop, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
+    margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
+    rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
+    for eye in range(2):
+        shown = _polygon(eye_contour(points, eye), side, scale)
+        opened = _polygon(eye_contour(targets, eye), side, scale)
+        new = np.clip(cv2.erode(opened, margin) - shown, 0.0, 1.0)
+        if new.max() < 0.5:
+            continue
+        centre_index, ring = IRISES[eye]
+        centre = (points[centre_index] + 0.5) * scale - 0.5  # paint pixels
+        radius = float(np.linalg.norm(points[list(ring)] - points[centre_index], axis=1).mean()) * scale
+        iris = np.clip(radius - np.hypot(cols - centre[0], rows - centre[1]) + 0.5, 0.0, 1.0)  # anti-aliased disc
+        sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5)
+        colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
+        depth = (rows - _column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
+        colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
+        alpha_eye = cv2.GaussianBlur(new, (0, 0), 0.25 * scale)
+        rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
+        alpha = np.maximum(alpha, alpha_eye)
+    return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
+    """Paint ``top`` [4, P, P] laid over paint ``below`` (RGB in [-1, 1] and alpha each)."""
+    alpha = top[3:] + below[3:] * (1 - top[3:])
+    rgb = (top[:3] * top[3:] + below[:3] * below[3:] * (1 - top[3:])) / np.maximum(alpha, 1e-6)
+    return np.concatenate([rgb, alpha]).astype(np.float32)
+
+
+def _eye_colours(image: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sclera, iris) RGB of an eye in ``image`` [P, P, 3]: the median of the brightest quarter of its ``opening``
+    outside the ``iris`` (bool [P, P] each; the rest is mixed with lashes and lids at a crop's resolution) and the
+    median inside the iris; the defaults where too little shows."""
+    sclera_pixels = image[opening & ~iris]
+    iris_pixels = image[opening & iris]
+    sclera_rgb, iris_rgb = SCLERA_RGB, IRIS_RGB
+    if len(sclera_pixels) >= 8:
+        luma = sclera_pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+        sclera_rgb = np.median(sclera_pixels[luma >= np.percentile(luma, 75)], axis=0)
+    if len(iris_pixels) >= 8:
+        iris_rgb = np.median(iris_pixels, axis=0)
+    return sclera_rgb.astype(np.float32), iris_rgb.astype(np.float32)
+
+
+def lower_teeth_exposure(target_aus: np.ndarray) -> float:
+    """Share of ``LOWER_TEETH_HEIGHT`` that an open mouth showing ``target_aus`` [16] bares: the lip stretcher (AU20)
+    draws the lower lip flat and tight across the lower teeth; the lip corner depressor (AU15) stands in for the lower
+    lip depressor (AU16, not among the 16), which pulls the lower lip down off them."""
+    return float(np.clip(max(float(target_aus[au_index(20)]), float(target_aus[au_index(15)])), 0.0, 1.0))
 
 
 def teeth_exposure(target_aus: np.ndarray) -> float:
@@ -139,7 +252,7 @@ def teeth_exposure(target_aus: np.ndarray) -> float:
 
 
 def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
-                exposure: float = 1.0) -> np.ndarray:
+                exposure: float = 1.0, lower_exposure: float = 0.0) -> np.ndarray:
     """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens."""
     size = crop.shape[0]
     side = size * scale
@@ -164,7 +277,12 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
     extent = _column_extent(opened)
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
-    teeth = _teeth(extent, scale, teeth_px, _bared(exposure), midline, eye_distance) * alpha
+    teeth = _teeth(extent, scale, teeth_px, _bared(exposure), midline, eye_distance)
+    lower_px = LOWER_TEETH_HEIGHT * eye_distance * lower_exposure
+    if lower_px > 0:
+        teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * _teeth(_flipped(extent), scale, lower_px, 0.0, midline,
+                                                              eye_distance, LOWER_TOOTH_EDGES)[::-1])
+    teeth = teeth * alpha
     light = np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE)
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
@@ -222,8 +340,14 @@ def _bared(exposure: float) -> float:
     return float(np.clip((exposure - LIP_TEETH_EXPOSURE) / (1.0 - LIP_TEETH_EXPOSURE), 0.0, 1.0))
 
 
+def _flipped(extent: _ColumnExtent) -> _ColumnExtent:
+    """The same opening upside down (the lower teeth drawn as upper ones, then flipped back)."""
+    last = extent.inside.shape[0] - 1
+    return _ColumnExtent(extent.inside[::-1], extent.columns, last - extent.bottom, last - extent.top)
+
+
 def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
-           eye_distance: float) -> np.ndarray:
+           eye_distance: float, tooth_edges: tuple[float, ...] = TOOTH_EDGES) -> np.ndarray:
     """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels of each column of the opening (at most a share of its
     height that grows from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), darker towards the corners, as
     separate teeth (``TOOTH_EDGES`` either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels)
@@ -242,7 +366,7 @@ def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, mid
     across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
     shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
     columns_x = np.arange(inside.shape[1], dtype=np.float32)
-    edges = midline + eye_distance * np.concatenate([-np.array(TOOTH_EDGES[1:]), TOOTH_EDGES])
+    edges = midline + eye_distance * np.concatenate([-np.array(tooth_edges[1:]), tooth_edges])
     closeness = np.exp(-0.5 * ((columns_x[:, None] - edges[None]) / (TOOTH_GAP * scale)) ** 2).max(axis=1)
     gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (1.0 - 0.6 * np.clip(from_gum, 0.0, 1.0))
     return cv2.GaussianBlur(band * shade * gaps, (0, 0), 0.25 * scale)
