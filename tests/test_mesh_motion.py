@@ -321,6 +321,8 @@ def test_eye_colours_are_the_eyes_own_or_plain_ones_where_too_little_shows():
     np.testing.assert_array_equal(iris_rgb, (40, 60, 90))
     sclera_rgb, _ = _eye_colours(image, np.zeros((20, 20), bool), iris)
     np.testing.assert_array_equal(sclera_rgb, SCLERA_RGB)
+    dim, _ = _eye_colours(image, np.zeros((20, 20), bool), iris, light=0.8)  # the defaults in a darker face's light
+    np.testing.assert_allclose(dim, SCLERA_RGB * 0.8)
 
 
 def test_paint_over_paint_keeps_each_where_the_other_is_clear():

@@ -88,7 +88,7 @@ IRIS_RGB = np.array([70, 50, 40], np.float32)
 
 @dataclass(frozen=True)
 class MeshMotion:
-    flow: np.ndarray  # [2, S, S] float32, grid units
+    flow: np.ndarray  # [2, F, F] float32, grid units (F = FIELD_SCALE × S)
     paint: np.ndarray  # [4, P, P] float32: RGB in [-1, 1], alpha in [0, 1]
     target_points: np.ndarray  # [478, 2] crop pixels
 
@@ -196,6 +196,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
+    light = float(np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
     for eye in range(2):
         shown = _polygon(eye_contour(points, eye), side, scale)
         opened = _polygon(eye_contour(targets, eye), side, scale)
@@ -206,7 +207,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         centre = (points[centre_index] + 0.5) * scale - 0.5  # paint pixels
         radius = float(np.linalg.norm(points[list(ring)] - points[centre_index], axis=1).mean()) * scale
         iris = np.clip(radius - np.hypot(cols - centre[0], rows - centre[1]) + 0.5, 0.0, 1.0)  # anti-aliased disc
-        sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5)
+        sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
         colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
         depth = (rows - _column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
         colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
@@ -223,13 +224,14 @@ def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha]).astype(np.float32)
 
 
-def _eye_colours(image: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _eye_colours(image: np.ndarray, opening: np.ndarray, iris: np.ndarray, light: float = 1.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(sclera, iris) RGB of an eye in ``image`` [P, P, 3]: the median of the brightest quarter of its ``opening``
     outside the ``iris`` (bool [P, P] each; the rest is mixed with lashes and lids at a crop's resolution) and the
-    median inside the iris; the defaults where too little shows."""
+    median inside the iris; where too little shows, the defaults in the face's ``light`` (as the teeth's)."""
     sclera_pixels = image[opening & ~iris]
     iris_pixels = image[opening & iris]
-    sclera_rgb, iris_rgb = SCLERA_RGB, IRIS_RGB
+    sclera_rgb, iris_rgb = SCLERA_RGB * light, IRIS_RGB * light
     if len(sclera_pixels) >= 8:
         luma = sclera_pixels @ np.array([0.299, 0.587, 0.114], np.float32)
         sclera_rgb = np.median(sclera_pixels[luma >= np.percentile(luma, 75)], axis=0)
