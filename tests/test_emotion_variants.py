@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lsgan.evaluation.photos import BenchmarkResult, ClassifierRead, EditRow
 from lsgan.facs import EDIT_PROTOTYPES, EMOTION_PROTOTYPES, au_index
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+from script_support import forget_script, load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("emotion_variants", SCRIPTS / "emotion_variants.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("emotion_variants", None)
+    yield load_script("emotion_variants")
+    forget_script("emotion_variants")
 
 
 def test_the_selection_is_every_strideth_frame_of_each_video(script, tmp_path):

@@ -1,0 +1,24 @@
+"""Loading a file of scripts/ as a module, as ``python scripts/NAME.py`` would run it, for its tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    """scripts/``name``.py as the module ``name`` (registered in ``sys.modules`` while it loads, as dataclasses
+    need; ``forget_script`` takes it out)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def forget_script(name: str) -> None:
+    sys.modules.pop(name, None)
