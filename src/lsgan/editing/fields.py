@@ -103,6 +103,8 @@ def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: 
 
 def _on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
     """A map [P, P] over the crop at any resolution P read at crop positions (scaled to P's pixel centres)."""
+    if values.shape[-1] == crop_size:
+        return sample_map(values, crop_x, crop_y)
     scale = values.shape[-1] / crop_size
     return sample_map(values, (crop_x + 0.5) * scale - 0.5, (crop_y + 0.5) * scale - 0.5)
 
