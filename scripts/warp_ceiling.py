@@ -22,18 +22,15 @@ import numpy as np
 import torch
 
 from lsgan.data.faces import MediapipeDetector
+from lsgan.data.images import to_tensor, to_uint8
 from lsgan.editing.mesh_motion import dense_backward_field
 from lsgan.evaluation.models import load_test_pairs
 from lsgan.metrics.image import change_along_truth, psnr
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[N, 3, S, S] in [-1, 1] -> [N, S, S, 3] uint8."""
-    return ((images.permute(0, 2, 3, 1).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
-
-
-def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+def stacked(images: list[np.ndarray]) -> torch.Tensor:
+    """uint8 H×W×3 images -> [N, 3, H, W] in [-1, 1]."""
+    return torch.stack([to_tensor(image) for image in images])
 
 
 METHODS = ("dis", "farneback", "mesh")
@@ -86,12 +83,12 @@ def main() -> None:
     args = parser.parse_args()
     pairs = load_test_pairs(args.data, args.size, limit=args.limit)
     sources, truths = to_uint8(pairs.source), to_uint8(pairs.truth)
-    source, truth = to_tensor(list(sources)), to_tensor(list(truths))
+    source, truth = stacked(list(sources)), stacked(list(truths))
     print(f"{len(sources)} pairs; unchanged source: PSNR {float(psnr(source, truth).mean()):.2f} dB, along 0")
     detector = MediapipeDetector()
     try:
         for method in METHODS:
-            warped = to_tensor([warped_to_truth(s, t, method, args.upscale, detector) for s, t in zip(sources, truths)])
+            warped = stacked([warped_to_truth(s, t, method, args.upscale, detector) for s, t in zip(sources, truths)])
             along = float(change_along_truth(warped, source, truth).mean())
             print(f"source warped by the {method} flow to its true target: along {along:.3f}, "
                   f"PSNR {float(psnr(warped, truth).mean()):.2f} dB")

@@ -32,7 +32,7 @@ def texture(shift: float) -> np.ndarray:
 def test_a_warp_by_the_estimated_flow_makes_most_of_a_pure_motion(script, method):
     source, truth = texture(0.0), texture(2.0)
     warped = script.warped_to_truth(source, truth, method, upscale=4)
-    along = change_along_truth(*(script.to_tensor([image]) for image in (warped, source, truth)))
+    along = change_along_truth(*(script.stacked([image]) for image in (warped, source, truth)))
     assert warped.shape == source.shape and warped.dtype == np.uint8
     assert float(along) > (0.8 if method == "dis" else 0.5)  # Farneback follows a pure motion less closely
 
@@ -41,14 +41,14 @@ def test_a_colour_change_no_warp_can_make_is_not_made(script):
     source = texture(0.0)
     truth = cv2.add(source, np.full_like(source, 40))  # brighter everywhere: nothing moved
     warped = script.warped_to_truth(source, truth, "dis", upscale=4)
-    along = change_along_truth(*(script.to_tensor([image]) for image in (warped, source, truth)))
+    along = change_along_truth(*(script.stacked([image]) for image in (warped, source, truth)))
     assert float(along) < 0.2
 
 
 def test_images_round_trip_between_tensors_and_uint8(script):
     images = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(script.to_uint8(script.to_tensor(list(images))), images)
-    assert torch.is_tensor(script.to_tensor(list(images)))
+    np.testing.assert_array_equal(script.to_uint8(script.stacked(list(images))), images)
+    assert torch.is_tensor(script.stacked(list(images)))
 
 
 def test_the_mesh_warp_follows_a_rendered_jaw_drop(script):
@@ -63,7 +63,7 @@ def test_the_mesh_warp_follows_a_rendered_jaw_drop(script):
     truth = render(identity, au_vector({25: 1.0, 26: 1.0}), 64).image
     detector = MediapipeDetector()
     try:
-        alongs = {method: float(change_along_truth(*(script.to_tensor([image]) for image in (
+        alongs = {method: float(change_along_truth(*(script.stacked([image]) for image in (
             script.warped_to_truth(source, truth, method, 4, detector), source, truth))))
             for method in script.METHODS}
     finally:

@@ -353,14 +353,15 @@ class Editor:
         if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
-        flow = resample_field(flow, motion.flow.shape[-1])  # the mesh motion's field is finer than the crop
         if kind == "mesh":
-            flow, colour = np.zeros_like(flow), np.zeros_like(colour)
+            flow, colour = motion.flow, np.zeros_like(colour)
+        else:  # both: the model's field on the mesh motion's finer grid, plus the motion
+            flow = resample_field(flow, motion.flow.shape[-1]) + motion.flow
         shade = None
         if creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
                                  PAINT_SCALE)
-        return FaceField(flow + motion.flow, colour, motion.paint, motion.target_points, shade)
+        return FaceField(flow, colour, motion.paint, motion.target_points, shade)
 
     def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,
                region: str | None) -> np.ndarray:

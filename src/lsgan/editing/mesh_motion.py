@@ -41,6 +41,7 @@ from scipy.interpolate import LinearNDInterpolator
 
 from lsgan.data.faces import MEDIAPIPE478, FaceTemplate
 from lsgan.data.mesh_basis import LOWER_LIDS, MESH_POINTS, UPPER_LIDS, MeshBasis
+from lsgan.editing.fields import resample_field
 from lsgan.facs import au_index
 
 ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
@@ -149,13 +150,13 @@ def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int, sca
     """``[2, F, F]`` (F = ``scale`` × S) grid-unit field over the crop whose value at each moved point
     ``targets[i]`` points back to ``points[i]``, and that is zero where ``still`` [F, F] (a region of the same
     grid) is."""
+    grid = paint_grid(size * scale, scale)
     fixed = anchors(points, size)
     if still is not None:
         rows, cols = np.nonzero(still[::STILL_STEP, ::STILL_STEP])
-        fixed = np.concatenate([fixed, paint_grid(size * scale, scale)[np.stack([cols, rows], 1) * STILL_STEP]])
+        fixed = np.concatenate([fixed, grid[np.stack([cols, rows], 1) * STILL_STEP]])
     known = np.concatenate([targets, fixed])
     back = np.concatenate([points - targets, np.zeros_like(fixed)])
-    grid = paint_grid(size * scale, scale)
     xs, ys = np.meshgrid(grid, grid)
     field = LinearNDInterpolator(known, back, fill_value=0.0)(xs, ys).astype(np.float32)  # [F, F, 2] crop pixels
     sigma = SMOOTHING * size / 64 * scale
@@ -196,7 +197,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
-    light = float(np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
+    light = _face_light(crop, points)
     for eye in range(2):
         shown = _polygon(eye_contour(points, eye), side, scale)
         opened = _polygon(eye_contour(targets, eye), side, scale)
@@ -266,8 +267,9 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     was_open = cv2.erode(_polygon(points[inner], side, scale), inside)
     grid = paint_grid(side, scale)
     xs, ys = np.meshgrid(grid, grid)
-    sample_x = (xs + _upsample(flow[0], side) * size / 2 + 0.5) * scale - 0.5
-    sample_y = (ys + _upsample(flow[1], side) * size / 2 + 0.5) * scale - 0.5
+    fine_flow = resample_field(flow, side)
+    sample_x = (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5
+    sample_y = (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
@@ -285,7 +287,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
         teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * _teeth(_flipped(extent), scale, lower_px, 0.0, midline,
                                                               eye_distance, LOWER_TOOTH_EDGES)[::-1])
     teeth = teeth * alpha
-    light = np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE)
+    light = _face_light(crop, points)
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
@@ -303,10 +305,6 @@ def _polygon(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
     vertices = np.round(((outline + 0.5) * scale - 0.5) * (1 << shift)).astype(np.int32)
     cv2.fillPoly(canvas, [vertices], 255, lineType=cv2.LINE_AA, shift=shift)
     return canvas.astype(np.float32) / 255.0
-
-
-def _upsample(values: np.ndarray, side: int) -> np.ndarray:
-    return cv2.resize(np.ascontiguousarray(values, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass(frozen=True)
@@ -372,6 +370,11 @@ def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, mid
     closeness = np.exp(-0.5 * ((columns_x[:, None] - edges[None]) / (TOOTH_GAP * scale)) ** 2).max(axis=1)
     gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (1.0 - 0.6 * np.clip(from_gum, 0.0, 1.0))
     return cv2.GaussianBlur(band * shade * gaps, (0, 0), 0.25 * scale)
+
+
+def _face_light(crop: np.ndarray, points: np.ndarray) -> float:
+    """How bright the light on this face is, as a factor on teeth and eyeball colours (``TEETH_LIGHT_RANGE``)."""
+    return float(np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
 
 
 def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
