@@ -1,5 +1,7 @@
 """The AU mesh basis (data.mesh_basis) and the mesh motion of an edit (editing.mesh_motion, Editor motion)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -20,12 +22,13 @@ from lsgan.data.mesh_basis import (
     rendered_lids,
     rendered_lip_motion,
     rendered_lips,
+    symmetric,
 )
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, SCLERA_RGB, TOOTH_EDGES, _eye_colours, eye_contour, lip_gap, lips_as_shown,
-    lower_teeth_exposure, mesh_motion, mouth_paint, over, teeth_exposure,
+    EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, SCLERA_RGB, TOOTH_EDGES, _eye_colours, eye_contour, lip_gap,
+    lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over, teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -250,7 +253,11 @@ def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):
     again = MeshBasis.load(path)
     np.testing.assert_array_equal(again.displacements, basis.displacements)
     np.testing.assert_array_equal(again.pair_displacements, basis.pair_displacements)
+    np.testing.assert_array_equal(again.mirror, basis.mirror)
     assert again.settings == basis.settings
+    replace(basis, mirror=np.zeros_like(basis.mirror)).save(tmp_path / "unpaired.safetensors")
+    with pytest.raises(CheckpointError, match="not a pairing"):
+        MeshBasis.load(tmp_path / "unpaired.safetensors")
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="not a readable mesh basis"):
         MeshBasis.load(path)
@@ -262,6 +269,37 @@ def test_building_the_basis_again_on_one_face_agrees_with_the_shipped_one(basis)
         k = au_index(au)
         a, b = one.displacements[k].ravel(), basis.displacements[k].ravel()
         assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.7
+
+
+def known_mirror_pairs() -> list[tuple[int, int]]:
+    """Mesh points that mirror each other by mediapipe's own topology: lids, eye corners, irises, lip contours."""
+    pairs = [pair for lids in (UPPER_LIDS, LOWER_LIDS) for pair in zip(*lids)]
+    pairs += list(zip(*EYE_CORNERS))
+    pairs += [(IRISES[0][0], IRISES[1][0])]
+    pairs += [(a, b) for contour in LIP_CONTOURS for a, b in zip(contour, contour[::-1])]
+    return pairs
+
+
+def test_the_basis_pairs_mesh_points_as_the_mesh_mirrors_them(basis):
+    mirror = basis.mirror
+    assert mirror is not None and (mirror[mirror] == np.arange(len(mirror))).all()  # a pairing: each its mirror's
+    for a, b in known_mirror_pairs():
+        assert mirror[a] == b and mirror[b] == a, (a, b)
+    assert (mirror[468:] >= 468).all()  # irises with irises
+    assert mirror[CHIN] == CHIN and mirror[UPPER_LIP] == UPPER_LIP  # the midline is its own mirror
+
+
+def test_the_basis_moves_both_sides_of_the_face_alike(basis):
+    np.testing.assert_allclose(symmetric(basis.displacements, basis.mirror), basis.displacements, atol=1e-6)
+    np.testing.assert_allclose(symmetric(basis.pair_displacements, basis.mirror), basis.pair_displacements, atol=1e-6)
+    for au in (1, 12, 20):  # the two mouth corners / inner brows move as mirror images; midline points only up/down
+        moved = basis.displacements[au_index(au)]
+        np.testing.assert_allclose(moved[CORNERS[0]] * [-1, 1], moved[CORNERS[1]], atol=1e-6)
+        assert abs(moved[CHIN, 0]) < 1e-6 and abs(moved[UPPER_LIP, 0]) < 1e-6
+    lopsided = np.zeros_like(basis.displacements[:1])
+    lopsided[0, CORNERS[0]] = (-1.0, 0.0)  # only one corner moves: the symmetric motion moves both by half
+    both = symmetric(lopsided, basis.mirror)[0]
+    np.testing.assert_allclose(both[list(CORNERS)], [[-0.5, 0.0], [0.5, 0.0]])
 
 
 def test_no_au_change_means_no_motion_and_no_paint(basis, face):

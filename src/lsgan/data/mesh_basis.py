@@ -25,9 +25,13 @@ lips retracts the upper lip off the teeth, SynthFACS v3's calibration to a real 
 the inner brows up against the lowerer, v4's FACS 1+4): the pair's motion at 1 and 1 less both singles'.
 ``MeshBasis.motion(source_aus, target_aus)`` is then the mesh motion ``[478, 2]`` of an edit, f(target) − f(source)
 with f(a) = Σ_k a_k B_k + Σ_(i,j) a_i a_j B_ij, in fractions of the crop's side; ``lsgan.editing.mesh_motion`` turns
-it into a displacement field over a photo's face. The basis is a
-fixed asset (``lsgan/assets/mesh_basis.safetensors``, rebuilt by ``python scripts/build_mesh_basis.py``), not a
-trained network: nothing in it is fitted to photos.
+it into a displacement field over a photo's face.
+
+SynthFACS's AUs act on both sides of the face alike, so the fitted motion is made mirror-symmetric (``symmetric``:
+each point's motion averaged with its mirror point's, mirrored; ``mirror_pairs`` pairs mediapipe's points across the
+face's midline): the part that differed between the two sides, about 7 % of it, was mediapipe's noise, such as the
+nose tip drifting sideways for the smile. The basis is a fixed asset (``lsgan/assets/mesh_basis.safetensors``,
+rebuilt by ``python scripts/build_mesh_basis.py``), not a trained network: nothing in it is fitted to photos.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 from tqdm import tqdm
@@ -66,6 +71,7 @@ LIP_CONTOURS: tuple[tuple[int, ...], ...] = (
     (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308),
     (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291),
 )
+IRIS_START = 468  # mediapipe's points 468 - 477 are the irises' centres and rings
 RENDERED_REACH = 0.1  # inter-ocular distances: the Gaussian sigma over which a rendered part's motion reaches skin
 DEFAULT_BASIS_PATH = Path(__file__).resolve().parents[1] / "assets" / "mesh_basis.safetensors"
 
@@ -85,13 +91,15 @@ class MeshBasis:
     (x, y) in fractions of the aligned crop's side. ``agreement`` ``[16]``: mean cosine between each identity's
     motion and the mean (1: every face moves the same way). ``pair_displacements`` ``[len(PAIRS), 478, 2]``: each
     pair's motion at (1, 1) beyond the sum of its two AUs'. ``settings`` and ``renderer_version`` say how it was
-    made."""
+    made; ``mirror`` ``[478]``: each point's mirror point (``mirror_pairs``), None in a basis made before the motion was
+    made symmetric."""
 
     displacements: np.ndarray
     agreement: np.ndarray
     pair_displacements: np.ndarray
     settings: MeshBasisSettings = field(default_factory=MeshBasisSettings)
     renderer_version: int = 0
+    mirror: np.ndarray | None = None
 
     def shape_of(self, aus: np.ndarray) -> np.ndarray:
         """``[478, 2]``: how far the mesh of a face showing ``aus`` [16] lies from its neutral mesh."""
@@ -107,6 +115,8 @@ class MeshBasis:
     def save(self, path: str | Path) -> Path:
         tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(self, name), np.float32))
                    for name in ("displacements", "agreement", "pair_displacements")}
+        if self.mirror is not None:
+            tensors["mirror"] = torch.from_numpy(np.asarray(self.mirror, np.int64))
         metadata = {"settings": json.dumps(asdict(self.settings)), "renderer_version": str(self.renderer_version),
                     "au_ids": json.dumps(list(AU_IDS)), "pairs": json.dumps([list(pair) for pair in PAIRS])}
         return write_bytes(path, save(tensors, metadata), durable=True)
@@ -119,11 +129,14 @@ class MeshBasis:
                 meta = handle.metadata() or {}
                 displacements, agreement = handle.get_tensor("displacements"), handle.get_tensor("agreement")
                 pairs = handle.get_tensor("pair_displacements")
+                mirror = handle.get_tensor("mirror") if "mirror" in handle.keys() else None
         except (SafetensorError, OSError, KeyError) as err:
             raise CheckpointError(f"{path}: not a readable mesh basis ({err})") from None
         if displacements.shape != (NUM_AUS, MESH_POINTS, 2) or not np.isfinite(displacements).all():
             raise CheckpointError(f"{path}: a mesh basis holds finite [{NUM_AUS}, {MESH_POINTS}, 2] displacements, "
                                   f"got shape {displacements.shape}")
+        if mirror is not None and sorted(mirror.tolist()) != list(range(MESH_POINTS)):
+            raise CheckpointError(f"{path}: the basis's mirror is not a pairing of the {MESH_POINTS} mesh points")
         if json.loads(meta.get("au_ids", "[]")) != list(AU_IDS):
             raise CheckpointError(f"{path}: the basis's AUs are not lsgan's {list(AU_IDS)}")
         if json.loads(meta.get("pairs", "[]")) != [list(pair) for pair in PAIRS]:
@@ -132,7 +145,7 @@ class MeshBasis:
         settings = json.loads(meta.get("settings", "{}"))
         settings["levels"] = tuple(settings.get("levels", MeshBasisSettings.levels))
         return cls(displacements, agreement, pairs, MeshBasisSettings(**settings),
-                   int(meta.get("renderer_version", 0)))
+                   int(meta.get("renderer_version", 0)), mirror)
 
 
 def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool = False) -> MeshBasis:
@@ -140,7 +153,7 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
     settings = settings or MeshBasisSettings()
     levels = np.asarray(settings.levels, np.float32)
     template = FaceTemplate().points(1.0)  # the crop frame, side 1
-    slopes, joints = [], []  # per identity [16, 478, 2] and [len(PAIRS), 478, 2]
+    slopes, joints, starts = [], [], []  # per identity [16, 478, 2], [len(PAIRS), 478, 2] and its neutral [478, 2]
     detector = MediapipeDetector()
     try:
         ids = range(settings.first_identity, settings.first_identity + settings.identities)
@@ -168,6 +181,7 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
             if complete and all(pair is not None for pair in pair_meshes):
                 slope = np.tensordot(levels, moves, axes=1) / float(levels @ levels)  # least squares through zero
                 slopes.append(slope)
+                starts.append(start)
                 joints.append(np.stack([
                     with_rendered_parts(pair.transformed(to_crop).points - start, start, identity, aus, settings.size,
                                        to_crop) - slope[au_index(a)] - slope[au_index(b)]
@@ -178,8 +192,27 @@ def build_mesh_basis(settings: MeshBasisSettings | None = None, progress: bool =
         raise CheckpointError("mesh basis: the face mesh found none of the rendered faces")
     per_identity = np.stack(slopes)  # [I, 16, 478, 2]
     mean = per_identity.mean(axis=0)
-    pairs = np.stack(joints).mean(axis=0).astype(np.float32)
-    return MeshBasis(mean.astype(np.float32), _agreement(per_identity, mean), pairs, settings, FORMAT_VERSION)
+    mirror = mirror_pairs(np.mean(starts, axis=0), float(template[:2, 0].mean()))  # the eyes' midpoint
+    return MeshBasis(symmetric(mean, mirror), _agreement(per_identity, mean),
+                     symmetric(np.stack(joints).mean(axis=0), mirror), settings, FORMAT_VERSION, mirror)
+
+
+def mirror_pairs(points: np.ndarray, midline: float) -> np.ndarray:
+    """``[478]``: each point of a frontal mesh ``points`` [478, 2]'s mirror point across the vertical line x =
+    ``midline`` (a point on the midline is its own): the one-to-one pairing of the points with their reflections that
+    moves them least, irises with irises (an iris's lowest point lies on the lower lid's middle)."""
+    reflected = np.stack([2 * midline - points[:, 0], points[:, 1]], axis=1)
+    iris = np.arange(len(points)) >= IRIS_START
+    apart = iris[:, None] != iris[None]
+    rows, cols = linear_sum_assignment(np.linalg.norm(points[:, None] - reflected[None], axis=-1) + 10.0 * apart)
+    return cols[np.argsort(rows)].astype(np.int64)
+
+
+def symmetric(motion: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """``motion`` [..., 478, 2] averaged with its mirror image: each point's motion with its ``mirror`` point's, x
+    negated (float32)."""
+    mirrored = motion[..., mirror, :] * np.array([-1.0, 1.0], np.float32)
+    return ((motion + mirrored) / 2).astype(np.float32)
 
 
 def frontal_pixels(curves: Sequence[np.ndarray], size: int) -> np.ndarray:
