@@ -414,10 +414,17 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
 
     assert 0 < teeth_rows(teeth_exposure(au_vector({26: 1.0}))) < teeth_rows(teeth_exposure(au_vector({10: 1.0})))
     smile = mouth_paint(crop, points, targets, flow, scale, teeth_exposure(au_vector({12: 1.0})))
-    first = int(np.argmax(smile[3, :, incisor] > 0.9))
+    last = np.flatnonzero(smile[:3, :, incisor].mean(axis=0) > 0.0)[-1]  # the incisor's lowest bright row
     midline = int((32 + 0.5) * scale - 0.5)  # the paint column at the lips' middle (crop x 32)
-    gap, tooth = (smile[:3, first:first + 6, column].mean() for column in (midline, incisor))  # the teeth's top
-    assert gap < tooth - 0.2  # the gap between the central incisors lets the cavity through
+    first = int(np.argmax(smile[3, :, incisor] > 0.9))
+
+    def gap_depth(rows: slice) -> float:  # how much darker the gap between the central incisors is than an incisor
+        return float(smile[:3, rows, incisor].mean() - smile[:3, rows, midline].mean())
+
+    at_edge, at_gum = gap_depth(slice(last - 2, last)), gap_depth(slice(first + 1, first + 3))
+    assert at_edge > 0.1 and at_edge > at_gum + 0.02  # the gap lets the cavity through, most at the teeth's edge
+    near_lip, halfway = (smile[:3, first + (last - first) * share // 8, incisor].mean() for share in (2, 5))
+    assert near_lip < halfway - 0.05  # the upper lip shades the teeth under it
     closed, narrow = points.copy(), points.copy()  # lips parted 1.8 crop pixels: a smile's gap is teeth, a jaw's not
     closed[inner], narrow[inner] = opening(0.0), opening(0.9)
     parted = [teeth_rows(teeth_exposure(au_vector(aus)), source=closed, target=narrow)

@@ -21,8 +21,10 @@ target AUs [16], ``mesh_motion`` returns
   its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. Lower teeth show at the bottom of
   an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16, not among the 16,
   for which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths either side of the
-  lips' midline. And what a raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris): the eye's
-  own iris colour inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid.
+  lips' midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the upper lip
+  shades the teeth under it. And what a raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris):
+  the eye's own iris colour inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under
+  the lid.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
@@ -60,8 +62,9 @@ TOOTH_EDGES = (0.0, 0.135, 0.225, 0.30, 0.355, 0.40)
 LOWER_TOOTH_EDGES = (0.0, 0.087, 0.18, 0.27, 0.34)
 LOWER_TEETH_HEIGHT = 0.09  # visible lower teeth at full exposure, in inter-ocular distances
 LOWER_TEETH_LIGHT = 0.85  # the lower teeth are in the upper lip's and the upper teeth's shade
-TOOTH_GAP = 0.2  # crop pixels: the Gaussian sigma of the dark gap between two teeth
-TOOTH_GAP_DEPTH = 0.5  # how much of the tooth the gap lets the dark cavity through, at the gum
+TOOTH_GAP = 0.12  # crop pixels: the Gaussian sigma of the dark gap between two teeth
+TOOTH_GAP_DEPTH = 0.35  # how much of the tooth the gap lets the dark cavity through, at the teeth's edge
+LIP_SHADOW = 0.8  # the teeth's brightness at the lip (its shadow), rising to full halfway to their edge
 TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in inter-ocular distances
 LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither AU10 nor AU12
 MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth ...
@@ -368,8 +371,10 @@ def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, mid
     columns_x = np.arange(inside.shape[1], dtype=np.float32)
     edges = midline + eye_distance * np.concatenate([-np.array(tooth_edges[1:]), tooth_edges])
     closeness = np.exp(-0.5 * ((columns_x[:, None] - edges[None]) / (TOOTH_GAP * scale)) ** 2).max(axis=1)
-    gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (1.0 - 0.6 * np.clip(from_gum, 0.0, 1.0))
-    return cv2.GaussianBlur(band * shade * gaps, (0, 0), 0.25 * scale)
+    edge_ward = np.clip(from_gum, 0.0, 1.0)
+    gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (0.4 + 0.6 * edge_ward)
+    lip_shadow = LIP_SHADOW + (1.0 - LIP_SHADOW) * np.clip(2.0 * edge_ward, 0.0, 1.0)
+    return cv2.GaussianBlur(band * shade * gaps * lip_shadow, (0, 0), 0.25 * scale)
 
 
 def _face_light(crop: np.ndarray, points: np.ndarray) -> float:
