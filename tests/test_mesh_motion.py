@@ -8,6 +8,7 @@ import pytest
 from edit_support import face_files, lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
 from lsgan.data.faces import MEDIAPIPE478, FaceAligner, FaceTemplate
 from lsgan.data.mesh_basis import (
+    IRIS_START,
     LIP_CONTOURS,
     LOWER_LIDS,
     UPPER_LIDS,
@@ -255,9 +256,11 @@ def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):
     np.testing.assert_array_equal(again.pair_displacements, basis.pair_displacements)
     np.testing.assert_array_equal(again.mirror, basis.mirror)
     assert again.settings == basis.settings
-    replace(basis, mirror=np.zeros_like(basis.mirror)).save(tmp_path / "unpaired.safetensors")
-    with pytest.raises(CheckpointError, match="not a pairing"):
-        MeshBasis.load(tmp_path / "unpaired.safetensors")
+    shifted = np.roll(basis.mirror, 1)  # every point some other point's image, but not in pairs
+    for mirror in (np.zeros_like(basis.mirror), shifted, basis.mirror[:-1], basis.mirror + len(basis.mirror)):
+        replace(basis, mirror=mirror).save(tmp_path / "unpaired.safetensors")
+        with pytest.raises(CheckpointError, match="not a pairing"):
+            MeshBasis.load(tmp_path / "unpaired.safetensors")
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="not a readable mesh basis"):
         MeshBasis.load(path)
@@ -285,16 +288,17 @@ def test_the_basis_pairs_mesh_points_as_the_mesh_mirrors_them(basis):
     assert mirror is not None and (mirror[mirror] == np.arange(len(mirror))).all()  # a pairing: each its mirror's
     for a, b in known_mirror_pairs():
         assert mirror[a] == b and mirror[b] == a, (a, b)
-    assert (mirror[468:] >= 468).all()  # irises with irises
+    assert (mirror[IRIS_START:] >= IRIS_START).all()  # irises with irises
     assert mirror[CHIN] == CHIN and mirror[UPPER_LIP] == UPPER_LIP  # the midline is its own mirror
 
 
 def test_the_basis_moves_both_sides_of_the_face_alike(basis):
     np.testing.assert_allclose(symmetric(basis.displacements, basis.mirror), basis.displacements, atol=1e-6)
     np.testing.assert_allclose(symmetric(basis.pair_displacements, basis.mirror), basis.pair_displacements, atol=1e-6)
-    for au in (1, 12, 20):  # the two mouth corners / inner brows move as mirror images; midline points only up/down
+    for au in (1, 12, 20):  # the mouth corners and the brows move as mirror images; midline points only up/down
         moved = basis.displacements[au_index(au)]
-        np.testing.assert_allclose(moved[CORNERS[0]] * [-1, 1], moved[CORNERS[1]], atol=1e-6)
+        for left, right in (CORNERS, BROW_TOPS):
+            np.testing.assert_allclose(moved[left] * [-1, 1], moved[right], atol=1e-6)
         assert abs(moved[CHIN, 0]) < 1e-6 and abs(moved[UPPER_LIP, 0]) < 1e-6
     lopsided = np.zeros_like(basis.displacements[:1])
     lopsided[0, CORNERS[0]] = (-1.0, 0.0)  # only one corner moves: the symmetric motion moves both by half

@@ -135,7 +135,7 @@ class MeshBasis:
         if displacements.shape != (NUM_AUS, MESH_POINTS, 2) or not np.isfinite(displacements).all():
             raise CheckpointError(f"{path}: a mesh basis holds finite [{NUM_AUS}, {MESH_POINTS}, 2] displacements, "
                                   f"got shape {displacements.shape}")
-        if mirror is not None and sorted(mirror.tolist()) != list(range(MESH_POINTS)):
+        if mirror is not None and not _is_pairing(mirror):
             raise CheckpointError(f"{path}: the basis's mirror is not a pairing of the {MESH_POINTS} mesh points")
         if json.loads(meta.get("au_ids", "[]")) != list(AU_IDS):
             raise CheckpointError(f"{path}: the basis's AUs are not lsgan's {list(AU_IDS)}")
@@ -206,6 +206,13 @@ def mirror_pairs(points: np.ndarray, midline: float) -> np.ndarray:
     apart = iris[:, None] != iris[None]
     rows, cols = linear_sum_assignment(np.linalg.norm(points[:, None] - reflected[None], axis=-1) + 10.0 * apart)
     return cols[np.argsort(rows)].astype(np.int64)
+
+
+def _is_pairing(mirror: np.ndarray) -> bool:
+    """Whether ``mirror`` maps the mesh's points onto each other in pairs (each point the mirror of its mirror)."""
+    if mirror.shape != (MESH_POINTS,) or mirror.min() < 0 or mirror.max() >= MESH_POINTS:
+        return False
+    return bool((mirror[mirror] == np.arange(MESH_POINTS)).all())
 
 
 def symmetric(motion: np.ndarray, mirror: np.ndarray) -> np.ndarray:
