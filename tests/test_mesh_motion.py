@@ -4,6 +4,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from safetensors import safe_open
+from safetensors.numpy import save_file
 
 from edit_support import face_files, lsgan, synth_faces, tiny_bundle  # noqa: F401  (pytest fixtures)
 from lsgan.data.faces import MEDIAPIPE478, FaceAligner, FaceTemplate
@@ -261,6 +263,12 @@ def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):
         replace(basis, mirror=mirror).save(tmp_path / "unpaired.safetensors")
         with pytest.raises(CheckpointError, match="not a pairing"):
             MeshBasis.load(tmp_path / "unpaired.safetensors")
+    with safe_open(str(path), framework="np") as handle:  # a mirror of floats, written by something other than save
+        tensors, metadata = {key: handle.get_tensor(key) for key in handle.keys()}, handle.metadata()
+    save_file({**tensors, "mirror": tensors["mirror"].astype(np.float32)}, str(tmp_path / "floats.safetensors"),
+              metadata)
+    with pytest.raises(CheckpointError, match="not a pairing"):
+        MeshBasis.load(tmp_path / "floats.safetensors")
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="not a readable mesh basis"):
         MeshBasis.load(path)

@@ -210,7 +210,9 @@ def mirror_pairs(points: np.ndarray, midline: float) -> np.ndarray:
 
 def _is_pairing(mirror: np.ndarray) -> bool:
     """Whether ``mirror`` maps the mesh's points onto each other in pairs (each point the mirror of its mirror)."""
-    if mirror.shape != (MESH_POINTS,) or mirror.min() < 0 or mirror.max() >= MESH_POINTS:
+    if mirror.dtype.kind not in "iu" or mirror.shape != (MESH_POINTS,):
+        return False
+    if mirror.min() < 0 or mirror.max() >= MESH_POINTS:
         return False
     return bool((mirror[mirror] == np.arange(MESH_POINTS)).all())
 
