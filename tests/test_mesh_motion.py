@@ -30,8 +30,9 @@ from lsgan.data.mesh_basis import (
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, SCLERA_RGB, TOOTH_EDGES, _eye_colours, eye_contour, lip_gap,
-    lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over, teeth_exposure,
+    EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, PAINT_SCALE, SCLERA_RGB, TOOTH_EDGES, _eye_colours,
+    detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over,
+    teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -374,6 +375,66 @@ def test_eye_colours_are_the_eyes_own_or_plain_ones_where_too_little_shows():
     np.testing.assert_array_equal(sclera_rgb, SCLERA_RGB)
     dim, _ = _eye_colours(image, np.zeros((20, 20), bool), iris, light=0.8)  # the defaults in a darker face's light
     np.testing.assert_allclose(dim, SCLERA_RGB * 0.8)
+
+
+def test_the_eye_paint_takes_its_colours_from_the_photo_at_the_paints_resolution(basis, face):
+    """At a 64-pixel crop's resolution lashes and lids blur an eye's sclera grey; the paint of what a raised lid
+    uncovers reads the eye's colours in the photo seen at its own resolution (``detail_view``) when it has it."""
+    points = face.landmarks.points
+    targets = points + motion_of(basis, 5)
+    side = SIZE * PAINT_SCALE
+    grey = np.full((SIZE, SIZE, 3), 90, np.uint8)  # the crop: every eye pixel a dull grey
+    detail = np.full((side, side, 3), 90, np.uint8)
+    detail[:, :, 0] = 240  # the photo: a bright, reddish white where the crop is grey
+    from_crop = eye_paint(grey, points, targets, PAINT_SCALE)
+    from_detail = eye_paint(grey, points, targets, PAINT_SCALE, detail)
+    painted = from_crop[3] > 0.9
+    assert painted.any() and np.array_equal(painted, from_detail[3] > 0.9)  # the same place, other colours
+    red = (from_detail[0][painted] + 1) * 127.5
+    assert np.abs((from_crop[:3, painted] + 1) * 127.5 - 90 * from_crop[3, painted]).max() < 25  # the crop's grey
+    assert red.mean() > 0.75 * 240 * 0.7  # the detail's red (shaded under the lid to 0.8, and the face's light)
+    with pytest.raises(ValueError, match="detail is"):
+        eye_paint(grey, points, targets, PAINT_SCALE, detail[:-1])
+
+
+def test_the_detail_view_is_the_crop_at_the_paints_resolution(face, closed_mouth):
+    """``detail_view`` samples the photo where the crop's pixels lie, ``scale`` times as finely: averaged back down
+    it is the crop itself (up to the warps' resampling)."""
+    view = detail_view(closed_mouth, face.matrix, SIZE)
+    assert view.shape == (SIZE * PAINT_SCALE, SIZE * PAINT_SCALE, 3) and view.dtype == np.uint8
+    down = view.reshape(SIZE, PAINT_SCALE, SIZE, PAINT_SCALE, 3).mean(axis=(1, 3))
+    assert np.abs(down - face.crop.astype(np.float32)).mean() < 3.0
+
+
+def test_bared_teeth_reach_the_lips_of_a_narrow_smile_and_the_cavity_stays_inside_them():
+    """A smile's lips parted two crop pixels: its upper teeth, bared by AU12 (the lip drawn up against them), fill
+    the gap from lip to lip; the dark mouth and the teeth of a jaw dropped alone stay half a crop pixel inside the
+    inner lips, which show around them, and a sliver between touching lips is not painted."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    points = np.zeros((478, 2), np.float32)
+    inner = list(MEDIAPIPE478.inner_lips)
+    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
+
+    def lips(height: float) -> np.ndarray:
+        moved = points.copy()
+        moved[inner] = np.stack([32 + 9 * np.cos(angles), 44 + height * np.sin(angles)], axis=1)
+        return moved
+
+    flow = np.zeros((2, size, size), np.float32)
+    closed, column = lips(0.0), round((32 + 0.5) * scale - 0.5)
+    smile = mouth_paint(crop, closed, lips(1.0), flow, scale, teeth_exposure(au_vector({12: 1.0, 25: 0.5})))
+    gap_rows = round(2.0 * scale)  # the opening's height in paint rows at its middle
+    covered = smile[3, :, column] > 0.5
+    assert covered.sum() >= gap_rows - 2  # lip to lip (the eroded opening covered a crop pixel less)
+    assert (smile[:3, covered, column].mean(axis=0) > 0.0).all()  # and all of it teeth
+    wide = mouth_paint(crop, closed, lips(6.0), flow, scale, teeth_exposure(au_vector({26: 1.0})))
+    dark = (wide[3, :, column] > 0.5) & (wide[:3, :, column].mean(axis=0) < -0.5)
+    last_row = (44 + 6.0 + 0.5) * scale - 0.5  # the lower inner lip's contour, paint rows
+    assert 1 <= last_row - np.flatnonzero(dark)[-1] <= scale  # the cavity ends inside the lip
+    first_row = (44 - 6.0 + 0.5) * scale - 0.5  # the upper inner lip's contour
+    assert 1 <= np.flatnonzero(wide[3, :, column] > 0.5)[0] - first_row <= scale  # unbared teeth: inside the lip too
+    assert mouth_paint(crop, closed, lips(0.3), flow, scale, 1.0)[3].max() < 0.5  # lips touching: a sliver
 
 
 def test_paint_over_paint_keeps_each_where_the_other_is_clear():

@@ -38,7 +38,7 @@ from lsgan.data.images import (
 )
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
-from lsgan.editing.mesh_motion import PAINT_SCALE, has_mesh, mesh_motion
+from lsgan.editing.mesh_motion import PAINT_SCALE, detail_view, has_mesh, mesh_motion
 from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
     AUInput,
@@ -116,6 +116,7 @@ class PreparedFace:
     aligned: AlignedFace | None  # landmarks and box; None when the whole photo was resized
     number: int = 0  # position among the photo's faces, left to right
     blend_mask: np.ndarray | None = field(default=None, repr=False)  # the photo-size face mask, made once (_apply)
+    detail: np.ndarray | None = field(default=None, repr=False)  # the photo at the paint's resolution (_face_field)
 
     @property
     def area(self) -> float:
@@ -270,8 +271,8 @@ class Editor:
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
         targets, sources = np.asarray(target_aus, np.float32), np.asarray(source_aus, np.float32)
-        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion, creases)
-                  for row, (_, face) in enumerate(faces)]
+        fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion, creases,
+                                   photos[index].photo) for row, (index, face) in enumerate(faces)]
         images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
             rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
@@ -347,12 +348,17 @@ class Editor:
         return self._mesh_basis
 
     def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,
-                    target_aus: np.ndarray, kind: str, creases: bool = False) -> FaceField:
+                    target_aus: np.ndarray, kind: str, creases: bool = False, photo: np.ndarray | None = None
+                    ) -> FaceField:
         """The model's field of one face, with the mesh motion of its edit as ``kind`` (a ``MOTIONS``) says, and the
-        shading of its folds with ``creases``."""
+        shading of its folds with ``creases``; the paint takes the eyes' colours from ``photo`` (the face's photo)
+        at the paint's resolution."""
         if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
-        motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis)
+        if face.detail is None and photo is not None:  # made once per face (sequences: every frame)
+            face.detail = detail_view(photo, face.matrix, face.crop.shape[0])
+        motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis,
+                             detail=face.detail)
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion

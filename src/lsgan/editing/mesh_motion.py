@@ -22,9 +22,12 @@ target AUs [16], ``mesh_motion`` returns
   an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16, not among the 16,
   for which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths either side of the
   lips' midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the upper lip
-  shades the teeth under it. And what a raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris):
-  the eye's own iris colour inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under
-  the lid.
+  shades the teeth under it. Bared upper teeth (AU10 and AU12 draw the upper lip up against them) are drawn up to
+  the inner-lip contour (a smile's narrow gap is teeth from lip to lip); otherwise the cavity and the teeth stay half
+  a crop pixel inside it, where the warped inner lip shows. And what a raised lid uncovers (``eye_paint``: AU5
+  shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's iris points),
+  its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
+  (``detail_view``) where the editor passes it.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
@@ -41,7 +44,7 @@ import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 
-from lsgan.data.faces import MEDIAPIPE478, FaceTemplate
+from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, warp_antialiased
 from lsgan.data.mesh_basis import LOWER_LIDS, MESH_POINTS, UPPER_LIDS, MeshBasis
 from lsgan.editing.fields import resample_field
 from lsgan.facs import au_index
@@ -103,9 +106,10 @@ def has_mesh(points: np.ndarray) -> bool:
 
 
 def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray,
-                basis: MeshBasis, paint_scale: int = PAINT_SCALE) -> MeshMotion:
+                basis: MeshBasis, paint_scale: int = PAINT_SCALE, detail: np.ndarray | None = None) -> MeshMotion:
     """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
-    ``points``."""
+    ``points``. ``detail`` (uint8 P×P×3, P = ``paint_scale`` × S): the photo in the crop's frame at the paint's
+    resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged."""
     size = crop.shape[0]
     shown = lips_as_shown(source_aus, points / size, basis)
     target_aus = np.where(np.isclose(target_aus, source_aus), shown, target_aus)  # a kept AU stays as shown
@@ -114,7 +118,8 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
                         lower_teeth_exposure(target_aus))
-    return MeshMotion(flow, over(eye_paint(crop, points, targets, paint_scale), paint), targets.astype(np.float32))
+    eyes = eye_paint(crop, points, targets, paint_scale, detail)
+    return MeshMotion(flow, over(eyes, paint), targets.astype(np.float32))
 
 
 def lip_gap(points: np.ndarray) -> float:
@@ -190,13 +195,18 @@ def still_eyes(points: np.ndarray, targets: np.ndarray, size: int, scale: int = 
     return still.astype(np.float32)
 
 
-def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: int) -> np.ndarray:
+def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: int,
+              detail: np.ndarray | None = None) -> np.ndarray:
     """``[4, P, P]`` the eyeball a lid raise newly shows (the edit's opening, less the source's and the lid's own
-    margin), its iris where the iris's circle is, the sclera elsewhere, in this eye's own colours and shaded
-    under the lid; alpha 0 where no lid rises."""
+    margin), its iris where the iris's circle is, the sclera elsewhere, in this eye's own colours (read in
+    ``detail``, P×P×3, or in ``crop`` enlarged: at a 64-pixel crop's resolution lashes and lids blur the sclera
+    grey) and shaded under the lid; alpha 0 where no lid rises."""
     size = crop.shape[0]
     side = size * scale
-    big = cv2.resize(crop, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    if detail is not None and detail.shape[:2] != (side, side):
+        raise ValueError(f"detail is {detail.shape[:2]}, the paint {side}x{side}")
+    big = (cv2.resize(crop, (side, side), interpolation=cv2.INTER_CUBIC) if detail is None else detail
+           ).astype(np.float32)
     rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
@@ -219,6 +229,13 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
         alpha = np.maximum(alpha, alpha_eye)
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def detail_view(photo: np.ndarray, matrix: np.ndarray, size: int, scale: int = PAINT_SCALE) -> np.ndarray:
+    """``photo`` (H×W×3) in the frame of the S×S crop that ``matrix`` (2×3, photo -> crop) makes, at ``scale``
+    times its resolution: crop pixel c is the view's pixels around (c + 0.5) × scale − 0.5."""
+    to_view = np.column_stack([matrix[:, :2] * scale, matrix[:, 2] * scale + (scale - 1) / 2])
+    return warp_antialiased(photo, to_view, size * scale)
 
 
 def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
@@ -263,37 +280,54 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     size = crop.shape[0]
     side = size * scale
     inner = list(MEDIAPIPE478.inner_lips)
-    # Lips that touch still enclose a sliver: openings count from half a crop pixel inside the inner-lip contour.
-    inside = np.ones((scale + 1,) * 2, np.uint8)
+    # Lips that touch still enclose a sliver: the cavity counts from half a crop pixel inside the inner-lip contour
+    # (the warped inner lip shows around it); bared upper teeth reach the contour wherever the opening is more than
+    # a crop pixel high (a smile's gap of two crop pixels is teeth from lip to lip)
+    sliver = np.ones((scale + 1,) * 2, np.uint8)
     opened = _polygon(targets[inner], side, scale)
-    will_open = cv2.erode(opened, inside)
-    was_open = cv2.erode(_polygon(points[inner], side, scale), inside)
+    will_open = cv2.erode(opened, sliver)
+    to_the_lips = _without_slivers(opened, sliver)
+    was_shown = _polygon(points[inner], side, scale)
+    was_open = cv2.erode(was_shown, sliver)
     grid = paint_grid(side, scale)
     xs, ys = np.meshgrid(grid, grid)
     fine_flow = resample_field(flow, side)
     sample_x = (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+    seen_to_the_lips = cv2.remap(_without_slivers(was_shown, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
+                                 borderValue=0.0)
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
     teeth_px = bared_px * exposure
     if seen_open.sum() > MAX_STRETCH * max(float(was_open.sum()), 1.0):
-        seen_open = np.zeros_like(seen_open)
+        seen_open, seen_to_the_lips = np.zeros_like(seen_open), np.zeros_like(seen_open)
         # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
         teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
     extent = _column_extent(opened)
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
-    teeth = _teeth(extent, scale, teeth_px, _bared(exposure), midline, eye_distance)
+    bared = _bared(exposure)
+    upper = _teeth(extent, scale, teeth_px, bared, midline, eye_distance)
+    teeth = upper
     lower_px = LOWER_TEETH_HEIGHT * eye_distance * lower_exposure
     if lower_px > 0:
         teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * _teeth(_flipped(extent), scale, lower_px, 0.0, midline,
                                                               eye_distance, LOWER_TOOTH_EDGES)[::-1])
     teeth = teeth * alpha
-    light = _face_light(crop, points)
+    # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
+    at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
+    teeth_rgb = (TEETH_RGB * _face_light(crop, points))[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
-    rgb = cavity * (1 - teeth) + (TEETH_RGB * light)[:, None, None] * teeth
-    return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+    inside = cavity * (1 - teeth) + teeth_rgb * teeth
+    painted = alpha + at_the_lips
+    rgb = (inside * alpha + teeth_rgb * at_the_lips) / np.maximum(painted, 1e-6)
+    return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
+
+
+def _without_slivers(coverage: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``coverage`` [P, P] less every part thinner than ``kernel`` (eroded, dilated back, and never beyond itself)."""
+    return np.minimum(cv2.dilate(cv2.erode(coverage, kernel), kernel), coverage)
 
 
 def paint_grid(side: int, scale: int) -> np.ndarray:
