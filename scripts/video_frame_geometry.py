@@ -9,18 +9,18 @@ does) and by mediapipe's mesh (``metrics.photo.geometry_readings``, inter-ocular
    SynthFACS's jaw drop (AU26 at 1, the mesh basis, on the person's own mesh) does.
 2. Expressions as face-api reads them (p over 0.6) against the person's frames it reads neutral (p over 0.9): the
    median change of each reading, beside the mean change the benchmark's edits to that emotion made
-   (``--edits``: a ``results.csv`` of ``lsgan eval photos``).
+   (``--edits``: the ``summary.json`` of ``lsgan eval photos``, its ``geometry``).
 3. dlib's identity distance (``metrics.photo.FaceDescriber``) between the ten frames face-api reads most surely
    neutral, and from them to the ten it reads most surely as each emotion: what a real expression change costs the
    identity measure that the benchmark holds edits to.
 
-    python scripts/video_frame_geometry.py [--photos ~/.cache/lsgan/data/photos] [--edits reports/photos/results.csv]
+    python scripts/video_frame_geometry.py [--photos ~/.cache/lsgan/data/photos] [--edits reports/photos/summary.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +64,17 @@ def p(frame: dict, emotion: str) -> float:
     return float(frame["probs"][EXPRESSIONS.index(emotion)])
 
 
-def jaw_drops(frames: list[dict], basis: MeshBasis) -> None:
+def jaw_drops(frames: list[dict], basis: MeshBasis, aligner: FaceAligner) -> None:
     calm = [f for f in frames if p(f, "happy") < 0.2]
     gaps = np.array([f["readings"]["lip_gap"] for f in calm])
     closed = [f for f, gap in zip(calm, gaps) if gap < np.percentile(gaps, 25)]
     opened = [calm[i] for i in np.argsort(gaps)[-10:]]
     real = {name: median_change(opened, closed, name) for name in ("lip_gap", "jaw_drop", "mouth_width")}
-    points = closed[0]["points"]
-    side = np.linalg.norm(points[468] - points[473]) / 0.27  # the aligned crop's side (FaceTemplate.eye_distance)
+    aligned = aligner.align(closed[0]["path"])  # the jaw drop as an edit makes it, in the aligned crop's frame
+    points, side = aligned.landmarks.points, aligned.crop.shape[0]
     dropped = geometry_readings(points + side * basis.motion(np.zeros(NUM_AUS), au_vector({26: 1.0})))
-    rendered = {name: dropped[name] - closed[0]["readings"][name] for name in real}
+    before = geometry_readings(points)
+    rendered = {name: dropped[name] - before[name] for name in real}
     print(f"  jaw drops ({len(opened)} most open of {len(calm)}, against {len(closed)} closed):  "
           + "  ".join(f"{name} {real[name]:+.3f}" for name in real))
     print("  SynthFACS AU26 at 1 (mesh basis):              "
@@ -112,23 +113,20 @@ def identity_costs(frames: list[dict], describer: FaceDescriber) -> None:
               f"max {np.max(per_frame):.3f}")
 
 
-def edit_means(path: Path | None) -> dict[str, dict[str, float]]:
-    """Mean reading change per emotion of a benchmark's edits (``results.csv``), empty without one."""
-    if path is None or not path.exists():
+def edit_means(path: Path) -> dict[str, dict[str, float]]:
+    """Mean reading change per emotion of a benchmark's edits (its ``summary.json``), empty without one."""
+    if not path.exists():
         return {}
-    rows = [row for row in csv.DictReader(path.open()) if row["status"] == "edited"]
-    means: dict[str, dict[str, float]] = {}
-    for emotion in {row["emotion"] for row in rows}:
-        mine = [row for row in rows if row["emotion"] == emotion]
-        means[emotion] = {name: float(np.mean([float(row[f"d_{name}"]) for row in mine if row[f"d_{name}"]]))
-                          for name in READINGS}
-    return means
+    geometry = json.loads(path.read_text())["geometry"]
+    return {emotion: {name: figures["mean_change"] for name, figures in readings.items()
+                      if figures["mean_change"] is not None}
+            for emotion, readings in geometry.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=default_photos_dir())
-    parser.add_argument("--edits", type=Path, default=Path("reports/photos/results.csv"))
+    parser.add_argument("--edits", type=Path, default=Path("reports/photos/summary.json"))
     args = parser.parse_args()
     root = args.photos / "video_frames"
     if not root.is_dir():
@@ -143,7 +141,7 @@ def main() -> None:
             if len(frames) < 20:
                 continue
             neutral = [f for f in frames if p(f, "neutral") > 0.9]
-            jaw_drops(frames, basis)
+            jaw_drops(frames, basis, aligner)
             expressions(frames, neutral, edits)
             identity_costs(frames, describer)
 

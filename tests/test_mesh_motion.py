@@ -13,6 +13,7 @@ from lsgan.data.mesh_basis import (
     IRIS_START,
     LIP_CONTOURS,
     LOWER_LIDS,
+    MESH_POINTS,
     UPPER_LIDS,
     MeshBasis,
     MeshBasisSettings,
@@ -73,6 +74,16 @@ def at_point(field: np.ndarray, point: np.ndarray) -> np.ndarray:
 
 def motion_of(basis: MeshBasis, au: int, amount: float = 1.0) -> np.ndarray:
     return basis.motion(np.zeros(NUM_AUS), au_vector({au: amount})) * SIZE  # [478, 2] crop pixels
+
+
+def mouth_mesh(half_width: float, half_height: float) -> np.ndarray:
+    """``[478, 2]`` a mesh whose only placed points are its inner lips, an ellipse centred at (32, 44) of a 64-pixel
+    crop (``half_height`` 0: lips that touch): the paint tests' mouths."""
+    inner = list(MEDIAPIPE478.inner_lips)
+    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
+    points = np.zeros((MESH_POINTS, 2), np.float32)
+    points[inner] = np.stack([32 + half_width * np.cos(angles), 44 + half_height * np.sin(angles)], axis=1)
+    return points
 
 
 def test_the_shipped_basis_moves_the_mesh_as_facs_says(basis):
@@ -413,29 +424,20 @@ def test_bared_teeth_reach_the_lips_of_a_narrow_smile_and_the_cavity_stays_insid
     inner lips, which show around them, and a sliver between touching lips is not painted."""
     size, scale = 64, 4
     crop = np.full((size, size, 3), 150, np.uint8)
-    points = np.zeros((478, 2), np.float32)
-    inner = list(MEDIAPIPE478.inner_lips)
-    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
-
-    def lips(height: float) -> np.ndarray:
-        moved = points.copy()
-        moved[inner] = np.stack([32 + 9 * np.cos(angles), 44 + height * np.sin(angles)], axis=1)
-        return moved
-
     flow = np.zeros((2, size, size), np.float32)
-    closed, column = lips(0.0), round((32 + 0.5) * scale - 0.5)
-    smile = mouth_paint(crop, closed, lips(1.0), flow, scale, teeth_exposure(au_vector({12: 1.0, 25: 0.5})))
+    closed, column = mouth_mesh(9, 0.0), round((32 + 0.5) * scale - 0.5)
+    smile = mouth_paint(crop, closed, mouth_mesh(9, 1.0), flow, scale, teeth_exposure(au_vector({12: 1.0, 25: 0.5})))
     gap_rows = round(2.0 * scale)  # the opening's height in paint rows at its middle
     covered = smile[3, :, column] > 0.5
     assert covered.sum() >= gap_rows - 2  # lip to lip (the eroded opening covered a crop pixel less)
     assert (smile[:3, covered, column].mean(axis=0) > 0.0).all()  # and all of it teeth
-    wide = mouth_paint(crop, closed, lips(6.0), flow, scale, teeth_exposure(au_vector({26: 1.0})))
+    wide = mouth_paint(crop, closed, mouth_mesh(9, 6.0), flow, scale, teeth_exposure(au_vector({26: 1.0})))
     dark = (wide[3, :, column] > 0.5) & (wide[:3, :, column].mean(axis=0) < -0.5)
     last_row = (44 + 6.0 + 0.5) * scale - 0.5  # the lower inner lip's contour, paint rows
     assert 1 <= last_row - np.flatnonzero(dark)[-1] <= scale  # the cavity ends inside the lip
     first_row = (44 - 6.0 + 0.5) * scale - 0.5  # the upper inner lip's contour
     assert 1 <= np.flatnonzero(wide[3, :, column] > 0.5)[0] - first_row <= scale  # unbared teeth: inside the lip too
-    assert mouth_paint(crop, closed, lips(0.3), flow, scale, 1.0)[3].max() < 0.5  # lips touching: a sliver
+    assert mouth_paint(crop, closed, mouth_mesh(9, 0.3), flow, scale, 1.0)[3].max() < 0.5  # touching: a sliver
 
 
 def test_paint_over_paint_keeps_each_where_the_other_is_clear():
@@ -465,15 +467,7 @@ def test_a_field_finer_than_the_crop_moves_the_photo_by_the_crops_own_units():
 def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     size, scale = 64, 4
     crop = np.full((size, size, 3), 150, np.uint8)
-    points = np.zeros((478, 2), np.float32)
-    targets = points.copy()
-    inner = list(MEDIAPIPE478.inner_lips)
-
-    def opening(height: float) -> np.ndarray:
-        angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
-        return np.stack([32 + 8 * np.cos(angles), 44 + height * np.sin(angles)], axis=1)
-
-    points[inner], targets[inner] = opening(1.5), opening(8.0)  # a mouth ajar opened wide: 5x its area
+    points, targets = mouth_mesh(8, 1.5), mouth_mesh(8, 8.0)  # a mouth ajar opened wide: 5x its area
     flow = np.zeros((2, size, size), np.float32)  # the test stretches nothing: the paint decides alone
     assert teeth_exposure(au_vector({25: 1.0, 26: 1.0})) < teeth_exposure(au_vector({12: 1.0}))
 
@@ -499,8 +493,7 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     assert at_edge > 0.1 and at_edge > at_gum + 0.02  # the gap lets the cavity through, most at the teeth's edge
     near_lip, halfway = (smile[:3, first + (last - first) * share // 8, incisor].mean() for share in (2, 5))
     assert near_lip < halfway - 0.05  # the upper lip shades the teeth under it
-    closed, narrow = points.copy(), points.copy()  # lips parted 1.8 crop pixels: a smile's gap is teeth, a jaw's not
-    closed[inner], narrow[inner] = opening(0.0), opening(0.9)
+    closed, narrow = mouth_mesh(8, 0.0), mouth_mesh(8, 0.9)  # lips parted 1.8 crop pixels: a smile's gap is teeth
     parted = [teeth_rows(teeth_exposure(au_vector(aus)), source=closed, target=narrow)
               for aus in ({25: 0.5}, {12: 1.0, 25: 0.5})]
     assert parted[0] == 0 < parted[1]
@@ -523,12 +516,7 @@ def test_lower_teeth_show_where_the_lips_are_stretched_or_the_lower_lip_pulled_d
     shows only the upper teeth."""
     size, scale = 64, 4
     crop = np.full((size, size, 3), 150, np.uint8)
-    points = np.zeros((478, 2), np.float32)
-    targets = points.copy()
-    inner = list(MEDIAPIPE478.inner_lips)
-    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
-    points[inner] = np.stack([32 + 8 * np.cos(angles), 44 + 0.5 * np.sin(angles)], axis=1)
-    targets[inner] = np.stack([32 + 9 * np.cos(angles), 44 + 7 * np.sin(angles)], axis=1)
+    points, targets = mouth_mesh(8, 0.5), mouth_mesh(9, 7.0)
     flow = np.zeros((2, size, size), np.float32)
     assert lower_teeth_exposure(edit_vector("fearful")) == 1.0
     assert lower_teeth_exposure(edit_vector("surprised")) == lower_teeth_exposure(edit_vector("angry")) == 0.0
