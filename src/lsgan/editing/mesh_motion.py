@@ -33,8 +33,8 @@ target AUs [16], ``mesh_motion`` returns
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
 (``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
 lower lip through the upper one (a fold in the warp, and a sliver painted as an opening); and it reads a smile's
-parted lips as closed on faces it has not seen, and an edit to neutral (or to any expression with the lips less
-apart) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to the face's own AUs
+parted lips as closed on faces it has not seen, and an edit to neutral (or to any expression with the lips
+together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to the face's own AUs
 moves nothing).
 """
 
@@ -133,18 +133,18 @@ def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
                   target_aus: np.ndarray | None = None) -> np.ndarray:
     """``source_aus`` [16] with AU25 and AU26 matched to the lip gap of the source's mesh ``points`` (crop-side
     fractions): scaled down together where the gap the basis gives the reading is wider (closed lips read as parted);
-    raised where it is narrower (a smile's parted lips read as closed: AU25 first, then AU26) if ``target_aus`` (or
-    no target) closes the lips below the shown gap, so the edit closes them. An edit that opens them wider opens them
-    from the reading, as before: the classifiers read anger's wider shout (docs/real_photos.md). As it was within
-    ``GAP_TOLERANCE``."""
+    raised where it is narrower (a smile's parted lips read as closed: AU25 first, then AU26) when ``target_aus``
+    has the lips together (AU25 and AU26 at 0; or no target), so the edit closes them. A target with the lips apart
+    moves them from the reading, as before: a smile edited to happy keeps its teeth, and the classifiers read anger's
+    wider shout (docs/real_photos.md). As it was within ``GAP_TOLERANCE``."""
     indices = [au_index(au) for au in OPENING_AUS]
     closed = np.array(source_aus, dtype=np.float32)
     closed[indices] = 0.0
     other = lip_gap(basis.shape_of(closed))  # the gap the other AUs make (AU10 lifts the upper lip, ...)
     opening = lip_gap(basis.shape_of(source_aus)) - other
     shown = max(lip_gap(points), 0.0)
-    closing = target_aus is None or lip_gap(basis.shape_of(target_aus)) < shown
-    if other + opening < shown - GAP_TOLERANCE and closing:
+    closes = target_aus is None or not np.any(np.asarray(target_aus)[indices])
+    if other + opening < shown - GAP_TOLERANCE and closes:
         return _opened_to(source_aus, shown, basis)
     if opening <= 0 or other + opening <= shown + GAP_TOLERANCE:
         return source_aus
