@@ -566,6 +566,11 @@ def test_parted_lips_read_as_closed_are_closed_by_an_edit_to_neutral(basis, face
     assert raised[au_index(25)] == 1.0 and raised[au_index(26)] == pytest.approx(0.5, abs=0.02)
     neutral = mesh_motion(face.crop, parted, misread, np.zeros(NUM_AUS), basis)
     assert lip_gap(neutral.target_points) < lip_gap(points) + 0.3 < lip_gap(parted)  # crop pixels: closed again
+    jaw_unread = au_vector({25: 0.1})  # AU26 read as exactly 0 on a mouth open beyond AU25's reach: closed too
+    neutral = mesh_motion(face.crop, wide, jaw_unread, np.zeros(NUM_AUS), basis)
+    assert lip_gap(neutral.target_points) < lip_gap(points) + 0.3
+    own = mesh_motion(face.crop, wide, np.zeros(NUM_AUS), np.zeros(NUM_AUS), basis)  # its own (zero) AUs
+    assert np.abs(own.flow).max() == 0
     # a target with the lips apart moves them from the reading, as before: a smile edited to happy keeps its teeth,
     # and the classifiers read anger's wider shout (docs/real_photos.md)
     for apart in (au_vector({6: 0.8, 12: 1.0, 25: 0.5}), au_vector({4: 1.0, 10: 1.0, 25: 1.0, 26: 0.6})):

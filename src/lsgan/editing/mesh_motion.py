@@ -34,8 +34,8 @@ The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched
 (``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
 lower lip through the upper one (a fold in the warp, and a sliver painted as an opening); and it reads a smile's
 parted lips as closed on faces it has not seen, and an edit to neutral (or to any expression with the lips
-together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to the face's own AUs
-moves nothing).
+together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to
+the face's own AUs moves nothing).
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged."""
     size = crop.shape[0]
     shown = lips_as_shown(source_aus, points / size, basis, target_aus)
-    target_aus = np.where(np.isclose(target_aus, source_aus), shown, target_aus)  # a kept AU stays as shown
+    kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
+    target_aus = np.where(kept, shown, target_aus)  # a kept AU stays as shown
     source_aus = shown
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
@@ -143,7 +144,9 @@ def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
     other = lip_gap(basis.shape_of(closed))  # the gap the other AUs make (AU10 lifts the upper lip, ...)
     opening = lip_gap(basis.shape_of(source_aus)) - other
     shown = max(lip_gap(points), 0.0)
-    closes = target_aus is None or not np.any(np.asarray(target_aus)[indices])
+    # the target has the lips together where the reading has them (a little) apart: a change to closed lips asked
+    closes = target_aus is None or (not np.any(np.asarray(target_aus)[indices])
+                                    and bool(np.any(np.asarray(source_aus)[indices])))
     if other + opening < shown - GAP_TOLERANCE and closes:
         return _opened_to(source_aus, shown, basis)
     if opening <= 0 or other + opening <= shown + GAP_TOLERANCE:
