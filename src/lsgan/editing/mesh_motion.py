@@ -318,7 +318,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sliver = np.ones((scale + 1,) * 2, np.uint8)
     opened = _polygon(targets[inner], side, scale)
     will_open = cv2.erode(opened, sliver)
-    to_the_lips = _without_slivers(opened, sliver)
+    to_the_lips = _without_slivers(opened, will_open, sliver)
     was_shown = _polygon(points[inner], side, scale)
     was_open = cv2.erode(was_shown, sliver)
     grid = paint_grid(side, scale)
@@ -327,7 +327,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sample_x = (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
-    seen_to_the_lips = cv2.remap(_without_slivers(was_shown, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
+    seen_to_the_lips = cv2.remap(_without_slivers(was_shown, was_open, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
                                  borderValue=0.0)
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
@@ -357,9 +357,10 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
 
 
-def _without_slivers(coverage: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """``coverage`` [P, P] less every part thinner than ``kernel`` (eroded, dilated back, and never beyond itself)."""
-    return np.minimum(cv2.dilate(cv2.erode(coverage, kernel), kernel), coverage)
+def _without_slivers(coverage: np.ndarray, eroded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``coverage`` [P, P] less every part thinner than ``kernel``: ``eroded`` (``coverage`` eroded by ``kernel``)
+    dilated back, never beyond ``coverage``."""
+    return np.minimum(cv2.dilate(eroded, kernel), coverage)
 
 
 def paint_grid(side: int, scale: int) -> np.ndarray:
