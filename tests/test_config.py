@@ -47,6 +47,14 @@ def test_bad_config_names_the_problem(tmp_path, text, message):
         load_config(Outer, tmp_path / "c.yaml")
 
 
+def test_an_lr_decay_longer_than_the_stage_is_refused():
+    from lsgan.training.config import StageSettings
+
+    with pytest.raises(ConfigError, match="lr_decay_steps"):
+        StageSettings(steps=10, lr_decay_steps=11)
+    assert StageSettings(steps=10).lr_at(9) == StageSettings(steps=10).lr  # no decay by default
+
+
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(Outer, tmp_path / "nope.yaml")

