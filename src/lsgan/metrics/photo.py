@@ -6,6 +6,10 @@
   apart, an untouched copy 0). ``describe_crop`` describes an aligned face crop that fills its image (SynthFACS
   renders, model edits): small crops are upsampled and described in the whole-image box, since dlib's detector
   misses faces in small images.
+- ``FaceResDescriber``: a second identity judge, HSE FaceRes (``lsgan.nets.faceres``: a MobileNet trained on
+  VGGFace2's people, from npm ``@vladmandic/human``), the cosine distance of its 1024-d descriptors of a square
+  crop around the face box. Its training, architecture and input differ from dlib's, so an identity claim need not
+  rest on one model. ``FACERES_SAME_PERSON_THRESHOLD`` was measured on this project's real faces (docs/real_photos.md).
 - ``detail_kept``: variance of the Laplacian inside the face box, edit / source: under 1 the edit is blurrier
   (an edit drawn at a lower resolution than the photo loses detail), over 1 it added texture or noise.
 - ``outside_change``: how much the edit changed pixels outside the source's face hull (dilated a little); an
@@ -25,12 +29,19 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 
 from lsgan.data.faces import Box, dlib_predictor_path
 from lsgan.data.images import resize_image
 from lsgan.facs import EDIT_PROTOTYPES
+from lsgan.nets.faceres import INPUT_SIZE as FACERES_INPUT_SIZE
 
 SAME_PERSON_THRESHOLD = 0.6
+# FaceRes's cosine distance between photos of the same person is under 0.31 for 95 % of the pairs, between
+# different people over 0.48 for 95 % (72 real faces of 32 people: `python scripts/identity_judges.py`); the
+# threshold lies between them.
+FACERES_SAME_PERSON_THRESHOLD = 0.4
+FACERES_BOX_SCALE = 1.2  # the crop's side, in face-box sides (the best of 1.0-1.7 at telling those people apart)
 DLIB_RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 CROP_SIDE = 256  # aligned crops smaller than this are upsampled (Lanczos) to it before dlib reads them
 
@@ -76,6 +87,48 @@ class FaceDescriber:
     def distance(self, source: np.ndarray, edit: np.ndarray, box: Box) -> float:
         """Identity distance between the faces in ``box`` of two photos of the same size."""
         return identity_distance(self.describe(source, box), self.describe(edit, box))
+
+
+class FaceResDescriber:
+    """HSE FaceRes's 1024-d descriptor of the square around a face box (``FACERES_BOX_SCALE`` times its larger
+    side, centred on it, resampled to 224×224 with area averaging; the photo reflected where the square leaves it);
+    ``distance`` is the cosine distance (0 the same descriptor, ``FACERES_SAME_PERSON_THRESHOLD`` and above:
+    another person)."""
+
+    threshold = FACERES_SAME_PERSON_THRESHOLD
+
+    def __init__(self, device: str = "cpu") -> None:
+        from lsgan.nets.pretrained import load_faceres
+
+        self._device = torch.device(device)
+        self._net = load_faceres().to(self._device)
+
+    @torch.inference_mode()
+    def describe(self, photo: np.ndarray, box: Box) -> np.ndarray:
+        """``[1024]`` float64 descriptor of the face in ``box`` of an RGB uint8 ``H×W×3`` photo."""
+        face = torch.from_numpy(faceres_crop(photo, box).astype(np.float32)).permute(2, 0, 1)[None]
+        return self._net(face.to(self._device))[0].cpu().double().numpy()
+
+    def distance(self, source: np.ndarray, edit: np.ndarray, box: Box) -> float:
+        """Identity distance between the faces in ``box`` of two photos of the same size."""
+        return cosine_distance(self.describe(source, box), self.describe(edit, box))
+
+
+def faceres_crop(photo: np.ndarray, box: Box) -> np.ndarray:
+    """``[224, 224, 3]`` uint8: the square ``FaceResDescriber`` reads around ``box``."""
+    x0, y0, x1, y1 = box  # pixel edges: pixel i spans [i, i + 1), its centre (OpenCV's i) at i + 0.5
+    scale = FACERES_INPUT_SIZE / (max(x1 - x0, y1 - y0) * FACERES_BOX_SCALE)
+    centre = (FACERES_INPUT_SIZE - 1) / 2
+    matrix = np.array([[scale, 0.0, centre - scale * ((x0 + x1) / 2 - 0.5)],
+                       [0.0, scale, centre - scale * ((y0 + y1) / 2 - 0.5)]])
+    return cv2.warpAffine(np.ascontiguousarray(photo), matrix, (FACERES_INPUT_SIZE, FACERES_INPUT_SIZE),
+                          flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """1 − the cosine of two descriptors (0 for the same direction; 1 for an all-zero one)."""
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return 1.0 - float(np.dot(a, b)) / norms if norms > 0 else 1.0
 
 
 def _upsampled(crop: np.ndarray) -> np.ndarray:

