@@ -45,8 +45,8 @@ def write_report(result: BenchmarkResult, summary: dict, out: Path) -> ReportFil
 def csv_header(classifiers: tuple[str, ...]) -> list[str]:
     reads = [f"{name}_{key}" for name in classifiers for key in ("source_top", "source_p", "edit_top", "edit_p")]
     return ["photo", "emotion", "status", "reason", "seconds", "identity_distance", "identity_distance_faceres",
-            "detail_kept",
-            "outside_max_abs", "outside_changed_share", *[f"d_{reading}" for reading in READINGS], *reads]
+            "detail_kept", "outside_max_abs", "outside_changed_share", *[f"d_{reading}" for reading in READINGS],
+            *reads]
 
 
 def results_csv(result: BenchmarkResult) -> str:
@@ -63,7 +63,8 @@ def results_csv(result: BenchmarkResult) -> str:
 def _csv_values(row: EditRow, classifiers: tuple[str, ...]) -> list[str]:
     values = [row.name, row.emotion, row.status, row.reason, _cell(row.seconds, 3),
               _cell(row.identity_distance, 4), _cell(row.identity_distance_faceres, 4), _cell(row.detail_kept, 4),
-              _cell(row.outside_max_abs, 0), _cell(row.outside_changed_share, 5), *[_cell(row.geometry.get(name), 4) for name in READINGS]]
+              _cell(row.outside_max_abs, 0), _cell(row.outside_changed_share, 5),
+              *[_cell(row.geometry.get(name), 4) for name in READINGS]]
     for name in classifiers:
         read = row.reads.get(name)
         values += ([read.source_top, _cell(read.source_p, 4), read.edit_top, _cell(read.edit_p, 4)] if read

@@ -9,7 +9,8 @@
 - ``FaceResDescriber``: a second identity judge, HSE FaceRes (``lsgan.nets.faceres``: a MobileNet trained on
   VGGFace2's people, from npm ``@vladmandic/human``), the cosine distance of its 1024-d descriptors of a square
   crop around the face box. Its training, architecture and input differ from dlib's, so an identity claim need not
-  rest on one model. ``FACERES_SAME_PERSON_THRESHOLD`` was measured on this project's real faces (docs/real_photos.md).
+  rest on one model. ``FACERES_SAME_PERSON_THRESHOLD`` was measured on this project's real faces
+  (``scripts/identity_judges.py``, docs/real_photos.md).
 - ``detail_kept``: variance of the Laplacian inside the face box, edit / source: under 1 the edit is blurrier
   (an edit drawn at a lower resolution than the photo loses detail), over 1 it added texture or noise.
 - ``outside_change``: how much the edit changed pixels outside the source's face hull (dilated a little); an
