@@ -275,6 +275,8 @@ def test_paper_configs_are_the_papers_design_and_name_their_variants() -> None:
     assert skip["model.tg.skip_levels"] == 7
     cpu64 = _flat_config("cpu64.yaml")
     assert (cpu64["model.tg.preset"], cpu64["model.tg.output"], cpu64["model.tg.max_colour"]) == ("warp", "warp", 0.06)
+    # C_id's last checkpoint must not be a late spike of a constant rate (docs/shipped_model.md, "Retrained on v4")
+    assert cpu64["stages.aux.lr_decay_steps"] == cpu64["stages.aux.steps"] // 2
     disfa = _flat_config("disfa128.yaml")
     assert {key: disfa[key] for key in disfa if disfa[key] != paper[key]} == {
         "data.kind": "disfa", "data.root": "data/DISFA", "stages.lsgan.steps": 16 * 24 * 4845 // 8,
