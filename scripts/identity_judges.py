@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import itertools
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 
 from lsgan.data.faces import FaceAligner
 from lsgan.data.images import read_image
 from lsgan.data.photos import default_photos_dir
-from lsgan.metrics import photo as photo_metrics
 from lsgan.metrics.photo import FaceDescriber, FaceResDescriber, cosine_distance
 
 PAIRED_PORTRAITS = {"audrey": ("audrey_crop.jpg", "audrey.jpg"), "sean": ("sean_guru2_crop.jpg", "SeanConnery.jpg"),
@@ -67,7 +65,8 @@ def main() -> None:
     parser.add_argument("--scales", default="1.0,1.2,1.4,1.7", help="FaceRes crop sides, in face-box sides")
     args = parser.parse_args()
     scales = [float(value) for value in args.scales.split(",")]
-    dlib, faceres = FaceDescriber(), FaceResDescriber()
+    dlib = FaceDescriber()
+    faceres = [FaceResDescriber(box_scale=scale) for scale in scales]
     owners, dlib_vectors, faceres_vectors = [], [], []
     with FaceAligner() as aligner:
         for person, paths in people(args.photos).items():
@@ -79,11 +78,7 @@ def main() -> None:
                 box = max(faces, key=lambda face: face.box[2] - face.box[0]).box
                 owners.append(person)
                 dlib_vectors.append(dlib.describe(photo, box))
-                vectors = []
-                for scale in scales:
-                    with mock.patch.object(photo_metrics, "FACERES_BOX_SCALE", scale):
-                        vectors.append(faceres.describe(photo, box))
-                faceres_vectors.append(vectors)
+                faceres_vectors.append([describer.describe(photo, box) for describer in faceres])
     pairs = list(itertools.combinations(range(len(owners)), 2))
     same = np.array([owners[a] == owners[b] for a, b in pairs])
     print(f"{len(owners)} faces of {len(set(owners))} people; {same.sum()} same-person pairs, {(~same).sum()} others")

@@ -403,15 +403,9 @@ def summarize(result: BenchmarkResult) -> dict:
                          if r.status == "failed" and r.photo not in failed_photos],
         "classifiers": {name: _classifier_summary(name, edited, result.emotions) for name in result.classifiers},
         "held_out_classifier": HELD_OUT_CLASSIFIER,
-        "identity_distance": {"mean": _mean([r.identity_distance for r in edited]),
-                              "max": _max([r.identity_distance for r in edited]),
-                              "over_threshold": sum(r.identity_distance >= SAME_PERSON_THRESHOLD for r in edited),
-                              "threshold": SAME_PERSON_THRESHOLD},
-        "identity_distance_faceres": {
-            "mean": _mean([r.identity_distance_faceres for r in edited]),
-            "max": _max([r.identity_distance_faceres for r in edited]),
-            "over_threshold": sum(r.identity_distance_faceres >= FACERES_SAME_PERSON_THRESHOLD for r in edited),
-            "threshold": FACERES_SAME_PERSON_THRESHOLD},
+        "identity_distance": _identity_summary([r.identity_distance for r in edited], SAME_PERSON_THRESHOLD),
+        "identity_distance_faceres": _identity_summary([r.identity_distance_faceres for r in edited],
+                                                       FACERES_SAME_PERSON_THRESHOLD),
         "detail_kept": {"median": _median([r.detail_kept for r in edited]),
                         "min": _min([r.detail_kept for r in edited])},
         "outside_change": {"max_abs": _max([r.outside_max_abs for r in edited]),
@@ -424,6 +418,13 @@ def summarize(result: BenchmarkResult) -> dict:
                     "per_edit_median": _median(list(edit_seconds.values())),
                     "per_photo_mean": _mean(seconds_per_photo)},
     }
+
+
+def _identity_summary(distances: list[float], threshold: float) -> dict:
+    """One identity judge's distances over the edits: mean, max, and how many reach its "another person"
+    ``threshold``."""
+    return {"mean": _mean(distances), "max": _max(distances),
+            "over_threshold": sum(distance >= threshold for distance in distances), "threshold": threshold}
 
 
 def _classifier_summary(name: str, edited: list[EditRow], emotions: Sequence[str]) -> dict:

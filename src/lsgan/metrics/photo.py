@@ -91,23 +91,24 @@ class FaceDescriber:
 
 
 class FaceResDescriber:
-    """HSE FaceRes's 1024-d descriptor of the square around a face box (``FACERES_BOX_SCALE`` times its larger
-    side, centred on it, resampled to 224×224 with area averaging; the photo reflected where the square leaves it);
-    ``distance`` is the cosine distance (0 the same descriptor, ``FACERES_SAME_PERSON_THRESHOLD`` and above:
-    another person)."""
+    """HSE FaceRes's 1024-d descriptor of the square around a face box (``box_scale``, by default
+    ``FACERES_BOX_SCALE``, times its larger side, centred on it, resampled to 224×224 with area averaging; the photo
+    reflected where the square leaves it); ``distance`` is the cosine distance (0 the same descriptor,
+    ``FACERES_SAME_PERSON_THRESHOLD`` and above: another person)."""
 
     threshold = FACERES_SAME_PERSON_THRESHOLD
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", box_scale: float = FACERES_BOX_SCALE) -> None:
         from lsgan.nets.pretrained import load_faceres
 
         self._device = torch.device(device)
         self._net = load_faceres().to(self._device)
+        self.box_scale = box_scale
 
     @torch.inference_mode()
     def describe(self, photo: np.ndarray, box: Box) -> np.ndarray:
         """``[1024]`` float64 descriptor of the face in ``box`` of an RGB uint8 ``H×W×3`` photo."""
-        face = torch.from_numpy(faceres_crop(photo, box).astype(np.float32)).permute(2, 0, 1)[None]
+        face = torch.from_numpy(faceres_crop(photo, box, self.box_scale).astype(np.float32)).permute(2, 0, 1)[None]
         return self._net(face.to(self._device))[0].cpu().double().numpy()
 
     def distance(self, source: np.ndarray, edit: np.ndarray, box: Box) -> float:
@@ -115,10 +116,11 @@ class FaceResDescriber:
         return cosine_distance(self.describe(source, box), self.describe(edit, box))
 
 
-def faceres_crop(photo: np.ndarray, box: Box) -> np.ndarray:
-    """``[224, 224, 3]`` uint8: the square ``FaceResDescriber`` reads around ``box``."""
+def faceres_crop(photo: np.ndarray, box: Box, box_scale: float = FACERES_BOX_SCALE) -> np.ndarray:
+    """``[224, 224, 3]`` uint8: the square ``FaceResDescriber`` reads around ``box`` (``box_scale`` times its larger
+    side)."""
     x0, y0, x1, y1 = box  # pixel edges: pixel i spans [i, i + 1), its centre (OpenCV's i) at i + 0.5
-    scale = FACERES_INPUT_SIZE / (max(x1 - x0, y1 - y0) * FACERES_BOX_SCALE)
+    scale = FACERES_INPUT_SIZE / (max(x1 - x0, y1 - y0) * box_scale)
     centre = (FACERES_INPUT_SIZE - 1) / 2
     matrix = np.array([[scale, 0.0, centre - scale * ((x0 + x1) / 2 - 0.5)],
                        [0.0, scale, centre - scale * ((y0 + y1) / 2 - 0.5)]])

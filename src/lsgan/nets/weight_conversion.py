@@ -250,6 +250,7 @@ FACEAPI_GREY_PROBABILITIES: tuple[float, ...] = (
 FACEAPI_PARITY_TOLERANCE = 1e-4
 # How tfjs stores a float32 weight, by its manifest's quantization dtype (none: raw float32).
 _TFJS_QUANTIZED = {"uint8": np.dtype("u1"), "uint16": np.dtype("<u2"), "float16": np.dtype("<f2")}
+_TFJS_PLAIN = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4")}  # a weight's dtype, as stored unquantised
 
 
 def faceapi_tensors(archive: Path) -> dict[str, torch.Tensor]:
@@ -302,16 +303,14 @@ def read_tfjs_weights(manifest: list[dict[str, Any]], shards: dict[str, bytes]) 
 
 
 def _decode_tfjs_weight(spec: dict[str, Any], data: bytes, offset: int) -> tuple[np.ndarray, int]:
-    """One weight of a tfjs manifest read from ``data`` at ``offset``; returns it and the next offset."""
+    """One weight of a tfjs manifest read from ``data`` at ``offset``; returns it and the next offset. float32
+    weights may be quantised; int32 ones (a graph model's constants, e.g. a reduction's axes) are stored plain."""
     name, shape, quantization = spec["name"], tuple(spec["shape"]), spec.get("quantization")
-    if spec["dtype"] == "int32" and not quantization:  # a graph model's constants, e.g. a reduction's axes
-        end = offset + math.prod(shape) * 4
-        if end > len(data):
-            raise ConversionError(f"tfjs weight {name}: shard data ends {end - len(data)} bytes early")
-        return np.frombuffer(data, "<i4", math.prod(shape), offset).reshape(shape).copy(), end
-    if spec["dtype"] != "float32":
-        raise ConversionError(f"tfjs weight {name}: dtype {spec['dtype']} is not supported (float32, int32)")
-    stored = _TFJS_QUANTIZED.get(quantization.get("dtype")) if quantization else np.dtype("<f4")
+    plain = _TFJS_PLAIN.get(spec["dtype"])
+    if plain is None or (quantization and spec["dtype"] != "float32"):
+        raise ConversionError(f"tfjs weight {name}: dtype {spec['dtype']} is not supported "
+                              "(float32, quantised or not; int32)")
+    stored = _TFJS_QUANTIZED.get(quantization.get("dtype")) if quantization else plain
     if stored is None:
         raise ConversionError(f"tfjs weight {name}: unknown quantization {quantization}")
     count = math.prod(shape)
@@ -323,7 +322,7 @@ def _decode_tfjs_weight(spec: dict[str, Any], data: bytes, offset: int) -> tuple
         values = raw.astype(np.float64) * float(quantization["scale"]) + float(quantization["min"])
     else:
         values = raw
-    return values.astype(np.float32).reshape(shape), end
+    return values.astype(plain.type).reshape(shape), end
 
 
 def faceapi_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -368,8 +367,8 @@ def check_faceapi_parity(model: FaceExpressionNet) -> None:
         raise ConversionError(f"ported face-api net differs from face-api's recorded output by {error:.2e}")
 
 
-FACERES_MODEL = "package/models/faceres.json"
 FACERES_SHARD_DIR = "package/models"
+FACERES_MODEL = f"{FACERES_SHARD_DIR}/faceres.json"
 # The 8 largest values of HSE FaceRes's descriptor (index, value) for the "pattern" input of
 # scripts/reference_faceres.mjs, recorded with tfjs 4.22 on its CPU backend (tests/data/faceres_reference.json);
 # the descriptor is sparse (a ReLU6 before the pool), its L2 norm 4.8546.
