@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from lsgan.atomic import write_text
 from lsgan.config import to_dict
@@ -40,6 +40,7 @@ Batch = dict[str, Any]
 METRICS_NAME = "metrics.json"
 LOSSES_NAME = "losses.jsonl"
 PREVIEW_ROWS = 4
+PREFLIGHT_BATCHES = 4  # training batches a stage's ``preflight`` reads before its first step
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ class Budget:
 class StageData:
     train: Dataset
     test: Dataset | None
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """A stage's checks before its first step: figures for TensorBoard, and one line per thing found wrong."""
+
+    figures: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 class TrainingStage(abc.ABC):
@@ -99,6 +108,11 @@ class TrainingStage(abc.ABC):
     def preview(self, batch: Batch) -> list[torch.Tensor]:
         """Image columns [N,3,H,W] for the TensorBoard grid; none by default."""
         return []
+
+    def preflight(self, batches: Iterator[Batch]) -> Preflight:
+        """What the stage starts from, read on a few training batches before its first step (frozen helpers that
+        a later loss leans on); nothing to check by default."""
+        return Preflight()
 
     def train_mode(self, training: bool) -> None:
         for module in self.networks().values():
@@ -143,6 +157,8 @@ class StageRunner:
             start_step=state.step, enabled=self.ctx.is_main,
         )
         try:
+            if state.step == 0:
+                self._preflight(logger)
             self._train(state, logger, budget)
             if state.step >= self.settings.steps:
                 self._finish(state, logger)
@@ -274,6 +290,22 @@ class StageRunner:
                 self.stage.train_mode(True)
         barrier(self.ctx)
         return metrics
+
+    def _preflight(self, logger: RunLogger) -> None:
+        """Rank 0 runs the stage's checks on the first training items (in order, no loader), RNG-neutral."""
+        if self.ctx.is_main:
+            size = self.settings.batch_size
+            count = min(len(self.data.train), PREFLIGHT_BATCHES * size)
+            with torch.random.fork_rng(devices=self._rng_devices()), torch.no_grad():
+                items = [self.data.train[i] for i in range(count)]
+                batches = (self.stage.to_device(default_collate(items[i:i + size])) for i in range(0, count, size))
+                self.stage.train_mode(False)
+                checks = self.stage.preflight(batches)
+                self.stage.train_mode(True)
+            logger.scalars("preflight", checks.figures, 0)
+            for warning in checks.warnings:
+                logger.message(f"{self.stage.name}: warning: {warning}")
+        barrier(self.ctx)
 
     def _log_preview(self, batch: Batch, logger: RunLogger, step: int) -> None:
         if not self.ctx.is_main:

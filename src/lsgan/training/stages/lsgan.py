@@ -39,7 +39,7 @@ from lsgan.metrics.image import psnr, ssim
 from lsgan.metrics.running import RunningMean
 from lsgan.training.config import LsganStageOptions
 from lsgan.training.logging import au_bar_images, mask_images
-from lsgan.training.loop import Batch, TrainingStage
+from lsgan.training.loop import Batch, Preflight, TrainingStage
 from lsgan.training.precision import MixedPrecision
 from lsgan.training.stages.aae import LatentCriticObjective
 from lsgan.training.stages.aux import num_identities
@@ -326,10 +326,63 @@ class LSGANStage(TrainingStage):
         bars = au_bar_images(target["aus"], source["image"].shape[-1])
         return [source["image"], bars, out.image, mask_images(out.masks), target["image"]]
 
+    def preflight(self, batches: Iterator[Batch]) -> Preflight:
+        """C_id and G_exp, frozen from stage aux, on unedited training faces: L_id (Eq. 7) and L_au (Eq. 6) ask
+        the generator to satisfy them, so a C_id that misnames the sources (one that spiked at the end of its
+        stage) pushes every edit towards another face, and a G_exp that cannot read the sources' AUs asks for
+        nonsense. Either is named before the first step."""
+        logits, identities, read, aus, masks = [], [], [], [], []
+        for batch in batches:
+            source = batch["source"]
+            with self.amp.autocast():
+                logits.append(self.identity_classifier(source["image"]).float())
+                read.append(self.au_regressor(source["image"]).float())
+            identities.append(source["identity"])
+            aus.append(source["aus"])
+            masks.append(source["au_mask"])
+        logits, identities = torch.cat(logits), torch.cat(identities)  # [N, identities], [N]
+        figures = {
+            "c_id_accuracy": (logits.argmax(1) == identities).float().mean().item(),
+            "c_id_cross_entropy": F.cross_entropy(logits, identities).item(),
+            "g_exp_au_r2": au_variance_explained(torch.cat(read), torch.cat(aus), torch.cat(masks)),
+        }
+        count = len(identities)
+        return Preflight(figures, helper_warnings(figures, count))
+
     def bundle_parts(self) -> tuple[LSGANGenerator, AURegressor, dict[str, nn.Module]]:
         """What ``save_bundle`` writes: the generator, G_exp, and the other networks for reference."""
         extra = {"aud": self.aud, "identity_classifier": self.identity_classifier}
         return self.generator, self.au_regressor, extra
+
+
+MIN_C_ID_ACCURACY = 0.9  # a C_id from a finished stage aux names ~all of its training faces (CE ~0.002)
+MIN_G_EXP_R2 = 0.5  # ... and its G_exp explains most of their AUs' variance
+
+
+def au_variance_explained(read: Tensor, labels: Tensor, mask: Tensor) -> float:
+    """R² of an AU reading ``read`` of ``labels`` [N, 16] over the labelled entries (``mask`` 1): one less their
+    squared error over their squared deviation from their mean; 0 when nothing labelled varies."""
+    mask = mask.float()
+    mean = (labels * mask).sum() / mask.sum().clamp(min=1)
+    spread = ((labels - mean).pow(2) * mask).sum()
+    if spread <= 0:
+        return 0.0
+    return 1.0 - ((read - labels).pow(2) * mask).sum().item() / spread.item()
+
+
+def helper_warnings(figures: dict[str, float], count: int) -> list[str]:
+    """One line per frozen helper that ``LSGANStage.preflight``'s figures say is not fit to train against."""
+    warnings = []
+    if figures["c_id_accuracy"] < MIN_C_ID_ACCURACY:
+        warnings.append(
+            f"C_id (stage aux) names the identity of {figures['c_id_accuracy']:.0%} of {count} training faces "
+            f"(cross-entropy {figures['c_id_cross_entropy']:.2f}); L_id (Eq. 7) will push edits towards other "
+            f"faces: retrain stage aux (a learning rate that decays, stages.aux.lr_decay_steps)")
+    if figures["g_exp_au_r2"] < MIN_G_EXP_R2:
+        warnings.append(
+            f"G_exp (stage aux) explains {figures['g_exp_au_r2']:.2f} of the training faces' AU variance (R²); "
+            f"L_au (Eq. 6) will ask for what it misreads: train stage aux longer")
+    return warnings
 
 
 def score_edits(generator: LSGANGenerator, au_regressor: AURegressor, batches: Iterator[Batch], amp: MixedPrecision
