@@ -4,6 +4,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
@@ -28,15 +30,15 @@ from lsgan.data.mesh_basis import (
     rendered_lips,
     symmetric,
 )
-from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
+from lsgan.editing.editor import MAX_UPPER_FACE_GAIN, Editor, EditorConfig, EditorConfigError
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
     EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, PAINT_SCALE, SCLERA_RGB, TOOTH_EDGES, _eye_colours,
-    detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over,
-    teeth_exposure,
+    UPPER_FACE_GAIN, detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure, mesh_motion,
+    mouth_paint, over, photo_basis, teeth_exposure,
 )
 from lsgan.errors import CheckpointError
-from lsgan.facs import NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
+from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
 
 SIZE = 64
 CHIN, UPPER_LIP, LOWER_LIP = 152, 13, 14
@@ -254,13 +256,43 @@ def test_no_emotion_folds_the_field(basis, closed_mouth):
     size = 256
     with FaceAligner(size) as aligner:
         face = aligner.align(closed_mouth)
-    for emotion in EMOTIONS:
-        for table in (emotion_vector, edit_vector):  # what SynthFACS poses and what an edit asks for
-            flow = mesh_motion(face.crop, face.landmarks.points, np.zeros(NUM_AUS, np.float32),
-                               table(emotion, 1.0), basis).flow * (size / 2)  # [2, F, F] crop pixels
-            (dxx, dxy), (dyx, dyy) = (np.gradient(f * FIELD_SCALE, axis=(1, 0)) for f in flow)  # per crop pixel
-            determinant = (1 + dxx) * (1 + dyy) - dxy * dyx
-            assert determinant.min() > -0.05, (emotion, table.__name__)
+    for gain in (1.0, UPPER_FACE_GAIN, MAX_UPPER_FACE_GAIN):  # the renderer's motion, a photo's, the most allowed
+        moving = photo_basis(basis, gain)
+        for emotion in EMOTIONS:
+            for table in (emotion_vector, edit_vector):  # what SynthFACS poses and what an edit asks for
+                flow = mesh_motion(face.crop, face.landmarks.points, np.zeros(NUM_AUS, np.float32),
+                                   table(emotion, 1.0), moving).flow * (size / 2)  # [2, F, F] crop pixels
+                (dxx, dxy), (dyx, dyy) = (np.gradient(f * FIELD_SCALE, axis=(1, 0)) for f in flow)  # per crop pixel
+                determinant = (1 + dxx) * (1 + dyy) - dxy * dyx
+                assert determinant.min() > -0.05, (gain, emotion, table.__name__)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=NUM_AUS, max_size=NUM_AUS),
+       st.lists(st.floats(0.5, 2), min_size=NUM_AUS, max_size=NUM_AUS))
+def test_a_gain_makes_an_au_act_as_if_that_much_stronger(aus, gains):
+    basis = MeshBasis.load()
+    scaled = basis.with_gains(dict(zip(AU_IDS, gains)))
+    aus = np.asarray(aus, np.float32)
+    np.testing.assert_allclose(scaled.shape_of(aus), basis.shape_of(aus * np.asarray(gains, np.float32)),
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_a_photo_moves_its_brows_and_lids_further_than_the_renderer_and_its_mouth_as_far(basis):
+    moving = photo_basis(basis)
+    assert UPPER_FACE_GAIN > 1
+    for au in (1, 2, 4, 5, 6, 7, 9):
+        expected = UPPER_FACE_GAIN * basis.displacements[au_index(au)]
+        np.testing.assert_allclose(moving.displacements[au_index(au)], expected, rtol=1e-6)
+    for au in (10, 12, 14, 15, 17, 20, 23, 25, 26):
+        np.testing.assert_array_equal(moving.displacements[au_index(au)], basis.displacements[au_index(au)])
+    np.testing.assert_array_equal(photo_basis(basis, 1.0).displacements, basis.displacements)
+
+
+@pytest.mark.parametrize("gain", [0.0, -1.0, 1.7])
+def test_an_upper_face_gain_out_of_range_is_refused(gain):
+    with pytest.raises(EditorConfigError, match=r"upper_face_gain must be in \(0, 1.6\]"):
+        EditorConfig(upper_face_gain=gain)
 
 
 def test_a_basis_round_trips_and_a_damaged_one_is_refused(basis, tmp_path):

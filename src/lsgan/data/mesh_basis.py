@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,17 @@ class MeshBasis:
         pair_weights = np.array([aus[au_index(a)] * aus[au_index(b)] for a, b in PAIRS], np.float32)
         return (np.tensordot(aus, self.displacements, axes=1)
                 + np.tensordot(pair_weights, self.pair_displacements, axes=1))
+
+    def with_gains(self, gains: dict[int, float]) -> MeshBasis:
+        """This basis with each AU acting ``gains[AU]`` times as strongly (an AU not named: 1): the shape of AUs
+        ``a`` becomes this basis's shape of ``a`` × gains, each AU's own motion scaled by its gain and a pair's joint
+        term (the product of the two intensities) by the product of the two gains."""
+        scale = np.ones(NUM_AUS, np.float32)
+        for au, gain in gains.items():
+            scale[au_index(au)] = gain
+        pair_scale = np.array([scale[au_index(a)] * scale[au_index(b)] for a, b in PAIRS], np.float32)
+        return replace(self, displacements=self.displacements * scale[:, None, None],
+                       pair_displacements=self.pair_displacements * pair_scale[:, None, None])
 
     def motion(self, source_aus: np.ndarray, target_aus: np.ndarray) -> np.ndarray:
         """``[478, 2]`` mesh motion (crop-side fractions) of an edit from ``source_aus`` to ``target_aus``."""

@@ -16,7 +16,8 @@ outside the face is returned exactly. With ``align=False`` each image is taken a
 
 ``motion`` (``MOTIONS``) says where the geometry comes from: ``"mesh"`` (default) is the mesh motion of the AU
 change (``editing.mesh_motion``: SynthFACS's AU geometry read by mediapipe's real-face mesh, with the inside of an
-opening mouth painted), ``"both"`` adds the model's field and colour change to it, ``"model"`` is the model's field
+opening mouth painted; the brows and lids moved ``upper_face_gain`` times as far as the renderer moves them),
+``"both"`` adds the model's field and colour change to it, ``"model"`` is the model's field
 alone (the paper's generator; what the ONNX graph holds). Faces without a 478-point mesh (``align=False``, or
 dlib's 68 points) get the model's field.
 """
@@ -38,7 +39,9 @@ from lsgan.data.images import (
 )
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
-from lsgan.editing.mesh_motion import PAINT_SCALE, detail_view, has_mesh, mesh_motion
+from lsgan.editing.mesh_motion import (
+    PAINT_SCALE, UPPER_FACE_GAIN, detail_view, has_mesh, mesh_motion, photo_basis,
+)
 from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
     AUInput,
@@ -54,6 +57,7 @@ from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
 MOTIONS = ("mesh", "both", "model")
+MAX_UPPER_FACE_GAIN = 1.6  # no emotion folds the field of the test face up to this (at 2, sadness: tests/test_mesh_motion.py)
 DEFAULT_MOTION = "mesh"  # on real portraits: twice the model's held-out reads, without its smudges (docs/real_photos.md)
 
 
@@ -102,9 +106,13 @@ class EditorConfig:
     motion: str = DEFAULT_MOTION  # MOTIONS: where an edit's geometry comes from (module docstring)
     creases: bool = False  # shade the folds the expression makes with the mesh motion (editing.creases)
     steady_reading: bool = True  # G_exp reads each face as the median over editing.reading.VIEWS, not one crop
+    upper_face_gain: float = UPPER_FACE_GAIN  # the mesh motion's brows and lids, times the renderer's (1: as rendered)
 
     def __post_init__(self) -> None:
         check_motion(self.motion)
+        if not 0 < self.upper_face_gain <= MAX_UPPER_FACE_GAIN:
+            raise EditorConfigError(
+                f"upper_face_gain must be in (0, {MAX_UPPER_FACE_GAIN}], got {self.upper_face_gain}")
 
 
 @dataclass
@@ -177,10 +185,11 @@ class Editor:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu", align: bool = True,
                         batch_size: int = 16, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                        motion: str = DEFAULT_MOTION, creases: bool = False) -> Editor:
+                        motion: str = DEFAULT_MOTION, creases: bool = False,
+                        upper_face_gain: float = UPPER_FACE_GAIN) -> Editor:
         """Load a model bundle folder; ``None`` loads the model shipped with lsgan."""
         config = EditorConfig(device=device, batch_size=batch_size, align=align, max_pixels=max_pixels,
-                              motion=motion, creases=creases)
+                              motion=motion, creases=creases, upper_face_gain=upper_face_gain)
         torch_device(device)  # fail on an unavailable device before the (slower) load
         return cls(load_bundle(resolve_model_dir(path), device), config)
 
@@ -344,7 +353,7 @@ class Editor:
     @property
     def mesh_basis(self) -> MeshBasis:
         if self._mesh_basis is None:
-            self._mesh_basis = MeshBasis.load()
+            self._mesh_basis = photo_basis(MeshBasis.load(), self.config.upper_face_gain)
         return self._mesh_basis
 
     def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,

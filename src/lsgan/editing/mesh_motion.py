@@ -49,8 +49,13 @@ from scipy.interpolate import LinearNDInterpolator
 from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, warp_antialiased
 from lsgan.data.mesh_basis import LOWER_LIDS, MESH_POINTS, UPPER_LIDS, MeshBasis
 from lsgan.editing.fields import resample_field
-from lsgan.facs import au_index
+from lsgan.facs import EYE_AUS, au_index
 
+# The brows' and lids' AUs (the upper face's: 1, 2, 4, 5, 6, 7, 9) move a photo this many times as far as the renderer
+# moves its faces: the AUs a warp can show only as motion (a real brow raise also lines the forehead, a knit furrows
+# the glabella; a warp draws neither). Chosen by face-api's reads of training-only photos, checked with fer (held out)
+# and on the portraits, LFW faces and group photos (docs/real_photos.md, "The upper face moved further")
+UPPER_FACE_GAIN = 1.3
 ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
 SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
 FIELD_SCALE = 4  # the field's pixels per crop pixel: a lid moves about one pixel of a 64-pixel crop
@@ -100,6 +105,11 @@ class MeshMotion:
     flow: np.ndarray  # [2, F, F] float32, grid units (F = FIELD_SCALE × S)
     paint: np.ndarray  # [4, P, P] float32: RGB in [-1, 1], alpha in [0, 1]
     target_points: np.ndarray  # [478, 2] crop pixels
+
+
+def photo_basis(basis: MeshBasis, upper_face_gain: float = UPPER_FACE_GAIN) -> MeshBasis:
+    """The basis a photo's edit moves by: ``basis`` with the upper face's AUs (``facs.EYE_AUS``) scaled."""
+    return basis.with_gains({au: upper_face_gain for au in EYE_AUS})
 
 
 def has_mesh(points: np.ndarray) -> bool:
