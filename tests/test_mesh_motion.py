@@ -31,6 +31,7 @@ from lsgan.data.mesh_basis import (
     symmetric,
 )
 from lsgan.editing.editor import MAX_UPPER_FACE_GAIN, Editor, EditorConfig, EditorConfigError
+from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
     EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, PAINT_SCALE, SCLERA_RGB, TOOTH_EDGES, _eye_colours,
@@ -684,3 +685,41 @@ def test_the_web_page_chooses_the_motion_per_edit(closed_mouth, save_png):
                 page.edit(upload, aus, "every face", "whole face", "warp")
         finally:
             page.close()
+
+
+def test_lsgan_edit_refuses_an_upper_face_gain_out_of_range(lsgan, face_files):
+    run = lsgan("edit", face_files[0], "--emotion", "sad", "--upper-face-gain", "1.7",
+                "--out", face_files[0].parent / "o.png")
+    assert run.code != 0 and "upper_face_gain must be in (0, 1.6], got 1.7" in run.err
+    assert len(run.err.strip().splitlines()) == 1
+    assert not (face_files[0].parent / "o.png").exists()
+
+
+def test_lsgan_edit_upper_face_gain_moves_the_brows_that_much_further(closed_mouth, tmp_path, lsgan):
+    """`lsgan edit --upper-face-gain`: at 1 the brows move as rendered, at the default 1.3 times as far (mediapipe's
+    mesh of the edits; that the mouth's AUs keep their motion: the photo basis test above)."""
+    from lsgan.cli.edit import UPPER_FACE_GAIN_DEFAULT
+
+    assert UPPER_FACE_GAIN_DEFAULT == UPPER_FACE_GAIN  # the CLI's default is the editor's
+    source = tmp_path / "face.png"
+    write_image(source, closed_mouth)
+    moved = {}
+    for gain in ("1", str(UPPER_FACE_GAIN)):
+        out = tmp_path / f"sad_{gain}.png"
+        assert lsgan("edit", source, "--aus", "1=1,4=1,15=1", "--upper-face-gain", gain, "--out", out).code == 0
+        with FaceAligner(SIZE) as aligner:
+            moved[gain] = aligner.align(read_image(out)).landmarks.points  # [478, 2] crop pixels
+    with FaceAligner(SIZE) as aligner:
+        before = aligner.align(closed_mouth).landmarks.points
+    inner_brows = [55, 285]  # mediapipe's inner brow ends
+    lift = {gain: float((before[inner_brows, 1] - points[inner_brows, 1]).mean()) for gain, points in moved.items()}
+    assert lift["1"] > 0.5, lift  # AU1 raises the inner brows (crop pixels)
+    assert lift[str(UPPER_FACE_GAIN)] / lift["1"] == pytest.approx(UPPER_FACE_GAIN, rel=0.1), lift
+
+
+def test_reports_name_the_upper_face_gain():
+    from lsgan.editing.editor import describe_motion
+
+    assert describe_motion("mesh", False) == f"motion mesh, upper face ×{UPPER_FACE_GAIN:g}"
+    assert describe_motion("both", True, 1.0) == "motion both, upper face ×1, creases"
+    assert describe_motion("model", False, 1.0) == "motion model"

@@ -27,6 +27,10 @@ MotionOption = Annotated[str, typer.Option(
 CreasesOption = Annotated[bool, typer.Option(
     "--creases/--no-creases", help="Also shade the folds the expression makes, as SynthFACS's renderer does "
     "(with the mesh motion; off by default: the folds come out as drawn lines).")]
+UPPER_FACE_GAIN_DEFAULT = 1.3  # lsgan.editing.mesh_motion.UPPER_FACE_GAIN (not imported: --help stays fast)
+UpperFaceGainOption = Annotated[float, typer.Option(
+    "--upper-face-gain", help="With the mesh motion: how many times as strongly the brows' and lids' AUs (1, 2, 4, 5, "
+    "6, 7, 9) act as SynthFACS's renderer moves them (1: as rendered; at most 1.6).")]
 NoAlignOption = Annotated[
     bool, typer.Option("--no-align", help="Inputs are already-cropped faces: resize to the model size and back.")
 ]
@@ -55,12 +59,13 @@ MAX_PIXELS_DEFAULT = 50_000_000  # lsgan.data.images.DEFAULT_MAX_PIXELS (not imp
 
 
 def _editor(model: Path | None, device: str, align: bool = True, batch_size: int = 16,
-            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "mesh", creases: bool = False) -> Editor:
+            max_pixels: int = MAX_PIXELS_DEFAULT, motion: str = "mesh", creases: bool = False,
+            upper_face_gain: float = UPPER_FACE_GAIN_DEFAULT) -> Editor:
     from lsgan.editing.editor import Editor, check_motion
 
-    check_motion(motion)  # an unknown --motion fails before the model loads
+    check_motion(motion)  # an unknown --motion fails before the model loads (and the config checks the gain)
     return Editor.from_pretrained(model, device=device, align=align, batch_size=batch_size, max_pixels=max_pixels,
-                                  motion=motion, creases=creases)
+                                  motion=motion, creases=creases, upper_face_gain=upper_face_gain)
 
 
 def demo(
@@ -93,6 +98,7 @@ def edit(
     device: DeviceOption = "cpu",
     motion: MotionOption = "mesh",
     creases: CreasesOption = False,
+    upper_face_gain: UpperFaceGainOption = UPPER_FACE_GAIN_DEFAULT,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 16,
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -114,7 +120,7 @@ def edit(
     else:
         plan_file_output(source, out_path, plan, into_folder=into_folder, like=like)
     editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels, motion=motion,
-                     creases=creases)
+                     creases=creases, upper_face_gain=upper_face_gain)
     request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
     job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite)
     if not source.is_dir():
@@ -194,6 +200,7 @@ def serve(
     device: DeviceOption = "cpu",
     motion: MotionOption = "mesh",
     creases: CreasesOption = False,
+    upper_face_gain: UpperFaceGainOption = UPPER_FACE_GAIN_DEFAULT,
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
@@ -205,7 +212,8 @@ def serve(
     from lsgan.editing.web import WebConfig
     from lsgan.editing.web import serve as serve_page
 
-    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels, motion=motion, creases=creases)
+    editor = _editor(model, device, align=not no_align, max_pixels=max_pixels, motion=motion, creases=creases,
+                     upper_face_gain=upper_face_gain)
     serve_page(editor, WebConfig(host=host, port=port, max_file_size=max_file_size))
 
 

@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from lsgan.cli.edit import CreasesOption, DeviceOption, ModelOption, MotionOption
+from lsgan.cli.edit import (
+    UPPER_FACE_GAIN_DEFAULT, CreasesOption, DeviceOption, ModelOption, MotionOption, UpperFaceGainOption,
+)
 
 # invoke_without_command: `lsgan eval --models ... --data ...` is the group's own callback; `lsgan eval photos`
 # runs the subcommand (the callback then does nothing).
@@ -95,6 +97,7 @@ def photos(
     device: DeviceOption = "cpu",
     motion: MotionOption = "mesh",
     creases: CreasesOption = False,
+    upper_face_gain: UpperFaceGainOption = UPPER_FACE_GAIN_DEFAULT,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Edit every photo to every emotion and measure the edits at every face: classifier reads, identity, detail,
@@ -121,10 +124,12 @@ def photos(
     edit_vector(targets[0], intensity)  # an intensity outside 0-1 fails here, before anything is loaded
     check_motion(motion)  # and so does an unknown --motion
     loaded = load_classifiers(parse_classifier_names(classifiers), device)
-    editor = Editor.from_pretrained(model, device=device, motion=motion, creases=creases)
+    editor = Editor.from_pretrained(model, device=device, motion=motion, creases=creases,
+                                    upper_face_gain=upper_face_gain)
     with editor:
+        how = describe_motion(motion, creases, upper_face_gain)
         result = run_photo_benchmark(editor, paths, targets, loaded, intensity=intensity,
-                                     model=f"{model or 'shipped model'}, {describe_motion(motion, creases)}",
+                                     model=f"{model or 'shipped model'}, {how}",
                                      progress=progress)
     summary = summarize(result)
     files = write_report(result, summary, out)

@@ -37,7 +37,7 @@ rebuilt by ``python scripts/build_mesh_basis.py``), not a trained network: nothi
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -108,7 +108,7 @@ class MeshBasis:
         return (np.tensordot(aus, self.displacements, axes=1)
                 + np.tensordot(pair_weights, self.pair_displacements, axes=1))
 
-    def with_gains(self, gains: dict[int, float]) -> MeshBasis:
+    def with_gains(self, gains: Mapping[int, float]) -> MeshBasis:
         """This basis with each AU acting ``gains[AU]`` times as strongly (an AU not named: 1): the shape of AUs
         ``a`` becomes this basis's shape of ``a`` × gains, each AU's own motion scaled by its gain and a pair's joint
         term (the product of the two intensities) by the product of the two gains."""

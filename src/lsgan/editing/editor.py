@@ -57,7 +57,7 @@ from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
 MOTIONS = ("mesh", "both", "model")
-MAX_UPPER_FACE_GAIN = 1.6  # no emotion folds the field of the test face up to this (at 2, sadness: tests/test_mesh_motion.py)
+MAX_UPPER_FACE_GAIN = 1.6  # no emotion folds the test face's field up to this (at 2 sadness does; test_mesh_motion)
 DEFAULT_MOTION = "mesh"  # on real portraits: twice the model's held-out reads, without its smudges (docs/real_photos.md)
 
 
@@ -73,9 +73,11 @@ class EditorConfigError(LsganError, ValueError):
     """An editor setting that does not exist."""
 
 
-def describe_motion(motion: str, creases: bool) -> str:
-    """How an edit's geometry is made, for reports: ``motion mesh`` or ``motion mesh, creases``."""
-    return f"motion {motion}{', creases' if creases else ''}"
+def describe_motion(motion: str, creases: bool, upper_face_gain: float = UPPER_FACE_GAIN) -> str:
+    """How an edit's geometry is made, for reports: ``motion model``, ``motion mesh, upper face ×1.3`` or
+    ``motion mesh, upper face ×1.3, creases``."""
+    gain = "" if motion == "model" else f", upper face ×{upper_face_gain:g}"
+    return f"motion {motion}{gain}{', creases' if creases else ''}"
 
 
 def check_motion(motion: str) -> str:
