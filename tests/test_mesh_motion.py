@@ -30,13 +30,13 @@ from lsgan.data.mesh_basis import (
     rendered_lips,
     symmetric,
 )
-from lsgan.editing.editor import MAX_UPPER_FACE_GAIN, Editor, EditorConfig, EditorConfigError
+from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, PAINT_SCALE, SCLERA_RGB, TOOTH_EDGES, _eye_colours,
-    UPPER_FACE_GAIN, detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure, mesh_motion,
-    mouth_paint, over, photo_basis, teeth_exposure,
+    EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, MAX_UPPER_FACE_GAIN, PAINT_SCALE, SCLERA_RGB, TOOTH_EDGES,
+    UPPER_FACE_GAIN, _eye_colours, detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure,
+    mesh_motion, mouth_paint, over, photo_basis, teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector

@@ -40,7 +40,7 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import (
-    PAINT_SCALE, UPPER_FACE_GAIN, detail_view, has_mesh, mesh_motion, photo_basis,
+    MAX_UPPER_FACE_GAIN, PAINT_SCALE, UPPER_FACE_GAIN, detail_view, has_mesh, mesh_motion, photo_basis,
 )
 from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
@@ -57,7 +57,6 @@ from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
 MOTIONS = ("mesh", "both", "model")
-MAX_UPPER_FACE_GAIN = 1.6  # no emotion folds the test face's field up to this (at 2 sadness does; test_mesh_motion)
 DEFAULT_MOTION = "mesh"  # on real portraits: twice the model's held-out reads, without its smudges (docs/real_photos.md)
 
 

@@ -56,6 +56,7 @@ from lsgan.facs import EYE_AUS, au_index
 # the glabella; a warp draws neither). Chosen by face-api's reads of training-only photos, checked with fer (held out)
 # and on the portraits, LFW faces and group photos (docs/real_photos.md, "The upper face moved further")
 UPPER_FACE_GAIN = 1.3
+MAX_UPPER_FACE_GAIN = 1.6  # no emotion folds the test face's field up to this (at 2 sadness does; test_mesh_motion)
 ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around its centre
 SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
 FIELD_SCALE = 4  # the field's pixels per crop pixel: a lid moves about one pixel of a 64-pixel crop

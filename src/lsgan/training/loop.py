@@ -13,14 +13,16 @@ import abc
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset
 
 from lsgan.atomic import write_text
 from lsgan.config import to_dict
@@ -284,24 +286,17 @@ class StageRunner:
             loader = DataLoader(self.data.test, batch_size=self.settings.batch_size, shuffle=False)
             limit = self.settings.eval_batches
             batches = (self.stage.to_device(b) for i, b in enumerate(loader) if not limit or i < limit)
-            with torch.random.fork_rng(devices=self._rng_devices()), torch.no_grad():
-                self.stage.train_mode(False)
+            with self._outside_training():
                 metrics = self.stage.evaluate(batches)
-                self.stage.train_mode(True)
         barrier(self.ctx)
         return metrics
 
     def _preflight(self, logger: RunLogger) -> None:
-        """Rank 0 runs the stage's checks on the first training items (in order, no loader), RNG-neutral."""
+        """Rank 0 runs the stage's checks on the first training batches (in order), RNG-neutral."""
         if self.ctx.is_main:
-            size = self.settings.batch_size
-            count = min(len(self.data.train), PREFLIGHT_BATCHES * size)
-            with torch.random.fork_rng(devices=self._rng_devices()), torch.no_grad():
-                items = [self.data.train[i] for i in range(count)]
-                batches = (self.stage.to_device(default_collate(items[i:i + size])) for i in range(0, count, size))
-                self.stage.train_mode(False)
-                checks = self.stage.preflight(batches)
-                self.stage.train_mode(True)
+            loader = DataLoader(self.data.train, batch_size=self.settings.batch_size, shuffle=False)
+            with self._outside_training():
+                checks = self.stage.preflight(self.stage.to_device(b) for b in islice(loader, PREFLIGHT_BATCHES))
             logger.scalars("preflight", checks.figures, 0)
             for warning in checks.warnings:
                 logger.message(f"{self.stage.name}: warning: {warning}")
@@ -310,11 +305,20 @@ class StageRunner:
     def _log_preview(self, batch: Batch, logger: RunLogger, step: int) -> None:
         if not self.ctx.is_main:
             return
+        with self._outside_training():
+            columns = self.stage.preview(self.stage.to_device(_first_items(batch, PREVIEW_ROWS)))
+        logger.image_grid("preview", columns, step)
+
+    @contextmanager
+    def _outside_training(self) -> Iterator[None]:
+        """Evaluation, previews, checks: no gradients, the networks in eval mode, and the training random stream
+        left where it was (so resume stays exact)."""
         with torch.random.fork_rng(devices=self._rng_devices()), torch.no_grad():
             self.stage.train_mode(False)
-            columns = self.stage.preview(self.stage.to_device(_first_items(batch, PREVIEW_ROWS)))
-            self.stage.train_mode(True)
-        logger.image_grid("preview", columns, step)
+            try:
+                yield
+            finally:
+                self.stage.train_mode(True)
 
     def _rng_devices(self) -> list[int]:
         return [self.ctx.device.index or 0] if self.ctx.device.type == "cuda" else []
