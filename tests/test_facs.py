@@ -73,6 +73,9 @@ def test_edits_ask_for_open_mouthed_anger_and_fear_disgust_without_the_nose_wrin
         assert facs.edit_vector(emotion)[facs.au_index(25)] > 0  # lips apart
         facs.check_au_vector(facs.edit_vector(emotion), what=emotion)
     assert facs.edit_vector("disgusted")[facs.au_index(9)] == 0
+    fear, surprise = facs.edit_vector("fearful"), facs.edit_vector("surprised")
+    assert fear[facs.au_index(15)] > 0 and fear[facs.au_index(20)] == 1.0  # lower lip down (AU16's stand-in), stretched
+    assert fear[facs.au_index(26)] >= surprise[facs.au_index(26)]  # the jaw dropped as far as surprise's: no slit
     np.testing.assert_allclose(facs.edit_vector("Angry", 0.5), facs.edit_vector("angry") * 0.5)
     np.testing.assert_array_equal(facs.edit_vector("happy"), facs.emotion_vector("happy"))
     assert set(facs.EDIT_PROTOTYPES["sad"]) == set(facs.EMOTION_PROTOTYPES["sad"])  # the same AUs, stronger

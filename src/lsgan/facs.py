@@ -61,13 +61,13 @@ EMOTION_PROTOTYPES: dict[str, dict[int, float]] = {
 }
 UNILATERAL_EMOTIONS: frozenset[str] = frozenset({"contemptuous"})
 # What an edit asks for when given an emotion: ``EMOTION_PROTOTYPES`` (what SynthFACS's posers show, as RaFD's do),
-# but four emotions otherwise, chosen on real video frames by the classifier the edits may answer to (face-api) and
-# checked on LFW faces and the held-out portraits (docs/real_photos.md, "Emotions as photographs show them"):
-# anger open-mouthed (4+5+7+10+23+25+26), read where the closed-lip variant is not; fear at full stretch, the jaw
-# dropped and the lower lip pulled down off the lower teeth (1+2+4+5+16+20+25+26: a grin-like stretched slit was read
-# as happy or sad); disgust as the upper lip raiser without the nose wrinkler (10+16+25); AU15 stands in for the lower
-# lip depressor AU16, which is not among the 16; a warp cannot draw AU9's wrinkles, and its motion alone cost identity
-# for no more reads; sadness as posed, its AUs stronger (1+4+15+17).
+# but four emotions otherwise, chosen on real video frames (fear on training-only photos too) by the classifier the
+# edits may answer to (face-api) and checked on LFW faces and the held-out portraits (docs/real_photos.md, "Emotions
+# as photographs show them", "Fear's lower lip pulled down"): anger open-mouthed (4+5+7+10+23+25+26), read where the
+# closed-lip variant is not; fear at full stretch, the jaw dropped and the lower lip pulled down off the lower teeth
+# (1+2+4+5+16+20+25+26: a stretched slit of a mouth read as a grin); disgust as the upper lip raiser without the nose
+# wrinkler (10+16+25): a warp cannot draw AU9's wrinkles, and its motion alone cost identity for no more reads;
+# sadness as posed, its AUs stronger (1+4+15+17). AU15 stands in for the lower lip depressor AU16, not among the 16.
 EDIT_PROTOTYPES: dict[str, dict[int, float]] = {
     **EMOTION_PROTOTYPES,
     "angry": {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 23: 0.3, 25: 1.0, 26: 0.6},
