@@ -11,7 +11,7 @@ smallest share where none is), judged also by FaceRes, which such a bound would 
 
 Usage: python scripts/identity_tradeoff.py [--photos DIR ...] [--emotions happy,sad,...] [--shares 1,0.8,0.6,0.4]
                                            [--bound 0.45] [--classifiers faceapi,fer] [--out DIR]
-(the 27 training-only crops, six emotions, four shares: some 12 minutes on a 2-core CPU)
+(the 27 training-only crops, six emotions, four shares: some 8 minutes on a 2-core CPU)
 """
 
 from __future__ import annotations
