@@ -46,6 +46,17 @@ def share_of_change(source_aus: np.ndarray, target_aus: np.ndarray, share: float
     return np.clip(source_aus + share * (target_aus - source_aus), 0.0, 1.0).astype(np.float32)
 
 
+def parse_shares(text: str) -> list[float]:
+    """Comma-separated shares of the AU change, each in (0, 1], largest first; ``SystemExit`` with one line if not."""
+    try:
+        shares = sorted({float(part) for part in text.split(",") if part.strip()}, reverse=True)
+    except ValueError:
+        shares = []
+    if not shares or not all(0 < share <= 1 for share in shares):
+        raise SystemExit(f"--shares must be comma-separated numbers in (0, 1], got {text!r}")
+    return shares
+
+
 class ShareEditor:
     """An editor that, asked for an emotion, asks the wrapped one for ``share`` of the change to it."""
 
@@ -53,7 +64,7 @@ class ShareEditor:
         self.editor, self.share = editor, share
 
     def edit(self, images, aus=None, *, emotion: str | None = None, intensity: float | None = None, **kwargs):
-        source = self.editor.estimate(images)  # [F, 16], the faces in the order the edit takes them
+        source = self.editor.estimate(images, face=kwargs.get("face"))  # [F, 16], in the order the edit takes them
         target = edit_vector(emotion, 1.0 if intensity is None else intensity)
         return self.editor.edit(images, share_of_change(source, target, self.share), **kwargs)
 
@@ -102,9 +113,7 @@ def main() -> None:
 
     if args.out and (args.out / "identity_tradeoff.json").exists():
         raise SystemExit(f"{args.out / 'identity_tradeoff.json'} exists: give another --out")
-    shares = sorted({float(s) for s in args.shares.split(",") if s.strip()}, reverse=True)
-    if not shares or not all(0 < s <= 1 for s in shares):
-        raise SystemExit(f"--shares must be numbers in (0, 1], got {args.shares!r}")
+    shares = parse_shares(args.shares)
     folders = args.photos or [default_photos_dir() / "train_faces"]
     photos = [p for folder in folders for p in benchmark_photos(folder)]
     if not photos:

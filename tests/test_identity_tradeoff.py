@@ -37,7 +37,7 @@ def test_the_share_editor_asks_each_face_for_its_share_of_the_change(script):
     own[1, au_index(12)] = 1.0  # the second face smiles
 
     class Recorder:
-        def estimate(self, images):
+        def estimate(self, images, face=None):
             return own
 
         def edit(self, images, aus=None, **kwargs):
@@ -75,3 +75,10 @@ def test_a_face_not_edited_at_some_share_is_judged_on_the_shares_it_has(script):
     failed = EditRow("a", "sad", status="failed", reason="no face")
     rows, shares = script.within_bound({1.0: [row("a", 0.5, True)], 0.5: [failed]}, 0.45)
     assert shares == {"a/sad": 1.0} and rows[0].identity_distance == 0.5
+
+
+def test_shares_are_numbers_in_the_unit_interval_largest_first(script):
+    assert script.parse_shares("0.6, 1,0.8,0.6") == [1.0, 0.8, 0.6]
+    for bad in ("", "0", "1.5", "a,1", "-0.2"):
+        with pytest.raises(SystemExit, match="--shares must be"):
+            script.parse_shares(bad)
