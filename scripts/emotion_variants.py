@@ -16,7 +16,7 @@ photographs show them", "Fear's lower lip pulled down").
 
 Usage: python scripts/emotion_variants.py [--photos DIR ...] [--variants FILE | --tables] [--emotions angry,fearful]
                                           [--classifiers faceapi,fer] [--out DIR]
-(about 1.7 s per edit, measuring included, on a 2-core CPU: the defaults, 28 frames x 56 candidates, some 45
+(about 1.7 s per edit, measuring included, on a 2-core CPU: the defaults, 28 frames x 58 candidates, some 46
 minutes; --emotions angry alone, 8)
 
 ``--tables`` compares only the posed and the edit table, e.g. on scikit-image's 100 LFW faces (many people, none of
@@ -58,7 +58,10 @@ CANDIDATES: dict[str, list[dict[int, float]]] = {
               {4: 1.0, 5: 0.5, 7: 0.8, 10: 0.6, 17: 0.3, 23: 0.6, 25: 0.6, 26: 0.2},
               {4: 1.0, 5: 0.8, 7: 0.6, 10: 0.8, 23: 0.5, 25: 0.8, 26: 0.4},
               {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 20: 0.4, 25: 1.0, 26: 0.6},
-              {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 20: 0.6, 23: 0.3, 25: 1.0, 26: 0.3}],
+              {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 20: 0.6, 23: 0.3, 25: 1.0, 26: 0.3},
+              # a less rounded mouth: the lower lip pulled down (AU15 for AU16), or no lip tightener (train_faces too)
+              {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 15: 0.5, 23: 0.3, 25: 1.0, 26: 0.6},
+              {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 25: 1.0, 26: 0.6}],
     "fearful": [dict(EMOTION_PROTOTYPES["fearful"]),
                 {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 20: 1.0, 25: 0.8, 26: 0.3},
                 {1: 1.0, 2: 1.0, 4: 0.5, 5: 1.0, 20: 1.0, 25: 1.0, 26: 0.8},
