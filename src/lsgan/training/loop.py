@@ -284,8 +284,7 @@ class StageRunner:
         metrics: dict[str, float] = {}
         if self.ctx.is_main and self.data.test is not None and len(self.data.test) > 0:
             loader = DataLoader(self.data.test, batch_size=self.settings.batch_size, shuffle=False)
-            limit = self.settings.eval_batches
-            batches = (self.stage.to_device(b) for i, b in enumerate(loader) if not limit or i < limit)
+            batches = (self.stage.to_device(b) for b in islice(loader, self.settings.eval_batches or None))
             with self._outside_training():
                 metrics = self.stage.evaluate(batches)
         barrier(self.ctx)
