@@ -66,9 +66,9 @@ def test_every_emotion_has_a_prototype():
     assert facs.UNILATERAL_EMOTIONS <= set(facs.EMOTIONS)
 
 
-def test_edits_ask_for_open_mouthed_anger_and_fear_disgust_without_the_nose_wrinkler_and_stronger_sadness():
+def test_edits_ask_for_open_mouthed_anger_and_fear_disgust_without_the_nose_wrinkler_stronger_sadness_more_teeth():
     changed = {e for e in facs.EMOTIONS if facs.EDIT_PROTOTYPES[e] != facs.EMOTION_PROTOTYPES[e]}
-    assert changed == {"angry", "fearful", "disgusted", "sad"}
+    assert changed == {"angry", "fearful", "disgusted", "sad", "happy"}
     for emotion in ("angry", "fearful", "disgusted"):
         assert facs.edit_vector(emotion)[facs.au_index(25)] > 0  # lips apart
         facs.check_au_vector(facs.edit_vector(emotion), what=emotion)
@@ -77,7 +77,9 @@ def test_edits_ask_for_open_mouthed_anger_and_fear_disgust_without_the_nose_wrin
     assert fear[facs.au_index(15)] > 0 and fear[facs.au_index(20)] == 1.0  # lower lip down (AU16's stand-in), stretched
     assert fear[facs.au_index(26)] >= surprise[facs.au_index(26)]  # the jaw dropped as far as surprise's: no slit
     np.testing.assert_allclose(facs.edit_vector("Angry", 0.5), facs.edit_vector("angry") * 0.5)
-    np.testing.assert_array_equal(facs.edit_vector("happy"), facs.emotion_vector("happy"))
+    happy, posed_happy = facs.edit_vector("happy"), facs.emotion_vector("happy")
+    assert happy[facs.au_index(25)] > posed_happy[facs.au_index(25)]  # the lips further apart: more teeth
+    np.testing.assert_array_equal(np.delete(happy, facs.au_index(25)), np.delete(posed_happy, facs.au_index(25)))
     assert set(facs.EDIT_PROTOTYPES["sad"]) == set(facs.EMOTION_PROTOTYPES["sad"])  # the same AUs, stronger
     with pytest.raises(facs.AUError, match="unknown emotion"):
         facs.edit_vector("bored")

@@ -34,9 +34,9 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    EYE_CORNERS, FIELD_SCALE, IRISES, LOWER_TOOTH_EDGES, MAX_UPPER_FACE_GAIN, PAINT_SCALE, SCLERA_RGB, TOOTH_EDGES,
-    UPPER_FACE_GAIN, _eye_colours, detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure,
-    mesh_motion, mouth_paint, over, photo_basis, teeth_exposure,
+    EYE_CORNERS, FIELD_SCALE, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, MAX_UPPER_FACE_GAIN, PAINT_SCALE,
+    SCLERA_RGB, SHOWN_TEETH, TOOTH_EDGES, UPPER_FACE_GAIN, _eye_colours, detail_view, eye_contour, eye_paint, lip_gap,
+    lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over, photo_basis, teeth_exposure, teeth_kept,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -723,3 +723,27 @@ def test_reports_name_the_upper_face_gain():
     assert describe_motion("mesh", False) == f"motion mesh, upper face ×{UPPER_FACE_GAIN:g}"
     assert describe_motion("both", True, 1.0) == "motion both, upper face ×1, creases"
     assert describe_motion("model", False, 1.0) == "motion model"
+
+
+def test_a_smile_keeps_the_teeth_a_parted_mouth_already_shows(basis, face):
+    """A smile asked of a face whose parted lips show its teeth opens them no more than ``MAX_STRETCH`` times their
+    area (``teeth_kept``): the face keeps its own teeth, where an opening by the jaw alone paints them over; a closed
+    mouth, and targets that are not smiles (anger's open mouth), open as asked."""
+    points = face.landmarks.points
+    source = au_vector({6: 0.8, 12: 1.0, 25: 0.6})  # a smile with the lips apart
+    parted = points + basis.motion(np.zeros(NUM_AUS), source) * SIZE
+    assert lip_gap(parted) >= SHOWN_TEETH * FaceTemplate().eye_distance * SIZE
+    smile = au_vector({6: 0.8, 12: 1.0, 25: 1.0})
+    kept = teeth_kept(parted, source, smile, basis, SIZE)
+    assert source[au_index(25)] < kept[au_index(25)] < 1.0
+    np.testing.assert_array_equal(np.delete(kept, au_index(25)), np.delete(smile, au_index(25)))
+
+    def painted_inside(target: np.ndarray) -> float:  # the paint's alpha at the middle of the edit's opening
+        motion = mesh_motion(face.crop, parted, source, target, basis)
+        return float(at_point(motion.paint, motion.target_points[list(INNER_LIP_MIDDLE)].mean(axis=0))[3])
+
+    assert painted_inside(smile) < 0.1  # the source's own opening, warped
+    assert painted_inside(au_vector({6: 0.8, 12: 0.4, 25: 1.0, 26: 0.6})) > 0.9  # the jaw's opening: painted over
+    np.testing.assert_array_equal(teeth_kept(points, np.zeros(NUM_AUS), smile, basis, SIZE), smile)  # closed
+    anger = edit_vector("angry")
+    np.testing.assert_array_equal(teeth_kept(parted, source, anger, basis, SIZE), anger)

@@ -61,19 +61,22 @@ EMOTION_PROTOTYPES: dict[str, dict[int, float]] = {
 }
 UNILATERAL_EMOTIONS: frozenset[str] = frozenset({"contemptuous"})
 # What an edit asks for when given an emotion: ``EMOTION_PROTOTYPES`` (what SynthFACS's posers show, as RaFD's do),
-# but four emotions otherwise, chosen on real video frames (fear on training-only photos too) by the classifier the
+# but five emotions otherwise, chosen on real video frames (fear on training-only photos too) by the classifier the
 # edits may answer to (face-api) and checked on LFW faces and the held-out portraits (docs/real_photos.md, "Emotions
 # as photographs show them", "Fear's lower lip pulled down"): anger open-mouthed (4+5+7+10+23+25+26), read where the
 # closed-lip variant is not; fear at full stretch, the jaw dropped and the lower lip pulled down off the lower teeth
 # (1+2+4+5+16+20+25+26: a stretched slit of a mouth read as a grin); disgust as the upper lip raiser without the nose
 # wrinkler (10+16+25): a warp cannot draw AU9's wrinkles, and its motion alone cost identity for no more reads;
-# sadness as posed, its AUs stronger (1+4+15+17). AU15 stands in for the lower lip depressor AU16, not among the 16.
+# sadness as posed, its AUs stronger (1+4+15+17); a smile with its lips further apart (6+12+25, AU25 0.8: more teeth,
+# a mouth that already shows its own keeps them, ``editing.mesh_motion.teeth_kept``). AU15 stands in for the lower lip
+# depressor AU16, not among the 16.
 EDIT_PROTOTYPES: dict[str, dict[int, float]] = {
     **EMOTION_PROTOTYPES,
     "angry": {4: 1.0, 5: 0.5, 7: 0.8, 10: 1.0, 23: 0.3, 25: 1.0, 26: 0.6},
     "fearful": {1: 1.0, 2: 0.8, 4: 0.6, 5: 1.0, 15: 0.5, 20: 1.0, 25: 1.0, 26: 0.8},
     "disgusted": {10: 1.0, 15: 0.6, 25: 0.5, 4: 0.4},
     "sad": {1: 1.0, 4: 0.8, 15: 1.0, 17: 0.6},
+    "happy": {6: 0.8, 12: 1.0, 25: 0.8},
 }
 
 

@@ -81,6 +81,8 @@ LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither 
 MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth ...
 MIN_BARED_TEETH_HEIGHT = 1.0  # ... or than this where the teeth are bared (a smile's narrow gap is teeth)
 MAX_STRETCH = 1.5  # a source opening warped to more than this times its area is painted over
+SMILE = 0.5  # a target with AU12 at least this is a smile, whose opening is its teeth (``teeth_kept``)
+SHOWN_TEETH = 0.1  # inter-ocular distances: a source's lip gap at least this tall shows its teeth (two pixels at 64)
 # The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
 LOWER_INNER, UPPER_INNER = (87, 14, 317), (82, 13, 312)
 INNER_LIP_MIDDLE = (13, 14)  # the upper and lower inner lip on the face's midline: where the teeth are centred
@@ -128,12 +130,47 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
     target_aus = np.where(kept, shown, target_aus)  # a kept AU stays as shown
     source_aus = shown
+    target_aus = teeth_kept(points, source_aus, target_aus, basis, size, paint_scale)
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
                         lower_teeth_exposure(target_aus))
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
     return MeshMotion(flow, over(eyes, paint), targets.astype(np.float32))
+
+
+def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,
+               scale: int = PAINT_SCALE, steps: int = 12) -> np.ndarray:
+    """``target_aus`` [16] with its rise of the opening AUs (25, 26) cut where a smile (AU12 at least ``SMILE``) would
+    stretch a source opening that already shows its teeth (a lip gap ``SHOWN_TEETH`` tall) past ``MAX_STRETCH``
+    times its area: to the most that stays within it, so the smile keeps its own teeth instead of painted ones
+    (``mouth_paint`` paints over an opening stretched further). As it was where even no rise stretches the opening
+    too far, and for other targets: anger's and fear's open mouths need their dark cavity."""
+    indices = [au_index(au) for au in OPENING_AUS]
+    rise = np.clip(target_aus[indices] - source_aus[indices], 0.0, None)
+    eye_distance = FaceTemplate().eye_distance * size
+    if target_aus[au_index(12)] < SMILE or not rise.any() or lip_gap(points) < SHOWN_TEETH * eye_distance:
+        return target_aus
+    inner = list(MEDIAPIPE478.inner_lips)
+    sliver = np.ones((scale + 1,) * 2, np.uint8)
+    was_open = float(cv2.erode(_polygon(points[inner], size * scale, scale), sliver).sum())
+
+    def cut(share: float) -> np.ndarray:
+        aus = np.array(target_aus, dtype=np.float32)
+        aus[indices] -= (1.0 - share) * rise
+        return aus
+
+    def stretched(share: float) -> bool:
+        moved = points + basis.motion(source_aus, cut(share)) * size
+        return float(cv2.erode(_polygon(moved[inner], size * scale, scale), sliver).sum()) > MAX_STRETCH * was_open
+
+    if not stretched(1.0) or stretched(0.0):
+        return target_aus
+    low, high = 0.0, 1.0
+    for _ in range(steps):  # the opening grows with the share of the rise
+        middle = (low + high) / 2
+        low, high = (low, middle) if stretched(middle) else (middle, high)
+    return cut(low)
 
 
 def lip_gap(points: np.ndarray) -> float:
