@@ -94,8 +94,9 @@ CANDIDATES: dict[str, list[dict[int, float]]] = {
                   {4: 0.4, 10: 1.0, 17: 0.6},
                   {4: 0.4, 9: 0.9, 10: 0.6, 17: 0.5},
                   {4: 0.4, 10: 1.0, 15: 0.6, 25: 0.5}],
-    "happy": [dict(EMOTION_PROTOTYPES["happy"]),  # measured on train_faces and the frames, not kept
+    "happy": [dict(EMOTION_PROTOTYPES["happy"]),  # on train_faces and the frames; the lips further apart kept
               {6: 0.8, 12: 1.0, 25: 1.0},
+              {6: 0.8, 12: 1.0, 25: 0.8},
               {6: 1.0, 12: 1.0, 25: 0.8},
               {6: 0.8, 12: 1.0, 25: 1.0, 26: 0.2},
               {6: 1.0, 12: 1.0, 25: 1.0}],
