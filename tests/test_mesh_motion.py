@@ -34,9 +34,10 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    EYE_CORNERS, FIELD_SCALE, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, MAX_UPPER_FACE_GAIN, PAINT_SCALE,
-    SCLERA_RGB, SHOWN_TEETH, TOOTH_EDGES, UPPER_FACE_GAIN, _eye_colours, detail_view, eye_contour, eye_paint, lip_gap,
-    lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over, photo_basis, teeth_exposure, teeth_kept,
+    EYE_CORNERS, FIELD_SCALE, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, MAX_UPPER_FACE_GAIN, PAINT_SCALE,
+    SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, UPPER_FACE_GAIN, _eye_colours, _polygon,
+    detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over,
+    photo_basis, stretched, teeth_colour, teeth_exposure, teeth_kept,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -473,6 +474,31 @@ def test_bared_teeth_reach_the_lips_of_a_narrow_smile_and_the_cavity_stays_insid
     assert mouth_paint(crop, closed, mouth_mesh(9, 0.3), flow, scale, 1.0)[3].max() < 0.5  # touching: a sliver
 
 
+def test_painted_teeth_take_half_their_colour_from_the_eyes_unless_the_eyes_are_dark(face):
+    """Teeth and sclera are both near white in the same light and cast: the painted teeth's colour is half the
+    sclera's (brightened ``SCLERA_TO_TEETH`` times), half ``TEETH_RGB`` in the face's light; eyes behind dark glasses,
+    or no eyes at all, leave the fixed colour."""
+    points = face.landmarks.points
+    side = SIZE * PAINT_SCALE
+    skin = (180, 140, 120)
+    view = np.empty((side, side, 3), np.uint8)
+    view[:] = skin
+    eyes = np.zeros((side, side), bool)
+    for eye in range(2):
+        eyes |= _polygon(eye_contour(points, eye), side, PAINT_SCALE) > 0.5
+    light, luma = 0.9, float(np.array(skin, np.float32) @ LUMA)
+    fixed = TEETH_RGB * light
+    view[eyes] = (150, 160, 190)  # a bluish cast
+    teeth = teeth_colour(view, points, PAINT_SCALE, light, luma)
+    np.testing.assert_allclose(teeth, 0.5 * fixed + 0.5 * np.clip(SCLERA_TO_TEETH * np.array([150, 160, 190]), 0, 255),
+                               atol=1e-3)
+    assert teeth[2] > fixed[2] and teeth[0] < fixed[0]  # bluer than the fixed ivory
+    view[eyes] = (30, 30, 30)  # dark glasses
+    np.testing.assert_allclose(teeth_colour(view, points, PAINT_SCALE, light, luma), fixed, atol=1e-3)
+    no_eyes = mouth_mesh(9, 3.0)  # only the inner lips placed
+    np.testing.assert_allclose(teeth_colour(view, no_eyes, PAINT_SCALE, light, luma), fixed, atol=1e-3)
+
+
 def test_paint_over_paint_keeps_each_where_the_other_is_clear():
     top, below = np.zeros((4, 2, 2), np.float32), np.zeros((4, 2, 2), np.float32)
     top[:3, 0, 0], top[3, 0, 0] = 0.5, 1.0
@@ -541,6 +567,21 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     column = painted[:3, :, 32 * scale].mean(axis=0)[painted[3, :, 32 * scale] > 0.9]  # top to bottom, inside
     lower_half = column[len(column) // 2:]
     assert lower_half[-3:].mean() > lower_half[:3].mean()  # the cavity lightens towards the lower lip (no flat hole)
+
+
+def test_an_opening_is_stretched_past_its_area_or_its_height():
+    """Teeth stretched tall read as long teeth even where the opening narrows as it opens (a surprise from a smile):
+    a source opening grown past ``MAX_STRETCH`` times its height counts as stretched as one grown past its area."""
+    def box(height: int, width: int) -> np.ndarray:
+        coverage = np.zeros((64, 64), np.float32)
+        coverage[10:10 + height, 10:10 + width] = 1.0
+        return coverage
+
+    smile = box(4, 32)
+    assert not stretched(smile, box(5, 36))  # 1.25 times as tall, 1.4 times the area
+    assert stretched(smile, box(4, 50))  # as tall, 1.56 times the area
+    assert stretched(smile, box(8, 16))  # the same area, twice as tall
+    assert not stretched(np.zeros((64, 64), np.float32), box(1, 1))  # nothing open: a pixel is within bounds
 
 
 def test_lower_teeth_show_where_the_lips_are_stretched_or_the_lower_lip_pulled_down():

@@ -15,19 +15,20 @@ target AUs [16], ``mesh_motion`` returns
   opens. Where the moved inner-lip contour encloses pixels that were not already open in the source, an RGB colour
   (dark cavity, upper teeth in the top part) and its alpha, drawn at P so that it stays sharp at the photo's
   resolution.
-  A source opening that the warp would stretch past ``MAX_STRETCH`` times its area is painted over too (stretched
-  teeth read as a pale tongue). How much upper tooth shows follows FACS: the upper lip raiser (AU10) and the smile
-  (AU12) bare the upper teeth, which then fill most of even a narrow opening (a smile's gap between the lips is
-  its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. Lower teeth show at the bottom of
-  an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16, not among the 16,
-  for which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths either side of the
-  lips' midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the upper lip
-  shades the teeth under it. Bared upper teeth (AU10 and AU12 draw the upper lip up against them) are drawn up to
-  the inner-lip contour (a smile's narrow gap is teeth from lip to lip); otherwise the cavity and the teeth stay half
-  a crop pixel inside it, where the warped inner lip shows. And what a raised lid uncovers (``eye_paint``: AU5
-  shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's iris points),
-  its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
-  (``detail_view``) where the editor passes it.
+  A source opening that the warp would stretch past ``MAX_STRETCH`` times its area or its height is painted over too
+  (stretched teeth read as a pale tongue, or as long teeth). How much upper tooth shows follows FACS: the upper lip
+  raiser (AU10) and the smile (AU12) bare the upper teeth, which then fill most of even a narrow opening (a smile's
+  gap between the lips is its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. Lower teeth
+  show at the bottom of an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16,
+  not among the 16, for which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths
+  either side of the lips' midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the
+  upper lip shades the teeth under it. Bared upper teeth (AU10 and AU12 draw the upper lip up against them) are drawn
+  up to the inner-lip contour (a smile's narrow gap is teeth from lip to lip); otherwise the cavity and the teeth stay
+  half a crop pixel inside it, where the warped inner lip shows. Their colour is half the eyes' own whites', half a
+  fixed ivory in the face's light (``teeth_colour``). And what a raised lid uncovers (``eye_paint``: AU5 shows the
+  sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's iris points), its sclera
+  elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution (``detail_view``) where the
+  editor passes it.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
@@ -35,7 +36,8 @@ The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched
 lower lip through the upper one (a fold in the warp, and a sliver painted as an opening); and it reads a smile's
 parted lips as closed on faces it has not seen, and an edit to neutral (or to any expression with the lips
 together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to
-the face's own AUs moves nothing).
+the face's own AUs moves nothing). A smile asked of a mouth that already shows its teeth opens it only as far as
+``MAX_STRETCH`` allows (``teeth_kept``): it keeps its own teeth.
 """
 
 from __future__ import annotations
@@ -61,8 +63,16 @@ ANCHOR_RING = 1.35  # anchors at this multiple of the face hull's size around it
 SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel crop
 FIELD_SCALE = 4  # the field's pixels per crop pixel: a lid moves about one pixel of a 64-pixel crop
 PAINT_SCALE = 4
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
+# Painted teeth take this share of their colour from the eyes' own sclera (both near white, in the same light and
+# colour cast), brightened SCLERA_TO_TEETH times (real teeth's brightest quarter against the sclera's, least squares
+# over 34 selection faces with teeth showing), the rest from TEETH_RGB in the face's light: either alone erred more on
+# the selection faces (docs/real_photos.md, "Teeth in the eyes' light")
+TEETH_FROM_SCLERA = 0.5
+SCLERA_TO_TEETH = 1.34
+SCLERA_MIN_LUMA = 0.6  # ... where the sclera is at least this bright against the face (not behind dark glasses)
 TEETH_SHARE = 0.36  # at most this top share of an opening's height shows upper teeth (lips parted by the jaw)
 BARED_TEETH_SHARE = 0.7  # ... and when bared (AU10 or AU12 at 1): the upper lip is drawn up off the teeth
 # Where one upper tooth meets the next, seen from the front, from the midline out (central and lateral incisors,
@@ -80,7 +90,7 @@ TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in in
 LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither AU10 nor AU12
 MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth ...
 MIN_BARED_TEETH_HEIGHT = 1.0  # ... or than this where the teeth are bared (a smile's narrow gap is teeth)
-MAX_STRETCH = 1.5  # a source opening warped to more than this times its area is painted over
+MAX_STRETCH = 1.5  # a source opening warped to more than this times its area or height is painted over
 SMILE = 0.5  # a target with AU12 at least this is a smile, whose opening is its teeth (``teeth_kept``)
 SHOWN_TEETH = 0.1  # inter-ocular distances: a source's lip gap at least this tall shows its teeth (two pixels at 64)
 # The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
@@ -134,7 +144,7 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
-                        lower_teeth_exposure(target_aus))
+                        lower_teeth_exposure(target_aus), detail)
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
     return MeshMotion(flow, over(eyes, paint), targets.astype(np.float32))
 
@@ -143,7 +153,7 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
                scale: int = PAINT_SCALE, steps: int = 12) -> np.ndarray:
     """``target_aus`` [16] with its rise of the opening AUs (25, 26) cut where a smile (AU12 at least ``SMILE``) would
     stretch a source opening that already shows its teeth (a lip gap ``SHOWN_TEETH`` tall) past ``MAX_STRETCH``
-    times its area: to the most that stays within it, so the smile keeps its own teeth instead of painted ones
+    (``stretched``): to the most that stays within it, so the smile keeps its own teeth instead of painted ones
     (``mouth_paint`` paints over an opening stretched further). As it was where even no rise stretches the opening
     too far, and for other targets: anger's and fear's open mouths need their dark cavity."""
     indices = [au_index(au) for au in OPENING_AUS]
@@ -153,24 +163,33 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
         return target_aus
     inner = list(MEDIAPIPE478.inner_lips)
     sliver = np.ones((scale + 1,) * 2, np.uint8)
-    was_open = float(cv2.erode(_polygon(points[inner], size * scale, scale), sliver).sum())
+    was_open = cv2.erode(_polygon(points[inner], size * scale, scale), sliver)
 
     def cut(share: float) -> np.ndarray:
         aus = np.array(target_aus, dtype=np.float32)
         aus[indices] -= (1.0 - share) * rise
         return aus
 
-    def stretched(share: float) -> bool:
+    def too_far(share: float) -> bool:
         moved = points + basis.motion(source_aus, cut(share)) * size
-        return float(cv2.erode(_polygon(moved[inner], size * scale, scale), sliver).sum()) > MAX_STRETCH * was_open
+        return stretched(was_open, cv2.erode(_polygon(moved[inner], size * scale, scale), sliver))
 
-    if not stretched(1.0) or stretched(0.0):
+    if not too_far(1.0) or too_far(0.0):
         return target_aus
     low, high = 0.0, 1.0
     for _ in range(steps):  # the opening grows with the share of the rise
         middle = (low + high) / 2
-        low, high = (low, middle) if stretched(middle) else (middle, high)
+        low, high = (low, middle) if too_far(middle) else (middle, high)
     return cut(low)
+
+
+def stretched(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
+    """Whether a source opening ``was_open`` [P, P] (coverage) seen in the edit as ``seen_open`` grew past
+    ``MAX_STRETCH`` times its area or its height (its tallest column): teeth stretched that much read as a pale
+    tongue, or as long teeth (a surprise opened from a smile)."""
+    area, height = float(was_open.sum()), float(was_open.sum(axis=0).max(initial=0.0))
+    return (float(seen_open.sum()) > MAX_STRETCH * max(area, 1.0)
+            or float(seen_open.sum(axis=0).max(initial=0.0)) > MAX_STRETCH * max(height, 1.0))
 
 
 def lip_gap(points: np.ndarray) -> float:
@@ -283,11 +302,8 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     grey) and shaded under the lid; alpha 0 where no lid rises."""
     size = crop.shape[0]
     side = size * scale
-    if detail is not None and detail.shape[:2] != (side, side):
-        raise ValueError(f"detail is {detail.shape[:2]}, the paint {side}x{side}")
-    big = (cv2.resize(crop, (side, side), interpolation=cv2.INTER_CUBIC) if detail is None else detail
-           ).astype(np.float32)
-    rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
+    big = _paint_view(crop, scale, detail).astype(np.float32)
+    rows = np.arange(side, dtype=np.float32)[:, None]
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
     light = _face_light(crop, points)
@@ -297,10 +313,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         new = np.clip(cv2.erode(opened, margin) - shown, 0.0, 1.0)
         if new.max() < 0.5:
             continue
-        centre_index, ring = IRISES[eye]
-        centre = (points[centre_index] + 0.5) * scale - 0.5  # paint pixels
-        radius = float(np.linalg.norm(points[list(ring)] - points[centre_index], axis=1).mean()) * scale
-        iris = np.clip(radius - np.hypot(cols - centre[0], rows - centre[1]) + 0.5, 0.0, 1.0)  # anti-aliased disc
+        iris = _iris_disc(points, eye, scale, side)
         sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
         colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
         depth = (rows - _column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
@@ -309,6 +322,16 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
         alpha = np.maximum(alpha, alpha_eye)
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def _paint_view(crop: np.ndarray, scale: int, detail: np.ndarray | None) -> np.ndarray:
+    """The crop at the paint's resolution: ``detail`` (``detail_view``) where given, else ``crop`` enlarged."""
+    side = crop.shape[0] * scale
+    if detail is None:
+        return cv2.resize(crop, (side, side), interpolation=cv2.INTER_CUBIC)
+    if detail.shape[:2] != (side, side):
+        raise ValueError(f"detail is {detail.shape[:2]}, the paint {side}x{side}")
+    return detail
 
 
 def detail_view(photo: np.ndarray, matrix: np.ndarray, size: int, scale: int = PAINT_SCALE) -> np.ndarray:
@@ -325,20 +348,56 @@ def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha]).astype(np.float32)
 
 
+def _iris_disc(points: np.ndarray, eye: int, scale: int, side: int) -> np.ndarray:
+    """[P, P] in [0, 1]: the anti-aliased disc of ``eye``'s iris (mediapipe's iris points) at the paint's grid."""
+    rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
+    centre_index, ring = IRISES[eye]
+    centre = (points[centre_index] + 0.5) * scale - 0.5  # paint pixels
+    radius = float(np.linalg.norm(points[list(ring)] - points[centre_index], axis=1).mean()) * scale
+    return np.clip(radius - np.hypot(cols - centre[0], rows - centre[1]) + 0.5, 0.0, 1.0)
+
+
+def _sclera_shown(image: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> np.ndarray | None:
+    """RGB of an eye's sclera in ``image`` [P, P, 3]: the median of the brightest quarter of its ``opening`` outside
+    the ``iris`` (bool [P, P] each; the rest is mixed with lashes and lids at a crop's resolution); None where too
+    little shows."""
+    pixels = image[opening & ~iris]
+    if len(pixels) < 8:
+        return None
+    luma = pixels @ LUMA
+    return np.median(pixels[luma >= np.percentile(luma, 75)], axis=0).astype(np.float32)
+
+
 def _eye_colours(image: np.ndarray, opening: np.ndarray, iris: np.ndarray, light: float = 1.0
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(sclera, iris) RGB of an eye in ``image`` [P, P, 3]: the median of the brightest quarter of its ``opening``
-    outside the ``iris`` (bool [P, P] each; the rest is mixed with lashes and lids at a crop's resolution) and the
-    median inside the iris; where too little shows, the defaults in the face's ``light`` (as the teeth's)."""
-    sclera_pixels = image[opening & ~iris]
+    """(sclera, iris) RGB of an eye in ``image`` [P, P, 3]: its sclera as shown (``_sclera_shown``) and the median
+    inside the ``iris`` (bool [P, P] each); where too little shows, the defaults in the face's ``light``."""
     iris_pixels = image[opening & iris]
-    sclera_rgb, iris_rgb = SCLERA_RGB * light, IRIS_RGB * light
-    if len(sclera_pixels) >= 8:
-        luma = sclera_pixels @ np.array([0.299, 0.587, 0.114], np.float32)
-        sclera_rgb = np.median(sclera_pixels[luma >= np.percentile(luma, 75)], axis=0)
+    sclera_rgb, iris_rgb = _sclera_shown(image, opening, iris), IRIS_RGB * light
+    if sclera_rgb is None:
+        sclera_rgb = SCLERA_RGB * light
     if len(iris_pixels) >= 8:
         iris_rgb = np.median(iris_pixels, axis=0)
     return sclera_rgb.astype(np.float32), iris_rgb.astype(np.float32)
+
+
+def teeth_colour(view: np.ndarray, points: np.ndarray, scale: int, light: float, face_luma: float) -> np.ndarray:
+    """``[3]`` RGB (uint8 units) of painted teeth on the face of ``view`` (the crop at the paint's resolution, P×P×3)
+    whose mesh is ``points`` (crop pixels): ``TEETH_FROM_SCLERA`` of its eyes' sclera as shown, brightened
+    ``SCLERA_TO_TEETH`` times, and the rest ``TEETH_RGB`` in the face's ``light``; that alone where neither eye shows
+    enough sclera, or the sclera is darker than ``SCLERA_MIN_LUMA`` times the face's mean (``face_luma``, uint8
+    units): eyes in shadow or behind dark glasses."""
+    side = view.shape[0]
+    image = view.astype(np.float32)
+    shown = [_sclera_shown(image, _polygon(eye_contour(points, eye), side, scale) > 0.5,
+                           _iris_disc(points, eye, scale, side) > 0.5) for eye in range(2)]
+    shown = [rgb for rgb in shown if rgb is not None]
+    fixed = TEETH_RGB * light
+    sclera = np.mean(shown, axis=0) if shown else None
+    if sclera is None or float(sclera @ LUMA) < SCLERA_MIN_LUMA * face_luma:
+        return fixed.astype(np.float32)
+    from_sclera = np.clip(SCLERA_TO_TEETH * sclera, 0.0, 255.0)
+    return ((1 - TEETH_FROM_SCLERA) * fixed + TEETH_FROM_SCLERA * from_sclera).astype(np.float32)
 
 
 def lower_teeth_exposure(target_aus: np.ndarray) -> float:
@@ -355,8 +414,9 @@ def teeth_exposure(target_aus: np.ndarray) -> float:
 
 
 def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
-                exposure: float = 1.0, lower_exposure: float = 0.0) -> np.ndarray:
-    """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens."""
+                exposure: float = 1.0, lower_exposure: float = 0.0, detail: np.ndarray | None = None) -> np.ndarray:
+    """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens. The teeth's
+    colour is read in ``detail`` (as ``eye_paint``'s eyes are; without it, ``crop`` enlarged)."""
     size = crop.shape[0]
     side = size * scale
     inner = list(MEDIAPIPE478.inner_lips)
@@ -380,7 +440,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
     teeth_px = bared_px * exposure
-    if seen_open.sum() > MAX_STRETCH * max(float(was_open.sum()), 1.0):
+    if stretched(was_open, seen_open):
         seen_open, seen_to_the_lips = np.zeros_like(seen_open), np.zeros_like(seen_open)
         # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
         teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
@@ -397,7 +457,8 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     teeth = teeth * alpha
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
     at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
-    teeth_rgb = (TEETH_RGB * _face_light(crop, points))[:, None, None]
+    teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(crop, points),
+                             _face_luma(crop, points))[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     painted = alpha + at_the_lips
@@ -501,5 +562,5 @@ def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
     """Mean luma of the face inside its mesh hull (how bright the light on this face is)."""
     mask = np.zeros(crop.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
-    luma = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = crop.astype(np.float32) @ LUMA
     return float(luma[mask > 0].mean()) if mask.any() else REFERENCE_LUMA
