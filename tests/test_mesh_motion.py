@@ -474,10 +474,10 @@ def test_bared_teeth_reach_the_lips_of_a_narrow_smile_and_the_cavity_stays_insid
     assert mouth_paint(crop, closed, mouth_mesh(9, 0.3), flow, scale, 1.0)[3].max() < 0.5  # touching: a sliver
 
 
-def test_painted_teeth_take_half_their_colour_from_the_eyes_unless_the_eyes_are_dark(face):
+def test_painted_teeth_match_the_faces_own_or_take_half_their_colour_from_the_eyes(face):
     """Teeth and sclera are both near white in the same light and cast: the painted teeth's colour is half the
     sclera's (brightened ``SCLERA_TO_TEETH`` times), half ``TEETH_RGB`` in the face's light; eyes behind dark glasses,
-    or no eyes at all, leave the fixed colour."""
+    or no eyes at all, leave the fixed colour; a mouth that shows its own teeth gives theirs."""
     points = face.landmarks.points
     side = SIZE * PAINT_SCALE
     skin = (180, 140, 120)
@@ -497,6 +497,15 @@ def test_painted_teeth_take_half_their_colour_from_the_eyes_unless_the_eyes_are_
     np.testing.assert_allclose(teeth_colour(view, points, PAINT_SCALE, light, luma), fixed, atol=1e-3)
     no_eyes = mouth_mesh(9, 3.0)  # only the inner lips placed
     np.testing.assert_allclose(teeth_colour(view, no_eyes, PAINT_SCALE, light, luma), fixed, atol=1e-3)
+    opening = np.zeros((side, side), bool)
+    opening[170:180, 100:150] = True
+    view[eyes] = (150, 160, 190)
+    view[opening] = (40, 20, 20)  # a dark mouth: no teeth of its own to match
+    np.testing.assert_allclose(teeth_colour(view, points, PAINT_SCALE, light, luma, opening),
+                               teeth_colour(view, points, PAINT_SCALE, light, luma), atol=1e-3)
+    view[opening] = (210, 190, 150)  # the face's own teeth, yellower than the paint's: painted teeth match them
+    np.testing.assert_allclose(teeth_colour(view, points, PAINT_SCALE, light, luma, opening), [210, 190, 150],
+                               atol=1e-3)
 
 
 def test_paint_over_paint_keeps_each_where_the_other_is_clear():

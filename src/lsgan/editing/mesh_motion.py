@@ -24,11 +24,11 @@ target AUs [16], ``mesh_motion`` returns
   either side of the lips' midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the
   upper lip shades the teeth under it. Bared upper teeth (AU10 and AU12 draw the upper lip up against them) are drawn
   up to the inner-lip contour (a smile's narrow gap is teeth from lip to lip); otherwise the cavity and the teeth stay
-  half a crop pixel inside it, where the warped inner lip shows. Their colour is half the eyes' own whites', half a
-  fixed ivory in the face's light (``teeth_colour``). And what a raised lid uncovers (``eye_paint``: AU5 shows the
-  sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's iris points), its sclera
-  elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution (``detail_view``) where the
-  editor passes it.
+  half a crop pixel inside it, where the warped inner lip shows. Their colour is the face's own teeth's where its
+  mouth shows them, else half the eyes' own whites', half a fixed ivory in the face's light (``teeth_colour``). And
+  what a raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris): the eye's own iris colour inside
+  the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the colours read in the
+  photo at the paint's resolution (``detail_view``) where the editor passes it.
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
@@ -361,7 +361,11 @@ def _sclera_shown(image: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> n
     """RGB of an eye's sclera in ``image`` [P, P, 3]: the median of the brightest quarter of its ``opening`` outside
     the ``iris`` (bool [P, P] each; the rest is mixed with lashes and lids at a crop's resolution); None where too
     little shows."""
-    pixels = image[opening & ~iris]
+    return _brightest_quarter(image[opening & ~iris])
+
+
+def _brightest_quarter(pixels: np.ndarray) -> np.ndarray | None:
+    """RGB [3]: the median of the brightest quarter of ``pixels`` [N, 3]; None for fewer than 8."""
     if len(pixels) < 8:
         return None
     luma = pixels @ LUMA
@@ -381,14 +385,20 @@ def _eye_colours(image: np.ndarray, opening: np.ndarray, iris: np.ndarray, light
     return sclera_rgb.astype(np.float32), iris_rgb.astype(np.float32)
 
 
-def teeth_colour(view: np.ndarray, points: np.ndarray, scale: int, light: float, face_luma: float) -> np.ndarray:
+def teeth_colour(view: np.ndarray, points: np.ndarray, scale: int, light: float, face_luma: float,
+                 opening: np.ndarray | None = None) -> np.ndarray:
     """``[3]`` RGB (uint8 units) of painted teeth on the face of ``view`` (the crop at the paint's resolution, P×P×3)
-    whose mesh is ``points`` (crop pixels): ``TEETH_FROM_SCLERA`` of its eyes' sclera as shown, brightened
-    ``SCLERA_TO_TEETH`` times, and the rest ``TEETH_RGB`` in the face's ``light``; that alone where neither eye shows
-    enough sclera, or the sclera is darker than ``SCLERA_MIN_LUMA`` times the face's mean (``face_luma``, uint8
-    units): eyes in shadow or behind dark glasses."""
+    whose mesh is ``points`` (crop pixels): the face's own teeth where its mouth shows them (``opening``, bool
+    [P, P]: the brightest quarter of it, where that is brighter than the face's mean ``face_luma``, uint8 units), so
+    that teeth painted beside real ones match them; else ``TEETH_FROM_SCLERA`` of its eyes' sclera as shown,
+    brightened ``SCLERA_TO_TEETH`` times, and the rest ``TEETH_RGB`` in the face's ``light``; that alone where
+    neither eye shows enough sclera, or the sclera is darker than ``SCLERA_MIN_LUMA`` times the face's mean: eyes in
+    shadow or behind dark glasses."""
     side = view.shape[0]
     image = view.astype(np.float32)
+    own = _brightest_quarter(image[opening]) if opening is not None else None
+    if own is not None and float(own @ LUMA) > face_luma:
+        return own
     shown = [_sclera_shown(image, _polygon(eye_contour(points, eye), side, scale) > 0.5,
                            _iris_disc(points, eye, scale, side) > 0.5) for eye in range(2)]
     shown = [rgb for rgb in shown if rgb is not None]
@@ -458,7 +468,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
     at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
     teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(crop, points),
-                             _face_luma(crop, points))[:, None, None]
+                             _face_luma(crop, points), was_open > 0.5)[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     painted = alpha + at_the_lips
