@@ -73,6 +73,9 @@ TEETH_RGB = np.array([228, 220, 204], np.float32)
 TEETH_FROM_SCLERA = 0.5
 SCLERA_TO_TEETH = 1.34
 SCLERA_MIN_LUMA = 0.6  # ... where the sclera is at least this bright against the face (not behind dark glasses)
+# ... or the face's own teeth, where its parted lips (SHOWN_TEETH) show something this much brighter than the face
+# (real teeth's brightest quarter: 1.06-1.52 times the face's brightness on the 34 selection faces)
+OWN_TEETH_LUMA = 1.1
 TEETH_SHARE = 0.36  # at most this top share of an opening's height shows upper teeth (lips parted by the jaw)
 BARED_TEETH_SHARE = 0.7  # ... and when bared (AU10 or AU12 at 1): the upper lip is drawn up off the teeth
 # Where one upper tooth meets the next, seen from the front, from the midline out (central and lateral incisors,
@@ -389,15 +392,16 @@ def teeth_colour(view: np.ndarray, points: np.ndarray, scale: int, light: float,
                  opening: np.ndarray | None = None) -> np.ndarray:
     """``[3]`` RGB (uint8 units) of painted teeth on the face of ``view`` (the crop at the paint's resolution, P×P×3)
     whose mesh is ``points`` (crop pixels): the face's own teeth where its mouth shows them (``opening``, bool
-    [P, P]: the brightest quarter of it, where that is brighter than the face's mean ``face_luma``, uint8 units), so
-    that teeth painted beside real ones match them; else ``TEETH_FROM_SCLERA`` of its eyes' sclera as shown,
+    [P, P]: the brightest quarter of it, where that is at least ``OWN_TEETH_LUMA`` times as bright as the face's mean
+    ``face_luma``, uint8 units; a darker one is the mouth's inside or the lips), so that teeth painted beside real
+    ones match them; else ``TEETH_FROM_SCLERA`` of its eyes' sclera as shown,
     brightened ``SCLERA_TO_TEETH`` times, and the rest ``TEETH_RGB`` in the face's ``light``; that alone where
     neither eye shows enough sclera, or the sclera is darker than ``SCLERA_MIN_LUMA`` times the face's mean: eyes in
     shadow or behind dark glasses."""
     side = view.shape[0]
     image = view.astype(np.float32)
     own = _brightest_quarter(image[opening]) if opening is not None else None
-    if own is not None and float(own @ LUMA) > face_luma:
+    if own is not None and float(own @ LUMA) >= OWN_TEETH_LUMA * face_luma:
         return own
     shown = [_sclera_shown(image, _polygon(eye_contour(points, eye), side, scale) > 0.5,
                            _iris_disc(points, eye, scale, side) > 0.5) for eye in range(2)]
@@ -467,8 +471,9 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     teeth = teeth * alpha
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
     at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
+    shows_teeth = lip_gap(points) >= SHOWN_TEETH * FaceTemplate().eye_distance * size
     teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(crop, points),
-                             _face_luma(crop, points), was_open > 0.5)[:, None, None]
+                             _face_luma(crop, points), was_open > 0.5 if shows_teeth else None)[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     painted = alpha + at_the_lips
