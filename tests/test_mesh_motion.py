@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -576,6 +577,26 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     column = painted[:3, :, 32 * scale].mean(axis=0)[painted[3, :, 32 * scale] > 0.9]  # top to bottom, inside
     lower_half = column[len(column) // 2:]
     assert lower_half[-3:].mean() > lower_half[:3].mean()  # the cavity lightens towards the lower lip (no flat hole)
+
+
+def test_teeth_painted_over_a_mouth_that_showed_teeth_take_their_colour():
+    """A mouth opened wide from lips apart (past ``MAX_STRETCH``: painted over) gets teeth in the colour of those it
+    showed; lips barely apart (less than ``SHOWN_TEETH``) show no teeth of their own to take it from."""
+    size, scale = 64, 4
+    flow = np.zeros((2, size, size), np.float32)
+
+    def painted_teeth(source: np.ndarray) -> np.ndarray:  # mean RGB of the paint's brightest pixels
+        crop = np.full((size, size, 3), 120, np.uint8)
+        inside = cv2.resize(_polygon(source[list(MEDIAPIPE478.inner_lips)], size * scale, scale), (size, size)) > 0.2
+        crop[inside] = (230, 200, 110)  # yellowish teeth
+        paint = mouth_paint(crop, source, mouth_mesh(8, 8.0), flow, scale, teeth_exposure(au_vector({26: 1.0})))
+        rgb = (paint[:3] + 1) * 127.5  # [3, P, P]
+        luma = (rgb * LUMA[:, None, None]).sum(axis=0)
+        return rgb[:, (paint[3] > 0.9) & (luma >= np.percentile(luma[paint[3] > 0.9], 95))].mean(axis=1)
+
+    own, barely = painted_teeth(mouth_mesh(8, 1.5)), painted_teeth(mouth_mesh(8, 0.5))
+    assert lip_gap(mouth_mesh(8, 0.5)) < SHOWN_TEETH * FaceTemplate().eye_distance * size <= lip_gap(mouth_mesh(8, 1.5))
+    assert own[0] / own[2] > 1.6 > barely[0] / barely[2]  # yellow like the mouth's own; the fixed ivory's is 1.1
 
 
 def test_an_opening_is_stretched_past_its_area_or_its_height():
