@@ -35,10 +35,12 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    EYE_CORNERS, FIELD_SCALE, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, MAX_UPPER_FACE_GAIN, PAINT_SCALE,
-    SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, UPPER_FACE_GAIN, _eye_colours, _polygon,
-    detail_view, eye_contour, eye_paint, lip_gap, lips_as_shown, lower_teeth_exposure, mesh_motion, mouth_paint, over,
-    photo_basis, stretched, teeth_colour, teeth_exposure, teeth_kept,
+    FIELD_SCALE, MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, lips_as_shown, mesh_motion, photo_basis, teeth_kept,
+)
+from lsgan.editing.paint import (
+    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH,
+    SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours, detail_view, eye_contour, eye_paint, lip_gap,
+    lower_teeth_exposure, mouth_paint, over, polygon_coverage, stretched, teeth_colour, teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -486,7 +488,7 @@ def test_painted_teeth_match_the_faces_own_or_take_half_their_colour_from_the_ey
     view[:] = skin
     eyes = np.zeros((side, side), bool)
     for eye in range(2):
-        eyes |= _polygon(eye_contour(points, eye), side, PAINT_SCALE) > 0.5
+        eyes |= polygon_coverage(eye_contour(points, eye), side, PAINT_SCALE) > 0.5
     light, luma = 0.9, float(np.array(skin, np.float32) @ LUMA)
     fixed = TEETH_RGB * light
     view[eyes] = (150, 160, 190)  # a bluish cast
@@ -587,7 +589,8 @@ def test_teeth_painted_over_a_mouth_that_showed_teeth_take_their_colour():
 
     def painted_teeth(source: np.ndarray) -> np.ndarray:  # mean RGB of the paint's brightest pixels
         crop = np.full((size, size, 3), 120, np.uint8)
-        inside = cv2.resize(_polygon(source[list(MEDIAPIPE478.inner_lips)], size * scale, scale), (size, size)) > 0.2
+        lips = polygon_coverage(source[list(MEDIAPIPE478.inner_lips)], size * scale, scale)
+        inside = cv2.resize(lips, (size, size)) > 0.2
         crop[inside] = (230, 200, 110)  # yellowish teeth
         paint = mouth_paint(crop, source, mouth_mesh(8, 8.0), flow, scale, teeth_exposure(au_vector({26: 1.0})))
         rgb = (paint[:3] + 1) * 127.5  # [3, P, P]

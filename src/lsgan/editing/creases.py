@@ -35,7 +35,7 @@ from lsgan.data.synthfacs.frame import Frame
 from lsgan.data.synthfacs.geometry import FaceShape, face_shape, head_depth
 from lsgan.data.synthfacs.raster import Canvas
 from lsgan.data.synthfacs.shading import AMBIENT, CREASE_DARKENING, DIRECT, Light, height_field, lambert
-from lsgan.editing.mesh_motion import paint_grid
+from lsgan.editing.paint import paint_grid
 from lsgan.facs import NUM_AUS
 
 REFERENCE_SIZE = 256  # render side of the reference face's shading

@@ -39,9 +39,8 @@ from lsgan.data.images import (
 )
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
-from lsgan.editing.mesh_motion import (
-    MAX_UPPER_FACE_GAIN, PAINT_SCALE, UPPER_FACE_GAIN, detail_view, has_mesh, mesh_motion, photo_basis,
-)
+from lsgan.editing.mesh_motion import MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis
+from lsgan.editing.paint import PAINT_SCALE, detail_view
 from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
     AUInput,

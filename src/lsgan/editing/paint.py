@@ -1,0 +1,390 @@
+"""The paint of an edit: what a warp cannot make, [4, P, P] (RGB in [-1, 1] and alpha), drawn at P = ``PAINT_SCALE``
+× S for an S×S crop so that it stays sharp at the photo's resolution.
+
+Above all the inside of a mouth that opens (``mouth_paint``): where the moved inner-lip contour encloses pixels that
+were not already open in the source, an RGB colour (dark cavity, upper teeth in the top part) and its alpha. A source
+opening that the warp would stretch past ``MAX_STRETCH`` times its area or its height is painted over too (stretched
+teeth read as a pale tongue, or as long teeth). How much upper tooth shows follows FACS: the upper lip raiser (AU10)
+and the smile (AU12) bare the upper teeth, which then fill most of even a narrow opening (a smile's gap between the
+lips is its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. Lower teeth show at the bottom of
+an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16, not among the 16, for
+which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths either side of the lips'
+midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the upper lip shades the teeth
+under it. Bared upper teeth (AU10 and AU12 draw the upper lip up against them) are drawn up to the inner-lip contour
+(a smile's narrow gap is teeth from lip to lip); otherwise the cavity and the teeth stay half a crop pixel inside it,
+where the warped inner lip shows. Their colour is the face's own teeth's where its mouth shows them, else half the
+eyes' own whites', half a fixed ivory in the face's light (``teeth_colour``). And what a raised lid uncovers
+(``eye_paint``: AU5 shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's
+iris points), its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
+(``detail_view``) where the editor passes it.
+
+And the mesh regions it is drawn in: an eye's opening (``eye_contour``), the gap between the lips (``lip_gap``),
+a polygon's coverage at the paint's resolution (``polygon_coverage``). ``editing.mesh_motion`` moves the face;
+this module paints what the motion uncovers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, warp_antialiased
+from lsgan.data.mesh_basis import LOWER_LIDS, UPPER_LIDS
+from lsgan.editing.fields import resample_field
+from lsgan.facs import au_index
+
+PAINT_SCALE = 4
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
+CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
+TEETH_RGB = np.array([228, 220, 204], np.float32)
+# Painted teeth take this share of their colour from the eyes' own sclera (both near white, in the same light and
+# colour cast), brightened SCLERA_TO_TEETH times (real teeth's brightest quarter against the sclera's, least squares
+# over 34 selection faces with teeth showing), the rest from TEETH_RGB in the face's light: either alone erred more on
+# the selection faces (docs/real_photos.md, "Teeth in the eyes' light")
+TEETH_FROM_SCLERA = 0.5
+SCLERA_TO_TEETH = 1.34
+SCLERA_MIN_LUMA = 0.6  # ... where the sclera is at least this bright against the face (not behind dark glasses)
+# ... or the face's own teeth, where its parted lips (SHOWN_TEETH) show something this much brighter than the face
+# (real teeth's brightest quarter: 1.06-1.52 times the face's brightness on the 34 selection faces)
+OWN_TEETH_LUMA = 1.1
+TEETH_SHARE = 0.36  # at most this top share of an opening's height shows upper teeth (lips parted by the jaw)
+BARED_TEETH_SHARE = 0.7  # ... and when bared (AU10 or AU12 at 1): the upper lip is drawn up off the teeth
+# Where one upper tooth meets the next, seen from the front, from the midline out (central and lateral incisors,
+# canine, two premolars), in inter-ocular distances: their widths (8.5, 6.5, 7.5, 7, 7 mm for a 63 mm inter-ocular
+# distance) foreshortened as the dental arch turns away
+TOOTH_EDGES = (0.0, 0.135, 0.225, 0.30, 0.355, 0.40)
+# ... and of the lower teeth (central and lateral incisors, canine, first premolar: 5.5, 6, 7, 7 mm)
+LOWER_TOOTH_EDGES = (0.0, 0.087, 0.18, 0.27, 0.34)
+LOWER_TEETH_HEIGHT = 0.09  # visible lower teeth at full exposure, in inter-ocular distances
+LOWER_TEETH_LIGHT = 0.85  # the lower teeth are in the upper lip's and the upper teeth's shade
+TOOTH_GAP = 0.12  # crop pixels: the Gaussian sigma of the dark gap between two teeth
+TOOTH_GAP_DEPTH = 0.35  # how much of the tooth the gap lets the dark cavity through, at the teeth's edge
+LIP_SHADOW = 0.8  # the teeth's brightness at the lip (its shadow), rising to full halfway to their edge
+TEETH_HEIGHT = 0.15  # visible upper teeth when bared (AU10 or AU12 at 1), in inter-ocular distances
+LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither AU10 nor AU12
+MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth ...
+MIN_BARED_TEETH_HEIGHT = 1.0  # ... or than this where the teeth are bared (a smile's narrow gap is teeth)
+MAX_STRETCH = 1.5  # a source opening warped to more than this times its area or height is painted over
+SHOWN_TEETH = 0.1  # inter-ocular distances: a source's lip gap at least this tall shows its teeth (two pixels at 64)
+# The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
+LOWER_INNER, UPPER_INNER = (87, 14, 317), (82, 13, 312)
+INNER_LIP_MIDDLE = (13, 14)  # the upper and lower inner lip on the face's midline: where the teeth are centred
+REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright; darker on a darker face, ...
+# ... as the square root of the face's brightness: a face is darker for its skin as well as its light, and teeth are
+# pale on every face (scaled with the face's luma itself, teeth on darker skin came out grey)
+TEETH_LIGHT_RANGE = (0.75, 1.0)
+# Eyes, image-left first: mediapipe's inner and outer corner and its iris (centre, ring)
+EYE_CORNERS = ((133, 33), (362, 263))
+IRISES = ((468, MEDIAPIPE478.left_iris), (473, MEDIAPIPE478.right_iris))
+LID_MARGIN = 0.3  # crop pixels below a raised lid's contour left to its own lash line (not painted over)
+LID_SHADOW = (0.06, 0.8)  # newly shown eyeball is shaded over this many IODs below the lid, to this brightness at it
+SCLERA_RGB = np.array([222, 212, 206], np.float32)  # when an eye shows too little of its own to sample
+IRIS_RGB = np.array([70, 50, 40], np.float32)
+
+
+def stretched(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
+    """Whether a source opening ``was_open`` [P, P] (coverage) seen in the edit as ``seen_open`` grew past
+    ``MAX_STRETCH`` times its area or its height (its tallest column): teeth stretched that much read as a pale
+    tongue, or as long teeth (a surprise opened from a smile)."""
+    area, height = float(was_open.sum()), float(was_open.sum(axis=0).max(initial=0.0))
+    return (float(seen_open.sum()) > MAX_STRETCH * max(area, 1.0)
+            or float(seen_open.sum(axis=0).max(initial=0.0)) > MAX_STRETCH * max(height, 1.0))
+
+
+def lip_gap(points: np.ndarray) -> float:
+    """Mean vertical gap between the inner lips' middles (lower minus upper) of a mesh [478, 2]."""
+    return float((points[list(LOWER_INNER), 1] - points[list(UPPER_INNER), 1]).mean())
+
+
+def eye_contour(points: np.ndarray, eye: int) -> np.ndarray:
+    """``[16, 2]`` the opening of ``eye`` (0: image-left) in a mesh [478, 2]: inner corner, upper lid, outer corner,
+    lower lid back."""
+    inner, outer = EYE_CORNERS[eye]
+    order = [inner, *UPPER_LIDS[eye], outer, *LOWER_LIDS[eye][::-1]]
+    return points[order]
+
+
+def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: int,
+              detail: np.ndarray | None = None) -> np.ndarray:
+    """``[4, P, P]`` the eyeball a lid raise newly shows (the edit's opening, less the source's and the lid's own
+    margin), its iris where the iris's circle is, the sclera elsewhere, in this eye's own colours (read in
+    ``detail``, P×P×3, or in ``crop`` enlarged: at a 64-pixel crop's resolution lashes and lids blur the sclera
+    grey) and shaded under the lid; alpha 0 where no lid rises."""
+    size = crop.shape[0]
+    side = size * scale
+    big = _paint_view(crop, scale, detail).astype(np.float32)
+    rows = np.arange(side, dtype=np.float32)[:, None]
+    margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
+    rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
+    light = _face_light(crop, points)
+    for eye in range(2):
+        shown = polygon_coverage(eye_contour(points, eye), side, scale)
+        opened = polygon_coverage(eye_contour(targets, eye), side, scale)
+        new = np.clip(cv2.erode(opened, margin) - shown, 0.0, 1.0)
+        if new.max() < 0.5:
+            continue
+        iris = _iris_disc(points, eye, scale, side)
+        sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
+        colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
+        depth = (rows - _column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
+        colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
+        alpha_eye = cv2.GaussianBlur(new, (0, 0), 0.25 * scale)
+        rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
+        alpha = np.maximum(alpha, alpha_eye)
+    return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def _paint_view(crop: np.ndarray, scale: int, detail: np.ndarray | None) -> np.ndarray:
+    """The crop at the paint's resolution: ``detail`` (``detail_view``) where given, else ``crop`` enlarged."""
+    side = crop.shape[0] * scale
+    if detail is None:
+        return cv2.resize(crop, (side, side), interpolation=cv2.INTER_CUBIC)
+    if detail.shape[:2] != (side, side):
+        raise ValueError(f"detail is {detail.shape[:2]}, the paint {side}x{side}")
+    return detail
+
+
+def detail_view(photo: np.ndarray, matrix: np.ndarray, size: int, scale: int = PAINT_SCALE) -> np.ndarray:
+    """``photo`` (H×W×3) in the frame of the S×S crop that ``matrix`` (2×3, photo -> crop) makes, at ``scale``
+    times its resolution: crop pixel c is the view's pixels around (c + 0.5) × scale − 0.5."""
+    to_view = np.column_stack([matrix[:, :2] * scale, matrix[:, 2] * scale + (scale - 1) / 2])
+    return warp_antialiased(photo, to_view, size * scale)
+
+
+def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
+    """Paint ``top`` [4, P, P] laid over paint ``below`` (RGB in [-1, 1] and alpha each)."""
+    alpha = top[3:] + below[3:] * (1 - top[3:])
+    rgb = (top[:3] * top[3:] + below[:3] * below[3:] * (1 - top[3:])) / np.maximum(alpha, 1e-6)
+    return np.concatenate([rgb, alpha]).astype(np.float32)
+
+
+def _iris_disc(points: np.ndarray, eye: int, scale: int, side: int) -> np.ndarray:
+    """[P, P] in [0, 1]: the anti-aliased disc of ``eye``'s iris (mediapipe's iris points) at the paint's grid."""
+    rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
+    centre_index, ring = IRISES[eye]
+    centre = (points[centre_index] + 0.5) * scale - 0.5  # paint pixels
+    radius = float(np.linalg.norm(points[list(ring)] - points[centre_index], axis=1).mean()) * scale
+    return np.clip(radius - np.hypot(cols - centre[0], rows - centre[1]) + 0.5, 0.0, 1.0)
+
+
+def _sclera_shown(image: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> np.ndarray | None:
+    """RGB of an eye's sclera in ``image`` [P, P, 3]: the median of the brightest quarter of its ``opening`` outside
+    the ``iris`` (bool [P, P] each; the rest is mixed with lashes and lids at a crop's resolution); None where too
+    little shows."""
+    return _brightest_quarter(image[opening & ~iris])
+
+
+def _brightest_quarter(pixels: np.ndarray) -> np.ndarray | None:
+    """RGB [3]: the median of the brightest quarter of ``pixels`` [N, 3]; None for fewer than 8."""
+    if len(pixels) < 8:
+        return None
+    luma = pixels @ LUMA
+    return np.median(pixels[luma >= np.percentile(luma, 75)], axis=0).astype(np.float32)
+
+
+def _eye_colours(image: np.ndarray, opening: np.ndarray, iris: np.ndarray, light: float = 1.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(sclera, iris) RGB of an eye in ``image`` [P, P, 3]: its sclera as shown (``_sclera_shown``) and the median
+    inside the ``iris`` (bool [P, P] each); where too little shows, the defaults in the face's ``light``."""
+    iris_pixels = image[opening & iris]
+    sclera_rgb, iris_rgb = _sclera_shown(image, opening, iris), IRIS_RGB * light
+    if sclera_rgb is None:
+        sclera_rgb = SCLERA_RGB * light
+    if len(iris_pixels) >= 8:
+        iris_rgb = np.median(iris_pixels, axis=0)
+    return sclera_rgb.astype(np.float32), iris_rgb.astype(np.float32)
+
+
+def teeth_colour(view: np.ndarray, points: np.ndarray, scale: int, light: float, face_luma: float,
+                 opening: np.ndarray | None = None) -> np.ndarray:
+    """``[3]`` RGB (uint8 units) of painted teeth on the face of ``view`` (the crop at the paint's resolution, P×P×3)
+    whose mesh is ``points`` (crop pixels): the face's own teeth where its mouth shows them (``opening``, bool
+    [P, P]: the brightest quarter of it, where that is at least ``OWN_TEETH_LUMA`` times as bright as the face's mean
+    ``face_luma``, uint8 units; a darker one is the mouth's inside or the lips), so that teeth painted beside real
+    ones match them; else ``TEETH_FROM_SCLERA`` of its eyes' sclera as shown,
+    brightened ``SCLERA_TO_TEETH`` times, and the rest ``TEETH_RGB`` in the face's ``light``; that alone where
+    neither eye shows enough sclera, or the sclera is darker than ``SCLERA_MIN_LUMA`` times the face's mean: eyes in
+    shadow or behind dark glasses."""
+    side = view.shape[0]
+    image = view.astype(np.float32)
+    own = _brightest_quarter(image[opening]) if opening is not None else None
+    if own is not None and float(own @ LUMA) >= OWN_TEETH_LUMA * face_luma:
+        return own
+    shown = [_sclera_shown(image, polygon_coverage(eye_contour(points, eye), side, scale) > 0.5,
+                           _iris_disc(points, eye, scale, side) > 0.5) for eye in range(2)]
+    shown = [rgb for rgb in shown if rgb is not None]
+    fixed = TEETH_RGB * light
+    sclera = np.mean(shown, axis=0) if shown else None
+    if sclera is None or float(sclera @ LUMA) < SCLERA_MIN_LUMA * face_luma:
+        return fixed.astype(np.float32)
+    from_sclera = np.clip(SCLERA_TO_TEETH * sclera, 0.0, 255.0)
+    return ((1 - TEETH_FROM_SCLERA) * fixed + TEETH_FROM_SCLERA * from_sclera).astype(np.float32)
+
+
+def lower_teeth_exposure(target_aus: np.ndarray) -> float:
+    """Share of ``LOWER_TEETH_HEIGHT`` that an open mouth showing ``target_aus`` [16] bares: the lip stretcher (AU20)
+    draws the lower lip flat and tight across the lower teeth; the lip corner depressor (AU15) stands in for the lower
+    lip depressor (AU16, not among the 16), which pulls the lower lip down off them."""
+    return float(np.clip(max(float(target_aus[au_index(20)]), float(target_aus[au_index(15)])), 0.0, 1.0))
+
+
+def teeth_exposure(target_aus: np.ndarray) -> float:
+    """Share of ``TEETH_HEIGHT`` that an open mouth showing ``target_aus`` [16] bares."""
+    bared = max(float(target_aus[au_index(10)]), float(target_aus[au_index(12)]))
+    return LIP_TEETH_EXPOSURE + (1.0 - LIP_TEETH_EXPOSURE) * float(np.clip(bared, 0.0, 1.0))
+
+
+def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
+                exposure: float = 1.0, lower_exposure: float = 0.0, detail: np.ndarray | None = None) -> np.ndarray:
+    """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens. The teeth's
+    colour is read in ``detail`` (as ``eye_paint``'s eyes are; without it, ``crop`` enlarged)."""
+    size = crop.shape[0]
+    side = size * scale
+    inner = list(MEDIAPIPE478.inner_lips)
+    # Lips that touch still enclose a sliver: the cavity counts from half a crop pixel inside the inner-lip contour
+    # (the warped inner lip shows around it); bared upper teeth reach the contour wherever the opening is more than
+    # a crop pixel high (a smile's gap of two crop pixels is teeth from lip to lip)
+    sliver = np.ones((scale + 1,) * 2, np.uint8)
+    opened = polygon_coverage(targets[inner], side, scale)
+    will_open = cv2.erode(opened, sliver)
+    to_the_lips = _without_slivers(opened, will_open, sliver)
+    was_shown = polygon_coverage(points[inner], side, scale)
+    was_open = cv2.erode(was_shown, sliver)
+    grid = paint_grid(side, scale)
+    xs, ys = np.meshgrid(grid, grid)
+    fine_flow = resample_field(flow, side)
+    sample_x = (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5
+    sample_y = (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
+    seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+    seen_to_the_lips = cv2.remap(_without_slivers(was_shown, was_open, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
+                                 borderValue=0.0)
+    eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
+    bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
+    teeth_px = bared_px * exposure
+    if stretched(was_open, seen_open):
+        seen_open, seen_to_the_lips = np.zeros_like(seen_open), np.zeros_like(seen_open)
+        # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
+        teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
+    alpha = np.clip(will_open - seen_open, 0.0, 1.0)
+    extent = _column_extent(opened)
+    midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
+    bared = _bared(exposure)
+    upper = _teeth(extent, scale, teeth_px, bared, midline, eye_distance)
+    teeth = upper
+    lower_px = LOWER_TEETH_HEIGHT * eye_distance * lower_exposure
+    if lower_px > 0:
+        teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * _teeth(_flipped(extent), scale, lower_px, 0.0, midline,
+                                                              eye_distance, LOWER_TOOTH_EDGES)[::-1])
+    teeth = teeth * alpha
+    # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
+    at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
+    shows_teeth = lip_gap(points) >= SHOWN_TEETH * FaceTemplate().eye_distance * size
+    teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(crop, points),
+                             _face_luma(crop, points), was_open > 0.5 if shows_teeth else None)[:, None, None]
+    cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
+    inside = cavity * (1 - teeth) + teeth_rgb * teeth
+    painted = alpha + at_the_lips
+    rgb = (inside * alpha + teeth_rgb * at_the_lips) / np.maximum(painted, 1e-6)
+    return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
+
+
+def _without_slivers(coverage: np.ndarray, eroded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``coverage`` [P, P] less every part thinner than ``kernel``: ``eroded`` (``coverage`` eroded by ``kernel``)
+    dilated back, never beyond ``coverage``."""
+    return np.minimum(cv2.dilate(eroded, kernel), coverage)
+
+
+def paint_grid(side: int, scale: int) -> np.ndarray:
+    """``[side]`` the centres of a paint grid's pixels (``scale`` per crop pixel) in crop pixels."""
+    return (np.arange(side, dtype=np.float32) + 0.5) / scale - 0.5
+
+
+def polygon_coverage(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
+    """Float [side, side] coverage (anti-aliased) of a closed outline given in crop pixels."""
+    canvas = np.zeros((side, side), np.uint8)
+    shift = 4  # fixed-point bits for sub-pixel vertices
+    vertices = np.round(((outline + 0.5) * scale - 0.5) * (1 << shift)).astype(np.int32)
+    cv2.fillPoly(canvas, [vertices], 255, lineType=cv2.LINE_AA, shift=shift)
+    return canvas.astype(np.float32) / 255.0
+
+
+@dataclass(frozen=True)
+class _ColumnExtent:
+    """Where an opening [P, P] lies in each paint column: ``inside`` [P, P] bool, ``columns`` [P] (any inside), and
+    per column its ``top`` and ``bottom`` row (0 and P - 1 where the column is empty)."""
+
+    inside: np.ndarray
+    columns: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+
+
+def _column_extent(opened: np.ndarray) -> _ColumnExtent:
+    inside = opened > 0.5
+    return _ColumnExtent(inside, inside.any(axis=0), inside.argmax(axis=0),
+                         inside.shape[0] - 1 - inside[::-1].argmax(axis=0))
+
+
+def _cavity_shade(extent: _ColumnExtent) -> np.ndarray:
+    """[P, P]: the cavity's brightness factor, darkest under the upper teeth and towards the corners, lighter where
+    the tongue sits above the lower lip (a flat colour reads as a hole cut in the face)."""
+    rows = np.arange(extent.inside.shape[0], dtype=np.float32)[:, None]
+    span = np.maximum(extent.bottom - extent.top, 1)[None]
+    depth = np.clip((rows - extent.top[None]) / span, 0.0, 1.0)  # 0 at the top edge, 1 at the bottom
+    edge = cv2.distanceTransform(extent.inside.astype(np.uint8), cv2.DIST_L2, 3)
+    centre = np.clip(edge / max(float(edge.max()), 1.0), 0.0, 1.0)
+    return (0.55 + 0.6 * depth**2) * (0.8 + 0.2 * centre)
+
+
+def _bared(exposure: float) -> float:
+    """0 for a mouth parted by the jaw alone, 1 for teeth bared by AU10 or AU12 at 1 (``teeth_exposure``)."""
+    return float(np.clip((exposure - LIP_TEETH_EXPOSURE) / (1.0 - LIP_TEETH_EXPOSURE), 0.0, 1.0))
+
+
+def _flipped(extent: _ColumnExtent) -> _ColumnExtent:
+    """The same opening upside down (the lower teeth drawn as upper ones, then flipped back)."""
+    last = extent.inside.shape[0] - 1
+    return _ColumnExtent(extent.inside[::-1], extent.columns, last - extent.bottom, last - extent.top)
+
+
+def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
+           eye_distance: float, tooth_edges: tuple[float, ...] = TOOTH_EDGES) -> np.ndarray:
+    """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels of each column of the opening (at most a share of its
+    height that grows from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), darker towards the corners, as
+    separate teeth (``TOOTH_EDGES`` either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels)
+    whose gaps let the cavity through, most at the gum."""
+    inside, columns, top, bottom = extent.inside, extent.columns, extent.top, extent.bottom
+    if not columns.any():
+        return np.zeros(inside.shape, np.float32)
+    height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
+    rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
+    share = TEETH_SHARE + (BARED_TEETH_SHARE - TEETH_SHARE) * bared
+    band_height = np.maximum(np.minimum(share * height, teeth_px), 1.0)[None]
+    from_gum = (rows - top[None]) / band_height  # 0 at the upper lip, 1 at the teeth's edge
+    least = MIN_TEETH_HEIGHT + (MIN_BARED_TEETH_HEIGHT - MIN_TEETH_HEIGHT) * bared  # crop pixels
+    band = ((from_gum < 1.0) & (height[None] >= least * scale)).astype(np.float32)
+    xs = np.flatnonzero(columns)
+    across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
+    shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
+    columns_x = np.arange(inside.shape[1], dtype=np.float32)
+    edges = midline + eye_distance * np.concatenate([-np.array(tooth_edges[1:]), tooth_edges])
+    closeness = np.exp(-0.5 * ((columns_x[:, None] - edges[None]) / (TOOTH_GAP * scale)) ** 2).max(axis=1)
+    edge_ward = np.clip(from_gum, 0.0, 1.0)
+    gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (0.4 + 0.6 * edge_ward)
+    lip_shadow = LIP_SHADOW + (1.0 - LIP_SHADOW) * np.clip(2.0 * edge_ward, 0.0, 1.0)
+    return cv2.GaussianBlur(band * shade * gaps * lip_shadow, (0, 0), 0.25 * scale)
+
+
+def _face_light(crop: np.ndarray, points: np.ndarray) -> float:
+    """How bright the light on this face is, as a factor on teeth and eyeball colours (``TEETH_LIGHT_RANGE``)."""
+    return float(np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
+
+
+def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
+    """Mean luma of the face inside its mesh hull (how bright the light on this face is)."""
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    luma = crop.astype(np.float32) @ LUMA
+    return float(luma[mask > 0].mean()) if mask.any() else REFERENCE_LUMA
