@@ -1,4 +1,5 @@
-"""The AU mesh basis (data.mesh_basis) and the mesh motion of an edit (editing.mesh_motion, Editor motion)."""
+"""The AU mesh basis (data.mesh_basis), the mesh motion of an edit (editing.mesh_motion, Editor motion) and its paint
+(editing.paint)."""
 
 from dataclasses import replace
 
