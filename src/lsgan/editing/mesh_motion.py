@@ -32,11 +32,11 @@ import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 
-from lsgan.data.faces import MEDIAPIPE478, FaceTemplate
+from lsgan.data.faces import MEDIAPIPE478
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.paint import (
-    PAINT_SCALE, SHOWN_TEETH, eye_contour, eye_paint, lip_gap, lower_teeth_exposure, mouth_paint, over, paint_grid,
-    polygon_coverage, stretched, teeth_exposure,
+    PAINT_SCALE, eye_contour, eye_paint, lip_gap, lower_teeth_exposure, mouth_paint, over, paint_grid,
+    polygon_coverage, shows_teeth, stretched, teeth_exposure,
 )
 from lsgan.facs import EYE_AUS, au_index
 
@@ -95,14 +95,13 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
 def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,
                scale: int = PAINT_SCALE, steps: int = 12) -> np.ndarray:
     """``target_aus`` [16] with its rise of the opening AUs (25, 26) cut where a smile (AU12 at least ``SMILE``) would
-    stretch a source opening that already shows its teeth (a lip gap ``SHOWN_TEETH`` tall) past ``MAX_STRETCH``
+    stretch a source opening that already shows its teeth (``paint.shows_teeth``) past ``MAX_STRETCH``
     (``paint.stretched``): to the most that stays within it, so the smile keeps its own teeth instead of painted ones
     (``mouth_paint`` paints over an opening stretched further). As it was where even no rise stretches the opening
     too far, and for other targets: anger's and fear's open mouths need their dark cavity."""
     indices = [au_index(au) for au in OPENING_AUS]
     rise = np.clip(target_aus[indices] - source_aus[indices], 0.0, None)
-    eye_distance = FaceTemplate().eye_distance * size
-    if target_aus[au_index(12)] < SMILE or not rise.any() or lip_gap(points) < SHOWN_TEETH * eye_distance:
+    if target_aus[au_index(12)] < SMILE or not rise.any() or not shows_teeth(points, size):
         return target_aus
     inner = list(MEDIAPIPE478.inner_lips)
     sliver = np.ones((scale + 1,) * 2, np.uint8)

@@ -98,6 +98,12 @@ def lip_gap(points: np.ndarray) -> float:
     return float((points[list(LOWER_INNER), 1] - points[list(UPPER_INNER), 1]).mean())
 
 
+def shows_teeth(points: np.ndarray, size: int) -> bool:
+    """Whether the lips of a mesh [478, 2] (crop pixels of an S×S crop, ``size`` S) are ``SHOWN_TEETH`` apart: a
+    mouth that shows its teeth."""
+    return lip_gap(points) >= SHOWN_TEETH * FaceTemplate().eye_distance * size
+
+
 def eye_contour(points: np.ndarray, eye: int) -> np.ndarray:
     """``[16, 2]`` the opening of ``eye`` (0: image-left) in a mesh [478, 2]: inner corner, upper lid, outer corner,
     lower lid back."""
@@ -280,9 +286,9 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     teeth = teeth * alpha
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
     at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
-    shows_teeth = lip_gap(points) >= SHOWN_TEETH * FaceTemplate().eye_distance * size
+    own_teeth = was_open > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
     teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(crop, points),
-                             _face_luma(crop, points), was_open > 0.5 if shows_teeth else None)[:, None, None]
+                             _face_luma(crop, points), own_teeth)[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     painted = alpha + at_the_lips
