@@ -58,15 +58,19 @@ def parse_shares(text: str) -> list[float]:
 
 
 class ShareEditor:
-    """An editor that, asked for an emotion, asks the wrapped one for ``share`` of the change to it."""
+    """An editor that, asked for an emotion, asks the wrapped one for ``share`` of the change to it: each photo's
+    faces found and read once (``Editor``'s steps: prepare, estimate_faces, render), then rendered towards their
+    share."""
 
     def __init__(self, editor: Editor, share: float) -> None:
         self.editor, self.share = editor, share
 
-    def edit(self, images, aus=None, *, emotion: str | None = None, intensity: float | None = None, **kwargs):
-        source = self.editor.estimate(images, face=kwargs.get("face"))  # [F, 16], in the order the edit takes them
+    def edit(self, images, aus=None, *, emotion: str | None = None, intensity: float | None = None,
+             face: int | None = None):
+        photos = self.editor.prepare(images, face=face)
+        source = self.editor.estimate_faces(photos)  # [F, 16]
         target = edit_vector(emotion, 1.0 if intensity is None else intensity)
-        return self.editor.edit(images, share_of_change(source, target, self.share), **kwargs)
+        return self.editor.render(photos, share_of_change(source, target, self.share), source)
 
 
 def within_bound(runs: Mapping[float, Sequence[EditRow]], bound: float) -> tuple[list[EditRow], dict[str, float]]:

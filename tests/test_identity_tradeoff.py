@@ -37,18 +37,23 @@ def test_the_share_editor_asks_each_face_for_its_share_of_the_change(script):
     own[1, au_index(12)] = 1.0  # the second face smiles
 
     class Recorder:
-        def estimate(self, images, face=None):
+        def prepare(self, images, face=None):
+            return [("prepared", images, face)]
+
+        def estimate_faces(self, photos):
+            assert photos == [("prepared", "photo", None)]
             return own
 
-        def edit(self, images, aus=None, **kwargs):
-            asked.append((np.asarray(aus), kwargs))
+        def render(self, photos, target_aus, source_aus, **kwargs):
+            asked.append((photos, np.asarray(target_aus), source_aus, kwargs))
             return "result"
 
     assert script.ShareEditor(Recorder(), 0.5).edit("photo", emotion="sad") == "result"
-    aus, kwargs = asked[0]
+    photos, aus, source, kwargs = asked[0]
     sad = edit_vector("sad")
     np.testing.assert_allclose(aus[0], sad / 2, atol=1e-6)
     assert aus[1, au_index(12)] == pytest.approx(0.5) and aus[1, au_index(15)] == pytest.approx(sad[au_index(15)] / 2)
+    assert photos == [("prepared", "photo", None)] and source is own  # found and read once, rendered from there
     assert kwargs == {}
 
 
