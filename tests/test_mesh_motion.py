@@ -536,6 +536,29 @@ def test_a_field_finer_than_the_crop_moves_the_photo_by_the_crops_own_units():
     np.testing.assert_array_equal(coarse[:, :40], photo[:, 4:44])
 
 
+def test_the_teeth_edge_is_level_and_the_lip_hides_the_teeth_where_a_round_opening_comes_down_below_it():
+    """Bared upper teeth in a round opening (an angry or surprised O) end at a level edge, not at a crescent parallel
+    to the upper lip; towards the corners, where the lip comes down below that edge, no teeth show."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    closed, round_opening = mouth_mesh(8, 0.0), mouth_mesh(8, 8.0)
+    paint = mouth_paint(crop, closed, round_opening, np.zeros((2, size, size), np.float32), scale,
+                        teeth_exposure(au_vector({10: 1.0})))
+    bright = (paint[:3].mean(axis=0) > 0.0) & (paint[3] > 0.5)
+    middle = round((32 + 0.5) * scale - 0.5)
+    toothed = np.flatnonzero(bright.any(axis=0))
+    edges = {int(c): int(np.flatnonzero(bright[:, c])[-1]) for c in toothed}
+    assert middle in edges and all(edge <= edges[middle] + 1 for edge in edges.values())  # none lower than the middle
+    corner = round((32 + 6.5 + 0.5) * scale - 0.5)  # 6.5 crop pixels out: the opening's top is 3.3 pixels lower
+    assert paint[3, :, corner].max() > 0.9 and not bright[:, corner].any()  # open there, but dark: the lip hides
+    fear = mouth_paint(crop, closed, round_opening, np.zeros((2, size, size), np.float32), scale,
+                       teeth_exposure(au_vector({20: 1.0, 25: 1.0})), lower_teeth_exposure(au_vector({20: 1.0})))
+    lower = ((fear[:3].mean(axis=0) > 0.0) & (fear[3] > 0.5))[44 * scale:]  # the opening's lower half
+    tops = {int(c): int(np.flatnonzero(lower[:, c])[0]) for c in np.flatnonzero(lower.any(axis=0))}
+    assert middle in tops and all(top >= tops[middle] - 1 for top in tops.values())  # the lower teeth's edge is level
+    assert not lower[:, corner].any()
+
+
 def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     size, scale = 64, 4
     crop = np.full((size, size, 3), 150, np.uint8)

@@ -10,10 +10,12 @@ lips is its teeth); lips parted by the jaw alone (AU25, AU26) show only their ed
 an opening whose lower lip is stretched tight over them (AU20) or pulled down off them (AU16, not among the 16, for
 which AU15 stands in). The teeth are drawn apart, their gaps placed by real tooth widths either side of the lips'
 midline, darkest at the teeth's edge (where real teeth part; at the gum they meet), and the upper lip shades the teeth
-under it. Bared upper teeth (AU10 and AU12 draw the upper lip up against them) are drawn up to the inner-lip contour
-(a smile's narrow gap is teeth from lip to lip); otherwise the cavity and the teeth stay half a crop pixel inside it,
-where the warped inner lip shows. Their colour is the face's own teeth's where its mouth shows them, else half the
-eyes' own whites', half a fixed ivory in the face's light (``teeth_colour``). And what a raised lid uncovers
+under it. Their edge runs level across the mouth (the upper teeth's with a slight smile arc), not parallel to the lip:
+towards the corners of a round opening the lip comes down below it and hides them. Bared upper teeth (AU10 and AU12
+draw the upper lip up against them) are drawn up to the inner-lip contour (a smile's narrow gap is teeth from lip to
+lip); otherwise the cavity and the teeth stay half a crop pixel inside it, where the warped inner lip shows. Their
+colour is the face's own teeth's where its mouth shows them, else half the eyes' own whites', half a fixed ivory in
+the face's light (``teeth_colour``). And what a raised lid uncovers
 (``eye_paint``: AU5 shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's
 iris points), its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
 (``detail_view``) where the editor passes it.
@@ -57,6 +59,11 @@ BARED_TEETH_SHARE = 0.7  # ... and when bared (AU10 or AU12 at 1): the upper lip
 TOOTH_EDGES = (0.0, 0.135, 0.225, 0.30, 0.355, 0.40)
 # ... and of the lower teeth (central and lateral incisors, canine, first premolar: 5.5, 6, 7, 7 mm)
 LOWER_TOOTH_EDGES = (0.0, 0.087, 0.18, 0.27, 0.34)
+# The teeth's edge: a curve through the middle teeth's edge that rises this many inter-ocular distances per squared
+# distance from the midline (the upper teeth's smile arc; the lower incisors' edges are level), not the lip's contour:
+# where a rounded opening's lip comes down below it towards the corners, the lip hides the teeth there
+UPPER_EDGE_ARC = 0.25
+LOWER_EDGE_ARC = 0.0
 LOWER_TEETH_HEIGHT = 0.09  # visible lower teeth at full exposure, in inter-ocular distances
 LOWER_TEETH_LIGHT = 0.85  # the lower teeth are in the upper lip's and the upper teeth's shade
 TOOTH_GAP = 0.12  # crop pixels: the Gaussian sigma of the dark gap between two teeth
@@ -282,7 +289,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     lower_px = LOWER_TEETH_HEIGHT * eye_distance * lower_exposure
     if lower_px > 0:
         teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * _teeth(_flipped(extent), scale, lower_px, 0.0, midline,
-                                                              eye_distance, LOWER_TOOTH_EDGES)[::-1])
+                                                              eye_distance, LOWER_TOOTH_EDGES, LOWER_EDGE_ARC)[::-1])
     teeth = teeth * alpha
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
     at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
@@ -356,25 +363,30 @@ def _flipped(extent: _ColumnExtent) -> _ColumnExtent:
 
 
 def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
-           eye_distance: float, tooth_edges: tuple[float, ...] = TOOTH_EDGES) -> np.ndarray:
+           eye_distance: float, tooth_edges: tuple[float, ...] = TOOTH_EDGES, edge_arc: float = UPPER_EDGE_ARC
+           ) -> np.ndarray:
     """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels of each column of the opening (at most a share of its
-    height that grows from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), darker towards the corners, as
-    separate teeth (``TOOTH_EDGES`` either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels)
-    whose gaps let the cavity through, most at the gum."""
+    height that grows from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), no lower than the teeth's edge
+    (``edge_arc``, through the middle column's), darker towards the corners, as separate teeth (``TOOTH_EDGES``
+    either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels) whose gaps let the cavity through,
+    most at the gum."""
     inside, columns, top, bottom = extent.inside, extent.columns, extent.top, extent.bottom
     if not columns.any():
         return np.zeros(inside.shape, np.float32)
     height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
     rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
     share = TEETH_SHARE + (BARED_TEETH_SHARE - TEETH_SHARE) * bared
-    band_height = np.maximum(np.minimum(share * height, teeth_px), 1.0)[None]
-    from_gum = (rows - top[None]) / band_height  # 0 at the upper lip, 1 at the teeth's edge
-    least = MIN_TEETH_HEIGHT + (MIN_BARED_TEETH_HEIGHT - MIN_TEETH_HEIGHT) * bared  # crop pixels
-    band = ((from_gum < 1.0) & (height[None] >= least * scale)).astype(np.float32)
+    band_end = top + np.maximum(np.minimum(share * height, teeth_px), 1.0)
     xs = np.flatnonzero(columns)
+    columns_x = np.arange(inside.shape[1], dtype=np.float32)
+    middle = xs[np.argmin(np.abs(xs - midline))]
+    edge = band_end[middle] - edge_arc * (columns_x - midline) ** 2 / eye_distance
+    band_height = (np.minimum(band_end, edge) - top)[None]
+    from_gum = (rows - top[None]) / np.maximum(band_height, 1.0)  # 0 at the upper lip, 1 at the teeth's edge
+    least = MIN_TEETH_HEIGHT + (MIN_BARED_TEETH_HEIGHT - MIN_TEETH_HEIGHT) * bared  # crop pixels
+    band = ((rows - top[None] < band_height) & (band_height > 0) & (height[None] >= least * scale)).astype(np.float32)
     across = (np.arange(inside.shape[1]) - (xs[0] + xs[-1]) / 2) / max((xs[-1] - xs[0]) / 2, 1.0)
     shade = np.clip(1.0 - 0.6 * across**2, 0.3, 1.0)[None]
-    columns_x = np.arange(inside.shape[1], dtype=np.float32)
     edges = midline + eye_distance * np.concatenate([-np.array(tooth_edges[1:]), tooth_edges])
     closeness = np.exp(-0.5 * ((columns_x[:, None] - edges[None]) / (TOOTH_GAP * scale)) ** 2).max(axis=1)
     edge_ward = np.clip(from_gum, 0.0, 1.0)
