@@ -113,6 +113,39 @@ def test_aligned_edit_of_a_real_photo_changes_only_the_face(lsgan, save_png, ast
     assert not total[400:].any() and not total[:, :50].any()
 
 
+def test_an_edit_keeps_the_photos_colour_profile_exif_and_alpha(lsgan, astronaut, tmp_path):
+    """A phone-style file: pixels stored sideways with an EXIF orientation, a colour profile, a transparent
+    background whose hidden colour is green. The edit comes back upright with the same profile, EXIF (orientation
+    reset) and alpha, the hidden colours as they were; a JPEG keeps profile and EXIF."""
+    from PIL import ImageCms
+
+    height, width = astronaut.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width]
+    alpha = np.where(np.hypot(yy - 150, xx - 230) < 200, 255, np.where(xx < 20, 128, 0)).astype(np.uint8)
+    rgba = np.dstack([astronaut, alpha])
+    rgba[alpha == 0, :3] = (0, 255, 0)
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = 6, "lsgan test camera"  # orientation: turn 90° clockwise to show
+    photo = tmp_path / "phone.png"
+    Image.fromarray(rgba).transpose(Image.Transpose.ROTATE_90).save(photo, icc_profile=profile, exif=exif.tobytes())
+    for name in ("edited.png", "edited.jpg"):
+        run = lsgan("edit", photo, "--emotion", "happy", "--out", tmp_path / name)
+        assert run.code == 0, run.err
+    edited = Image.open(tmp_path / "edited.png")
+    assert edited.mode == "RGBA" and edited.size == (width, height)
+    assert edited.info["icc_profile"] == profile
+    assert dict(edited.getexif()) == {0x010F: "lsgan test camera"}
+    pixels = np.asarray(edited)
+    np.testing.assert_array_equal(pixels[:, :, 3], alpha)
+    np.testing.assert_array_equal(pixels[alpha == 0, :3], rgba[alpha == 0, :3])  # not the white it was edited on
+    np.testing.assert_array_equal(pixels[alpha == 128, :3], rgba[alpha == 128, :3])
+    assert np.any(pixels[:, :, :3] != astronaut)  # the face was edited
+    as_jpeg = Image.open(tmp_path / "edited.jpg")
+    assert as_jpeg.mode == "RGB" and as_jpeg.info["icc_profile"] == profile
+    assert dict(as_jpeg.getexif()) == {0x010F: "lsgan test camera"}
+
+
 def _crop_and_face_hull(photo: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Boolean H×W maps of where the aligned model crop lies on the photo, and of the convex hull of the face's
     landmarks (grown by 2 px for interpolation), from the same face finder the editor uses."""

@@ -6,7 +6,9 @@ import torch
 from PIL import Image
 
 from lsgan.data.images import (
+    ImageExtras,
     center_square,
+    read_extras,
     read_image,
     read_label_map,
     resize_image,
@@ -62,6 +64,23 @@ def test_palette_with_transparency_is_composited(save_png):
     img.paste(0, (0, 0, 10, 20))
     rgb = read_image(save_png("palette.png", img))
     assert np.all(rgb[:, :10] == 255) and tuple(rgb[0, 15]) == (200, 10, 10)
+
+
+def test_extras_hold_what_read_image_leaves_out(photo, save_png):
+    assert read_extras(save_png("plain.png", photo)) == ImageExtras()  # nothing set aside: nothing to give back
+    img = Image.new("P", (20, 20), 1)
+    img.putpalette([0, 0, 0, 200, 10, 10] + [0] * 762)
+    img.info["transparency"] = 0
+    img.paste(0, (0, 0, 10, 20))
+    extras = read_extras(save_png("palette.png", img))
+    assert extras.rgba.shape == (20, 20, 4) and not extras.rgba[:, :10, 3].any() and extras.rgba[:, 10:, 3].all()
+    edited = read_image(save_png("palette.png", img))
+    edited[5, 15] = (1, 2, 3)
+    out = np.asarray(Image.open(write_image(save_png("x.png", photo).with_name("edited.png"), edited, extras)))
+    assert out.shape == (20, 20, 4) and tuple(out[5, 15]) == (1, 2, 3, 255)
+    assert tuple(out[0, 0]) == (0, 0, 0, 0)  # the hidden colour, not the white it was read on
+    other_size = np.asarray(Image.open(write_image(save_png("x.png", photo), photo, extras)))
+    np.testing.assert_array_equal(other_size, photo)  # extras of another image: its alpha is not laid on
 
 
 def test_16_bit_images_are_scaled_to_8_bit(save_png):

@@ -7,6 +7,10 @@ Every image leaves ``read_image`` as uint8 RGB ``H×W×3``. Conversions on the w
   backgrounds become white instead of whatever colour the hidden pixels happen to hold;
 - the EXIF orientation tag is applied, so phone photos come out upright.
 
+What this sets aside of a file, an edit gives back (``read_extras``, ``write_image(..., extras)``): its colour
+profile (pixels stay in the file's colour space, so without it a wide-gamut phone photo would come back in other
+colours), its EXIF (the orientation reset: the pixels are upright) and, in formats that hold it, its alpha.
+
 Only raster decoders (``READABLE_FORMATS``) are involved: nothing is unpickled or evaluated. Truncated files are errors
 (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False and the pixels are decoded eagerly).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -124,11 +129,13 @@ def _pil_to_rgb(img: Image.Image, label: str) -> np.ndarray:
         raise InputImageError(f"{label}: image has zero size ({img.width}x{img.height})")
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         return _array_to_rgb(np.asarray(img), label)
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if _has_alpha(img):
         return _composite_on_white(np.asarray(img.convert("RGBA")))
     return np.asarray(img.convert("RGB")).copy()
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info)
 
 
 def _array_to_rgb(arr: np.ndarray, label: str) -> np.ndarray:
@@ -190,7 +197,42 @@ def read_label_map(path: str | Path, num_classes: int) -> np.ndarray:
 
 # Output suffixes and the format each names; anything else is refused rather than written as mislabelled PNG bytes.
 WRITABLE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+ALPHA_FORMATS = ("PNG", "WEBP")
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class ImageExtras:
+    """What ``read_image`` leaves out of an image file: its ICC colour profile, its EXIF (orientation reset, as
+    ``read_image`` turns the pixels upright) and, for an image with alpha, ``rgba`` (``H×W×4`` uint8, upright: the
+    alpha and the colours under it, before ``read_image`` composites them on white)."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    rgba: np.ndarray | None = None
+
+
+def read_extras(path: str | Path) -> ImageExtras:
+    """The ``ImageExtras`` of an image file (its pixels are decoded again only when it has alpha)."""
+    path = Path(path)
+    try:
+        with _header(_existing_file(path)) as img:
+            exif = img.getexif()
+            exif.pop(EXIF_ORIENTATION, None)
+            icc = img.info.get("icc_profile") or None
+            has_alpha = _has_alpha(img)
+    except _PIL_READ_ERRORS as err:
+        raise InputImageError(f"{path}: not a readable image ({err})") from None
+    rgba = np.asarray(_open_pil(path, str(path), None).convert("RGBA")) if has_alpha else None
+    return ImageExtras(icc, exif.tobytes() if len(exif) else None, rgba)
+
+
+def _with_alpha(edited: np.ndarray, rgba: np.ndarray) -> np.ndarray:
+    """``H×W×4``: the source's alpha over the edit, and the source's own colours wherever the edit left the
+    white-composited pixels as they were (so a half-transparent edge keeps its colour, not white's)."""
+    kept = (edited == _composite_on_white(rgba)).all(axis=2, keepdims=True)
+    return np.concatenate([np.where(kept, rgba[:, :, :3], edited), rgba[:, :, 3:]], axis=2)
 
 
 def output_format(path: str | Path) -> str:
@@ -202,16 +244,23 @@ def output_format(path: str | Path) -> str:
     return WRITABLE_FORMATS[suffix]
 
 
-def write_image(path: str | Path, array: np.ndarray) -> Path:
-    """Write uint8 ``H×W×3`` (or ``H×W`` label map) atomically (``lsgan.atomic``) in the format its suffix names.
+def write_image(path: str | Path, array: np.ndarray, extras: ImageExtras | None = None) -> Path:
+    """Write uint8 ``H×W×3`` (or ``H×W`` label map) atomically (``lsgan.atomic``) in the format its suffix names,
+    with the colour profile, EXIF and (PNG, WebP) alpha of the image it was made from (``extras``, same size).
 
     A reader never sees a half-written file, even if the process is killed.
     """
     path = Path(path)
     fmt = output_format(path)
+    options = dict(_SAVE_OPTIONS.get(fmt, {}))
+    if extras is not None:
+        if extras.rgba is not None and fmt in ALPHA_FORMATS and extras.rgba.shape[:2] == array.shape[:2]:
+            array = _with_alpha(array, extras.rgba)
+        options.update({key: value for key, value in (("icc_profile", extras.icc_profile), ("exif", extras.exif))
+                        if value is not None})
     img = Image.fromarray(np.ascontiguousarray(array))
     with atomic_file(path) as tmp:
-        img.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
+        img.save(tmp, format=fmt, **options)
     return path
 
 

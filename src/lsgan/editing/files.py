@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from lsgan.data.images import output_format, write_image
+from lsgan.data.images import ImageExtras, output_format, read_extras, write_image
 from lsgan.editing.editor import Editor, EditResult, PreparedPhoto
 from lsgan.editing.outputs import MASK_NAMES, masks_to_rgb
 from lsgan.editing.sequence import AnimationConfig, write_sequence
@@ -131,7 +131,7 @@ def edit_file(editor: Editor, source: Path, out: Path | None, job: EditJob, *, i
     target = plan_file_output(source, out, job, into_folder=into_folder)
     photo = editor.prepare(source, face=job.face)[0]
     report = BatchReport(target.parent, edited=[source], notes=list(photo.notes), total=1)
-    report.written = _edit_and_write(editor, [photo], [target], job)
+    report.written = _edit_and_write(editor, [photo], [target], job, [read_extras(source)])
     return report
 
 
@@ -155,8 +155,9 @@ def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob
         for chunk in _chunks(sources, editor.config.batch_size):
             ready = _prepare_each(editor, chunk, job.face, report, bar)
             outputs = [out_dir / names[source] for source in ready]
+            photos, extras = [photo for photo, _ in ready.values()], [extra for _, extra in ready.values()]
             try:
-                for source, written in zip(ready, _edit_and_write_each(editor, list(ready.values()), outputs, job)):
+                for source, written in zip(ready, _edit_and_write_each(editor, photos, outputs, job, extras)):
                     report.written += written
                     report.edited.append(source)
             except OutputError as err:  # disk full, read-only folder: the next images would fail the same way
@@ -167,11 +168,12 @@ def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob
 
 
 def _prepare_each(editor: Editor, sources: Sequence[Path], face: int | None, report: BatchReport, bar: tqdm
-                  ) -> dict[Path, PreparedPhoto]:
-    ready: dict[Path, PreparedPhoto] = {}
+                  ) -> dict[Path, tuple[PreparedPhoto, ImageExtras]]:
+    ready: dict[Path, tuple[PreparedPhoto, ImageExtras]] = {}
     for source in sources:
         try:
-            ready[source] = photo = editor.prepare(source, face=face)[0]
+            photo = editor.prepare(source, face=face)[0]
+            ready[source] = photo, read_extras(source)
             report.notes += photo.notes
             for note in photo.notes:
                 bar.write(f"note: {note}")
@@ -182,23 +184,26 @@ def _prepare_each(editor: Editor, sources: Sequence[Path], face: int | None, rep
     return ready
 
 
-def _edit_and_write(editor: Editor, photos: list[PreparedPhoto], outputs: list[Path], job: EditJob) -> list[Path]:
-    return [path for written in _edit_and_write_each(editor, photos, outputs, job) for path in written]
+def _edit_and_write(editor: Editor, photos: list[PreparedPhoto], outputs: list[Path], job: EditJob,
+                    extras: list[ImageExtras]) -> list[Path]:
+    return [path for written in _edit_and_write_each(editor, photos, outputs, job, extras) for path in written]
 
 
-def _edit_and_write_each(editor: Editor, photos: list[PreparedPhoto], outputs: list[Path], job: EditJob
-                         ) -> Iterator[list[Path]]:
-    """The files written for each photo in turn (single edits run as one batch, sequences one photo at a time)."""
+def _edit_and_write_each(editor: Editor, photos: list[PreparedPhoto], outputs: list[Path], job: EditJob,
+                         extras: list[ImageExtras]) -> Iterator[list[Path]]:
+    """The files written for each photo in turn (single edits run as one batch, sequences one photo at a time);
+    each edit keeps its source file's ``extras`` (colour profile, EXIF, alpha)."""
     if job.steps is not None:
-        for photo, out in zip(photos, outputs):
-            yield _write_sequence(editor, photo, out, job)
+        for photo, out, extra in zip(photos, outputs, extras):
+            yield _write_sequence(editor, photo, out, job, extra)
         return
     result = editor.edit_faces(photos, job.request)
-    for index, out in enumerate(outputs):
-        yield _write_result(result, index, out, job.save_masks)
+    for index, (out, extra) in enumerate(zip(outputs, extras)):
+        yield _write_result(result, index, out, job.save_masks, extra)
 
 
-def _write_sequence(editor: Editor, photo: PreparedPhoto, out: Path, job: EditJob) -> list[Path]:
+def _write_sequence(editor: Editor, photo: PreparedPhoto, out: Path, job: EditJob, extras: ImageExtras
+                    ) -> list[Path]:
     last: list[EditResult] = []
 
     def frames() -> Iterator[np.ndarray]:
@@ -207,12 +212,13 @@ def _write_sequence(editor: Editor, photo: PreparedPhoto, out: Path, job: EditJo
             yield from chunk.images
 
     files = write_sequence(frames(), out.with_suffix(""), job.animation)
-    written = _write_result(last[0], len(last[0].images) - 1, out, job.save_masks)
+    written = _write_result(last[0], len(last[0].images) - 1, out, job.save_masks, extras)
     return written + [files.gif, *([files.mp4] if files.mp4 else []), files.frames_dir]
 
 
-def _write_result(result: EditResult, index: int, out: Path, save_masks: bool) -> list[Path]:
-    written = [write_image(out, result.images[index])]
+def _write_result(result: EditResult, index: int, out: Path, save_masks: bool, extras: ImageExtras
+                  ) -> list[Path]:
+    written = [write_image(out, result.images[index], extras)]
     if save_masks:
         written += write_masks(result.photo_masks[index], out)
     return written
