@@ -63,6 +63,24 @@ def test_edit_returns_the_image_masks_and_a_download(page_callbacks, synth_faces
     np.testing.assert_array_equal(read_image(download), image)
 
 
+def test_the_download_keeps_the_uploads_colour_profile_exif_and_alpha(page_callbacks, synth_faces, save_png):
+    from PIL import ImageCms
+
+    rgba = np.dstack([synth_faces[0], np.full(synth_faces[0].shape[:2], 255, np.uint8)])
+    rgba[:4, :4, 3] = 0
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "lsgan test camera"
+    upload = save_png("face.png", Image.fromarray(rgba))
+    Image.fromarray(rgba).save(upload, icc_profile=profile, exif=exif.tobytes())
+    _, face, aus, _ = page_callbacks.load(str(upload))
+    image, _, download = page_callbacks.edit(face, aus)
+    saved = Image.open(download)
+    assert saved.info["icc_profile"] == profile and dict(saved.getexif()) == {0x010F: "lsgan test camera"}
+    np.testing.assert_array_equal(np.asarray(saved)[:, :, 3], rgba[:, :, 3])
+    np.testing.assert_array_equal(read_image(download)[4:, 4:], image[4:, 4:])
+
+
 def banded_masks(image):
     """Region masks of known shape for the random tiny model: eye = top third, mouth = bottom third, part = rest."""
     import torch

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from lsgan.data.images import write_image
+from lsgan.data.images import ImageExtras, read_extras, write_image
 from lsgan.editing.editor import MOTIONS, Editor, PreparedPhoto
 from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
@@ -161,7 +161,7 @@ class EditPage:
         result = self.editor.render([chosen], target, source, region=region_name, motion=motion, creases=creases)
         self._keep(upload, photo)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
-        return result.image, masks, str(self._new_download(result.image))
+        return result.image, masks, str(self._new_download(result.image, read_extras(upload)))
 
     def kept_faces(self) -> list[str]:
         """The uploads whose prepared faces are in memory, oldest first."""
@@ -194,10 +194,11 @@ class EditPage:
                     self.config.kept_face_pixels:
                 self._photos.popitem(last=False)
 
-    def _new_download(self, image: np.ndarray) -> Path:
-        """Write the result for the download button, in its own folder; folders beyond the newest
-        ``KEPT_DOWNLOADS`` are deleted so that a long session does not fill the disk."""
-        path = write_image(Path(tempfile.mkdtemp(dir=self.downloads)) / "edited.png", image)
+    def _new_download(self, image: np.ndarray, extras: ImageExtras) -> Path:
+        """Write the result for the download button (with the upload's colour profile, EXIF and alpha), in its own
+        folder; folders beyond the newest ``KEPT_DOWNLOADS`` are deleted so that a long session does not fill the
+        disk."""
+        path = write_image(Path(tempfile.mkdtemp(dir=self.downloads)) / "edited.png", image, extras)
         folders = sorted(self.downloads.iterdir(), key=lambda folder: folder.stat().st_mtime_ns)
         for old in folders[:-KEPT_DOWNLOADS]:
             shutil.rmtree(old, ignore_errors=True)
