@@ -85,6 +85,54 @@ def test_all_faces_largest_first(aligner, astronaut):
     assert aligner.align(group).box == faces[0].box
 
 
+def test_small_faces_in_a_large_photo_are_found_in_its_tiles_once_each(aligner, astronaut):
+    """A wide shot: faces of some 60-70 px in a 12 MP photo, a tenth of what the detector sees of the whole photo
+    at 192 px. Its tiles find each face once (faces across a tile edge, whole in the neighbour)."""
+    face = resize_image(np.ascontiguousarray(astronaut[30:280, 110:360]), (100, 100))  # the face some 65 px wide
+    photo = np.full((3000, 4000, 3), 150, np.uint8)
+    corners = [(400, 300), (1500, 1000), (2440, 1500), (3000, 2600), (505, 2700)]  # (1500, 1000): across tile edges
+    for x, y in corners:
+        photo[y:y + 100, x:x + 100] = face
+    faces = aligner.detect(photo)
+    centres = sorted(((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2) for f in faces)
+    assert len(faces) == len(corners)
+    np.testing.assert_allclose(centres, sorted((x + 50, y + 50) for x, y in corners), atol=15)
+    assert all(f.landmarks.scheme.name == "mediapipe478" for f in faces)
+
+
+def test_turn_is_where_the_nose_tip_lies_between_the_eyes(aligned, astronaut, aligner):
+    frontal = aligned.landmarks.turn()  # landmarks in crop pixels: the turn does not depend on the alignment
+    assert 0.4 < frontal < 0.6
+    tilted = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((256, 256), 40, 0.8), (512, 512))
+    assert abs(aligner.align(tilted).landmarks.turn() - frontal) < 0.03
+    points = aligned.landmarks.points.copy()
+    left, right, _ = aligned.landmarks.anchors()
+    points[1] = right + 0.3 * (right - left)  # the nose tip past the image-right eye: a profile
+    from lsgan.data.faces import Landmarks
+
+    assert Landmarks(points, aligned.landmarks.scheme).turn() == pytest.approx(1.3)
+
+
+def test_tiles_cover_the_image_and_overlapping_boxes_are_one_face():
+    from lsgan.data.faces import _cut_by_tile, _new_faces, tiles
+
+    image = np.zeros((1300, 2100, 3), np.uint8)
+    placed = [(x0, y0, tile.shape[:2]) for x0, y0, tile in tiles(image, (1024, 512), 0.75)]
+    assert {shape for *_, shape in placed} == {(1024, 1024), (512, 512)}
+    for side in (1024, 512):
+        covered = np.zeros(image.shape[:2], bool)
+        for x0, y0, _ in (p for p in placed if p[2][0] == side):
+            covered[y0:y0 + side, x0:x0 + side] = True
+        assert covered.all()  # the last tile of each row and column is flush with the edge
+    assert not list(tiles(np.zeros((600, 640, 3), np.uint8), (1024, 512), 0.75))  # small photos: the whole only
+    known = [(100.0, 100.0, 200.0, 200.0)]
+    boxes = [(120.0, 110.0, 190.0, 210.0), (400.0, 400.0, 450.0, 450.0), (410.0, 405.0, 455.0, 452.0)]
+    assert _new_faces(boxes, known) == [boxes[1]]  # the first overlaps a known face, the third the second
+    tile = (512.0, 0.0, 1024.0, 512.0)
+    assert _cut_by_tile((514.0, 100.0, 600.0, 190.0), tile, image.shape)  # at the tile's inner left edge
+    assert not _cut_by_tile((600.0, 2.0, 700.0, 90.0), tile, image.shape)  # at its top: the image's own edge
+
+
 @pytest.mark.parametrize("kind", ["grey", "noise"])
 def test_no_face_names_the_file(aligner, save_png, rng, kind):
     photo = np.full((200, 200, 3), 128, np.uint8) if kind == "grey" else rng.integers(0, 256, (200, 200, 3),

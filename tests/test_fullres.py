@@ -201,22 +201,30 @@ def test_faces_are_numbered_left_to_right_and_each_can_be_chosen(editor, astrona
         editor.edit(photo, emotion="happy", face=2)
 
 
-def test_a_face_too_small_is_reported_and_left_as_it_is(editor, astronaut):
-    photo = two_faces(astronaut, right_scale=0.7)  # the detector finds the small face down to about this
-    sides = sorted(min(f.aligned.box[2] - f.aligned.box[0], f.aligned.box[3] - f.aligned.box[1])
-                   for f in editor.prepare(photo)[0].faces)
-    assert len(sides) == 2
-    editor.config.min_face = round(sum(sides) / 2)  # between the two faces' sizes
-    try:
-        result = editor.edit(photo, emotion="happy")
-        assert len(result.faces) == 1 and result.faces[0].number == 0
-        [note] = result.notes
-        assert "face 1 is too small to edit" in note and "left as it is" in note
-        np.testing.assert_array_equal(result.image[:, 512:], photo[:, 512:])
-        with pytest.raises(FaceChoiceError, match="face 1 is too small to edit"):
-            editor.edit(photo, emotion="happy", face=1)
-    finally:
-        editor.config.min_face = 24
+@pytest.mark.parametrize("why", ["too small to edit", "turned too far to edit"])
+def test_a_face_the_editor_cannot_edit_is_reported_and_left_as_it_is(editor, astronaut, monkeypatch, why):
+    """Beside a face it edits, a face under ``min_face`` px, or in profile (its nose tip beyond an eye:
+    ``Landmarks.turn`` outside 0-1; which face is in profile is set here), is left as it is with one note; asked
+    for alone, one error line."""
+    from lsgan.editing import editor as editing
+
+    if why == "too small to edit":
+        photo = two_faces(astronaut, right_scale=0.7)  # the detector finds the small face down to about this
+        sides = sorted(min(f.aligned.box[2] - f.aligned.box[0], f.aligned.box[3] - f.aligned.box[1])
+                       for f in editor.prepare(photo)[0].faces)
+        assert len(sides) == 2
+        monkeypatch.setattr(editor.config, "min_face", round(sum(sides) / 2))  # between the two faces' sizes
+    else:
+        photo = two_faces(astronaut)
+        frontal = editing._turn
+        monkeypatch.setattr(editing, "_turn", lambda face: -0.3 if face.aligned.box[0] > 512 else frontal(face))
+    result = editor.edit(photo, emotion="happy")
+    assert len(result.faces) == 1 and result.faces[0].number == 0
+    [note] = result.notes
+    assert f"face 1 is {why}" in note and "left as it is" in note
+    np.testing.assert_array_equal(result.image[:, 512:], photo[:, 512:])
+    with pytest.raises(FaceChoiceError, match=f"face 1 is {why}"):
+        editor.edit(photo, emotion="happy", face=1)
 
 
 @pytest.mark.parametrize("region", list(REGION_AUS))

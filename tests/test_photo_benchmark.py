@@ -386,12 +386,14 @@ def test_every_face_of_a_photo_is_measured_and_named_by_the_editors_number(tmp_p
         def edit(self, images, aus=None, *, emotion=None, intensity=None):
             result = super().edit(images, emotion=emotion)
             result.faces = [SimpleNamespace(box=self.aligner.detect(np.array(images))[0].box)]
+            result.notes = ["pair.png: face 1 is turned too far to edit (in profile); left as it is"]
             return result
 
     rows = _rows(results_csv(run_photo_benchmark(EditsTheLargestOnly(), [tmp_path / "pair.png"], ("happy",),
                                                  [MarkReader()], progress=False)))
     assert [(r["photo"], r["status"]) for r in rows] == [("pair.png#0", "edited"), ("pair.png#1", "failed")]
-    assert "too small" in rows[1]["reason"] and rows[1]["identity_distance"] == ""  # not counted as an edit
+    assert rows[1]["reason"] == "the editor left this face as it is: turned too far to edit (in profile)"
+    assert rows[1]["identity_distance"] == ""  # not counted as an edit
 
     class EditsTheRightOnly(MarkingEditor):
         """Reports only the right (smaller) face as edited: the photo's first face is the one left alone."""

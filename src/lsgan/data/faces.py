@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +52,7 @@ class LandmarkScheme:
     mouth_corners: tuple[int, int]
     left_iris: tuple[int, ...] = ()
     right_iris: tuple[int, ...] = ()
+    nose_tip: int | None = None
 
 
 def _mesh_indices(connections: frozenset[tuple[int, int]]) -> tuple[int, ...]:
@@ -76,6 +78,7 @@ def _mediapipe_scheme() -> LandmarkScheme:
         mouth_corners=(61, 291),
         left_iris=_mesh_indices(mesh.FACEMESH_RIGHT_IRIS),
         right_iris=_mesh_indices(mesh.FACEMESH_LEFT_IRIS),
+        nose_tip=1,
     )
 
 
@@ -89,6 +92,7 @@ DLIB68 = LandmarkScheme(
     outer_lips=tuple(range(48, 60)),
     inner_lips=tuple(range(60, 68)),
     mouth_corners=(48, 54),
+    nose_tip=30,
 )
 MEDIAPIPE478 = _mediapipe_scheme()
 
@@ -111,6 +115,17 @@ class Landmarks:
             self.part(self.scheme.right_eye).mean(axis=0),
             self.part(self.scheme.mouth_corners).mean(axis=0),
         ])
+
+    def turn(self) -> float | None:
+        """Where the nose tip lies along the line from the image-left to the image-right eye centre: about 0.5 for
+        a face seen from the front, 0 or 1 with the tip in front of an eye, beyond in profile (None: no nose tip
+        in this scheme). Unchanged by the photo's scale and rotation."""
+        if self.scheme.nose_tip is None:
+            return None
+        left, right, _ = self.anchors()
+        across = right - left
+        return float(np.dot(self.points[self.scheme.nose_tip] - left, across) / max(float(np.dot(across, across)),
+                                                                                     1e-9))
 
     def transformed(self, matrix: np.ndarray) -> Landmarks:
         """The points under a 2×3 affine matrix."""
@@ -139,10 +154,16 @@ class DetectedFace:
 
 class MediapipeDetector:
     """Full-range face detector for boxes, then the face mesh (static mode, irises refined) on an enlarged,
-    upscaled crop of each box: the mesh's own detector only finds faces that fill much of the frame."""
+    upscaled crop of each box: the mesh's own detector only finds faces that fill much of the frame.
+
+    The detector sees its input at 192×192, so a face under about a tenth of a photo's side is lost: a group photo
+    of 4000×3000 with faces of 100 px showed one face of five. It also reads overlapping tiles of the photo
+    (``TILE_SIDES``, at the photo's resolution: faces down to some 40 px), each face kept once (``_new_faces``)."""
 
     MESH_INPUT = 256
     CONTEXT = 1.8  # crop side / box side
+    TILE_SIDES = (1024, 512)  # photo pixels: tiles of each side where the photo is over 1.25 times as large
+    TILE_STRIDE = 0.75  # of the tile's side: neighbours overlap by a quarter, so a face under that is whole in one
 
     def __init__(self, min_confidence: float = 0.5) -> None:
         from mediapipe.python.solutions import face_detection, face_mesh
@@ -152,18 +173,29 @@ class MediapipeDetector:
                                         min_detection_confidence=min_confidence)
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
-        height, width = photo.shape[:2]
-        search, _ = search_copy(photo)  # boxes are relative: found on a small copy, meshed on the photo
-        found = self._detector.process(search).detections or []
-        faces = []
-        for detection in found:
-            rel = detection.location_data.relative_bounding_box
-            box = (rel.xmin * width, rel.ymin * height, (rel.xmin + rel.width) * width,
-                   (rel.ymin + rel.height) * height)
-            points = self._mesh_points(photo, box)
-            if points is not None:
-                faces.append(DetectedFace(box, Landmarks(points, MEDIAPIPE478)))
+        search, scale = search_copy(photo)  # the whole photo is searched on a small copy
+        faces: list[DetectedFace] = []
+        found = [[tuple(v / scale for v in box) for box in self._boxes(search, 0, 0)]]
+        for x0, y0, tile in tiles(photo, self.TILE_SIDES, self.TILE_STRIDE):  # tiles at the photo's resolution
+            found.append([box for box in self._boxes(tile, x0, y0)
+                          if not _cut_by_tile(box, (x0, y0, x0 + tile.shape[1], y0 + tile.shape[0]), photo.shape)])
+        for boxes in found:
+            for box in _new_faces(boxes, [face.box for face in faces]):
+                points = self._mesh_points(photo, box)
+                if points is not None:
+                    faces.append(DetectedFace(box, Landmarks(points, MEDIAPIPE478)))
         return faces
+
+    def _boxes(self, tile: np.ndarray, x0: int, y0: int) -> list[Box]:
+        """The detector's boxes in ``tile``, most confident first, in the pixels of the image the tile is cut from
+        at (``x0``, ``y0``)."""
+        height, width = tile.shape[:2]
+        boxes = []
+        for detection in sorted(self._detector.process(tile).detections or [], key=lambda d: -d.score[0]):
+            rel = detection.location_data.relative_bounding_box
+            boxes.append((x0 + rel.xmin * width, y0 + rel.ymin * height, x0 + (rel.xmin + rel.width) * width,
+                          y0 + (rel.ymin + rel.height) * height))
+        return boxes
 
     def mesh_in_box(self, photo: np.ndarray, box: Box) -> Landmarks | None:
         """The mesh of the face in a known ``box`` (from any detector), without detecting: e.g. the same face
@@ -191,6 +223,56 @@ class MediapipeDetector:
 
 
 SEARCH_MAX_SIDE = 2048  # face search runs on a copy at most this large: detection needs no more, and is bounded
+SAME_FACE_OVERLAP = 0.3  # intersection over the smaller box: two boxes this much on one another are one face
+
+
+def tiles(image: np.ndarray, sides: tuple[int, ...], stride: float) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(x0, y0, tile)``: square tiles of ``image`` of each side in ``sides`` (larger first) where the image is over
+    1.25 times as large, ``stride`` × side apart, the last of each row and column flush with the image's edge."""
+    height, width = image.shape[:2]
+    for side in sides:
+        if max(height, width) <= 1.25 * side:
+            continue
+        step = max(1, int(side * stride))
+        for y0 in _starts(height, side, step):
+            for x0 in _starts(width, side, step):
+                yield x0, y0, np.ascontiguousarray(image[y0:y0 + side, x0:x0 + side])
+
+
+def _starts(length: int, side: int, step: int) -> list[int]:
+    if length <= side:
+        return [0]
+    starts = list(range(0, length - side + 1, step))
+    return starts if starts[-1] == length - side else [*starts, length - side]
+
+
+def _cut_by_tile(box: Box, tile: Box, shape: tuple[int, ...]) -> bool:
+    """Whether ``box`` reaches an edge of ``tile`` that lies inside the image (of ``shape``): a face cut in two
+    there, whole in a neighbouring tile or a larger one."""
+    margin = 0.01 * (tile[2] - tile[0])
+    height, width = shape[:2]
+    return ((tile[0] > 0 and box[0] <= tile[0] + margin) or (tile[1] > 0 and box[1] <= tile[1] + margin)
+            or (tile[2] < width and box[2] >= tile[2] - margin) or (tile[3] < height and box[3] >= tile[3] - margin))
+
+
+def _new_faces(boxes: list[Box], known: list[Box]) -> list[Box]:
+    """Those of ``boxes`` (most confident first) that are not a face already in ``known`` or earlier in ``boxes``
+    (``SAME_FACE_OVERLAP``): a face seen whole in one tile and cut in its neighbour is kept once, as first seen."""
+    kept: list[Box] = []
+    for box in boxes:
+        if all(_overlap(box, other) < SAME_FACE_OVERLAP for other in [*known, *kept]):
+            kept.append(box)
+    return kept
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection of two boxes over the smaller one's area."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height / max(smaller, 1e-9)
 
 
 def search_copy(photo: np.ndarray) -> tuple[np.ndarray, float]:

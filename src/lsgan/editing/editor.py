@@ -102,6 +102,9 @@ class EditorConfig:
     batch_size: int = 16
     align: bool = True  # False: inputs are already-cropped faces, resized to the model size and back
     min_face: int = 24  # faces whose detector box is smaller (photo pixels, shorter side) are not edited
+    # ... nor faces in profile, whose nose tip (``Landmarks.turn``) lies beyond an eye's centre by more than this
+    # share of the eyes' distance (the edit moves a face seen from the front; a profile's mouth and eyes are hidden)
+    max_turn: float = 0.0
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger inputs are refused from their header (None: no limit)
     motion: str = DEFAULT_MOTION  # MOTIONS: where an edit's geometry comes from (module docstring)
     creases: bool = False  # shade the folds the expression makes with the mesh motion (editing.creases)
@@ -329,10 +332,13 @@ class Editor:
         wanted = photo.faces if choice is None else [photo.faces[choice]]
         kept = []
         for face in sorted(wanted, key=lambda face: face.area, reverse=True):
-            side = _box_side(face)
+            side, turn = _box_side(face), _turn(face)
             if side < self.config.min_face:
                 photo.notes.append(f"{photo.name}: face {face.number} is too small to edit ({side:.0f} px, "
                                    f"under {self.config.min_face} px); left as it is")
+            elif turn is not None and not -self.config.max_turn <= turn <= 1 + self.config.max_turn:
+                photo.notes.append(f"{photo.name}: face {face.number} is turned too far to edit, in profile (its "
+                                   f"nose tip beyond an eye); left as it is")
             else:
                 kept.append(face)
         if not kept:
@@ -461,6 +467,11 @@ def _box_side(face: PreparedFace) -> float:
         return float("inf")
     x0, y0, x1, y1 = face.aligned.box
     return min(x1 - x0, y1 - y0)
+
+
+def _turn(face: PreparedFace) -> float | None:
+    """``Landmarks.turn`` of an aligned face (None for a whole, unaligned image)."""
+    return None if face.aligned is None else face.aligned.landmarks.turn()
 
 
 def _to_photo(crop_array: np.ndarray, face: PreparedFace, photo_shape: tuple[int, ...]) -> np.ndarray:

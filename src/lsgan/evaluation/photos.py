@@ -304,7 +304,7 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
     for row, source in zip(rows, sources):
         row.seconds = seconds
         if not _was_edited(result, source.box):
-            row.status, row.reason = "failed", "the editor left this face as it is (too small to edit)"
+            row.status, row.reason = "failed", _left_reason(getattr(result, "notes", []), row.face or 0)
             continue
         row.identity_distance = judges.describer.distance(photo, edited, source.box)
         row.identity_distance_faceres = judges.faceres.distance(photo, edited, source.box)
@@ -318,6 +318,16 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
                     EXPRESSIONS[int(before.argmax())], math.nan if asked is None else float(before[asked]),
                     EXPRESSIONS[int(after.argmax())], math.nan if asked is None else float(after[asked]))
     return rows, edited
+
+
+def _left_reason(notes: list[str], number: int) -> str:
+    """Why the editor left face ``number`` as it is, from its note (``... face 1 is too small to edit (20 px, under
+    24 px); left as it is``)."""
+    for note in notes:
+        _, named, why = note.partition(f"face {number} is ")
+        if named:
+            return f"the editor left this face as it is: {why.removesuffix('; left as it is')}"
+    return "the editor left this face as it is"
 
 
 def _was_edited(result: object, box: tuple[float, float, float, float]) -> bool:
