@@ -174,16 +174,20 @@ class MediapipeDetector:
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         search, scale = search_copy(photo)  # the whole photo is searched on a small copy
-        faces: list[DetectedFace] = []
-        found = [[tuple(v / scale for v in box) for box in self._boxes(search, 0, 0)]]
+        faces = self._meshed(photo, [tuple(v / scale for v in box) for box in self._boxes(search, 0, 0)])
         for x0, y0, tile in tiles(photo, self.TILE_SIDES, self.TILE_STRIDE):  # tiles at the photo's resolution
-            found.append([box for box in self._boxes(tile, x0, y0)
-                          if not _cut_by_tile(box, (x0, y0, x0 + tile.shape[1], y0 + tile.shape[0]), photo.shape)])
-        for boxes in found:
-            for box in _new_faces(boxes, [face.box for face in faces]):
-                points = self._mesh_points(photo, box)
-                if points is not None:
-                    faces.append(DetectedFace(box, Landmarks(points, MEDIAPIPE478)))
+            whole = [box for box in self._boxes(tile, x0, y0)
+                     if not _cut_by_tile(box, (x0, y0, x0 + tile.shape[1], y0 + tile.shape[0]), photo.shape)]
+            faces += self._meshed(photo, _new_faces(whole, [face.box for face in faces]))
+        return faces
+
+    def _meshed(self, photo: np.ndarray, boxes: list[Box]) -> list[DetectedFace]:
+        """The faces of ``boxes`` in which the mesh finds a face."""
+        faces = []
+        for box in boxes:
+            points = self._mesh_points(photo, box)
+            if points is not None:
+                faces.append(DetectedFace(box, Landmarks(points, MEDIAPIPE478)))
         return faces
 
     def _boxes(self, tile: np.ndarray, x0: int, y0: int) -> list[Box]:
