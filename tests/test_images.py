@@ -68,6 +68,13 @@ def test_palette_with_transparency_is_composited(save_png):
 
 def test_extras_hold_what_read_image_leaves_out(photo, save_png):
     assert read_extras(save_png("plain.png", photo)) == ImageExtras()  # nothing set aside: nothing to give back
+    from PIL import ImageCms
+
+    for space, kept in (("sRGB", True), ("LAB", False)):  # a profile for other pixels than RGB is not given back
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile(space)).tobytes()
+        path = save_png(f"{space}.png", photo)
+        Image.fromarray(photo).save(path, icc_profile=profile)
+        assert read_extras(path).icc_profile == (profile if kept else None)
     img = Image.new("P", (20, 20), 1)
     img.putpalette([0, 0, 0, 200, 10, 10] + [0] * 762)
     img.info["transparency"] = 0

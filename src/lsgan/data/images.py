@@ -200,13 +200,15 @@ WRITABLE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WE
 ALPHA_FORMATS = ("PNG", "WEBP")
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 EXIF_ORIENTATION = 0x0112
+ICC_RGB = b"RGB "  # an ICC profile's colour space (header bytes 16-19) that fits the RGB pixels written
 
 
 @dataclass(frozen=True)
 class ImageExtras:
-    """What ``read_image`` leaves out of an image file: its ICC colour profile, its EXIF (orientation reset, as
-    ``read_image`` turns the pixels upright) and, for an image with alpha, ``rgba`` (``H×W×4`` uint8, upright: the
-    alpha and the colours under it, before ``read_image`` composites them on white)."""
+    """What ``read_image`` leaves out of an image file: its ICC colour profile (an RGB one: the pixels written are
+    RGB), its EXIF (orientation reset, as ``read_image`` turns the pixels upright) and, for an image with alpha,
+    ``rgba`` (``H×W×4`` uint8, upright: the alpha and the colours under it, before ``read_image`` composites them on
+    white)."""
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
@@ -221,6 +223,8 @@ def read_extras(path: str | Path) -> ImageExtras:
             exif = img.getexif()
             exif.pop(EXIF_ORIENTATION, None)
             icc = img.info.get("icc_profile") or None
+            if icc is not None and icc[16:20] != ICC_RGB:  # a grey or CMYK file's profile: not for RGB pixels
+                icc = None
             has_alpha = _has_alpha(img)
     except _PIL_READ_ERRORS as err:
         raise InputImageError(f"{path}: not a readable image ({err})") from None
