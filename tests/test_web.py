@@ -81,6 +81,15 @@ def test_the_download_keeps_the_uploads_colour_profile_exif_and_alpha(page_callb
     np.testing.assert_array_equal(read_image(download)[4:, 4:], image[4:, 4:])
 
 
+def test_faces_left_as_they_are_are_told_by_file_name(page_callbacks, synth_faces, save_png, monkeypatch):
+    from lsgan.editing.editor import PreparedPhoto
+
+    upload = str(save_png("group.png", synth_faces[0]))
+    note = f"{upload}: face 1 is turned too far to edit, in profile (its nose tip beyond an eye); left as it is"
+    monkeypatch.setattr(page_callbacks, "_photo", lambda path: PreparedPhoto(synth_faces[0], [], path, [note]))
+    assert page_callbacks.notes(upload) == [note.replace(upload, "group.png")]
+
+
 def banded_masks(image):
     """Region masks of known shape for the random tiny model: eye = top third, mouth = bottom third, part = rest."""
     import torch

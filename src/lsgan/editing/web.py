@@ -163,6 +163,11 @@ class EditPage:
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image, read_extras(upload)))
 
+    def notes(self, upload: str) -> list[str]:
+        """The faces of an upload that are left as they are (too small, in profile), one line each, as the user
+        names the file."""
+        return [self.folder.user_message(note, upload) for note in self._photo(upload).notes]
+
     def kept_faces(self) -> list[str]:
         """The uploads whose prepared faces are in memory, oldest first."""
         with self._lock:
@@ -288,6 +293,8 @@ def build_app(page: EditPage):
 
         def load_upload(path):
             photo, state, aus, choices = page.load(path)
+            for note in page.notes(path):
+                gr.Warning(note)
             return photo, state, gr.Dropdown(choices=choices, value=EVERY_FACE), *aus
 
         # .success, not .then: after a refused upload there is nothing to edit (and no second error to show).
