@@ -1,0 +1,79 @@
+"""Whole-photo editing speed on CPU, by photo size: finding the faces (whole photo and tiles) and one edit of every
+face (`Editor.edit`: detection, reading, mesh motion, paint, paste-back), with the faces found.
+
+    python scripts/bench_photo_edit.py                       # 0.3, 2, 12 and 48 MP
+    python scripts/bench_photo_edit.py --megapixels 12 --faces 8 --face-size 60
+
+Each photo is a grey canvas of the given size with ``--faces`` copies of scikit-image's astronaut's head,
+``--face-size`` pixels wide (the face itself some three quarters of that), spread over it (a group shot). Times are the median of ``--repeats`` runs after one warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+
+ASPECT = 4 / 3
+
+
+def group_photo(megapixels: float, faces: int, face_size: int) -> np.ndarray:
+    """A ``megapixels`` canvas (4:3) with ``faces`` astronaut faces of ``face_size`` px on a grid."""
+    import cv2
+    from skimage import data
+
+    height = round(math.sqrt(megapixels * 1e6 / ASPECT))
+    width = round(height * ASPECT)
+    photo = np.full((height, width, 3), 150, np.uint8)
+    face = cv2.resize(np.ascontiguousarray(data.astronaut()[40:260, 120:330]), (face_size, face_size),
+                      interpolation=cv2.INTER_AREA)  # the head, a little hair and neck around the face
+    columns = math.ceil(math.sqrt(faces * ASPECT))
+    rows = math.ceil(faces / columns)
+    for index in range(faces):
+        row, column = divmod(index, columns)
+        y = round((row + 0.5) * height / rows - face_size / 2)
+        x = round((column + 0.5) * width / columns - face_size / 2)
+        photo[y:y + face_size, x:x + face_size] = face
+    return photo
+
+
+def median_seconds(run, repeats: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[0.3, 2.0, 12.0, 48.0])
+    parser.add_argument("--faces", type=int, default=5)
+    parser.add_argument("--face-size", type=int, default=80, help="head crop width in pixels")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.faces < 1 or args.face_size < 32 or args.repeats < 1 or min(args.megapixels) <= 0:
+        raise SystemExit("--faces and --repeats must be at least 1, --face-size at least 32, --megapixels positive")
+
+    from lsgan.data.faces import FaceAligner
+    from lsgan.editing import Editor
+
+    editor = Editor.from_pretrained()
+    print(f"{'photo':>14} {'faces found':>11} {'find faces s':>12} {'edit all s':>10}")
+    with FaceAligner() as aligner:
+        for megapixels in args.megapixels:
+            photo = group_photo(megapixels, args.faces, args.face_size)
+            found = len(aligner.detect(photo))
+            find = median_seconds(lambda: aligner.detect(photo), args.repeats)
+            edit = median_seconds(lambda: editor.edit(photo, emotion="surprised"), args.repeats)
+            size = f"{photo.shape[1]}x{photo.shape[0]}"
+            print(f"{size:>14} {f'{found} of {args.faces}':>11} {find:>12.2f} {edit:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
