@@ -113,6 +113,21 @@ def test_turn_is_where_the_nose_tip_lies_between_the_eyes(aligned, astronaut, al
     assert Landmarks(points, aligned.landmarks.scheme).turn() == pytest.approx(1.3)
 
 
+def test_a_small_photo_of_small_faces_asks_dlib_too_a_portrait_does_not(aligner, astronaut, monkeypatch):
+    """A 632×474 photo of five heads of 80 px: mediapipe reads it whole (too small for tiles) and finds two; as its
+    faces are all small in the photo, dlib is asked too, and the faces it adds are meshed. A portrait is not."""
+    head = resize_image(np.ascontiguousarray(astronaut[40:260, 120:330]), (80, 80))
+    photo = np.full((474, 632, 3), 150, np.uint8)
+    for x, y in [(65, 79), (276, 79), (487, 79), (65, 316), (276, 316)]:
+        photo[y:y + 80, x:x + 80] = head
+    faces = aligner.detect(photo)
+    assert len(faces) == 5 and all(f.landmarks.scheme.name == "mediapipe478" for f in faces)
+    asked = []
+    dlib = aligner._backends[1]
+    monkeypatch.setattr(dlib, "detect", lambda image: asked.append(image.shape) or [])
+    assert len(aligner.detect(np.ascontiguousarray(astronaut[0:300, 100:400]))) == 1 and not asked
+
+
 def test_tiles_cover_the_image_and_overlapping_boxes_are_one_face():
     from lsgan.data.faces import _cut_by_tile, _new_faces, tiles
 

@@ -228,6 +228,7 @@ class MediapipeDetector:
 
 SEARCH_MAX_SIDE = 2048  # face search runs on a copy at most this large: detection needs no more, and is bounded
 SAME_FACE_OVERLAP = 0.3  # intersection over the smaller box: two boxes this much on one another are one face
+SMALL_FACE = 0.25  # of the photo's longer side: a photo whose faces are all smaller may hold more (no portrait)
 
 
 def tiles(image: np.ndarray, sides: tuple[int, ...], stride: float) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -248,6 +249,16 @@ def _starts(length: int, side: int, step: int) -> list[int]:
         return [0]
     starts = list(range(0, length - side + 1, step))
     return starts if starts[-1] == length - side else [*starts, length - side]
+
+
+def _may_miss_faces(photo: np.ndarray, faces: list[DetectedFace]) -> bool:
+    """Whether mediapipe, having found ``faces``, may have missed others: it read the photo whole (too small for
+    tiles) and every face it found is small in it (``SMALL_FACE``), so the photo is no portrait; there it misses
+    faces of a tenth of the photo's side (five faces of 60 px in a 632×474 photo: two found)."""
+    longer = max(photo.shape[:2])
+    if longer > 1.25 * min(MediapipeDetector.TILE_SIDES) or faces[0].landmarks.scheme is not MEDIAPIPE478:
+        return False
+    return max(max(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in faces) < SMALL_FACE * longer
 
 
 def _cut_by_tile(box: Box, tile: Box, shape: tuple[int, ...]) -> bool:
@@ -397,13 +408,26 @@ class FaceAligner:
         return chosen
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
-        """Faces in an RGB uint8 photo, largest first (the first backend that finds any wins)."""
-        for backend in self._backends:
+        """Faces in an RGB uint8 photo, largest first: those of the first backend that finds any, and where that
+        may have missed some (``_may_miss_faces``), the later backends' too."""
+        for index, backend in enumerate(self._backends):
             faces = backend.detect(photo)
             if faces:
                 faces = [self._meshed(photo, face) for face in faces]
+                faces += self._more_faces(photo, faces, self._backends[index + 1:])
                 return sorted(faces, key=lambda f: f.area, reverse=True)
         return []
+
+    def _more_faces(self, photo: np.ndarray, faces: list[DetectedFace],
+                    others: list[MediapipeDetector | DlibDetector]) -> list[DetectedFace]:
+        """The faces ``others`` find beside ``faces`` where ``_may_miss_faces``: not on a face found, and only where
+        the mesh finds a face in their box (dlib takes a mission patch for a face now and then)."""
+        if not others or not _may_miss_faces(photo, faces):
+            return []
+        found = [face for backend in others for face in backend.detect(photo)]
+        new = _new_faces([face.box for face in found], [face.box for face in faces])
+        meshed = [self._meshed(photo, face) for face in found if face.box in new]
+        return [face for face in meshed if face.landmarks.scheme is MEDIAPIPE478]
 
     def _meshed(self, photo: np.ndarray, face: DetectedFace) -> DetectedFace:
         """``face`` with the 478-point mesh found in its box when another detector found it (mediapipe's detector
