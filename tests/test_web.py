@@ -48,13 +48,13 @@ def test_sliders_are_named_after_the_aus():
 
 
 def test_upload_sets_the_sliders_to_the_faces_aus(page_callbacks, tiny_editor, synth_faces, save_png):
-    photo, _, aus, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    photo, _, aus, _, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     np.testing.assert_array_equal(photo, synth_faces[0])
     np.testing.assert_allclose(aus, tiny_editor.estimate(synth_faces[0])[0], atol=0.005)
 
 
 def test_edit_returns_the_image_masks_and_a_download(page_callbacks, synth_faces, save_png):
-    _, face, aus, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    _, face, aus, _, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     aus[AU_IDS.index(12)] = 1.0
     image, masks, download = page_callbacks.edit(face, aus)
     assert image.shape == synth_faces[0].shape
@@ -73,7 +73,7 @@ def test_the_download_keeps_the_uploads_colour_profile_exif_and_alpha(page_callb
     exif[0x010F] = "lsgan test camera"
     upload = save_png("face.png", Image.fromarray(rgba))
     Image.fromarray(rgba).save(upload, icc_profile=profile, exif=exif.tobytes())
-    _, face, aus, _ = page_callbacks.load(str(upload))
+    _, face, aus, _, _ = page_callbacks.load(str(upload))
     image, _, download = page_callbacks.edit(face, aus)
     saved = Image.open(download)
     assert saved.info["icc_profile"] == profile and dict(saved.getexif()) == {0x010F: "lsgan test camera"}
@@ -82,12 +82,18 @@ def test_the_download_keeps_the_uploads_colour_profile_exif_and_alpha(page_callb
 
 
 def test_faces_left_as_they_are_are_told_by_file_name(page_callbacks, synth_faces, save_png, monkeypatch):
-    from lsgan.editing.editor import PreparedPhoto
-
     upload = str(save_png("group.png", synth_faces[0]))
     note = f"{upload}: face 1 is turned too far to edit, in profile (its nose tip beyond an eye); left as it is"
-    monkeypatch.setattr(page_callbacks, "_photo", lambda path: PreparedPhoto(synth_faces[0], [], path, [note]))
-    assert page_callbacks.notes(upload) == [note.replace(upload, "group.png")]
+    prepare = page_callbacks._prepare
+
+    def prepared_with_a_face_left(path):
+        photo = prepare(path)
+        photo.notes.append(note)
+        return photo
+
+    monkeypatch.setattr(page_callbacks, "_prepare", prepared_with_a_face_left)
+    *_, notes = page_callbacks.load(upload)
+    assert notes == [note.replace(upload, "group.png")]
 
 
 def banded_masks(image):
@@ -103,7 +109,7 @@ def banded_masks(image):
 def test_region_choice_keeps_pixels_outside_that_region_exact(page_callbacks, tiny_editor, synth_faces, save_png,
                                                               monkeypatch):
     monkeypatch.setattr(tiny_editor.generator, "region_masks", banded_masks)
-    _, face, aus, choices = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    _, face, aus, choices, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     assert choices == ["every face"]  # one face: nothing to choose
     aus[AU_IDS.index(12)] = 1.0
     aus[AU_IDS.index(1)] = 1.0
@@ -118,7 +124,7 @@ def test_region_choice_keeps_pixels_outside_that_region_exact(page_callbacks, ti
 def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor, synth_faces, save_png, monkeypatch):
     monkeypatch.setattr(web, "KEPT_DOWNLOADS", 2)
     page = EditPage(tiny_editor, WebConfig())
-    _, face, aus, _ = page.load(str(save_png("face.png", synth_faces[0])))
+    _, face, aus, _, _ = page.load(str(save_png("face.png", synth_faces[0])))
     downloads = [page.edit(face, aus)[2] for _ in range(4)]
     assert [Path(d).is_file() for d in downloads] == [False, False, True, True]
     page.close()
@@ -192,11 +198,11 @@ def test_photos_over_the_memory_budget_are_read_again_not_kept(tiny_editor, synt
     try:
         small = [_as_upload(page, save_png(f"small{i}.png", face)) for i, face in enumerate(synth_faces[:2])]
         large = _as_upload(page, save_png("large.png", np.repeat(np.repeat(synth_faces[2], 2, 0), 2, 1)))
-        _, first, aus, _ = page.load(small[0])
+        _, first, aus, _, _ = page.load(small[0])
         assert page.kept_faces() == [first]
         page.load(small[1])
         assert page.kept_faces() == [small[1]]  # the older one was dropped
-        _, state, aus, _ = page.load(large)
+        _, state, aus, _, _ = page.load(large)
         assert page.kept_faces() == []  # too large to keep: nothing of it stays in memory
         image, _, _ = page.edit(state, aus)
         assert page.kept_faces() == [] and image.shape == (2 * size, 2 * size, 3)

@@ -236,7 +236,7 @@ def tiles(image: np.ndarray, sides: tuple[int, ...], stride: float) -> Iterator[
     1.25 times as large, ``stride`` × side apart, the last of each row and column flush with the image's edge."""
     height, width = image.shape[:2]
     for side in sides:
-        if max(height, width) <= 1.25 * side:
+        if not _tiled(image.shape, side):
             continue
         step = max(1, int(side * stride))
         for y0 in _starts(height, side, step):
@@ -255,10 +255,14 @@ def _may_miss_faces(photo: np.ndarray, faces: list[DetectedFace]) -> bool:
     """Whether mediapipe, having found ``faces``, may have missed others: it read the photo whole (too small for
     tiles) and every face it found is small in it (``SMALL_FACE``), so the photo is no portrait; there it misses
     faces of a tenth of the photo's side (five faces of 60 px in a 632×474 photo: two found)."""
-    longer = max(photo.shape[:2])
-    if longer > 1.25 * min(MediapipeDetector.TILE_SIDES) or faces[0].landmarks.scheme is not MEDIAPIPE478:
+    if _tiled(photo.shape, min(MediapipeDetector.TILE_SIDES)) or faces[0].landmarks.scheme is not MEDIAPIPE478:
         return False
-    return max(max(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in faces) < SMALL_FACE * longer
+    return max(max(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in faces) < SMALL_FACE * max(photo.shape[:2])
+
+
+def _tiled(shape: tuple[int, ...], side: int) -> bool:
+    """Whether a photo of ``shape`` is read in tiles of ``side`` too: where it is over 1.25 times as large."""
+    return max(shape[:2]) > 1.25 * side
 
 
 def _cut_by_tile(box: Box, tile: Box, shape: tuple[int, ...]) -> bool:

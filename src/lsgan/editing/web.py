@@ -130,9 +130,10 @@ class EditPage:
         self._photos: OrderedDict[str, PreparedPhoto] = OrderedDict()
         self._lock = threading.Lock()  # Gradio runs callbacks in worker threads
 
-    def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str]]:
+    def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str], list[str]]:
         """An uploaded file -> (the photo, the page state for it, the largest face's AUs for the sliders, the face
-        choices: every face, then each face's number, left to right)."""
+        choices: every face, then each face's number, left to right; the faces left as they are, too small or in
+        profile, one line each as the user names the file)."""
         if not path:
             raise LsganError("upload a photo of a face first")
         photo = self._prepare(path)  # faces largest first
@@ -141,7 +142,7 @@ class EditPage:
         self._keep(path, photo)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
-        return photo.photo, path, aus, choices
+        return photo.photo, path, aus, choices, [self.folder.user_message(note, path) for note in photo.notes]
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
              motion: str | None = None, creases: bool | None = None
@@ -162,11 +163,6 @@ class EditPage:
         self._keep(upload, photo)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image, read_extras(upload)))
-
-    def notes(self, upload: str) -> list[str]:
-        """The faces of an upload that are left as they are (too small, in profile), one line each, as the user
-        names the file."""
-        return [self.folder.user_message(note, upload) for note in self._photo(upload).notes]
 
     def kept_faces(self) -> list[str]:
         """The uploads whose prepared faces are in memory, oldest first."""
@@ -292,8 +288,8 @@ def build_app(page: EditPage):
             return page.edit(upload_path, list(aus), face, region, motion, creases)
 
         def load_upload(path):
-            photo, state, aus, choices = page.load(path)
-            for note in page.notes(path):
+            photo, state, aus, choices, notes = page.load(path)
+            for note in notes:
                 gr.Warning(note)
             return photo, state, gr.Dropdown(choices=choices, value=EVERY_FACE), *aus
 
