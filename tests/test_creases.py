@@ -116,7 +116,7 @@ def test_the_page_shades_the_folds_only_when_its_box_is_ticked(tiny_bundle, astr
     editor = Editor.from_pretrained(tiny_bundle)
     page = EditPage(editor, WebConfig())
     try:
-        _, upload, _, _ = page.load(str(save_png("astronaut.png", astronaut)))
+        _, upload, _, _, _ = page.load(str(save_png("astronaut.png", astronaut)))
         angry = list(emotion_vector("angry"))
         plain, _, _ = page.edit(upload, angry)
         folded, _, _ = page.edit(upload, angry, creases=True)

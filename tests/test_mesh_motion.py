@@ -773,7 +773,7 @@ def test_the_web_page_chooses_the_motion_per_edit(closed_mouth, save_png):
     with Editor.from_pretrained(motion="model") as editor:
         page = EditPage(editor, WebConfig())
         try:
-            _, upload, aus, _ = page.load(str(save_png("face.png", closed_mouth)))
+            _, upload, aus, _, _ = page.load(str(save_png("face.png", closed_mouth)))
             aus[au_index(25)], aus[au_index(26)] = 1.0, 1.0
             by_model, _, _ = page.edit(upload, aus, "every face", "whole face")
             assert editor._mesh_basis is None
