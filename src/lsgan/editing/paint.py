@@ -131,7 +131,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     rows = np.arange(side, dtype=np.float32)[:, None]
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
-    light = _face_light(crop, points)
+    light = _face_light(_face_luma(crop, points))
     for eye in range(2):
         shown = polygon_coverage(eye_contour(points, eye), side, scale)
         opened = polygon_coverage(eye_contour(targets, eye), side, scale)
@@ -294,8 +294,9 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
     at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
     own_teeth = was_open > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
-    teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(crop, points),
-                             _face_luma(crop, points), own_teeth)[:, None, None]
+    face_luma = _face_luma(crop, points)
+    teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(face_luma), face_luma,
+                             own_teeth)[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     painted = alpha + at_the_lips
@@ -395,9 +396,10 @@ def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, mid
     return cv2.GaussianBlur(band * shade * gaps * lip_shadow, (0, 0), 0.25 * scale)
 
 
-def _face_light(crop: np.ndarray, points: np.ndarray) -> float:
-    """How bright the light on this face is, as a factor on teeth and eyeball colours (``TEETH_LIGHT_RANGE``)."""
-    return float(np.clip(np.sqrt(_face_luma(crop, points) / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
+def _face_light(face_luma: float) -> float:
+    """How bright the light on a face of mean luma ``face_luma`` is, as a factor on teeth and eyeball colours
+    (``TEETH_LIGHT_RANGE``)."""
+    return float(np.clip(np.sqrt(face_luma / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
 
 
 def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
