@@ -220,8 +220,9 @@ def test_a_face_the_editor_cannot_edit_is_reported_and_left_as_it_is(editor, ast
         monkeypatch.setattr(editing, "_turn", lambda face: -0.3 if face.aligned.box[0] > 512 else frontal(face))
     result = editor.edit(photo, emotion="happy")
     assert len(result.faces) == 1 and result.faces[0].number == 0
-    [note] = result.notes
+    [note], [left] = result.notes, result.left
     assert f"face 1 is {why}" in note and "left as it is" in note
+    assert (left.number, left.note) == (1, note) and left.why.startswith(why)  # the reason itself, for a benchmark
     np.testing.assert_array_equal(result.image[:, 512:], photo[:, 512:])
     with pytest.raises(FaceChoiceError, match=f"face 1 is {why}"):
         editor.edit(photo, emotion="happy", face=1)

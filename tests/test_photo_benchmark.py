@@ -386,7 +386,7 @@ def test_every_face_of_a_photo_is_measured_and_named_by_the_editors_number(tmp_p
         def edit(self, images, aus=None, *, emotion=None, intensity=None):
             result = super().edit(images, emotion=emotion)
             result.faces = [SimpleNamespace(box=self.aligner.detect(np.array(images))[0].box)]
-            result.notes = ["pair.png: face 1 is turned too far to edit (in profile); left as it is"]
+            result.left = [SimpleNamespace(number=1, why="turned too far to edit (in profile)")]
             return result
 
     rows = _rows(results_csv(run_photo_benchmark(EditsTheLargestOnly(), [tmp_path / "pair.png"], ("happy",),

@@ -21,6 +21,7 @@ from PIL import Image
 
 from lsgan.data.images import read_image
 from lsgan.editing import web
+from lsgan.editing.editor import LeftFace
 from lsgan.editing.web import EditPage, WebConfig, exposure_warning, slider_label
 from lsgan.errors import LsganError
 from lsgan.facs import AU_IDS, edit_vector
@@ -83,12 +84,13 @@ def test_the_download_keeps_the_uploads_colour_profile_exif_and_alpha(page_callb
 
 def test_faces_left_as_they_are_are_told_by_file_name(page_callbacks, synth_faces, save_png, monkeypatch):
     upload = str(save_png("group.png", synth_faces[0]))
+    left = LeftFace(upload, 1, "turned too far to edit, in profile (its nose tip beyond an eye)")
     note = f"{upload}: face 1 is turned too far to edit, in profile (its nose tip beyond an eye); left as it is"
     prepare = page_callbacks._prepare
 
     def prepared_with_a_face_left(path):
         photo = prepare(path)
-        photo.notes.append(note)
+        photo.left.append(left)
         return photo
 
     monkeypatch.setattr(page_callbacks, "_prepare", prepared_with_a_face_left)

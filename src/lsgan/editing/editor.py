@@ -137,6 +137,20 @@ class PreparedFace:
         return (x1 - x0) * (y1 - y0)
 
 
+@dataclass(frozen=True)
+class LeftFace:
+    """A face found but left as it is, and why (``why``: e.g. ``too small to edit (20 px, under 24 px)``)."""
+
+    name: str  # the input's name
+    number: int  # the face's number in it (left to right)
+    why: str
+
+    @property
+    def note(self) -> str:
+        """One line for the user: ``photo.jpg: face 1 is too small to edit (...); left as it is``."""
+        return f"{self.name}: face {self.number} is {self.why}; left as it is"
+
+
 @dataclass
 class PreparedPhoto:
     """One input: the photo and the faces of it to edit (numbered left to right; edited largest first)."""
@@ -144,7 +158,11 @@ class PreparedPhoto:
     photo: np.ndarray  # H×W×3 uint8, the input as given
     faces: list[PreparedFace]
     name: str = "image"
-    notes: list[str] = field(default_factory=list)  # faces found but left as they are, and why
+    left: list[LeftFace] = field(default_factory=list)  # faces found but left as they are, and why
+
+    @property
+    def notes(self) -> list[str]:
+        return [face.note for face in self.left]
 
 
 @dataclass
@@ -165,7 +183,12 @@ class EditResult:
     crops: list[np.ndarray] = field(default_factory=list)  # each face's edited model crop, uint8 S×S×3
     photo_masks: list[np.ndarray] = field(default_factory=list)  # per input, its faces' masks, float H×W×3
     faces: list[FaceReport] = field(default_factory=list)  # per face: which input and face number
-    notes: list[str] = field(default_factory=list)  # faces found but not edited (too small), one line each
+    left: list[LeftFace] = field(default_factory=list)  # faces found but not edited (too small, in profile), and why
+
+    @property
+    def notes(self) -> list[str]:
+        """The faces left as they are, one line each."""
+        return [face.note for face in self.left]
 
     @property
     def image(self) -> np.ndarray:
@@ -293,9 +316,9 @@ class Editor:
                 pairs = [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]
                 masks_on_photos.append(_masks_on_photo(photo, pairs))
         reports = [FaceReport(index, face.number, face.aligned.box if face.aligned else None) for index, face in faces]
-        notes = [note for photo in photos for note in photo.notes]
+        left = [face for photo in photos for face in photo.left]
         return EditResult(images, crop_masks, np.asarray(target_aus), np.asarray(source_aus),
-                          list(to_uint8(edited)), masks_on_photos, reports, notes)
+                          list(to_uint8(edited)), masks_on_photos, reports, left)
 
     def close(self) -> None:
         """Free the face detectors (if any were loaded)."""
@@ -334,15 +357,16 @@ class Editor:
         for face in sorted(wanted, key=lambda face: face.area, reverse=True):
             side, turn = _box_side(face), _turn(face)
             if side < self.config.min_face:
-                photo.notes.append(f"{photo.name}: face {face.number} is too small to edit ({side:.0f} px, "
-                                   f"under {self.config.min_face} px); left as it is")
+                why = f"too small to edit ({side:.0f} px, under {self.config.min_face} px)"
             elif turn is not None and not -self.config.max_turn <= turn <= 1 + self.config.max_turn:
-                photo.notes.append(f"{photo.name}: face {face.number} is turned too far to edit, in profile (its "
-                                   f"nose tip beyond an eye); left as it is")
+                why = "turned too far to edit, in profile (its nose tip beyond an eye)"
             else:
                 kept.append(face)
+                continue
+            photo.left.append(LeftFace(photo.name, face.number, why))
         if not kept:
-            raise FaceChoiceError(photo.notes[-1].replace("; left as it is", ""))
+            last = photo.left[-1]
+            raise FaceChoiceError(f"{last.name}: face {last.number} is {last.why}")
         photo.faces = kept
         return photo
 

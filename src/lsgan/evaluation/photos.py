@@ -304,7 +304,7 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
     for row, source in zip(rows, sources):
         row.seconds = seconds
         if not _was_edited(result, source.box):
-            row.status, row.reason = "failed", _left_reason(getattr(result, "notes", []), row.face or 0)
+            row.status, row.reason = "failed", _left_reason(getattr(result, "left", []), row.face or 0)
             continue
         row.identity_distance = judges.describer.distance(photo, edited, source.box)
         row.identity_distance_faceres = judges.faceres.distance(photo, edited, source.box)
@@ -320,13 +320,12 @@ def _edit_and_measure(editor: PhotoEditor, path: Path, faces: Sequence[int | Non
     return rows, edited
 
 
-def _left_reason(notes: list[str], number: int) -> str:
-    """Why the editor left face ``number`` as it is, from its note (``... face 1 is too small to edit (20 px, under
-    24 px); left as it is``)."""
-    for note in notes:
-        _, named, why = note.partition(f"face {number} is ")
-        if named:
-            return f"the editor left this face as it is: {why.removesuffix('; left as it is')}"
+def _left_reason(left: Sequence[object], number: int) -> str:
+    """Why the editor left face ``number`` as it is: the ``why`` of its entry in the result's faces left
+    (``EditResult.left``: ``number`` and ``why``, e.g. ``too small to edit (20 px, under 24 px)``)."""
+    for face in left:
+        if getattr(face, "number", None) == number:
+            return f"the editor left this face as it is: {face.why}"
     return "the editor left this face as it is"
 
 
