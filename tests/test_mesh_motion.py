@@ -32,6 +32,7 @@ from lsgan.data.mesh_basis import (
     rendered_lips,
     symmetric,
 )
+from lsgan.editing import editor as editor_module
 from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
@@ -39,9 +40,10 @@ from lsgan.editing.mesh_motion import (
     FIELD_SCALE, MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, lips_as_shown, mesh_motion, photo_basis, teeth_kept,
 )
 from lsgan.editing.paint import (
-    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH,
-    SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours, detail_view, eye_contour, eye_paint, lip_gap,
-    lower_teeth_exposure, mouth_paint, over, polygon_coverage, stretched, teeth_colour, teeth_exposure,
+    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE, PAINT_SCALE, SCLERA_RGB,
+    SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours, detail_view, eye_contour, eye_paint,
+    lip_gap, lower_teeth_exposure, mouth_paint, over, paint_scale, polygon_coverage, stretched, teeth_colour,
+    teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -478,6 +480,22 @@ def test_bared_teeth_reach_the_lips_of_a_narrow_smile_and_the_cavity_stays_insid
     assert mouth_paint(crop, closed, mouth_mesh(9, 0.3), flow, scale, 1.0)[3].max() < 0.5  # touching: a sliver
 
 
+def test_bared_teeth_are_in_the_lips_shadow_at_the_lips_not_a_bright_rim():
+    """Bared upper teeth drawn up to the inner lip are shaded there as next to it (the upper lip's shadow): the
+    teeth are brightest some way below the lip, not in a rim along it, and grow lighter all the way there (no dark
+    seam where the painted opening's own edge runs)."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    paint = mouth_paint(crop, mouth_mesh(8, 0.0), mouth_mesh(8, 8.0), np.zeros((2, size, size), np.float32), scale,
+                        teeth_exposure(au_vector({10: 1.0})))
+    middle = round((32 + 0.5) * scale - 0.5)
+    painted = np.flatnonzero(paint[3, :, middle] > 0.5)
+    light = paint[:3, painted, middle].mean(axis=0)
+    assert light.argmax() >= scale // 2  # the brightest teeth are half a crop pixel or more below the lip
+    assert light[0] < light.max() - 0.1
+    assert (np.diff(light[:light.argmax() + 1]) > -0.01).all()
+
+
 def test_painted_teeth_match_the_faces_own_or_take_half_their_colour_from_the_eyes(face):
     """Teeth and sclera are both near white in the same light and cast: the painted teeth's colour is half the
     sclera's (brightened ``SCLERA_TO_TEETH`` times), half ``TEETH_RGB`` in the face's light; eyes behind dark glasses,
@@ -759,6 +777,32 @@ def test_motion_presets_of_the_editor(closed_mouth):
     far = (slice(0, 40), slice(0, 40))  # the photo's corner: never part of a face edit
     for image in outputs.values():
         np.testing.assert_array_equal(image[far], astronaut[far])
+
+
+def test_the_paint_is_as_fine_as_the_photo(closed_mouth, monkeypatch):
+    """A face larger in its photo is painted at more pixels per crop pixel (``paint_scale``: the photo's, within
+    ``PAINT_SCALE`` and ``MAX_PAINT_SCALE``), so an opened mouth's teeth and cavity keep edges as sharp as the
+    photo's; at the smallest paint, enlarged, the same edit is soft."""
+    def shrink(s: float, turn: float = 0.0) -> np.ndarray:  # photo -> crop, s photo pixels per crop pixel
+        c, n = np.cos(turn), np.sin(turn)
+        return np.array([[c / s, -n / s, 3.0], [n / s, c / s, -2.0]])
+
+    assert [paint_scale(shrink(s)) for s in (2.0, 4.0, 4.2, 6.9, 11.0, 40.0)] == [4, 4, 5, 7, 11, MAX_PAINT_SCALE]
+    assert paint_scale(shrink(6.9, turn=0.7)) == 7
+    big = cv2.resize(closed_mouth, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    luma = np.array([0.299, 0.587, 0.114])
+
+    def steep_steps(image: np.ndarray) -> float:  # the mean of the 100 largest luma steps down the edited mouth
+        changed = np.abs(image.astype(float) - big.astype(float)).max(axis=-1) > 30
+        steps = np.abs(np.diff(image @ luma, axis=0))[changed[1:] & changed[:-1]]
+        return float(np.sort(steps)[-100:].mean())
+
+    with Editor.from_pretrained() as editor:
+        assert paint_scale(editor.prepare(big)[0].faces[0].matrix) > 2 * PAINT_SCALE
+        fine = editor.edit(big, aus="10=1,25=1,26=1").image
+        monkeypatch.setattr(editor_module, "paint_scale", lambda matrix: PAINT_SCALE)
+        coarse = editor.edit(big, aus="10=1,25=1,26=1").image
+    assert steep_steps(fine) > 1.5 * steep_steps(coarse)  # measured 67 and 35
 
 
 def test_lsgan_edit_refuses_an_unknown_motion(lsgan, face_files):

@@ -40,7 +40,7 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis
-from lsgan.editing.paint import PAINT_SCALE, detail_view
+from lsgan.editing.paint import detail_view, paint_scale
 from lsgan.editing.reading import VIEWS, View, view_crops
 from lsgan.editing.targets import (
     AUInput,
@@ -394,10 +394,11 @@ class Editor:
         at the paint's resolution."""
         if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return FaceField(flow, colour)
+        scale = paint_scale(face.matrix)  # the paint as sharp as the photo
         if face.detail is None and photo is not None:  # made once per face (sequences: every frame)
-            face.detail = detail_view(photo, face.matrix, face.crop.shape[0])
+            face.detail = detail_view(photo, face.matrix, face.crop.shape[0], scale)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis,
-                             detail=face.detail)
+                             scale, face.detail)
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion
@@ -405,7 +406,7 @@ class Editor:
         shade = None
         if creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
-                                 PAINT_SCALE)
+                                 scale)
         return FaceField(flow, colour, motion.paint, motion.target_points, shade)
 
     def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,

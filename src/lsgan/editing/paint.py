@@ -1,5 +1,6 @@
-"""The paint of an edit: what a warp cannot make, [4, P, P] (RGB in [-1, 1] and alpha), drawn at P = ``PAINT_SCALE``
-× S for an S×S crop so that it stays sharp at the photo's resolution.
+"""The paint of an edit: what a warp cannot make, [4, P, P] (RGB in [-1, 1] and alpha), drawn at P = scale × S for
+an S×S crop, the scale as many paint pixels per crop pixel as the photo has (``paint_scale``: 4 to 12) so that the
+paint is as sharp as the photo around it.
 
 Above all the inside of a mouth that opens (``mouth_paint``): where the moved inner-lip contour encloses pixels that
 were not already open in the source, an RGB colour (dark cavity, upper teeth in the top part) and its alpha. A source
@@ -37,7 +38,9 @@ from lsgan.data.mesh_basis import LOWER_LIDS, UPPER_LIDS
 from lsgan.editing.fields import resample_field
 from lsgan.facs import au_index
 
-PAINT_SCALE = 4
+PAINT_SCALE = 4  # paint pixels per crop pixel at least ...
+MAX_PAINT_SCALE = 12  # ... and at most: as many as the photo has (``paint_scale``), up to a 768-pixel paint
+SOFT_EDGE = 1.0  # paint pixels: the Gaussian sigma that softens the painted eyeball's and teeth's edges
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
@@ -143,7 +146,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
         depth = (rows - _column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
         colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
-        alpha_eye = cv2.GaussianBlur(new, (0, 0), 0.25 * scale)
+        alpha_eye = cv2.GaussianBlur(new, (0, 0), SOFT_EDGE)
         rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
         alpha = np.maximum(alpha, alpha_eye)
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
@@ -157,6 +160,14 @@ def _paint_view(crop: np.ndarray, scale: int, detail: np.ndarray | None) -> np.n
     if detail.shape[:2] != (side, side):
         raise ValueError(f"detail is {detail.shape[:2]}, the paint {side}x{side}")
     return detail
+
+
+def paint_scale(matrix: np.ndarray) -> int:
+    """Paint pixels per crop pixel for a face whose photo -> crop matrix (2×3) is ``matrix``: as many as the photo
+    has pixels per crop pixel, so that the paint is as sharp as the photo around it, within ``PAINT_SCALE`` and
+    ``MAX_PAINT_SCALE``."""
+    photo_per_crop = 1.0 / np.sqrt(abs(float(np.linalg.det(matrix[:, :2]))))
+    return int(np.clip(np.ceil(photo_per_crop - 1e-6), PAINT_SCALE, MAX_PAINT_SCALE))
 
 
 def detail_view(photo: np.ndarray, matrix: np.ndarray, size: int, scale: int = PAINT_SCALE) -> np.ndarray:
@@ -285,22 +296,24 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
     bared = _bared(exposure)
     upper = _teeth(extent, scale, teeth_px, bared, midline, eye_distance)
-    teeth = upper
+    teeth = upper.coverage * upper.light
     lower_px = LOWER_TEETH_HEIGHT * eye_distance * lower_exposure
     if lower_px > 0:
-        teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * _teeth(_flipped(extent), scale, lower_px, 0.0, midline,
-                                                              eye_distance, LOWER_TOOTH_EDGES, LOWER_EDGE_ARC)[::-1])
-    teeth = teeth * alpha
-    # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips; unbared ones stay inside
-    at_the_lips = upper * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
+        lower = _teeth(_flipped(extent), scale, lower_px, 0.0, midline, eye_distance, LOWER_TOOTH_EDGES,
+                       LOWER_EDGE_ARC)
+        teeth = np.maximum(teeth, LOWER_TEETH_LIGHT * (lower.coverage * lower.light)[::-1])
+    # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips, shaded there as next to
+    # them (in the lip's shadow, not a bright rim); unbared ones stay inside
+    at_the_lips = upper.coverage * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
     own_teeth = was_open > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
     face_luma = _face_luma(crop, points)
     teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(face_luma), face_luma,
                              own_teeth)[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
+    by_the_lips = cavity * (1 - upper.light) + teeth_rgb * upper.light
     painted = alpha + at_the_lips
-    rgb = (inside * alpha + teeth_rgb * at_the_lips) / np.maximum(painted, 1e-6)
+    rgb = (inside * alpha + by_the_lips * at_the_lips) / np.maximum(painted, 1e-6)
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
 
 
@@ -363,17 +376,26 @@ def _flipped(extent: _ColumnExtent) -> _ColumnExtent:
     return _ColumnExtent(extent.inside[::-1], extent.columns, last - extent.bottom, last - extent.top)
 
 
+@dataclass(frozen=True)
+class _Teeth:
+    """Painted teeth, [P, P] each in [0, 1]: where they are (``coverage``) and how light they are there
+    (``light``: 1 the teeth's colour, 0 the cavity's)."""
+
+    coverage: np.ndarray
+    light: np.ndarray
+
+
 def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
            eye_distance: float, tooth_edges: tuple[float, ...] = TOOTH_EDGES, edge_arc: float = UPPER_EDGE_ARC
-           ) -> np.ndarray:
-    """[P, P] in [0, 1]: the top ``teeth_px`` paint pixels of each column of the opening (at most a share of its
-    height that grows from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), no lower than the teeth's edge
-    (``edge_arc``, through the middle column's), darker towards the corners, as separate teeth (``TOOTH_EDGES``
-    either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels) whose gaps let the cavity through,
-    most at the gum."""
+           ) -> _Teeth:
+    """The top ``teeth_px`` paint pixels of each column of the opening (at most a share of its height that grows
+    from ``TEETH_SHARE`` to ``BARED_TEETH_SHARE`` with ``bared``), no lower than the teeth's edge (``edge_arc``,
+    through the middle column's), darker towards the corners and in the upper lip's shadow, as separate teeth
+    (``TOOTH_EDGES`` either side of ``midline``, paint pixels; ``eye_distance`` in paint pixels) whose gaps let the
+    cavity through, most at the gum."""
     inside, columns, top, bottom = extent.inside, extent.columns, extent.top, extent.bottom
     if not columns.any():
-        return np.zeros(inside.shape, np.float32)
+        return _Teeth(np.zeros(inside.shape, np.float32), np.zeros(inside.shape, np.float32))
     height = np.where(columns, bottom - top + 1, 0).astype(np.float32)
     rows = np.arange(inside.shape[0], dtype=np.float32)[:, None]
     share = TEETH_SHARE + (BARED_TEETH_SHARE - TEETH_SHARE) * bared
@@ -393,7 +415,8 @@ def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, mid
     edge_ward = np.clip(from_gum, 0.0, 1.0)
     gaps = 1.0 - TOOTH_GAP_DEPTH * closeness[None] * (0.4 + 0.6 * edge_ward)
     lip_shadow = LIP_SHADOW + (1.0 - LIP_SHADOW) * np.clip(2.0 * edge_ward, 0.0, 1.0)
-    return cv2.GaussianBlur(band * shade * gaps * lip_shadow, (0, 0), 0.25 * scale)
+    light = np.broadcast_to(shade * gaps * lip_shadow, band.shape).astype(np.float32)
+    return _Teeth(cv2.GaussianBlur(band, (0, 0), SOFT_EDGE), cv2.GaussianBlur(light, (0, 0), SOFT_EDGE))
 
 
 def _face_light(face_luma: float) -> float:
