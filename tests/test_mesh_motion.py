@@ -867,6 +867,46 @@ def test_reports_name_the_upper_face_gain():
     assert describe_motion("model", False, 1.0) == "motion model"
 
 
+def test_lips_that_close_are_lips_from_lip_to_lip(basis, monkeypatch):
+    """A smile with the teeth showing edited to neutral: the moved mesh closes the lips, and no band of the source's
+    teeth is left between them (the field's smoothing had mixed the upper lip's motion down with the lower lip's up
+    where they meet, and pixels of the closed lips sampled the teeth: ``lips_stay_lips``)."""
+    from lsgan.data.synthfacs import render, sample_identity
+    from lsgan.editing import mesh_motion as motion_module
+
+    smile = au_vector({10: 0.6, 12: 1.0, 25: 1.0})
+    photo = np.full((400, 400, 3), 128, np.uint8)
+    photo[72:328, 72:328] = render(sample_identity(5), smile, 256).image
+    with FaceAligner(SIZE) as aligner:
+        face = aligner.align(photo)
+    points, side = face.landmarks.points, SIZE * FIELD_SCALE
+    enlarged = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_CUBIC)
+
+    def teeth_between_the_lips(image: np.ndarray, mesh: np.ndarray) -> int:  # bright grey pixels, ±2 crop px
+        inner = mesh[list(MEDIAPIPE478.inner_lips)]
+        middle = inner[:, 1].mean()
+        window = image[round((middle - 2) * FIELD_SCALE):round((middle + 2) * FIELD_SCALE),
+                       round(inner[:, 0].min() * FIELD_SCALE):round(inner[:, 0].max() * FIELD_SCALE)].astype(float)
+        return int(((window.mean(axis=-1) > 170) & (np.ptp(window, axis=-1) < 40)).sum())
+
+    def edited(motion) -> np.ndarray:  # the crop through the field at its resolution, the paint laid over
+        grid = (np.arange(side, dtype=np.float32) + 0.5) / FIELD_SCALE - 0.5
+        xs, ys = np.meshgrid(grid, grid)
+        to_field = [((axis + flow * SIZE / 2 + 0.5) * FIELD_SCALE - 0.5).astype(np.float32)
+                    for axis, flow in ((xs, motion.flow[0]), (ys, motion.flow[1]))]
+        warped = cv2.remap(enlarged, *to_field, cv2.INTER_LINEAR).astype(np.float32)
+        paint = resample_field(motion.paint, side)
+        return warped * (1 - paint[3][..., None]) + (paint[:3].transpose(1, 2, 0) + 1) * 127.5 * paint[3][..., None]
+
+    assert teeth_between_the_lips(enlarged, points) > 40  # the source shows its teeth
+    neutral = np.zeros(NUM_AUS, np.float32)
+    closed = mesh_motion(face.crop, points, smile, neutral, basis)
+    assert lip_gap(closed.target_points) < 0.2 and teeth_between_the_lips(edited(closed), closed.target_points) == 0
+    monkeypatch.setattr(motion_module, "lips_stay_lips", lambda flow, *args: flow)
+    smoothed = mesh_motion(face.crop, points, smile, neutral, basis)
+    assert teeth_between_the_lips(edited(smoothed), smoothed.target_points) > 8  # what it fixes
+
+
 def test_a_smile_keeps_the_teeth_a_parted_mouth_already_shows(basis, face):
     """A smile asked of a face whose parted lips show its teeth opens them no more than ``MAX_STRETCH`` times their
     area (``teeth_kept``): the face keeps its own teeth, where an opening by the jaw alone paints them over; a closed

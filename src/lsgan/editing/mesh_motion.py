@@ -10,7 +10,8 @@ target AUs [16], ``mesh_motion`` returns
   border and inside each eye wherever both the source and the edit show the eyeball (``still_eyes``: the eyeball
   does not move with an expression, only the lids over it; a warp that moved it with the lids stretched the iris
   for a raised lid and squashed it for a narrowed one); in between it is linear over the Delaunay triangles of
-  those points, then lightly smoothed.
+  those points, then lightly smoothed. Lips stay lips (``lips_stay_lips``): where the smoothing would have a closing
+  lip sample the source's opening (its teeth), the lip is squeezed over it instead.
 - ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, above all the inside of a mouth that
   opens and the eyeball a raised lid uncovers (``editing.paint``: ``mouth_paint``, ``eye_paint``).
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
@@ -36,7 +37,7 @@ from lsgan.data.faces import MEDIAPIPE478
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.paint import (
     PAINT_SCALE, eye_contour, eye_paint, lip_gap, lower_teeth_exposure, mouth_paint, over, paint_grid,
-    polygon_coverage, shows_teeth, stretched, teeth_exposure,
+    polygon_coverage, shows_teeth, stretched, teeth_exposure, without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
 
@@ -54,6 +55,9 @@ OPENING_AUS = (25, 26)
 GAP_TOLERANCE = 0.005  # crop-side fractions (a third of a pixel at 64 px): mesh noise, not a misread opening
 STILL_INSET = 0.25  # crop pixels inside an eye opening that both the source and the edit show: held still there
 STILL_STEP = 2  # field pixels between the fixed points that hold it still
+OPENING_SLACK = 0.5  # crop pixels: a mouth's opening, for its lips (``lips_stay_lips``), reaches this far beyond
+# its mesh contour (which may cut across the teeth's edge) ...
+LIP_BAND = 1.5  # ... and a closing lip's band this deep beyond that takes the opening it must cover, squeezed
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     target_aus = teeth_kept(points, source_aus, target_aus, basis, size, paint_scale)
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
+    flow = lips_stay_lips(flow, points, targets, size)
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
                         lower_teeth_exposure(target_aus), detail)
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
@@ -199,6 +204,59 @@ def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int, sca
     if still is not None:  # the smoothing must not leak the lids' motion into the still region (a soft edge: no fold)
         field *= 1.0 - cv2.GaussianBlur(still, (0, 0), sigma)[..., None]
     return np.ascontiguousarray(field.transpose(2, 0, 1) / (size / 2))
+
+
+def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, size: int, scale: int = FIELD_SCALE
+                   ) -> np.ndarray:
+    """``flow`` [2, F, F] (grid units, F = ``scale`` × S) with the edit's lips sampling only the source's lips: where a
+    pixel outside the edit's lip opening (``_opening`` of the moved mesh ``targets``) would sample inside the
+    source's (of ``points``: its teeth, its mouth), the source's lip on that side, ``LIP_BAND`` deep, and the opening
+    down to the deepest such sample in that column are squeezed into the lip band (a fold-free remap in each source
+    column; the upper half of the opening goes to the upper lip, the lower to the lower). Lips that close are lips
+    from lip to lip: the field's smoothing mixes the upper lip's motion down with the lower lip's up where they meet,
+    and closing a smile by the mesh alone left a band of the source's teeth between the lips. An edit that moves no
+    lip pixel into the opening is left as it is."""
+    side = size * scale
+    was_open = _opening(points, side, scale)
+    if not was_open.any():
+        return flow
+    lips = ~_opening(targets, side, scale)
+    grid = paint_grid(side, scale)
+    xs, ys = np.meshgrid(grid, grid)
+    half = size / 2
+    sample_x, sample_y = xs + flow[0] * half, ys + flow[1] * half  # crop pixels
+    column = np.clip(np.round((sample_x + 0.5) * scale - 0.5), 0, side - 1).astype(int)
+    row = np.clip(np.round((sample_y + 0.5) * scale - 0.5), 0, side - 1).astype(int)
+    wrong = lips & was_open[row, column]
+    if not wrong.any():
+        return flow
+    has_opening = was_open.any(axis=0)
+    top = (np.where(has_opening, was_open.argmax(axis=0), 0) + 0.5) / scale - 0.5  # crop pixels, per field column
+    bottom = (np.where(has_opening, side - 1 - was_open[::-1].argmax(axis=0), 0) + 0.5) / scale - 0.5
+    top_y, bottom_y = top[column], bottom[column]
+    upper = sample_y - top_y < bottom_y - sample_y
+    reach = np.ones(2 * scale + 1, np.uint8)[None]  # a column's squeeze is its neighbours' too: no seam between them
+    squeezed = flow.copy()
+    for side_of, depth_of, edge, sign in ((upper, sample_y - top_y, top_y, 1.0),
+                                          (~upper, bottom_y - sample_y, bottom_y, -1.0)):
+        depth = np.zeros(side, np.float32)
+        np.maximum.at(depth, column[wrong & side_of], depth_of[wrong & side_of])
+        depth = cv2.dilate(depth[None], reach)[0][column]
+        # from the lip band's far end (depth -LIP_BAND) down to the deepest wrong sample: squeezed into the band
+        band = lips & side_of & (depth > 0) & (depth_of >= -LIP_BAND) & (depth_of <= depth)
+        new_depth = (depth_of + LIP_BAND) * LIP_BAND / (LIP_BAND + depth) - LIP_BAND
+        squeezed[1] = np.where(band, (edge + sign * new_depth - ys) / half, squeezed[1])
+    return squeezed
+
+
+def _opening(mesh: np.ndarray, side: int, scale: int) -> np.ndarray:
+    """bool [side, side]: the lips' opening of ``mesh`` (its inner-lip contour) at ``scale`` pixels per crop pixel,
+    less its slivers (lips that touch still enclose one), reaching ``OPENING_SLACK`` beyond the contour."""
+    sliver = np.ones((scale + 1,) * 2, np.uint8)
+    coverage = polygon_coverage(mesh[list(MEDIAPIPE478.inner_lips)], side, scale)
+    opening = (without_slivers(coverage, cv2.erode(coverage, sliver), sliver) > 0.5).astype(np.uint8)
+    slack = np.ones((2 * round(OPENING_SLACK * scale) + 1,) * 2, np.uint8)
+    return cv2.dilate(opening, slack) > 0
 
 
 def still_eyes(points: np.ndarray, targets: np.ndarray, size: int, scale: int = FIELD_SCALE) -> np.ndarray:

@@ -273,7 +273,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sliver = np.ones((scale + 1,) * 2, np.uint8)
     opened = polygon_coverage(targets[inner], side, scale)
     will_open = cv2.erode(opened, sliver)
-    to_the_lips = _without_slivers(opened, will_open, sliver)
+    to_the_lips = without_slivers(opened, will_open, sliver)
     was_shown = polygon_coverage(points[inner], side, scale)
     was_open = cv2.erode(was_shown, sliver)
     grid = paint_grid(side, scale)
@@ -282,7 +282,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     sample_x = (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5
     sample_y = (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
-    seen_to_the_lips = cv2.remap(_without_slivers(was_shown, was_open, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
+    seen_to_the_lips = cv2.remap(without_slivers(was_shown, was_open, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
                                  borderValue=0.0)
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
@@ -317,7 +317,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
 
 
-def _without_slivers(coverage: np.ndarray, eroded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+def without_slivers(coverage: np.ndarray, eroded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``coverage`` [P, P] less every part thinner than ``kernel``: ``eroded`` (``coverage`` eroded by ``kernel``)
     dilated back, never beyond ``coverage``."""
     return np.minimum(cv2.dilate(eroded, kernel), coverage)
