@@ -75,6 +75,7 @@ def test_the_download_keeps_the_uploads_colour_profile_exif_and_alpha(page_callb
     upload = save_png("face.png", Image.fromarray(rgba))
     Image.fromarray(rgba).save(upload, icc_profile=profile, exif=exif.tobytes())
     _, face, aus, _, _ = page_callbacks.load(str(upload))
+    Path(upload).unlink()  # the extras are kept with the prepared photo: each edit reads nothing from the upload
     image, _, download = page_callbacks.edit(face, aus)
     saved = Image.open(download)
     assert saved.info["icc_profile"] == profile and dict(saved.getexif()) == {0x010F: "lsgan test camera"}
@@ -89,9 +90,9 @@ def test_faces_left_as_they_are_are_told_by_file_name(page_callbacks, synth_face
     prepare = page_callbacks._prepare
 
     def prepared_with_a_face_left(path):
-        photo = prepare(path)
-        photo.left.append(left)
-        return photo
+        kept = prepare(path)
+        kept.photo.left.append(left)
+        return kept
 
     monkeypatch.setattr(page_callbacks, "_prepare", prepared_with_a_face_left)
     *_, notes = page_callbacks.load(upload)

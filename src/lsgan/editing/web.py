@@ -115,6 +115,20 @@ class PageFolder:
         return message
 
 
+@dataclass
+class _KeptPhoto:
+    """An upload as the page keeps it between edits: its prepared faces and the file's extras for the download."""
+
+    photo: PreparedPhoto
+    extras: ImageExtras
+
+    @property
+    def pixels(self) -> int:
+        """Photo pixels held (an image with alpha holds its RGBA too)."""
+        height, width = self.photo.photo.shape[:2]
+        return height * width * (2 if self.extras.rgba is not None else 1)
+
+
 class EditPage:
     """The page's callbacks, bound to one editor (no Gradio types here, so they are easy to test).
 
@@ -127,7 +141,7 @@ class EditPage:
         self.config = config
         self.folder = PageFolder()
         self.downloads = self.folder.downloads
-        self._photos: OrderedDict[str, PreparedPhoto] = OrderedDict()
+        self._photos: OrderedDict[str, _KeptPhoto] = OrderedDict()
         self._lock = threading.Lock()  # Gradio runs callbacks in worker threads
 
     def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str], list[str]]:
@@ -136,10 +150,11 @@ class EditPage:
         profile, one line each as the user names the file)."""
         if not path:
             raise LsganError("upload a photo of a face first")
-        photo = self._prepare(path)  # faces largest first
+        kept = self._prepare(path)
+        photo = kept.photo  # faces largest first
         largest = PreparedPhoto(photo.photo, photo.faces[:1], photo.name)
         aus = _slider_values(self.editor.estimate_faces([largest])[0])
-        self._keep(path, photo)
+        self._keep(path, kept)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
         return photo.photo, path, aus, choices, [self.folder.user_message(note, path) for note in photo.notes]
@@ -151,7 +166,8 @@ class EditPage:
         ``motion`` and ``creases`` as the page's choices name them (``motion``, ``creases`` None: the editor's own)."""
         if not upload:
             raise LsganError("upload a photo of a face first")
-        photo = self._photo(upload)
+        kept = self._photo(upload)
+        photo = kept.photo
         chosen = photo if face in (EVERY_FACE, None) else PreparedPhoto(
             photo.photo, [f for f in photo.faces if str(f.number) == face], photo.name)
         if not chosen.faces:
@@ -160,16 +176,16 @@ class EditPage:
         source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
         result = self.editor.render([chosen], target, source, region=region_name, motion=motion, creases=creases)
-        self._keep(upload, photo)
+        self._keep(upload, kept)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
-        return result.image, masks, str(self._new_download(result.image, read_extras(upload)))
+        return result.image, masks, str(self._new_download(result.image, kept.extras))
 
     def kept_faces(self) -> list[str]:
         """The uploads whose prepared faces are in memory, oldest first."""
         with self._lock:
             return list(self._photos)
 
-    def _photo(self, upload: str) -> PreparedPhoto:
+    def _photo(self, upload: str) -> _KeptPhoto:
         with self._lock:
             photo = self._photos.get(upload)
         if photo is not None:
@@ -179,20 +195,20 @@ class EditPage:
                              f"{self.config.cache_age_s // 60} minutes): upload it again")
         return self._prepare(upload)
 
-    def _prepare(self, upload: str) -> PreparedPhoto:
+    def _prepare(self, upload: str) -> _KeptPhoto:
+        """The upload's faces and what its download keeps of the file (profile, EXIF, alpha), read once."""
         try:
-            return self.editor.prepare(upload)[0]
+            return _KeptPhoto(self.editor.prepare(upload)[0], read_extras(upload))
         except LsganError as err:
             raise LsganError(self.folder.user_message(str(err), upload)) from None
 
-    def _keep(self, upload: str, photo: PreparedPhoto) -> None:
-        """Remember ``photo`` as the newest; drop the oldest beyond the pixel budget (this one too if it alone
+    def _keep(self, upload: str, kept: _KeptPhoto) -> None:
+        """Remember ``kept`` as the newest; drop the oldest beyond the pixel budget (this one too if it alone
         is over it: a large photo is read again for each edit rather than held)."""
         with self._lock:
             self._photos.pop(upload, None)
-            self._photos[upload] = photo
-            while self._photos and sum(p.photo.shape[0] * p.photo.shape[1] for p in self._photos.values()) > \
-                    self.config.kept_face_pixels:
+            self._photos[upload] = kept
+            while self._photos and sum(k.pixels for k in self._photos.values()) > self.config.kept_face_pixels:
                 self._photos.popitem(last=False)
 
     def _new_download(self, image: np.ndarray, extras: ImageExtras) -> Path:
