@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from lsgan.data.faces import MEDIAPIPE478
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
@@ -58,6 +59,7 @@ STILL_STEP = 2  # field pixels between the fixed points that hold it still
 OPENING_SLACK = 0.5  # crop pixels: a mouth's opening, for its lips (``lips_stay_lips``), reaches this far beyond
 # its mesh contour (which may cut across the teeth's edge) ...
 LIP_BAND = 1.5  # ... and a closing lip's band this deep beyond that takes the opening it must cover, squeezed
+SQUEEZE_REACH = 2.0  # crop pixels either side of a column whose lip is squeezed that are squeezed as far, then less
 
 
 @dataclass(frozen=True)
@@ -230,23 +232,39 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     wrong = lips & was_open[row, column]
     if not wrong.any():
         return flow
-    has_opening = was_open.any(axis=0)
-    top = (np.where(has_opening, was_open.argmax(axis=0), 0) + 0.5) / scale - 0.5  # crop pixels, per field column
-    bottom = (np.where(has_opening, side - 1 - was_open[::-1].argmax(axis=0), 0) + 0.5) / scale - 0.5
+    top, bottom = _column_edges(was_open, scale)
     top_y, bottom_y = top[column], bottom[column]
     upper = sample_y - top_y < bottom_y - sample_y
-    reach = np.ones(2 * scale + 1, np.uint8)[None]  # a column's squeeze is its neighbours' too: no seam between them
+    reach = SQUEEZE_REACH * scale  # field columns
     squeezed = flow.copy()
     for side_of, depth_of, edge, sign in ((upper, sample_y - top_y, top_y, 1.0),
                                           (~upper, bottom_y - sample_y, bottom_y, -1.0)):
         depth = np.zeros(side, np.float32)
         np.maximum.at(depth, column[wrong & side_of], depth_of[wrong & side_of])
-        depth = cv2.dilate(depth[None], reach)[0][column]
+        # a column's squeeze reaches its neighbours', fading out beyond them: no seam where it ends
+        spread = gaussian_filter1d(maximum_filter1d(depth, 2 * round(reach) + 1), reach / 2, mode="constant")
+        depth = np.maximum(depth, spread)[column]
         # from the lip band's far end (depth -LIP_BAND) down to the deepest wrong sample: squeezed into the band
         band = lips & side_of & (depth > 0) & (depth_of >= -LIP_BAND) & (depth_of <= depth)
         new_depth = (depth_of + LIP_BAND) * LIP_BAND / (LIP_BAND + depth) - LIP_BAND
         squeezed[1] = np.where(band, (edge + sign * new_depth - ys) / half, squeezed[1])
     return squeezed
+
+
+def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[F]`` each: the top and bottom edge of ``opening`` (bool [F, F], ``scale`` pixels per crop pixel) in each
+    column, in crop pixels, smoothed along the opening (a staircase of whole pixels would show in the lips that
+    are squeezed to it); 0 in columns without it."""
+    side = opening.shape[0]
+    columns = opening.any(axis=0)
+    top = np.where(columns, opening.argmax(axis=0), 0).astype(np.float32)
+    bottom = np.where(columns, side - 1 - opening[::-1].argmax(axis=0), 0).astype(np.float32)
+    edges = []
+    for edge in (top, bottom):
+        weight = gaussian_filter1d(columns.astype(np.float32), scale / 2)
+        smooth = gaussian_filter1d(np.where(columns, edge, 0.0), scale / 2) / np.maximum(weight, 1e-6)
+        edges.append(np.where(columns, (smooth + 0.5) / scale - 0.5, 0.0))
+    return edges[0], edges[1]
 
 
 def _opening(mesh: np.ndarray, side: int, scale: int) -> np.ndarray:
