@@ -187,9 +187,9 @@ class EditPage:
 
     def _photo(self, upload: str) -> _KeptPhoto:
         with self._lock:
-            photo = self._photos.get(upload)
-        if photo is not None:
-            return photo
+            kept = self._photos.get(upload)
+        if kept is not None:
+            return kept
         if not Path(upload).is_file():
             raise LsganError(f"{Path(upload).name} is no longer on the server (uploads are kept "
                              f"{self.config.cache_age_s // 60} minutes): upload it again")
