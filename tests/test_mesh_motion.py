@@ -902,7 +902,12 @@ def test_lips_that_close_are_lips_from_lip_to_lip(basis, monkeypatch):
     neutral = np.zeros(NUM_AUS, np.float32)
     closed = mesh_motion(face.crop, points, smile, neutral, basis)
     assert lip_gap(closed.target_points) < 0.2 and teeth_between_the_lips(edited(closed), closed.target_points) == 0
-    monkeypatch.setattr(motion_module, "lips_stay_lips", lambda flow, *args: flow)
+    middle = np.round((closed.target_points[list(INNER_LIP_MIDDLE)].mean(axis=0) + 0.5) * PAINT_SCALE - 0.5)
+    column = closed.paint[:, :, int(middle[0])]
+    line = np.flatnonzero(column[3] > 0.3)  # the line where the closed lips meet, drawn dark
+    assert 1 <= len(line) <= PAINT_SCALE and abs(line.mean() - middle[1]) <= PAINT_SCALE
+    assert (column[:3, line].mean(axis=0) < -0.3).all()  # dark
+    monkeypatch.setattr(motion_module, "lips_stay_lips", lambda flow, *args: (flow, np.zeros(flow.shape[1:])))
     smoothed = mesh_motion(face.crop, points, smile, neutral, basis)
     assert teeth_between_the_lips(edited(smoothed), smoothed.target_points) > 8  # what it fixes
 

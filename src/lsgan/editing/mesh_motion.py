@@ -11,7 +11,8 @@ target AUs [16], ``mesh_motion`` returns
   does not move with an expression, only the lids over it; a warp that moved it with the lids stretched the iris
   for a raised lid and squashed it for a narrowed one); in between it is linear over the Delaunay triangles of
   those points, then lightly smoothed. Lips stay lips (``lips_stay_lips``): where the smoothing would have a closing
-  lip sample the source's opening (its teeth), the lip is squeezed over it instead.
+  lip sample the source's opening (its teeth), the lip is squeezed over it instead, and the line where closed lips
+  meet is painted.
 - ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, above all the inside of a mouth that
   opens and the eyeball a raised lid uncovers (``editing.paint``: ``mouth_paint``, ``eye_paint``).
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
@@ -92,9 +93,9 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     target_aus = teeth_kept(points, source_aus, target_aus, basis, size, paint_scale)
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
-    flow = lips_stay_lips(flow, points, targets, size)
+    flow, meeting = lips_stay_lips(flow, points, targets, size)
     paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
-                        lower_teeth_exposure(target_aus), detail)
+                        lower_teeth_exposure(target_aus), detail, meeting)
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
     return MeshMotion(flow, over(eyes, paint), targets.astype(np.float32))
 
@@ -209,19 +210,23 @@ def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int, sca
 
 
 def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, size: int, scale: int = FIELD_SCALE
-                   ) -> np.ndarray:
-    """``flow`` [2, F, F] (grid units, F = ``scale`` × S) with the edit's lips sampling only the source's lips: where a
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(``flow`` [2, F, F] (grid units, F = ``scale`` × S) with the edit's lips sampling only the source's lips, the
+    line where they meet [F, F] in [0, 1]): where a
     pixel outside the edit's lip opening (``_opening`` of the moved mesh ``targets``) would sample inside the
     source's (of ``points``: its teeth, its mouth), the source's lip on that side, ``LIP_BAND`` deep, and the opening
     down to the deepest such sample in that column are squeezed into the lip band (a fold-free remap in each source
     column; the upper half of the opening goes to the upper lip, the lower to the lower). Lips that close are lips
     from lip to lip: the field's smoothing mixes the upper lip's motion down with the lower lip's up where they meet,
-    and closing a smile by the mesh alone left a band of the source's teeth between the lips. An edit that moves no
-    lip pixel into the opening is left as it is."""
+    and closing a smile by the mesh alone left a band of the source's teeth between the lips. Where the upper lip's
+    samples give way to the lower lip's, the field jumps across the opening, and a photo finer than the field reads
+    the teeth between the two: that line is returned, for the paint to draw where closed lips meet. An edit that moves
+    no lip pixel into the opening is left as it is (and no line)."""
     side = size * scale
+    no_line = np.zeros((side, side), np.float32)
     was_open = _opening(points, side, scale)
     if not was_open.any():
-        return flow
+        return flow, no_line
     lips = ~_opening(targets, side, scale)
     grid = paint_grid(side, scale)
     xs, ys = np.meshgrid(grid, grid)
@@ -231,12 +236,12 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     row = np.clip(np.round((sample_y + 0.5) * scale - 0.5), 0, side - 1).astype(int)
     wrong = lips & was_open[row, column]
     if not wrong.any():
-        return flow
+        return flow, no_line
     top, bottom = _column_edges(was_open, scale)
     top_y, bottom_y = top[column], bottom[column]
     upper = sample_y - top_y < bottom_y - sample_y
     reach = SQUEEZE_REACH * scale  # field columns
-    squeezed = flow.copy()
+    squeezed, bands = flow.copy(), []
     for side_of, depth_of, edge, sign in ((upper, sample_y - top_y, top_y, 1.0),
                                           (~upper, bottom_y - sample_y, bottom_y, -1.0)):
         depth = np.zeros(side, np.float32)
@@ -248,7 +253,12 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
         band = lips & side_of & (depth > 0) & (depth_of >= -LIP_BAND) & (depth_of <= depth)
         new_depth = (depth_of + LIP_BAND) * LIP_BAND / (LIP_BAND + depth) - LIP_BAND
         squeezed[1] = np.where(band, (edge + sign * new_depth - ys) / half, squeezed[1])
-    return squeezed
+        bands.append(band.astype(np.uint8))
+    upper_band, lower_band = bands
+    meeting = np.zeros_like(upper_band)
+    meeting[:-1] = upper_band[:-1] & lower_band[1:]  # the upper lip's band right above the lower's
+    meeting[1:] |= meeting[:-1]
+    return squeezed, meeting.astype(np.float32)
 
 
 def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:

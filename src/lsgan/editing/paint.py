@@ -16,7 +16,8 @@ towards the corners of a round opening the lip comes down below it and hides the
 draw the upper lip up against them) are drawn up to the inner-lip contour (a smile's narrow gap is teeth from lip to
 lip); otherwise the cavity and the teeth stay half a crop pixel inside it, where the warped inner lip shows. Their
 colour is the face's own teeth's where its mouth shows them, else half the eyes' own whites', half a fixed ivory in
-the face's light (``teeth_colour``). And what a raised lid uncovers
+the face's light (``teeth_colour``). Where an edit closes the lips, the line where they meet (``meeting``, from
+``mesh_motion.lips_stay_lips``) is drawn in a dark lip shadow. And what a raised lid uncovers
 (``eye_paint``: AU5 shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's
 iris points), its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
 (``detail_view``) where the editor passes it.
@@ -44,6 +45,8 @@ SOFT_EDGE = 1.0  # paint pixels: the Gaussian sigma that softens the painted eye
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
+MEETING_LINE_RGB = 2.2 * CAVITY_RGB  # the dark line where closed lips meet, laid on at ...
+MEETING_LINE_ALPHA = 0.7  # ... this much (darker and fuller, it read as a line drawn on the face)
 # Painted teeth take this share of their colour from the eyes' own sclera (both near white, in the same light and
 # colour cast), brightened SCLERA_TO_TEETH times (real teeth's brightest quarter against the sclera's, least squares
 # over 34 selection faces with teeth showing), the rest from TEETH_RGB in the face's light: either alone erred more on
@@ -261,9 +264,12 @@ def teeth_exposure(target_aus: np.ndarray) -> float:
 
 
 def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
-                exposure: float = 1.0, lower_exposure: float = 0.0, detail: np.ndarray | None = None) -> np.ndarray:
+                exposure: float = 1.0, lower_exposure: float = 0.0, detail: np.ndarray | None = None,
+                meeting: np.ndarray | None = None) -> np.ndarray:
     """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens. The teeth's
-    colour is read in ``detail`` (as ``eye_paint``'s eyes are; without it, ``crop`` enlarged)."""
+    colour is read in ``detail`` (as ``eye_paint``'s eyes are; without it, ``crop`` enlarged). ``meeting`` (over the
+    crop at any resolution, in [0, 1]): where closed lips meet (``mesh_motion.lips_stay_lips``), drawn as the dark line
+    between them."""
     size = crop.shape[0]
     side = size * scale
     inner = list(MEDIAPIPE478.inner_lips)
@@ -312,8 +318,11 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     by_the_lips = cavity * (1 - upper.light) + teeth_rgb * upper.light
-    painted = alpha + at_the_lips
-    rgb = (inside * alpha + by_the_lips * at_the_lips) / np.maximum(painted, 1e-6)
+    line = np.zeros_like(alpha) if meeting is None else np.clip(
+        resample_field(meeting[None], side)[0] * MEETING_LINE_ALPHA - alpha - at_the_lips, 0.0, 1.0)
+    painted = alpha + at_the_lips + line
+    rgb = (inside * alpha + by_the_lips * at_the_lips + MEETING_LINE_RGB[:, None, None] * line) / np.maximum(
+        painted, 1e-6)
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
 
 
