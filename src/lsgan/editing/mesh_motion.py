@@ -240,25 +240,34 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     top, bottom = _column_edges(was_open, scale)
     top_y, bottom_y = top[column], bottom[column]
     upper = sample_y - top_y < bottom_y - sample_y
-    reach = SQUEEZE_REACH * scale  # field columns
-    squeezed, bands = flow.copy(), []
+    squeezed = flow.copy()
+    bands = []
     for side_of, depth_of, edge, sign in ((upper, sample_y - top_y, top_y, 1.0),
                                           (~upper, bottom_y - sample_y, bottom_y, -1.0)):
-        depth = np.zeros(side, np.float32)
-        np.maximum.at(depth, column[wrong & side_of], depth_of[wrong & side_of])
-        # a column's squeeze reaches its neighbours', fading out beyond them: no seam where it ends
-        spread = gaussian_filter1d(maximum_filter1d(depth, 2 * round(reach) + 1), reach / 2, mode="constant")
-        depth = np.maximum(depth, spread)[column]
-        # from the lip band's far end (depth -LIP_BAND) down to the deepest wrong sample: squeezed into the band
-        band = lips & side_of & (depth > 0) & (depth_of >= -LIP_BAND) & (depth_of <= depth)
-        new_depth = (depth_of + LIP_BAND) * LIP_BAND / (LIP_BAND + depth) - LIP_BAND
+        band, new_depth = _squeezed_lip(lips & side_of, wrong & side_of, depth_of, column, scale)
         squeezed[1] = np.where(band, (edge + sign * new_depth - ys) / half, squeezed[1])
-        bands.append(band.astype(np.uint8))
+        bands.append(band)
     upper_band, lower_band = bands
     meeting = np.zeros_like(upper_band)
     meeting[:-1] = upper_band[:-1] & lower_band[1:]  # the upper lip's band right above the lower's
     meeting[1:] |= meeting[:-1]
     return squeezed, meeting.astype(np.float32)
+
+
+def _squeezed_lip(lip: np.ndarray, wrong: np.ndarray, depth_of: np.ndarray, column: np.ndarray, scale: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """One lip's squeeze (``lips_stay_lips``): (bool [F, F] the pixels of ``lip`` that are remapped, their new depth
+    into the source's opening, crop pixels, negative in the lip). ``depth_of`` [F, F]: how deep into the opening each
+    pixel samples (from this lip's edge); ``wrong``: the lip's pixels that sample inside it; ``column`` [F, F]: the
+    source column each pixel samples."""
+    depth = np.zeros(lip.shape[1], np.float32)
+    np.maximum.at(depth, column[wrong], depth_of[wrong])
+    reach = SQUEEZE_REACH * scale  # field columns: a column's squeeze reaches its neighbours', fading beyond them
+    spread = gaussian_filter1d(maximum_filter1d(depth, 2 * round(reach) + 1), reach / 2, mode="constant")
+    depth = np.maximum(depth, spread)[column]
+    # from the lip band's far end (depth -LIP_BAND) down to the deepest wrong sample: squeezed into the band
+    band = lip & (depth > 0) & (depth_of >= -LIP_BAND) & (depth_of <= depth)
+    return band, (depth_of + LIP_BAND) * LIP_BAND / (LIP_BAND + depth) - LIP_BAND
 
 
 def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
@@ -269,12 +278,9 @@ def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarr
     columns = opening.any(axis=0)
     top = np.where(columns, opening.argmax(axis=0), 0).astype(np.float32)
     bottom = np.where(columns, side - 1 - opening[::-1].argmax(axis=0), 0).astype(np.float32)
-    edges = []
-    for edge in (top, bottom):
-        weight = gaussian_filter1d(columns.astype(np.float32), scale / 2)
-        smooth = gaussian_filter1d(np.where(columns, edge, 0.0), scale / 2) / np.maximum(weight, 1e-6)
-        edges.append(np.where(columns, (smooth + 0.5) / scale - 0.5, 0.0))
-    return edges[0], edges[1]
+    weight = np.maximum(gaussian_filter1d(columns.astype(np.float32), scale / 2), 1e-6)
+    edges = [gaussian_filter1d(np.where(columns, edge, 0.0), scale / 2) / weight for edge in (top, bottom)]
+    return tuple(np.where(columns, (edge + 0.5) / scale - 0.5, 0.0) for edge in edges)
 
 
 def _opening(mesh: np.ndarray, side: int, scale: int) -> np.ndarray:
