@@ -146,9 +146,15 @@ class LeftFace:
     why: str
 
     @property
+    def told(self) -> str:
+        """``photo.jpg: face 1 is too small to edit (...)``: the face and why (the error when only it was asked
+        for)."""
+        return f"{self.name}: face {self.number} is {self.why}"
+
+    @property
     def note(self) -> str:
         """One line for the user: ``photo.jpg: face 1 is too small to edit (...); left as it is``."""
-        return f"{self.name}: face {self.number} is {self.why}; left as it is"
+        return f"{self.told}; left as it is"
 
 
 @dataclass
@@ -365,8 +371,7 @@ class Editor:
                 continue
             photo.left.append(LeftFace(photo.name, face.number, why))
         if not kept:
-            last = photo.left[-1]
-            raise FaceChoiceError(f"{last.name}: face {last.number} is {last.why}")
+            raise FaceChoiceError(photo.left[-1].told)
         photo.faces = kept
         return photo
 
