@@ -38,8 +38,8 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 from lsgan.data.faces import MEDIAPIPE478
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.paint import (
-    PAINT_SCALE, eye_contour, eye_paint, lip_gap, lower_teeth_exposure, mouth_paint, over, paint_grid,
-    polygon_coverage, shows_teeth, stretched, teeth_exposure, without_slivers,
+    PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_gap, lower_teeth_exposure, mouth_paint, over,
+    paint_grid, polygon_coverage, shows_teeth, stretched, teeth_exposure, without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
 
@@ -210,9 +210,9 @@ def dense_backward_field(points: np.ndarray, targets: np.ndarray, size: int, sca
 
 
 def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, size: int, scale: int = FIELD_SCALE
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """(``flow`` [2, F, F] (grid units, F = ``scale`` × S) with the edit's lips sampling only the source's lips, the
-    line where they meet [F, F] in [0, 1]): where a
+    line where they meet [F, F] in [0, 1], None where none do): where a
     pixel outside the edit's lip opening (``_opening`` of the moved mesh ``targets``) would sample inside the
     source's (of ``points``: its teeth, its mouth), the source's lip on that side, ``LIP_BAND`` deep, and the opening
     down to the deepest such sample in that column are squeezed into the lip band (a fold-free remap in each source
@@ -223,10 +223,9 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     the teeth between the two: that line is returned, for the paint to draw where closed lips meet. An edit that moves
     no lip pixel into the opening is left as it is (and no line)."""
     side = size * scale
-    no_line = np.zeros((side, side), np.float32)
     was_open = _opening(points, side, scale)
     if not was_open.any():
-        return flow, no_line
+        return flow, None
     lips = ~_opening(targets, side, scale)
     grid = paint_grid(side, scale)
     xs, ys = np.meshgrid(grid, grid)
@@ -236,7 +235,7 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     row = np.clip(np.round((sample_y + 0.5) * scale - 0.5), 0, side - 1).astype(int)
     wrong = lips & was_open[row, column]
     if not wrong.any():
-        return flow, no_line
+        return flow, None
     top, bottom = _column_edges(was_open, scale)
     top_y, bottom_y = top[column], bottom[column]
     upper = sample_y - top_y < bottom_y - sample_y
@@ -274,12 +273,11 @@ def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarr
     """``[F]`` each: the top and bottom edge of ``opening`` (bool [F, F], ``scale`` pixels per crop pixel) in each
     column, in crop pixels, smoothed along the opening (a staircase of whole pixels would show in the lips that
     are squeezed to it); 0 in columns without it."""
-    side = opening.shape[0]
-    columns = opening.any(axis=0)
-    top = np.where(columns, opening.argmax(axis=0), 0).astype(np.float32)
-    bottom = np.where(columns, side - 1 - opening[::-1].argmax(axis=0), 0).astype(np.float32)
+    extent = column_extent(opening)
+    columns = extent.columns
     weight = np.maximum(gaussian_filter1d(columns.astype(np.float32), scale / 2), 1e-6)
-    edges = [gaussian_filter1d(np.where(columns, edge, 0.0), scale / 2) / weight for edge in (top, bottom)]
+    edges = [gaussian_filter1d(np.where(columns, edge.astype(np.float32), 0.0), scale / 2) / weight
+             for edge in (extent.top, extent.bottom)]
     return tuple(np.where(columns, (edge + 0.5) / scale - 0.5, 0.0) for edge in edges)
 
 

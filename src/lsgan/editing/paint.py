@@ -147,7 +147,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         iris = _iris_disc(points, eye, scale, side)
         sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
         colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
-        depth = (rows - _column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
+        depth = (rows - column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
         colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
         alpha_eye = cv2.GaussianBlur(new, (0, 0), SOFT_EDGE)
         rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
@@ -298,7 +298,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
         # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
         teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
-    extent = _column_extent(opened)
+    extent = column_extent(opened)
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
     bared = _bared(exposure)
     upper = _teeth(extent, scale, teeth_px, bared, midline, eye_distance)
@@ -347,7 +347,7 @@ def polygon_coverage(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _ColumnExtent:
+class ColumnExtent:
     """Where an opening [P, P] lies in each paint column: ``inside`` [P, P] bool, ``columns`` [P] (any inside), and
     per column its ``top`` and ``bottom`` row (0 and P - 1 where the column is empty)."""
 
@@ -357,13 +357,13 @@ class _ColumnExtent:
     bottom: np.ndarray
 
 
-def _column_extent(opened: np.ndarray) -> _ColumnExtent:
+def column_extent(opened: np.ndarray) -> ColumnExtent:
     inside = opened > 0.5
-    return _ColumnExtent(inside, inside.any(axis=0), inside.argmax(axis=0),
+    return ColumnExtent(inside, inside.any(axis=0), inside.argmax(axis=0),
                          inside.shape[0] - 1 - inside[::-1].argmax(axis=0))
 
 
-def _cavity_shade(extent: _ColumnExtent) -> np.ndarray:
+def _cavity_shade(extent: ColumnExtent) -> np.ndarray:
     """[P, P]: the cavity's brightness factor, darkest under the upper teeth and towards the corners, lighter where
     the tongue sits above the lower lip (a flat colour reads as a hole cut in the face)."""
     rows = np.arange(extent.inside.shape[0], dtype=np.float32)[:, None]
@@ -379,10 +379,10 @@ def _bared(exposure: float) -> float:
     return float(np.clip((exposure - LIP_TEETH_EXPOSURE) / (1.0 - LIP_TEETH_EXPOSURE), 0.0, 1.0))
 
 
-def _flipped(extent: _ColumnExtent) -> _ColumnExtent:
+def _flipped(extent: ColumnExtent) -> ColumnExtent:
     """The same opening upside down (the lower teeth drawn as upper ones, then flipped back)."""
     last = extent.inside.shape[0] - 1
-    return _ColumnExtent(extent.inside[::-1], extent.columns, last - extent.bottom, last - extent.top)
+    return ColumnExtent(extent.inside[::-1], extent.columns, last - extent.bottom, last - extent.top)
 
 
 @dataclass(frozen=True)
@@ -394,7 +394,7 @@ class _Teeth:
     light: np.ndarray
 
 
-def _teeth(extent: _ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
+def _teeth(extent: ColumnExtent, scale: int, teeth_px: float, bared: float, midline: float,
            eye_distance: float, tooth_edges: tuple[float, ...] = TOOTH_EDGES, edge_arc: float = UPPER_EDGE_ARC
            ) -> _Teeth:
     """The top ``teeth_px`` paint pixels of each column of the opening (at most a share of its height that grows
