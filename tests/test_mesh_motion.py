@@ -37,8 +37,8 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, SMILE_READ, UPPER_FACE_GAIN, lips_as_shown, mesh_motion,
-    photo_basis, smile_as_real, teeth_kept,
+    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_MOUTH_WIDTH, SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN,
+    lips_as_shown, mesh_motion, photo_basis, smile_as_real, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE, PAINT_SCALE, SCLERA_RGB,
@@ -738,40 +738,66 @@ def test_an_au_the_target_keeps_stays_as_the_mesh_shows_it(basis, face):
     assert lip_gap(smile.target_points) < lip_gap(points) + 0.5  # crop pixels: the lips stay about as they were
 
 
+def mouth_of_width(width: float) -> np.ndarray:
+    """``[478, 2]`` a mesh whose only placed points are its eye corners (one inter-ocular distance, 20 pixels, apart)
+    and its mouth corners, ``width`` inter-ocular distances apart."""
+    points = np.zeros((MESH_POINTS, 2), np.float32)
+    points[[33, 133]], points[[263, 362]] = (22.0, 24.0), (42.0, 24.0)
+    points[CORNERS[0]], points[CORNERS[1]] = (32.0 - 10.0 * width, 44.0), (32.0 + 10.0 * width, 44.0)
+    return points
+
+
 @settings(max_examples=40, deadline=None)
-@given(read=st.floats(0.0, 1.0), asked=st.floats(0.0, 1.0))
-def test_a_smile_taken_away_is_the_smile_the_photo_shows(read, asked):
+@given(read=st.floats(0.0, 1.0), asked=st.floats(0.0, 1.0), width=st.floats(0.6, 1.2))
+def test_a_smile_taken_away_is_the_smile_the_photo_shows(read, asked, width):
     """G_exp reads a real smile low (docs/real_photos.md, "Smiles taken away as photos show them"): a target with less
-    smile than the reading takes away ``REAL_SMILE_GAIN`` times as much; one with as much or more, or a source read
-    under ``SMILE_READ``, moves from the reading as it is; every other AU as asked."""
+    smile than the reading takes away up to ``REAL_SMILE_GAIN`` times as much, all of it where the mouth is as wide as
+    a smile's, none of it where it is no wider than at rest; one with as much smile or more, or a source read under
+    ``SMILE_READ``, moves from the reading as it is; every other AU as asked."""
     source, target = au_vector({12: read, 6: 0.5, 25: 0.4}), au_vector({12: asked, 4: 0.7})
-    moved_from, moved_to = smile_as_real(source, target)
+    moved_from, moved_to = smile_as_real(source, target, mouth_of_width(width))
     smile = au_index(12)
     others = np.arange(NUM_AUS) != smile
     np.testing.assert_array_equal(moved_from[others], source[others])
     np.testing.assert_array_equal(moved_to[others], target[others])
     if asked < read and read >= SMILE_READ:
-        assert moved_from[smile] == pytest.approx(REAL_SMILE_GAIN * read, rel=1e-6)
-        assert moved_from[smile] - moved_to[smile] == pytest.approx(REAL_SMILE_GAIN * (read - asked), abs=1e-5)
+        gain = float(moved_from[smile] / read)
+        assert 1.0 <= gain <= REAL_SMILE_GAIN + 1e-6
+        assert moved_to[smile] == pytest.approx(gain * asked, abs=1e-5)  # the face's own AUs still move nothing
+        if width >= SMILE_MOUTH_WIDTH:
+            assert gain == pytest.approx(REAL_SMILE_GAIN)
+        if width <= REST_MOUTH_WIDTH:
+            assert gain == pytest.approx(1.0)
     else:
         assert moved_from[smile] == source[smile] and moved_to[smile] == target[smile]
 
 
-def test_an_edit_to_neutral_narrows_a_read_smile_the_gain_further(basis, face):
-    """Through ``mesh_motion``: taking a smile read at 0.6 away narrows the mouth as taking away 0.6 × the gain
-    does (the mouth corners move that much further in), and an edit to more smile moves from the reading."""
-    points = face.landmarks.points
-    smiling = au_vector({12: 0.6})
+def test_the_smile_is_raised_further_the_wider_the_mouth():
+    read, gains = au_vector({12: 0.6}), []
+    for width in np.linspace(REST_MOUTH_WIDTH, SMILE_MOUTH_WIDTH, 5):
+        gains.append(smile_as_real(read, np.zeros(NUM_AUS), mouth_of_width(width))[0][au_index(12)] / 0.6)
+    assert gains[0] == pytest.approx(1.0) and gains[-1] == pytest.approx(REAL_SMILE_GAIN)
+    assert np.all(np.diff(gains) > 0)
+
+
+def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face):
+    """Through ``mesh_motion``: a face smiling as wide as a smile's mouth, read at 0.6 and edited to neutral, has its
+    mouth narrowed as taking away 0.6 × the gain does (its corners move that much further in); an edit to more
+    smile moves from the reading."""
+    smiling = au_vector({12: 1.0})
+    points = face.landmarks.points + basis.motion(np.zeros(NUM_AUS), smiling) * SIZE
+    assert smile_width_shown(points) == 1.0  # the rendered face smiles as wide as real smiles do
+    read = au_vector({12: 0.6})
 
     def mouth_width(target_points: np.ndarray) -> float:
         return float(target_points[CORNERS[1], 0] - target_points[CORNERS[0], 0])
 
-    neutral = mesh_motion(face.crop, points, smiling, np.zeros(NUM_AUS), basis)
+    neutral = mesh_motion(face.crop, points, read, np.zeros(NUM_AUS), basis)
     narrowed = mouth_width(points) - mouth_width(neutral.target_points)
-    as_read = basis.motion(np.zeros(NUM_AUS), smiling)[list(CORNERS), 0] * SIZE  # what a smile of 0.6 widens
+    as_read = basis.motion(np.zeros(NUM_AUS), read)[list(CORNERS), 0] * SIZE  # what a smile of 0.6 widens
     assert narrowed == pytest.approx(REAL_SMILE_GAIN * (as_read[1] - as_read[0]), rel=0.01)
-    happier = mesh_motion(face.crop, points, smiling, au_vector({12: 0.9}), basis)
-    widened = basis.motion(smiling, au_vector({12: 0.9}))[list(CORNERS), 0] * SIZE
+    happier = mesh_motion(face.crop, points, read, au_vector({12: 0.9}), basis)
+    widened = basis.motion(read, au_vector({12: 0.9}))[list(CORNERS), 0] * SIZE
     assert mouth_width(happier.target_points) - mouth_width(points) == pytest.approx(widened[1] - widened[0], rel=0.01)
 
 

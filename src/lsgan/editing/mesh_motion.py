@@ -23,9 +23,10 @@ lower lip through the upper one (a fold in the warp, and a sliver painted as an 
 parted lips as closed on faces it has not seen, and an edit to neutral (or to any expression with the lips
 together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to
 the face's own AUs moves nothing). A smile that the target takes away is taken away as the photo shows it, not as
-G_exp reads it (``smile_as_real``: the reading times ``REAL_SMILE_GAIN``): at the reading, a broad smile edited to
-neutral stayed a closed-lipped smile. A smile asked of a mouth that already shows its teeth opens it only as far as
-``paint.MAX_STRETCH`` allows (``teeth_kept``): it keeps its own teeth.
+G_exp reads it (``smile_as_real``: the reading up to ``REAL_SMILE_GAIN`` times, as far as the mouth is as wide as a
+smile's): at the reading, a broad smile edited to neutral stayed a closed-lipped smile. A smile asked of a mouth that
+already shows its teeth opens it only as far as ``paint.MAX_STRETCH`` allows (``teeth_kept``): it keeps its own
+teeth.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from lsgan.editing.paint import (
     paint_grid, polygon_coverage, shows_teeth, stretched, teeth_exposure, without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
+from lsgan.metrics.photo import geometry_readings
 
 # The brows' and lids' AUs (the upper face's: 1, 2, 4, 5, 6, 7, 9) move a photo this many times as far as the renderer
 # moves its faces: the AUs a warp can show only as motion (a real brow raise also lines the forehead, a knit furrows
@@ -57,11 +59,16 @@ FIELD_SCALE = 4  # the field's pixels per crop pixel: a lid moves about one pixe
 SMILE = 0.5  # a target with AU12 at least this is a smile, whose opening is its teeth (``teeth_kept``)
 OPENING_AUS = (25, 26)
 # G_exp reads real smiles low (AU12 0.5-0.9 on broad smiles, docs/real_photos.md "Smiles taken away as photos show
-# them"): a target that takes away a smile read at SMILE_READ or more takes away REAL_SMILE_GAIN times the reading
-# (``smile_as_real``). Chosen by face-api's reads of training-only photos (1, 1.5, 2: 1.5 read nearly as many as 2,
-# whose mouths came out pursed), checked with fer (held out) on the portraits and the groups
+# them"): a target that takes away a smile read at SMILE_READ or more takes away up to REAL_SMILE_GAIN times the
+# reading (``smile_as_real``). Chosen by face-api's reads of training-only photos (1, 1.5, 2: 1.5 read nearly as many
+# as 2, whose mouths came out pursed), checked with fer (held out) on the portraits and the groups
 SMILE_READ = 0.3
 REAL_SMILE_GAIN = 1.5
+# ... as far as the mouth is as wide as a smile's, in inter-ocular distances: the mean mouth width of real faces that
+# face-api reads as neutral (391, with p >= 0.9: training-only crops and video frames) and as happy (240); a mouth no
+# wider than at rest keeps its reading (a resting face that G_exp misreads as smiling is not pulled further)
+REST_MOUTH_WIDTH = 0.79
+SMILE_MOUTH_WIDTH = 1.00
 GAP_TOLERANCE = 0.005  # crop-side fractions (a third of a pixel at 64 px): mesh noise, not a misread opening
 STILL_INSET = 0.25  # crop pixels inside an eye opening that both the source and the edit show: held still there
 STILL_STEP = 2  # field pixels between the fixed points that hold it still
@@ -94,7 +101,7 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     ``points``. ``detail`` (uint8 P×P×3, P = ``paint_scale`` × S): the photo in the crop's frame at the paint's
     resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged."""
     size = crop.shape[0]
-    source_aus, target_aus = smile_as_real(source_aus, target_aus)
+    source_aus, target_aus = smile_as_real(source_aus, target_aus, points)
     shown = lips_as_shown(source_aus, points / size, basis, target_aus)
     kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
     target_aus = np.where(kept, shown, target_aus)  # a kept AU stays as shown
@@ -142,19 +149,29 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
     return cut(low)
 
 
-def smile_as_real(source_aus: np.ndarray, target_aus: np.ndarray, gain: float | None = None
+def smile_as_real(source_aus: np.ndarray, target_aus: np.ndarray, points: np.ndarray, gain: float | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(source, target) [16] each: where the target takes away some of a smile G_exp reads on the source (AU12 at
-    least ``SMILE_READ``), both AU12s ``gain`` (default ``REAL_SMILE_GAIN``) times as high, so the edit takes away the
-    smile the photo shows; as they were otherwise (a target with as much smile or more moves from the reading)."""
+    least ``SMILE_READ``), both AU12s raised by up to ``gain`` (default ``REAL_SMILE_GAIN``) times, as far as the
+    mouth of the mesh ``points`` [478, 2] is as wide as a smile's (``smile_width_shown``), so the edit takes away the
+    smile the photo shows; as they were otherwise (a target with as much smile or more moves from the reading, and a
+    mouth no wider than one at rest is not taken further than G_exp reads it)."""
     gain = REAL_SMILE_GAIN if gain is None else gain
     smile = au_index(12)
     if source_aus[smile] < SMILE_READ or target_aus[smile] >= source_aus[smile]:
         return source_aus, target_aus
+    scale = 1.0 + (gain - 1.0) * smile_width_shown(points)
     source, target = np.array(source_aus, np.float32), np.array(target_aus, np.float32)
-    source[smile] *= gain
-    target[smile] *= gain
+    source[smile] *= scale
+    target[smile] *= scale
     return source, target
+
+
+def smile_width_shown(points: np.ndarray) -> float:
+    """How far the mouth of a mesh [478, 2] is from as wide as a face's at rest (0) to as wide as a smile's (1):
+    ``REST_MOUTH_WIDTH`` and ``SMILE_MOUTH_WIDTH``, clipped to [0, 1]."""
+    width = geometry_readings(points)["mouth_width"]  # inter-ocular distances
+    return float(np.clip((width - REST_MOUTH_WIDTH) / (SMILE_MOUTH_WIDTH - REST_MOUTH_WIDTH), 0.0, 1.0))
 
 
 def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
