@@ -149,18 +149,17 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
     return cut(low)
 
 
-def smile_as_real(source_aus: np.ndarray, target_aus: np.ndarray, points: np.ndarray, gain: float | None = None
+def smile_as_real(source_aus: np.ndarray, target_aus: np.ndarray, points: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(source, target) [16] each: where the target takes away some of a smile G_exp reads on the source (AU12 at
-    least ``SMILE_READ``), both AU12s raised by up to ``gain`` (default ``REAL_SMILE_GAIN``) times, as far as the
-    mouth of the mesh ``points`` [478, 2] is as wide as a smile's (``smile_width_shown``), so the edit takes away the
-    smile the photo shows; as they were otherwise (a target with as much smile or more moves from the reading, and a
-    mouth no wider than one at rest is not taken further than G_exp reads it)."""
-    gain = REAL_SMILE_GAIN if gain is None else gain
+    least ``SMILE_READ``), both AU12s raised by up to ``REAL_SMILE_GAIN`` times, as far as the mouth of the mesh
+    ``points`` [478, 2] is as wide as a smile's (``smile_width_shown``), so the edit takes away the smile the photo
+    shows; as they were otherwise (a target with as much smile or more moves from the reading, and a mouth no wider
+    than one at rest is not taken further than G_exp reads it)."""
     smile = au_index(12)
     if source_aus[smile] < SMILE_READ or target_aus[smile] >= source_aus[smile]:
         return source_aus, target_aus
-    scale = 1.0 + (gain - 1.0) * smile_width_shown(points)
+    scale = 1.0 + (REAL_SMILE_GAIN - 1.0) * smile_width_shown(points)
     source, target = np.array(source_aus, np.float32), np.array(target_aus, np.float32)
     source[smile] *= scale
     target[smile] *= scale
