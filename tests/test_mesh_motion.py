@@ -41,10 +41,10 @@ from lsgan.editing.mesh_motion import (
     lips_as_shown, mesh_motion, photo_basis, smile_as_real, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
-    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE, PAINT_SCALE, SCLERA_RGB,
-    SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours, detail_view, eye_contour, eye_paint,
-    lip_gap, lower_teeth_exposure, mouth_paint, over, paint_scale, polygon_coverage, stretched, teeth_colour,
-    teeth_exposure,
+    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE,
+    MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours,
+    detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage, lower_teeth_exposure,
+    mouth_paint, over, paint_scale, polygon_coverage, stretched, teeth_colour, teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -937,6 +937,7 @@ def test_lips_that_close_are_lips_from_lip_to_lip(basis, monkeypatch):
     where they meet, and pixels of the closed lips sampled the teeth: ``lips_stay_lips``)."""
     from lsgan.data.synthfacs import render, sample_identity
     from lsgan.editing import mesh_motion as motion_module
+    from lsgan.editing import paint as paint_module
 
     smile = au_vector({10: 0.6, 12: 1.0, 25: 1.0})
     photo = np.full((400, 400, 3), 128, np.uint8)
@@ -971,9 +972,85 @@ def test_lips_that_close_are_lips_from_lip_to_lip(basis, monkeypatch):
     line = np.flatnonzero(column[3] > 0.3)  # the line where the closed lips meet, drawn dark
     assert 1 <= len(line) <= PAINT_SCALE and abs(line.mean() - middle[1]) <= PAINT_SCALE
     assert (column[:3, line].mean(axis=0) < -0.3).all()  # dark
+    drawn = []
+    with monkeypatch.context() as patched:  # the line as the mesh motion hands it to the paint (field pixels)
+        patched.setattr(motion_module, "mouth_paint", lambda *args: drawn.append(args[8]) or mouth_paint(*args))
+        mesh_motion(face.crop, points, smile, neutral, basis)
+    assert drawn[0].max() > 0.5 and np.abs(np.diff(drawn[0], axis=1)).max() < 0.5  # along the mouth: no staircase
     monkeypatch.setattr(motion_module, "lips_stay_lips", lambda flow, *args: (flow, None))
+    monkeypatch.setattr(paint_module, "LIP_TINT", 0.0)  # the lips' colour laid on the band would hide it too
     smoothed = mesh_motion(face.crop, points, smile, neutral, basis)
     assert teeth_between_the_lips(edited(smoothed), smoothed.target_points) > 8  # what it fixes
+
+
+def test_the_lips_colour_is_their_redder_half(face):
+    """``lip_colour`` reads the lips' red, not the teeth or the skin that a mesh contour takes in with them."""
+    points, side = face.landmarks.points, SIZE * PAINT_SCALE
+    lips = lips_coverage(points, side, PAINT_SCALE) > 0.5
+    view = np.full((side, side, 3), (200, 160, 140), np.uint8)  # skin
+    view[lips] = (250, 248, 240)  # teeth where the contour cuts across them (the upper third), ...
+    lower = lips & (np.arange(side)[:, None] > np.quantile(np.nonzero(lips)[0], 1 / 3))
+    view[lower] = (170, 60, 80)  # ... the red below
+    assert lower.sum() > lips.sum() / 2
+    assert np.allclose(lip_colour(view, points, PAINT_SCALE), (170, 60, 80))
+    assert np.array_equal(lip_colour(view, points * 0.01, PAINT_SCALE), LIP_RGB)  # lips too small to read
+
+
+def test_an_edit_s_lips_show_lip_colour_where_the_source_had_none(face):
+    """``lip_paint``: where the moved mesh's lips cover what the source's lips did not (a thin lip made fuller as a
+    smile closes), the lips' colour at ``LIP_TINT``; nothing where the lips stay (no motion, or sub-pixel shifts)."""
+    points, side, rgb = face.landmarks.points, SIZE * PAINT_SCALE, np.array([170, 60, 80], np.float32)
+    still = np.zeros((2, SIZE * FIELD_SCALE, SIZE * FIELD_SCALE), np.float32)
+    assert lip_paint(points, points, still, SIZE, PAINT_SCALE, rgb)[3].max() == 0.0
+    nudged = points.copy()
+    nudged[list(LIP_CONTOURS[0])] += (0.0, -0.2)  # crop pixels: under half a pixel
+    assert lip_paint(points, nudged, still, SIZE, PAINT_SCALE, rgb)[3].max() == 0.0
+    fuller = points.copy()
+    fuller[list(LIP_CONTOURS[0][2:-2])] += (0.0, -1.5)  # the upper lip's outer contour raised 1.5 crop pixels
+    paint = lip_paint(points, fuller, still, SIZE, PAINT_SCALE, rgb)
+    new = (lips_coverage(fuller, side, PAINT_SCALE) > 0.99) & (lips_coverage(points, side, PAINT_SCALE) < 0.01)
+    assert new.sum() > PAINT_SCALE ** 2
+    assert paint[3][new].max() == pytest.approx(LIP_TINT, abs=0.01)
+    assert np.allclose((paint[:3, new].T + 1) * 127.5, rgb, atol=0.01)
+    lower_lip = polygon_coverage(points[list(LIP_CONTOURS[2]) + list(LIP_CONTOURS[3][::-1])], side, PAINT_SCALE)
+    below_the_mouth = (np.arange(side)[:, None] + 0.5) / PAINT_SCALE - 0.5 > points[LOWER_LIP, 1] + 1.0
+    assert paint[3][(lower_lip > 0.01) & below_the_mouth].max() == 0.0  # the lip that did not move
+
+
+def test_a_smile_closed_to_neutral_keeps_red_lips(basis, monkeypatch):
+    """A broad smile edited to neutral: its thin lips, stretched over the teeth, are closed with the lips' colour
+    where the closed lips take in what was skin or teeth (``lip_paint``), and the line where they meet is drawn in the
+    lips' own colour, darkened (``MEETING_LINE_SHADE``): on a face whose lips are blue, the line is blue."""
+    from lsgan.data.synthfacs import render, sample_identity
+    from lsgan.editing import paint as paint_module
+
+    smile = au_vector({10: 0.6, 12: 1.0, 25: 1.0})
+    photo = np.full((400, 400, 3), 128, np.uint8)
+    photo[72:328, 72:328] = render(sample_identity(5), smile, 256).image
+    with FaceAligner(SIZE) as aligner:
+        face = aligner.align(photo)
+    points, crop = face.landmarks.points, face.crop
+    closed = mesh_motion(crop, points, smile, np.zeros(NUM_AUS, np.float32), basis)
+    own = lip_colour(cv2.resize(crop, (SIZE * PAINT_SCALE,) * 2, interpolation=cv2.INTER_CUBIC), points,
+                     PAINT_SCALE)
+    with monkeypatch.context() as patched:
+        patched.setattr(paint_module, "LIP_TINT", 0.0)
+        bare = mesh_motion(crop, points, smile, np.zeros(NUM_AUS, np.float32), basis)
+    tinted = (closed.paint[3] > 0.3) & (bare.paint[3] == 0.0)  # the lips' colour alone
+    assert tinted.sum() > PAINT_SCALE ** 2
+    assert (lips_coverage(closed.target_points, SIZE * PAINT_SCALE, PAINT_SCALE)[tinted] > 0.5).mean() > 0.8
+    assert np.allclose((closed.paint[:3, tinted].T + 1) * 127.5, own, atol=0.5)
+    middle = np.round((closed.target_points[list(INNER_LIP_MIDDLE)].mean(axis=0) + 0.5) * PAINT_SCALE - 0.5)
+    column = closed.paint[:, :, int(middle[0])]
+    line = column[3] > 0.6  # where the meeting line is laid on
+    assert line.any()
+    blue = crop.copy()
+    lips_in_crop = lips_coverage(points, SIZE, 1) > 0.5
+    blue[lips_in_crop] = blue[lips_in_crop][:, ::-1]  # the lips' red and blue swapped
+    blue_line = mesh_motion(blue, points, smile, np.zeros(NUM_AUS, np.float32), basis).paint[:, :, int(middle[0])]
+    red, bluish = (column[:3, line] + 1) * 127.5, (blue_line[:3, line] + 1) * 127.5
+    assert (red[0] > red[2]).all() and (bluish[2] > bluish[0]).all()
+    assert np.allclose(red.max(axis=1), MEETING_LINE_SHADE * own, rtol=0.2)
 
 
 def test_a_smile_keeps_the_teeth_a_parted_mouth_already_shows(basis, face, monkeypatch):

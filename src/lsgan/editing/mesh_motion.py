@@ -14,7 +14,8 @@ target AUs [16], ``mesh_motion`` returns
   lip sample the source's opening (its teeth), the lip is squeezed over it instead, and the line where closed lips
   meet is painted.
 - ``paint`` [4, P, P] (P = ``paint_scale`` × S): what a warp cannot make, above all the inside of a mouth that
-  opens and the eyeball a raised lid uncovers (``editing.paint``: ``mouth_paint``, ``eye_paint``).
+  opens and the eyeball a raised lid uncovers (``editing.paint``: ``mouth_paint``, ``eye_paint``), and the lips'
+  own colour where closed lips take in what was not lip (``lip_paint``).
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
@@ -36,13 +37,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_filter1d
 
 from lsgan.data.faces import MEDIAPIPE478
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.paint import (
-    PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_gap, lower_teeth_exposure, mouth_paint, over,
-    paint_grid, polygon_coverage, shows_teeth, stretched, teeth_exposure, without_slivers,
+    PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lower_teeth_exposure,
+    mouth_paint, over, paint_grid, paint_view, polygon_coverage, shows_teeth, stretched, teeth_exposure,
+    without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
 from lsgan.metrics.photo import geometry_readings
@@ -75,6 +77,7 @@ STILL_STEP = 2  # field pixels between the fixed points that hold it still
 OPENING_SLACK = 0.5  # crop pixels: a mouth's opening, for its lips (``lips_stay_lips``), reaches this far beyond
 # its mesh contour (which may cut across the teeth's edge) ...
 LIP_BAND = 1.5  # ... and a closing lip's band this deep beyond that takes the opening it must cover, squeezed
+MEETING_SMOOTHING = 1.0  # crop pixels along the mouth over which the line where lips meet is smoothed
 SQUEEZE_REACH = 2.0  # crop pixels either side of a column whose lip is squeezed that are squeezed as far, then less
 
 
@@ -110,10 +113,12 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
     flow, meeting = lips_stay_lips(flow, points, targets, size)
-    paint = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
-                        lower_teeth_exposure(target_aus), detail, meeting)
+    lip_rgb = lip_colour(paint_view(crop, paint_scale, detail), points, paint_scale)
+    mouth = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
+                        lower_teeth_exposure(target_aus), detail, meeting, lip_rgb)
+    lips = lip_paint(points, targets, flow, size, paint_scale, lip_rgb)
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
-    return MeshMotion(flow, over(eyes, paint), targets.astype(np.float32))
+    return MeshMotion(flow, over(eyes, over(mouth, lips)), targets.astype(np.float32))
 
 
 def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,
@@ -290,7 +295,7 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     meeting = np.zeros_like(upper_band)
     meeting[:-1] = upper_band[:-1] & lower_band[1:]  # the upper lip's band right above the lower's
     meeting[1:] |= meeting[:-1]
-    return squeezed, meeting.astype(np.float32)
+    return squeezed, _smooth_line(meeting, scale)
 
 
 def _squeezed_lip(lip: np.ndarray, wrong: np.ndarray, depth_of: np.ndarray, column: np.ndarray, scale: int
@@ -307,6 +312,25 @@ def _squeezed_lip(lip: np.ndarray, wrong: np.ndarray, depth_of: np.ndarray, colu
     # from the lip band's far end (depth -LIP_BAND) down to the deepest wrong sample: squeezed into the band
     band = lip & (depth > 0) & (depth_of >= -LIP_BAND) & (depth_of <= depth)
     return band, (depth_of + LIP_BAND) * LIP_BAND / (LIP_BAND + depth) - LIP_BAND
+
+
+def _smooth_line(line: np.ndarray, scale: int) -> np.ndarray:
+    """``[F, F]`` in [0, 1]: the line ``line`` (bool [F, F], a few rows in each of its columns, ``scale`` pixels per
+    crop pixel) redrawn as a band as thick as it is, anti-aliased, its middle smoothed along the columns over
+    ``MEETING_SMOOTHING`` crop pixels and its ends faded: the columns' whole-pixel steps read as a staircase."""
+    columns = line.any(axis=0)
+    if not columns.any():
+        return np.zeros(line.shape, np.float32)
+    rows = np.arange(line.shape[0], dtype=np.float32)[:, None]
+    thickness = line.sum(axis=0).astype(np.float32)
+    middle = (line * rows).sum(axis=0) / np.maximum(thickness, 1.0)
+    sigma = MEETING_SMOOTHING * scale
+    weight = np.maximum(gaussian_filter1d(columns.astype(np.float32), sigma), 1e-6)
+    middle, thickness = (gaussian_filter1d(np.where(columns, value, 0.0), sigma) / weight
+                         for value in (middle, thickness))
+    band = np.clip(thickness / 2 + 0.5 - np.abs(rows - middle), 0.0, 1.0)
+    ends = np.clip(distance_transform_edt(columns) / scale, 0.0, 1.0)  # faded over a crop pixel at either end
+    return (band * ends).astype(np.float32)
 
 
 def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,9 @@ draw the upper lip up against them) are drawn up to the inner-lip contour (a smi
 lip); otherwise the cavity and the teeth stay half a crop pixel inside it, where the warped inner lip shows. Their
 colour is the face's own teeth's where its mouth shows them, else half the eyes' own whites', half a fixed ivory in
 the face's light (``teeth_colour``). Where an edit closes the lips, the line where they meet (``meeting``, from
-``mesh_motion.lips_stay_lips``) is drawn in a dark lip shadow. And what a raised lid uncovers
+``mesh_motion.lips_stay_lips``) is drawn in the lips' own colour darkened, and where the moved lips show what was
+not lip in the source (a broad smile's thin lips closed: skin and teeth) the lips' colour is laid on (``lip_paint``,
+``lip_colour``: the redder half of the mesh's lips). And what a raised lid uncovers
 (``eye_paint``: AU5 shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's
 iris points), its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
 (``detail_view``) where the editor passes it.
@@ -35,7 +37,7 @@ import cv2
 import numpy as np
 
 from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, warp_antialiased
-from lsgan.data.mesh_basis import LOWER_LIDS, UPPER_LIDS
+from lsgan.data.mesh_basis import LIP_CONTOURS, LOWER_LIDS, UPPER_LIDS
 from lsgan.editing.fields import resample_field
 from lsgan.facs import au_index
 
@@ -45,8 +47,13 @@ SOFT_EDGE = 1.0  # paint pixels: the Gaussian sigma that softens the painted eye
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
-MEETING_LINE_RGB = 2.2 * CAVITY_RGB  # the dark line where closed lips meet, laid on at ...
+MEETING_LINE_SHADE = 0.45  # the line where closed lips meet: the lips' own colour this much darker (on most lips as
+# dark as the fixed dark red it was before, which read as neutral more often than a lighter line), laid on at ...
 MEETING_LINE_ALPHA = 0.7  # ... this much (darker and fuller, it read as a line drawn on the face)
+# Lips whose colour cannot be read (under a thousandth of the paint in the mesh's lips): a red whose shade is the
+# fixed dark red the line was drawn in before it took the lips' own colour (blue-purple on warm skin)
+LIP_RGB = np.array([254, 117, 127], np.float32)
+LIP_TINT = 0.7  # how much of the lips' colour is laid where an edit's lips show what was not lip in the source
 # Painted teeth take this share of their colour from the eyes' own sclera (both near white, in the same light and
 # colour cast), brightened SCLERA_TO_TEETH times (real teeth's brightest quarter against the sclera's, least squares
 # over 34 selection faces with teeth showing), the rest from TEETH_RGB in the face's light: either alone erred more on
@@ -133,7 +140,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     grey) and shaded under the lid; alpha 0 where no lid rises."""
     size = crop.shape[0]
     side = size * scale
-    big = _paint_view(crop, scale, detail).astype(np.float32)
+    big = paint_view(crop, scale, detail).astype(np.float32)
     rows = np.arange(side, dtype=np.float32)[:, None]
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
@@ -155,7 +162,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
 
 
-def _paint_view(crop: np.ndarray, scale: int, detail: np.ndarray | None) -> np.ndarray:
+def paint_view(crop: np.ndarray, scale: int, detail: np.ndarray | None) -> np.ndarray:
     """The crop at the paint's resolution: ``detail`` (``detail_view``) where given, else ``crop`` enlarged."""
     side = crop.shape[0] * scale
     if detail is None:
@@ -265,11 +272,11 @@ def teeth_exposure(target_aus: np.ndarray) -> float:
 
 def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
                 exposure: float = 1.0, lower_exposure: float = 0.0, detail: np.ndarray | None = None,
-                meeting: np.ndarray | None = None) -> np.ndarray:
+                meeting: np.ndarray | None = None, lip_rgb: np.ndarray = LIP_RGB) -> np.ndarray:
     """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens. The teeth's
     colour is read in ``detail`` (as ``eye_paint``'s eyes are; without it, ``crop`` enlarged). ``meeting`` (over the
-    crop at any resolution, in [0, 1]): where closed lips meet (``mesh_motion.lips_stay_lips``), drawn as the dark line
-    between them."""
+    crop at any resolution, in [0, 1]): where closed lips meet (``mesh_motion.lips_stay_lips``), drawn as the line
+    between them in the shade of the lips' colour ``lip_rgb`` [3] (``lip_colour``)."""
     size = crop.shape[0]
     side = size * scale
     inner = list(MEDIAPIPE478.inner_lips)
@@ -282,11 +289,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     to_the_lips = without_slivers(opened, will_open, sliver)
     was_shown = polygon_coverage(points[inner], side, scale)
     was_open = cv2.erode(was_shown, sliver)
-    grid = paint_grid(side, scale)
-    xs, ys = np.meshgrid(grid, grid)
-    fine_flow = resample_field(flow, side)
-    sample_x = (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5
-    sample_y = (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
+    sample_x, sample_y = sampled_at(flow, size, scale)
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
     seen_to_the_lips = cv2.remap(without_slivers(was_shown, was_open, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
                                  borderValue=0.0)
@@ -313,7 +316,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     at_the_lips = upper.coverage * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
     own_teeth = was_open > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
     face_luma = _face_luma(crop, points)
-    teeth_rgb = teeth_colour(_paint_view(crop, scale, detail), points, scale, _face_light(face_luma), face_luma,
+    teeth_rgb = teeth_colour(paint_view(crop, scale, detail), points, scale, _face_light(face_luma), face_luma,
                              own_teeth)[:, None, None]
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
@@ -321,9 +324,57 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     line = np.zeros_like(alpha) if meeting is None else np.clip(
         resample_field(meeting[None], side)[0] * MEETING_LINE_ALPHA - alpha - at_the_lips, 0.0, 1.0)
     painted = alpha + at_the_lips + line
-    rgb = (inside * alpha + by_the_lips * at_the_lips + MEETING_LINE_RGB[:, None, None] * line) / np.maximum(
-        painted, 1e-6)
+    line_rgb = MEETING_LINE_SHADE * lip_rgb[:, None, None]
+    rgb = (inside * alpha + by_the_lips * at_the_lips + line_rgb * line) / np.maximum(painted, 1e-6)
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
+
+
+def sampled_at(flow: np.ndarray, size: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) [P, P] each: where each pixel of the paint's grid (``scale`` per crop pixel of an S×S crop, ``size``
+    S) samples the source under ``flow`` [2, F, F] (grid units), in paint pixels (``cv2.remap``'s maps)."""
+    side = size * scale
+    grid = paint_grid(side, scale)
+    xs, ys = np.meshgrid(grid, grid)
+    fine_flow = resample_field(flow, side)
+    return (xs + fine_flow[0] * size / 2 + 0.5) * scale - 0.5, (ys + fine_flow[1] * size / 2 + 0.5) * scale - 0.5
+
+
+def lips_coverage(points: np.ndarray, side: int, scale: int) -> np.ndarray:
+    """``[P, P]`` in [0, 1] (P = ``side``): the lips of a mesh [478, 2] (crop pixels), inside their outer contour and
+    outside their inner one (``LIP_CONTOURS``)."""
+    outer = points[list(LIP_CONTOURS[0]) + list(LIP_CONTOURS[3][::-1])]
+    inner = points[list(LIP_CONTOURS[1]) + list(LIP_CONTOURS[2][::-1])]
+    return np.clip(polygon_coverage(outer, side, scale) - polygon_coverage(inner, side, scale), 0.0, 1.0)
+
+
+def lip_colour(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray:
+    """``[3]`` RGB (uint8 units): the lips' red on the face of ``view`` (the crop at the paint's resolution, P×P×3)
+    whose mesh is ``points`` (crop pixels), the mean of the redder half (CIELAB a*) of the mesh's lips, without the
+    teeth or the skin a contour may take in; ``LIP_RGB`` where the lips cover under a thousandth of the paint."""
+    lips = lips_coverage(points, view.shape[0], scale) > 0.5
+    if lips.sum() < 1e-3 * lips.size:
+        return LIP_RGB
+    redness = cv2.cvtColor(view, cv2.COLOR_RGB2LAB)[..., 1][lips].astype(np.float32)
+    return view[lips][redness >= np.median(redness)].astype(np.float32).mean(axis=0)
+
+
+def lip_paint(points: np.ndarray, targets: np.ndarray, flow: np.ndarray, size: int, scale: int,
+              lip_rgb: np.ndarray) -> np.ndarray:
+    """``[4, P, P]``: the lips' colour ``lip_rgb`` [3] (``lip_colour``) laid ``LIP_TINT`` deep where the edit's lips
+    (the moved mesh ``targets``, crop pixels of an S×S crop, ``size`` S) sample what was not lip in the source's mesh
+    ``points`` under ``flow`` [2, F, F]. A broad smile's lips are stretched thin over its teeth: closed to neutral,
+    they came out as a line on the skin, the upper lip's place filled with skin (docs/real_photos.md). Alpha 0 where
+    the edit's lips are the source's, or differ by slivers under half a crop pixel (an edit that moves no lip paints
+    nothing)."""
+    side = size * scale
+    sample_x, sample_y = sampled_at(flow, size, scale)
+    seen_lips = cv2.remap(lips_coverage(points, side, scale), sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+    new = (lips_coverage(targets, side, scale) - seen_lips > 0.5).astype(np.float32)
+    sliver = np.ones((scale // 2 + 1,) * 2, np.uint8)  # half a crop pixel: a contour's sub-pixel shift is not lip
+    new = without_slivers(new, cv2.erode(new, sliver), sliver)
+    alpha = LIP_TINT * cv2.GaussianBlur(new, (0, 0), SOFT_EDGE)
+    rgb = np.broadcast_to(lip_rgb[:, None, None], (3, side, side))
+    return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
 
 
 def without_slivers(coverage: np.ndarray, eroded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
