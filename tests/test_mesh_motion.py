@@ -44,7 +44,8 @@ from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE,
     MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours,
     detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage, lower_teeth_exposure,
-    mouth_paint, over, paint_scale, polygon_coverage, stretched, teeth_colour, teeth_exposure,
+    mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched, teeth_colour,
+    teeth_exposure,
 )
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
@@ -981,6 +982,36 @@ def test_lips_that_close_are_lips_from_lip_to_lip(basis, monkeypatch):
     monkeypatch.setattr(paint_module, "LIP_TINT", 0.0)  # the lips' colour laid on the band would hide it too
     smoothed = mesh_motion(face.crop, points, smile, neutral, basis)
     assert teeth_between_the_lips(edited(smoothed), smoothed.target_points) > 8  # what it fixes
+
+
+@settings(max_examples=40, deadline=None)
+@given(radii=st.lists(st.floats(0.6, 1.4), min_size=5, max_size=24), squash=st.floats(0.05, 1.0))
+def test_a_smooth_outline_runs_through_its_points_without_loops(radii, squash):
+    """``smooth_outline``: the closed curve through every point of an outline (star-shaped about its centre, as thin
+    as a closed mouth's), no further out than the points reach by more than a fifth of the largest side."""
+    angles = np.linspace(0, 2 * np.pi, len(radii), endpoint=False)
+    outline = np.stack([np.cos(angles), squash * np.sin(angles)], 1) * np.array(radii)[:, None] * 10 + 32
+    curve = smooth_outline(outline.astype(np.float32), 8)
+    assert curve.shape == (8 * len(radii), 2) and np.isfinite(curve).all()
+    assert np.allclose(curve[::8], outline, atol=1e-3)
+    side = np.linalg.norm(np.roll(outline, -1, axis=0) - outline, axis=1).max()
+    assert (curve.min(0) >= outline.min(0) - side / 5).all() and (curve.max(0) <= outline.max(0) + side / 5).all()
+
+
+def test_an_open_mouth_is_painted_round_not_as_a_polygon():
+    """The opening's coverage (``opening_coverage``) is the smooth curve through the inner-lip points: with the points
+    on a circle, it reaches the circle between them, where the polygon through them cuts the corner (a painted mouth
+    showed the contour's corners and straight sides)."""
+    points, scale, radius = np.zeros((MESH_POINTS, 2), np.float32), MAX_PAINT_SCALE, 20.0
+    inner = list(MEDIAPIPE478.inner_lips)
+    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
+    points[inner] = np.stack([np.cos(angles), np.sin(angles)], 1) * radius + SIZE / 2
+    between = angles + np.pi / len(inner)  # halfway between two points: the polygon's side is 0.25 crop px inside
+    near_circle = np.stack([np.cos(between), np.sin(between)], 1) * (radius - 0.1) + SIZE / 2
+    columns, rows = np.round((near_circle + 0.5) * scale - 0.5).astype(int).T
+    smooth = opening_coverage(points, SIZE * scale, scale)[rows, columns]
+    polygon = polygon_coverage(points[inner], SIZE * scale, scale)[rows, columns]
+    assert (smooth > 0.9).all() and (polygon < 0.3).all()
 
 
 def test_the_lips_colour_is_their_redder_half(face):

@@ -39,12 +39,11 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_filter1d
 
-from lsgan.data.faces import MEDIAPIPE478
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.paint import (
     PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lower_teeth_exposure,
-    mouth_paint, over, paint_grid, paint_view, polygon_coverage, shows_teeth, stretched, teeth_exposure,
-    without_slivers,
+    mouth_paint, opening_coverage, over, paint_grid, paint_view, polygon_coverage, shows_teeth, stretched,
+    teeth_exposure, without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
 from lsgan.metrics.photo import geometry_readings
@@ -132,9 +131,8 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
     rise = np.clip(target_aus[indices] - source_aus[indices], 0.0, None)
     if target_aus[au_index(12)] < SMILE or not rise.any() or not shows_teeth(points, size):
         return target_aus
-    inner = list(MEDIAPIPE478.inner_lips)
     sliver = np.ones((scale + 1,) * 2, np.uint8)
-    was_open = cv2.erode(polygon_coverage(points[inner], size * scale, scale), sliver)
+    was_open = cv2.erode(opening_coverage(points, size * scale, scale), sliver)
 
     def cut(share: float) -> np.ndarray:
         aus = np.array(target_aus, dtype=np.float32)
@@ -143,7 +141,7 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
 
     def too_far(share: float) -> bool:
         moved = points + basis.motion(source_aus, cut(share)) * size
-        return stretched(was_open, cv2.erode(polygon_coverage(moved[inner], size * scale, scale), sliver))
+        return stretched(was_open, cv2.erode(opening_coverage(moved, size * scale, scale), sliver))
 
     if not too_far(1.0) or too_far(0.0):
         return target_aus
@@ -349,7 +347,7 @@ def _opening(mesh: np.ndarray, side: int, scale: int) -> np.ndarray:
     """bool [side, side]: the lips' opening of ``mesh`` (its inner-lip contour) at ``scale`` pixels per crop pixel,
     less its slivers (lips that touch still enclose one), reaching ``OPENING_SLACK`` beyond the contour."""
     sliver = np.ones((scale + 1,) * 2, np.uint8)
-    coverage = polygon_coverage(mesh[list(MEDIAPIPE478.inner_lips)], side, scale)
+    coverage = opening_coverage(mesh, side, scale)
     opening = (without_slivers(coverage, cv2.erode(coverage, sliver), sliver) > 0.5).astype(np.uint8)
     slack = np.ones((2 * round(OPENING_SLACK * scale) + 1,) * 2, np.uint8)
     return cv2.dilate(opening, slack) > 0

@@ -2,9 +2,10 @@
 an S×S crop, the scale as many paint pixels per crop pixel as the photo has (``paint_scale``: 4 to 12) so that the
 paint is as sharp as the photo around it.
 
-Above all the inside of a mouth that opens (``mouth_paint``): where the moved inner-lip contour encloses pixels that
-were not already open in the source, an RGB colour (dark cavity, upper teeth in the top part) and its alpha. A source
-opening that the warp would stretch past ``MAX_STRETCH`` times its area or its height is painted over too (stretched
+Above all the inside of a mouth that opens (``mouth_paint``): where the moved inner-lip contour (drawn as a smooth
+curve through its points, ``opening_coverage``) encloses pixels that were not already open in the source, an RGB
+colour (dark cavity, upper teeth in the top part) and its alpha. A source opening that the warp would stretch past
+``MAX_STRETCH`` times its area or its height is painted over too (stretched
 teeth read as a pale tongue, or as long teeth). How much upper tooth shows follows FACS: the upper lip raiser (AU10)
 and the smile (AU12) bare the upper teeth, which then fill most of even a narrow opening (a smile's gap between the
 lips is its teeth); lips parted by the jaw alone (AU25, AU26) show only their edges. Lower teeth show at the bottom of
@@ -90,6 +91,7 @@ MAX_STRETCH = 1.5  # a source opening warped to more than this times its area or
 SHOWN_TEETH = 0.1  # inter-ocular distances: a source's lip gap at least this tall shows its teeth (two pixels at 64)
 # The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
 LOWER_INNER, UPPER_INNER = (87, 14, 317), (82, 13, 312)
+OUTLINE_SAMPLES = 8  # points per side of a smoothed contour (``smooth_outline``)
 INNER_LIP_MIDDLE = (13, 14)  # the upper and lower inner lip on the face's midline: where the teeth are centred
 REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright; darker on a darker face, ...
 # ... as the square root of the face's brightness: a face is darker for its skin as well as its light, and teeth are
@@ -279,15 +281,14 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     between them in the shade of the lips' colour ``lip_rgb`` [3] (``lip_colour``)."""
     size = crop.shape[0]
     side = size * scale
-    inner = list(MEDIAPIPE478.inner_lips)
     # Lips that touch still enclose a sliver: the cavity counts from half a crop pixel inside the inner-lip contour
     # (the warped inner lip shows around it); bared upper teeth reach the contour wherever the opening is more than
     # a crop pixel high (a smile's gap of two crop pixels is teeth from lip to lip)
     sliver = np.ones((scale + 1,) * 2, np.uint8)
-    opened = polygon_coverage(targets[inner], side, scale)
+    opened = opening_coverage(targets, side, scale)
     will_open = cv2.erode(opened, sliver)
     to_the_lips = without_slivers(opened, will_open, sliver)
-    was_shown = polygon_coverage(points[inner], side, scale)
+    was_shown = opening_coverage(points, side, scale)
     was_open = cv2.erode(was_shown, sliver)
     sample_x, sample_y = sampled_at(flow, size, scale)
     seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
@@ -386,6 +387,31 @@ def without_slivers(coverage: np.ndarray, eroded: np.ndarray, kernel: np.ndarray
 def paint_grid(side: int, scale: int) -> np.ndarray:
     """``[side]`` the centres of a paint grid's pixels (``scale`` per crop pixel) in crop pixels."""
     return (np.arange(side, dtype=np.float32) + 0.5) / scale - 0.5
+
+
+def opening_coverage(points: np.ndarray, side: int, scale: int) -> np.ndarray:
+    """Float [side, side] coverage of the lips' opening of a mesh [478, 2] (crop pixels): inside its inner-lip
+    contour, drawn as a smooth curve through the contour's points (``smooth_outline``): as a polygon, a painted
+    mouth's dark inside showed the contour's corners and straight sides (a hexagon for anger's)."""
+    return polygon_coverage(smooth_outline(points[list(MEDIAPIPE478.inner_lips)]), side, scale)
+
+
+def smooth_outline(outline: np.ndarray, per_side: int = OUTLINE_SAMPLES) -> np.ndarray:
+    """``[K × per_side, 2]``: a closed outline [K, 2] as the centripetal Catmull-Rom spline through its points
+    (neither loops nor overshoots at a sharp corner, such as a mouth's), ``per_side`` points per side."""
+    before, after, next_after = (np.roll(outline, shift, axis=0) for shift in (1, -1, -2))
+    knots = [np.zeros(len(outline), np.float32)]
+    for start, end in ((before, outline), (outline, after), (after, next_after)):
+        knots.append(knots[-1] + np.maximum(np.linalg.norm(end - start, axis=1), 1e-4) ** 0.5)
+    t0, t1, t2, t3 = (knot[:, None, None] for knot in knots)
+    t = t1 + (t2 - t1) * (np.arange(per_side, dtype=np.float32) / per_side)[None, :, None]
+    p0, p1, p2, p3 = (corner[:, None, :] for corner in (before, outline, after, next_after))
+    a1 = ((t1 - t) * p0 + (t - t0) * p1) / (t1 - t0)
+    a2 = ((t2 - t) * p1 + (t - t1) * p2) / (t2 - t1)
+    a3 = ((t3 - t) * p2 + (t - t2) * p3) / (t3 - t2)
+    b1 = ((t2 - t) * a1 + (t - t0) * a2) / (t2 - t0)
+    b2 = ((t3 - t) * a2 + (t - t1) * a3) / (t3 - t1)
+    return (((t2 - t) * b1 + (t - t1) * b2) / (t2 - t1)).reshape(-1, 2).astype(np.float32)
 
 
 def polygon_coverage(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
