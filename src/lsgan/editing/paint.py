@@ -398,7 +398,7 @@ def opening_coverage(points: np.ndarray, side: int, scale: int) -> np.ndarray:
 
 def smooth_outline(outline: np.ndarray, per_side: int = OUTLINE_SAMPLES) -> np.ndarray:
     """``[K × per_side, 2]``: a closed outline [K, 2] as the centripetal Catmull-Rom spline through its points
-    (neither loops nor overshoots at a sharp corner, such as a mouth's), ``per_side`` points per side."""
+    (no cusp or loop, and little overshoot, at a sharp corner such as a mouth's), ``per_side`` points per side."""
     before, after, next_after = (np.roll(outline, shift, axis=0) for shift in (1, -1, -2))
     knots = [np.zeros(len(outline), np.float32)]
     for start, end in ((before, outline), (outline, after), (after, next_after)):
