@@ -10,6 +10,7 @@ from lsgan.data.images import (
     center_square,
     read_extras,
     read_image,
+    read_image_and_alpha,
     read_label_map,
     resize_image,
     to_tensor,
@@ -88,6 +89,23 @@ def test_extras_hold_what_read_image_leaves_out(photo, save_png):
     assert tuple(out[0, 0]) == (0, 0, 0, 0)  # the hidden colour, not the white it was read on
     other_size = np.asarray(Image.open(write_image(save_png("x.png", photo), photo, extras)))
     np.testing.assert_array_equal(other_size, photo)  # extras of another image: its alpha is not laid on
+
+
+def test_an_image_with_alpha_is_decoded_once(photo, save_png, monkeypatch):
+    """``read_image_and_alpha`` gives the RGBA that ``read_extras`` would decode again; given it, ``read_extras``
+    reads only the file's header. Without alpha there is none to give."""
+    from lsgan.data import images
+
+    rgba = np.dstack([photo, np.where(np.arange(32) < 16, 0, 255).astype(np.uint8)[None].repeat(24, 0)])
+    path = save_png("alpha.png", rgba)
+    rgb, kept = read_image_and_alpha(path)
+    np.testing.assert_array_equal(rgb, read_image(path))
+    np.testing.assert_array_equal(kept, read_extras(path).rgba)
+    monkeypatch.setattr(images, "_open_pil", lambda *args: pytest.fail("decoded again"))
+    assert read_extras(path, kept).rgba is kept
+    assert read_image_and_alpha(photo)[1] is None  # an array in memory: no file to write back with alpha
+    monkeypatch.undo()
+    assert read_image_and_alpha(save_png("plain.png", photo))[1] is None
 
 
 def test_16_bit_images_are_scaled_to_8_bit(save_png):

@@ -215,6 +215,25 @@ def test_sequence_frames_are_streamed_not_held(tiny_editor, face_files, tmp_path
         assert gif.n_frames == 8  # 5 forward + 3 back
 
 
+def test_a_file_with_alpha_is_decoded_once(tiny_editor, synth_faces, tmp_path, monkeypatch):
+    """An edit of an image with alpha reads its pixels once (the editor keeps the RGBA that ``read_extras`` gives
+    back to the output), and the output keeps the alpha."""
+    from lsgan.data import images
+    from lsgan.editing.files import EditJob, edit_file
+
+    alpha = np.full(synth_faces[0].shape[:2], 255, np.uint8)
+    alpha[:4] = 0
+    source = tmp_path / "cut_out.png"
+    Image.fromarray(np.dstack([synth_faces[0], alpha])).save(source)
+    decodes = []
+    original = images._open_pil
+    monkeypatch.setattr(images, "_open_pil", lambda *args: decodes.append(args[0]) or original(*args))
+    edit_file(tiny_editor, source, tmp_path / "out.png", EditJob(tiny_editor.request({12: 1.0})))
+    assert decodes == [source]
+    with Image.open(tmp_path / "out.png") as out:
+        np.testing.assert_array_equal(np.asarray(out)[:, :, 3], alpha)
+
+
 def test_animated_gif_input_says_only_the_first_frame_is_edited(lsgan, synth_faces, tmp_path):
     frames = [Image.fromarray(face) for face in synth_faces]
     gif = tmp_path / "moving.gif"

@@ -9,7 +9,8 @@ Every image leaves ``read_image`` as uint8 RGB ``H×W×3``. Conversions on the w
 
 What this sets aside of a file, an edit gives back (``read_extras``, ``write_image(..., extras)``): its colour
 profile (pixels stay in the file's colour space, so without it a wide-gamut phone photo would come back in other
-colours), its EXIF (the orientation reset: the pixels are upright) and, in formats that hold it, its alpha.
+colours), its EXIF (the orientation reset: the pixels are upright) and, in formats that hold it, its alpha (kept from
+the one decode by ``read_image_and_alpha``).
 
 Only raster decoders (``READABLE_FORMATS``) are involved: nothing is unpickled or evaluated. Truncated files are errors
 (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False and the pixels are decoded eagerly).
@@ -60,21 +61,28 @@ def read_image(source: ImageSource, *, min_size: int = DEFAULT_MIN_SIZE, name: s
     file's header before any pixel is decoded; ``None``: no limit). Of an animated image only the first frame is
     read, with a notice on the ``lsgan`` logger.
     """
+    return read_image_and_alpha(source, min_size=min_size, name=name, max_pixels=max_pixels)[0]
+
+
+def read_image_and_alpha(source: ImageSource, *, min_size: int = DEFAULT_MIN_SIZE, name: str | None = None,
+                         max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, np.ndarray | None]:
+    """(``read_image``'s RGB, and the ``H×W×4`` RGBA it was composited from where a file, bytes or PIL image has
+    alpha, else None), from one decode: ``read_extras(path, rgba)`` then need not decode the file again."""
     label = describe_source(source, name)
     if isinstance(source, np.ndarray):
         _check_pixels(source.shape[1] if source.ndim > 1 else 1, source.shape[0], max_pixels, label)
-        rgb = _array_to_rgb(source, label)
+        rgb, rgba = _array_to_rgb(source, label), None
     elif isinstance(source, Image.Image):
         _check_pixels(source.width, source.height, max_pixels, label)
-        rgb = _pil_to_rgb(_decoded(source, label), label)
+        rgb, rgba = _pil_to_rgb(_decoded(source, label), label)
     elif isinstance(source, (bytes, bytearray)):
-        rgb = _pil_to_rgb(_open_pil(io.BytesIO(source), label, max_pixels), label)
+        rgb, rgba = _pil_to_rgb(_open_pil(io.BytesIO(source), label, max_pixels), label)
     elif isinstance(source, (str, Path)):
-        rgb = _pil_to_rgb(_open_pil(_existing_file(Path(source)), label, max_pixels), label)
+        rgb, rgba = _pil_to_rgb(_open_pil(_existing_file(Path(source)), label, max_pixels), label)
     else:
         raise InputImageError(f"{label}: cannot read an image from a {type(source).__name__}")
     _check_size(rgb, min_size, label)
-    return rgb
+    return rgb, rgba
 
 
 def _check_pixels(width: int, height: int, max_pixels: int | None, label: str) -> None:
@@ -124,14 +132,16 @@ def _decoded(img: Image.Image, label: str) -> Image.Image:
     return img
 
 
-def _pil_to_rgb(img: Image.Image, label: str) -> np.ndarray:
+def _pil_to_rgb(img: Image.Image, label: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(RGB, and the RGBA it was composited from where ``img`` has alpha, else None)."""
     if img.width == 0 or img.height == 0:
         raise InputImageError(f"{label}: image has zero size ({img.width}x{img.height})")
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return _array_to_rgb(np.asarray(img), label)
+        return _array_to_rgb(np.asarray(img), label), None
     if _has_alpha(img):
-        return _composite_on_white(np.asarray(img.convert("RGBA")))
-    return np.asarray(img.convert("RGB")).copy()
+        rgba = np.asarray(img.convert("RGBA"))
+        return _composite_on_white(rgba), rgba
+    return np.asarray(img.convert("RGB")).copy(), None
 
 
 def _has_alpha(img: Image.Image) -> bool:
@@ -215,8 +225,9 @@ class ImageExtras:
     rgba: np.ndarray | None = None
 
 
-def read_extras(path: str | Path) -> ImageExtras:
-    """The ``ImageExtras`` of an image file (its pixels are decoded again only when it has alpha)."""
+def read_extras(path: str | Path, rgba: np.ndarray | None = None) -> ImageExtras:
+    """The ``ImageExtras`` of an image file; its pixels are decoded again only when it has alpha and ``rgba`` (its
+    RGBA as ``read_image_and_alpha`` read it) is not given."""
     path = Path(path)
     try:
         with _header(_existing_file(path)) as img:
@@ -228,7 +239,10 @@ def read_extras(path: str | Path) -> ImageExtras:
             has_alpha = _has_alpha(img)
     except _PIL_READ_ERRORS as err:
         raise InputImageError(f"{path}: not a readable image ({err})") from None
-    rgba = np.asarray(_open_pil(path, str(path), None).convert("RGBA")) if has_alpha else None
+    if not has_alpha:
+        rgba = None
+    elif rgba is None:
+        rgba = np.asarray(_open_pil(path, str(path), None).convert("RGBA"))
     return ImageExtras(icc, exif.tobytes() if len(exif) else None, rgba)
 
 

@@ -35,7 +35,7 @@ import torch
 from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.images import (
-    DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image, resize_image, to_tensor, to_uint8,
+    DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image_and_alpha, resize_image, to_tensor, to_uint8,
 )
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
@@ -165,6 +165,7 @@ class PreparedPhoto:
     faces: list[PreparedFace]
     name: str = "image"
     left: list[LeftFace] = field(default_factory=list)  # faces found but left as they are, and why
+    rgba: np.ndarray | None = field(default=None, repr=False)  # H×W×4: an input with alpha before it met white
 
     @property
     def notes(self) -> list[str]:
@@ -341,16 +342,16 @@ class Editor:
     # --- internals --------------------------------------------------------------------------------------------
 
     def _prepare_one(self, image: ImageSource, face: int | None) -> PreparedPhoto:
-        photo = read_image(image, max_pixels=self.config.max_pixels)
+        photo, rgba = read_image_and_alpha(image, max_pixels=self.config.max_pixels)
         name = describe_source(image)
         if not self.config.align:  # the whole image is face 0
             crop = resize_image(photo, self.image_size)
             whole = PreparedFace(crop, resize_matrix(photo.shape, self.image_size), None)
-            return self._choose_faces(PreparedPhoto(photo, [whole], name), face)
+            return self._choose_faces(PreparedPhoto(photo, [whole], name, rgba=rgba), face)
         found = self._face_aligner().align_all(photo, name=name, max_pixels=None)  # read above; largest first
         ordered = sorted(found, key=lambda aligned: (aligned.box[0] + aligned.box[2]) / 2)  # numbered left to right
         faces = [PreparedFace(aligned.crop, aligned.matrix, aligned, number) for number, aligned in enumerate(ordered)]
-        return self._choose_faces(PreparedPhoto(photo, faces, name), face)
+        return self._choose_faces(PreparedPhoto(photo, faces, name, rgba=rgba), face)
 
     def _choose_faces(self, photo: PreparedPhoto, choice: int | None) -> PreparedPhoto:
         """Keep face ``choice`` (or all that are large enough), largest first; ``FaceChoiceError`` if none is."""

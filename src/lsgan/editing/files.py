@@ -131,7 +131,7 @@ def edit_file(editor: Editor, source: Path, out: Path | None, job: EditJob, *, i
     target = plan_file_output(source, out, job, into_folder=into_folder)
     photo = editor.prepare(source, face=job.face)[0]
     report = BatchReport(target.parent, edited=[source], notes=list(photo.notes), total=1)
-    report.written = _edit_and_write(editor, [photo], [target], job, [read_extras(source)])
+    report.written = _edit_and_write(editor, [photo], [target], job, [read_extras(source, photo.rgba)])
     return report
 
 
@@ -173,7 +173,7 @@ def _prepare_each(editor: Editor, sources: Sequence[Path], face: int | None, rep
     for source in sources:
         try:
             photo = editor.prepare(source, face=face)[0]
-            ready[source] = photo, read_extras(source)
+            ready[source] = photo, read_extras(source, photo.rgba)
             report.notes += photo.notes
             for note in photo.notes:
                 bar.write(f"note: {note}")

@@ -198,7 +198,8 @@ class EditPage:
     def _prepare(self, upload: str) -> _KeptPhoto:
         """The upload's faces and what its download keeps of the file (profile, EXIF, alpha), read once."""
         try:
-            return _KeptPhoto(self.editor.prepare(upload)[0], read_extras(upload))
+            photo = self.editor.prepare(upload)[0]
+            return _KeptPhoto(photo, read_extras(upload, photo.rgba))
         except LsganError as err:
             raise LsganError(self.folder.user_message(str(err), upload)) from None
 
