@@ -322,10 +322,7 @@ def _smooth_line(line: np.ndarray, scale: int) -> np.ndarray:
     rows = np.arange(line.shape[0], dtype=np.float32)[:, None]
     thickness = line.sum(axis=0).astype(np.float32)
     middle = (line * rows).sum(axis=0) / np.maximum(thickness, 1.0)
-    sigma = MEETING_SMOOTHING * scale
-    weight = np.maximum(gaussian_filter1d(columns.astype(np.float32), sigma), 1e-6)
-    middle, thickness = (gaussian_filter1d(np.where(columns, value, 0.0), sigma) / weight
-                         for value in (middle, thickness))
+    middle, thickness = (_along_columns(value, columns, MEETING_SMOOTHING * scale) for value in (middle, thickness))
     band = np.clip(thickness / 2 + 0.5 - np.abs(rows - middle), 0.0, 1.0)
     ends = np.clip(distance_transform_edt(columns) / scale, 0.0, 1.0)  # faded over a crop pixel at either end
     return (band * ends).astype(np.float32)
@@ -337,10 +334,15 @@ def _column_edges(opening: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarr
     are squeezed to it); 0 in columns without it."""
     extent = column_extent(opening)
     columns = extent.columns
-    weight = np.maximum(gaussian_filter1d(columns.astype(np.float32), scale / 2), 1e-6)
-    edges = [gaussian_filter1d(np.where(columns, edge.astype(np.float32), 0.0), scale / 2) / weight
-             for edge in (extent.top, extent.bottom)]
+    edges = [_along_columns(edge.astype(np.float32), columns, scale / 2) for edge in (extent.top, extent.bottom)]
     return tuple(np.where(columns, (edge + 0.5) / scale - 0.5, 0.0) for edge in edges)
+
+
+def _along_columns(values: np.ndarray, columns: np.ndarray, sigma: float) -> np.ndarray:
+    """``[F]``: per-column ``values`` smoothed along the columns (Gaussian, ``sigma`` pixels) over the ``columns``
+    (bool [F]) that have them, the others left out of every mean."""
+    weight = np.maximum(gaussian_filter1d(columns.astype(np.float32), sigma), 1e-6)
+    return gaussian_filter1d(np.where(columns, values, 0.0), sigma) / weight
 
 
 def _opening(mesh: np.ndarray, side: int, scale: int) -> np.ndarray:
