@@ -77,6 +77,20 @@ def face(closed_mouth):
         return aligner.align(closed_mouth)
 
 
+BROAD_SMILE = au_vector({10: 0.6, 12: 1.0, 25: 1.0})  # a smile with the teeth showing
+
+
+@pytest.fixture(scope="module")
+def broad_smile():
+    """The SynthFACS face of ``closed_mouth`` showing ``BROAD_SMILE``, in the middle of a larger grey photo, aligned."""
+    from lsgan.data.synthfacs import render, sample_identity
+
+    photo = np.full((400, 400, 3), 128, np.uint8)
+    photo[72:328, 72:328] = render(sample_identity(5), BROAD_SMILE, 256).image
+    with FaceAligner(SIZE) as aligner:
+        return aligner.align(photo)
+
+
 def at_point(field: np.ndarray, point: np.ndarray) -> np.ndarray:
     """The values [C] of a map [C, F, F] over a 64-pixel crop (F a multiple of 64) at a crop point (x, y)."""
     scale = field.shape[-1] // SIZE
@@ -932,19 +946,14 @@ def test_reports_name_the_upper_face_gain():
     assert describe_motion("model", False, 1.0) == "motion model"
 
 
-def test_lips_that_close_are_lips_from_lip_to_lip(basis, monkeypatch):
+def test_lips_that_close_are_lips_from_lip_to_lip(basis, broad_smile, monkeypatch):
     """A smile with the teeth showing edited to neutral: the moved mesh closes the lips, and no band of the source's
     teeth is left between them (the field's smoothing had mixed the upper lip's motion down with the lower lip's up
     where they meet, and pixels of the closed lips sampled the teeth: ``lips_stay_lips``)."""
-    from lsgan.data.synthfacs import render, sample_identity
     from lsgan.editing import mesh_motion as motion_module
     from lsgan.editing import paint as paint_module
 
-    smile = au_vector({10: 0.6, 12: 1.0, 25: 1.0})
-    photo = np.full((400, 400, 3), 128, np.uint8)
-    photo[72:328, 72:328] = render(sample_identity(5), smile, 256).image
-    with FaceAligner(SIZE) as aligner:
-        face = aligner.align(photo)
+    smile, face = BROAD_SMILE, broad_smile
     points, side = face.landmarks.points, SIZE * FIELD_SCALE
     enlarged = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_CUBIC)
 
@@ -1048,19 +1057,13 @@ def test_an_edit_s_lips_show_lip_colour_where_the_source_had_none(face):
     assert paint[3][(lower_lip > 0.01) & below_the_mouth].max() == 0.0  # the lip that did not move
 
 
-def test_a_smile_closed_to_neutral_keeps_red_lips(basis, monkeypatch):
+def test_a_smile_closed_to_neutral_keeps_red_lips(basis, broad_smile, monkeypatch):
     """A broad smile edited to neutral: its thin lips, stretched over the teeth, are closed with the lips' colour
     where the closed lips take in what was skin or teeth (``lip_paint``), and the line where they meet is drawn in the
     lips' own colour, darkened (``MEETING_LINE_SHADE``): on a face whose lips are blue, the line is blue."""
-    from lsgan.data.synthfacs import render, sample_identity
     from lsgan.editing import paint as paint_module
 
-    smile = au_vector({10: 0.6, 12: 1.0, 25: 1.0})
-    photo = np.full((400, 400, 3), 128, np.uint8)
-    photo[72:328, 72:328] = render(sample_identity(5), smile, 256).image
-    with FaceAligner(SIZE) as aligner:
-        face = aligner.align(photo)
-    points, crop = face.landmarks.points, face.crop
+    smile, points, crop = BROAD_SMILE, broad_smile.landmarks.points, broad_smile.crop
     closed = mesh_motion(crop, points, smile, np.zeros(NUM_AUS, np.float32), basis)
     own = lip_colour(cv2.resize(crop, (SIZE * PAINT_SCALE,) * 2, interpolation=cv2.INTER_CUBIC), points,
                      PAINT_SCALE)
