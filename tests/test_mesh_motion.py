@@ -44,9 +44,11 @@ from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE,
     MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours,
     detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage, lower_teeth_exposure,
-    mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched, teeth_colour,
-    teeth_exposure,
+    mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched,
+    teeth_colour, teeth_exposure,
 )
+from lsgan.editing import fields as fields_module
+from lsgan.editing.grain import fine_texture, grain_noise, photo_grain
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
 
@@ -1113,3 +1115,39 @@ def test_a_smile_keeps_the_teeth_a_parted_mouth_already_shows(basis, face, monke
     np.testing.assert_array_equal(teeth_kept(points, np.zeros(NUM_AUS), smile, basis, SIZE), smile)  # closed
     anger = edit_vector("angry")
     np.testing.assert_array_equal(teeth_kept(parted, source, anger, basis, SIZE), anger)
+
+
+
+def test_the_paint_takes_the_grain_of_the_photo_s_smooth_skin():
+    rng = np.random.default_rng(1)
+    skin = np.clip(128 + rng.standard_normal((120, 160, 1)) * 6.0, 0, 255).astype(np.uint8).repeat(3, axis=2)
+    face = np.ones(skin.shape[:2], bool)
+    grain = photo_grain(skin, face)
+    assert 4.0 < grain < 6.0  # white noise of std 6, less what the smoothing keeps of it (measured 4.8)
+    with_pores = skin.copy()
+    with_pores[::24, ::24] = 0  # sparse dark dots: texture that is not grain, and does not count
+    assert photo_grain(with_pores, face) < 1.05 * grain  # measured 4.9
+    assert photo_grain(np.full_like(skin, 128), face) == 0.0
+    assert photo_grain(skin, np.zeros_like(face)) == 0.0  # no face pixels: no grain read
+    flat = np.full(skin.shape, 40.0, np.float32)
+    painted = np.clip(flat + grain_noise(skin.shape[:2], grain)[..., None], 0, 255).astype(np.uint8)
+    assert photo_grain(painted, face) == pytest.approx(grain, rel=0.05)  # read as the photo's is
+    np.testing.assert_array_equal(grain_noise((50, 60), 3.0), grain_noise((50, 60), 3.0))  # the same every time
+
+
+def test_an_opened_mouth_on_a_grainy_photo_is_as_grainy(closed_mouth, monkeypatch):
+    """The cavity an edit paints into a grainy photo carries its grain (``editing.grain``), where a flat colour
+    reads as a patch stuck on the photo."""
+    noise = np.random.default_rng(2).standard_normal(closed_mouth.shape[:2] + (1,)) * 8.0
+    grainy = np.clip(closed_mouth + noise, 0, 255).astype(np.uint8)
+    with Editor.from_pretrained() as editor:
+        edited = editor.edit(grainy, aus="25=1,26=1").image
+        monkeypatch.setattr(fields_module, "grain_noise", lambda shape, strength: np.zeros(shape, np.float32))
+        smooth = editor.edit(grainy, aus="25=1,26=1").image
+    cavity = (smooth @ LUMA < 60) & (grainy @ LUMA > 60)  # the newly painted dark inside of the mouth
+    cavity = cv2.erode(cavity.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert cavity.sum() > 50
+    photo = fine_texture(grainy @ LUMA)[72:328, 72:328].std()
+    assert fine_texture(smooth @ LUMA)[cavity].std() < 0.3 * photo  # measured 0.7 against 9.0
+    assert fine_texture(edited @ LUMA)[cavity].std() > 0.6 * photo  # measured 7.6
+    assert (edited @ LUMA)[cavity].max() < 100  # grain on a dark paint is clipped at black, not wrapped to white

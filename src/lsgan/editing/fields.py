@@ -25,6 +25,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lsgan.editing.grain import grain_noise, photo_grain
+
 HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
 
 
@@ -70,7 +72,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     the blend goes into ``into`` (default: a copy of ``photo``), so several faces edit one picture without
     resampling each other's edits. ``paint`` [4, P, P] (RGB in [-1, 1] and alpha, over the same crop at any
     resolution P) covers what the photo does not have, e.g. the inside of a mouth that opens: it replaces the
-    resampled pixels by its RGB in proportion to its alpha. ``shade`` [P, P] (any resolution too) multiplies the
+    resampled pixels by its RGB, with the grain of the photo's face in it (``editing.grain``), in proportion to its
+    alpha. ``shade`` [P, P] (any resolution too) multiplies the
     resampled pixels before the paint: the light the expression's folds take (1: unchanged). ``flow`` may be finer
     than the crop too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s."""
     out = photo.copy() if into is None else into
@@ -85,20 +88,25 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     edited = np.clip(moved.astype(np.float32) + change, 0, 255)
     if shade is not None:
         edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
-    if paint is not None:
-        edited = _painted(edited, paint, crop_x, crop_y, crop_size)
     weight = mask[rows, cols, None]
+    if paint is not None:
+        grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5)
+        edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain)
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
 
 
-def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int
-             ) -> np.ndarray:
-    """``edited`` [h, w, 3] with ``paint`` [4, P, P] laid over it (crop positions scaled to P's pixel centres)."""
+def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int,
+             grain: float = 0.0) -> np.ndarray:
+    """``edited`` [h, w, 3] with ``paint`` [4, P, P] laid over it (crop positions scaled to P's pixel centres), with
+    the photo's ``grain`` in it (``editing.grain``: a flat paint reads as a patch stuck on the photo)."""
     alpha = _on_crop(paint[3], crop_x, crop_y, crop_size)[..., None]
     rgb = np.stack([_on_crop(channel, crop_x, crop_y, crop_size) for channel in paint[:3]], axis=-1)
-    return edited * (1.0 - alpha) + (rgb + 1.0) * HALF_RANGE * alpha
+    painted = (rgb + 1.0) * HALF_RANGE
+    if grain > 0 and alpha.any():
+        painted = np.clip(painted + grain_noise(alpha.shape[:2], grain)[..., None], 0, 255)
+    return edited * (1.0 - alpha) + painted * alpha
 
 
 def _on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
