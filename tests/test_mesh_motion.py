@@ -41,10 +41,10 @@ from lsgan.editing.mesh_motion import (
     lips_as_shown, mesh_motion, photo_basis, smile_as_real, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
-    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA, MAX_PAINT_SCALE,
-    MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES, _eye_colours,
-    detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage, lower_teeth_exposure,
-    mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched,
+    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA,
+    MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES,
+    _eye_colours, detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage,
+    lower_teeth_exposure, mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched,
     teeth_colour, teeth_exposure,
 )
 from lsgan.editing import fields as fields_module
@@ -427,6 +427,34 @@ def test_a_raised_lid_shows_the_eyeball_above_an_iris_that_keeps_its_size(basis,
         assert at_point(wide.paint, inside)[3] < 0.05
     narrow = mesh_motion(face.crop, points, np.zeros(NUM_AUS), au_vector({7: 1.0}), basis)
     assert narrow.paint[3].max() == 0.0
+
+
+def test_a_raised_lid_takes_its_shade_off_the_eyeball_below_it(basis, face):
+    """The band of eyeball just under a lid, in its shade, would stay behind as a dark line across the opened eye (the
+    field near a lid delivers part of its motion): where the lid rises it is painted over too, down to
+    ``LID_SHADE_DEPTH`` below the source's lid and no deeper, in eyes that show their white (``WHITE_EYE``)."""
+    points = face.landmarks.points
+    band = LID_SHADE_DEPTH * FaceTemplate().eye_distance * SIZE  # crop pixels (0.35)
+    for amount in (1.0, 0.3):
+        wide = mesh_motion(face.crop, points, np.zeros(NUM_AUS), au_vector({5: amount}), basis)
+        for eye in range(2):
+            upper = eye_contour(points, eye)[1:8]
+            middle = upper[np.argmin(upper[:, 1])]  # the source's upper lid, highest point
+            assert at_point(wide.paint, middle + np.array([0.0, 0.3]))[3] > 0.5  # measured 0.65-0.7; 0.1 before
+            assert at_point(wide.paint, middle + np.array([0.0, band + 0.45]))[3] < 0.1  # below it: the photo's
+    # an eye that shows no white (its "sclera" as dark as lids and skin: small, shaded, behind dark glasses) keeps
+    # the band as it is: painted in that colour it made a ring round the eye
+    targets = points + motion_of(basis, 5)
+    side = SIZE * PAINT_SCALE
+    detail = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_CUBIC)
+    white = eye_paint(face.crop, points, targets, PAINT_SCALE, detail)
+    for eye in range(2):
+        detail[polygon_coverage(eye_contour(points, eye), side, PAINT_SCALE) > 0] = (60, 40, 30)
+    no_white = eye_paint(face.crop, points, targets, PAINT_SCALE, detail)
+    for eye in range(2):
+        upper = eye_contour(points, eye)[1:8]
+        in_shade = upper[np.argmin(upper[:, 1])] + np.array([0.0, 0.3])
+        assert at_point(white, in_shade)[3] > 0.5 and at_point(no_white, in_shade)[3] < 0.2
 
 
 def test_eye_colours_are_the_eyes_own_or_plain_ones_where_too_little_shows():

@@ -21,9 +21,10 @@ the face's light (``teeth_colour``). Where an edit closes the lips, the line whe
 ``mesh_motion.lips_stay_lips``) is drawn in the lips' own colour darkened, and where the moved lips show what was
 not lip in the source (a broad smile's thin lips closed: skin and teeth) the lips' colour is laid on (``lip_paint``,
 ``lip_colour``: the redder half of the mesh's lips). And what a raised lid uncovers
-(``eye_paint``: AU5 shows the sclera above the iris): the eye's own iris colour inside the iris's circle (mediapipe's
-iris points), its sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution
-(``detail_view``) where the editor passes it.
+(``eye_paint``: AU5 shows the sclera above the iris; in an eye that shows its white, the band of eyeball that was in
+the lid's shade too, which the warp would leave as a dark line across the opened eye): the eye's own iris colour
+inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the colours read in
+the photo at the paint's resolution (``detail_view``) where the editor passes it.
 
 And the mesh regions it is drawn in: an eye's opening (``eye_contour``), the gap between the lips (``lip_gap``),
 a polygon's coverage at the paint's resolution (``polygon_coverage``). ``editing.mesh_motion`` moves the face;
@@ -102,6 +103,10 @@ EYE_CORNERS = ((133, 33), (362, 263))
 IRISES = ((468, MEDIAPIPE478.left_iris), (473, MEDIAPIPE478.right_iris))
 LID_MARGIN = 0.3  # crop pixels below a raised lid's contour left to its own lash line (not painted over)
 LID_SHADOW = (0.06, 0.8)  # newly shown eyeball is shaded over this many IODs below the lid, to this brightness at it
+LID_SHADE_DEPTH = 0.02  # IODs: the band of eyeball in a lid's shade, repainted where the lid rises (a warp leaves it
+# behind as a dark line across the opened eye) ...
+WHITE_EYE = 0.85  # ... where the eye's sclera is at least this bright against the face (an eye too small, dark or
+# shaded to show its white reads lids and skin as its sclera, and painted them in a ring round the eye)
 SCLERA_RGB = np.array([222, 212, 206], np.float32)  # when an eye shows too little of its own to sample
 IRIS_RGB = np.array([70, 50, 40], np.float32)
 
@@ -136,25 +141,30 @@ def eye_contour(points: np.ndarray, eye: int) -> np.ndarray:
 
 def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: int,
               detail: np.ndarray | None = None) -> np.ndarray:
-    """``[4, P, P]`` the eyeball a lid raise newly shows (the edit's opening, less the source's and the lid's own
-    margin), its iris where the iris's circle is, the sclera elsewhere, in this eye's own colours (read in
-    ``detail``, P×P×3, or in ``crop`` enlarged: at a 64-pixel crop's resolution lashes and lids blur the sclera
-    grey) and shaded under the lid; alpha 0 where no lid rises."""
+    """``[4, P, P]`` the eyeball a lid raise newly shows (the edit's opening, less the lid's own margin and the
+    source's opening, less that opening's band in the lid's shade where the eye shows its white), its iris where the
+    iris's circle is, the sclera elsewhere, in this eye's own colours (read in ``detail``, P×P×3, or in ``crop``
+    enlarged: at a 64-pixel crop's resolution lashes and lids blur the sclera grey) and shaded under the lid; alpha
+    0 where no lid rises."""
     size = crop.shape[0]
     side = size * scale
     big = paint_view(crop, scale, detail).astype(np.float32)
     rows = np.arange(side, dtype=np.float32)[:, None]
     margin = np.ones((2 * round(LID_MARGIN * scale) + 1,) * 2, np.uint8)
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
-    light = _face_light(_face_luma(crop, points))
+    face_luma = _face_luma(crop, points)
+    light = _face_light(face_luma)
     for eye in range(2):
         shown = polygon_coverage(eye_contour(points, eye), side, scale)
         opened = polygon_coverage(eye_contour(targets, eye), side, scale)
-        new = np.clip(cv2.erode(opened, margin) - shown, 0.0, 1.0)
-        if new.max() < 0.5:
+        below_lid = cv2.erode(opened, margin)
+        if np.clip(below_lid - shown, 0.0, 1.0).max() < 0.5:
             continue
         iris = _iris_disc(points, eye, scale, side)
         sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
+        if float(sclera_rgb @ LUMA) >= WHITE_EYE * face_luma:
+            shown = _without_lid_shade(shown, opened, LID_SHADE_DEPTH * FaceTemplate().eye_distance * side)
+        new = np.clip(below_lid - shown, 0.0, 1.0)
         colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
         depth = (rows - column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
         colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
@@ -162,6 +172,15 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         rgb = rgb * (1 - alpha_eye) + colour * alpha_eye
         alpha = np.maximum(alpha, alpha_eye)
     return np.concatenate([rgb / 127.5 - 1.0, alpha[None]]).astype(np.float32)
+
+
+def _without_lid_shade(shown: np.ndarray, opened: np.ndarray, depth: float) -> np.ndarray:
+    """``shown`` [P, P] (an eye's opening in the source) less its top ``depth`` paint pixels (the eyeball in the
+    lid's shade) in each column where the lid rises (``opened``: the edit's opening), by at most the rise."""
+    was, will = column_extent(shown), column_extent(opened)
+    rise = np.where(was.columns & will.columns, was.top - will.top, 0)  # paint pixels
+    rows = np.arange(shown.shape[0], dtype=np.float32)[:, None]
+    return shown * (rows >= was.top[None] + np.clip(rise, 0, depth)[None])
 
 
 def paint_view(crop: np.ndarray, scale: int, detail: np.ndarray | None) -> np.ndarray:
