@@ -1163,6 +1163,25 @@ def test_the_paint_takes_the_grain_of_the_photo_s_smooth_skin():
     np.testing.assert_array_equal(grain_noise((50, 60), 3.0), grain_noise((50, 60), 3.0))  # the same every time
 
 
+def test_the_grain_read_is_a_number_where_a_box_filter_leaves_negatives():
+    """``cv2.blur``'s running sums leave tiny negatives (-1e-14) in flat patches beside strong texture; their square
+    root was NaN, which made the grain of a group photo's face NaN (and NaN is not > 0: no grain, silently)."""
+    rng = np.random.default_rng(0)
+    negatives = 0
+    for _ in range(40):
+        height, width = rng.integers(20, 200, 2)
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        for _ in range(3):  # flat patches in the noise
+            y, x = rng.integers(0, height), rng.integers(0, width)
+            image[y:y + rng.integers(5, 60), x:x + rng.integers(5, 60)] = rng.integers(0, 256)
+        fine = fine_texture(image.astype(np.float32) @ LUMA)
+        negatives += int((cv2.blur(fine * fine, (7, 7)) < 0).any())
+        grain = photo_grain(image, np.ones((height, width), bool))
+        assert np.isfinite(grain) and grain > 0
+        assert np.isfinite(grain_noise((height, width), grain)).all()
+    assert negatives > 0  # the case is there (2 of these 40)
+
+
 def test_an_opened_mouth_on_a_grainy_photo_is_as_grainy(closed_mouth, monkeypatch):
     """The cavity an edit paints into a grainy photo carries its grain (``editing.grain``), where a flat colour
     reads as a patch stuck on the photo."""

@@ -45,5 +45,6 @@ def grain_noise(shape: tuple[int, int], strength: float) -> np.ndarray:
 def _strength(fine: np.ndarray, where: np.ndarray) -> float:
     """The ``GRAIN_QUANTILE``-th percentile, over the pixels ``where``, of the std of ``fine`` [h, w] in
     ``GRAIN_WINDOW``-pixel windows."""
-    local = np.sqrt(cv2.blur(fine * fine, (GRAIN_WINDOW, GRAIN_WINDOW)))
+    # a box filter's running sums leave tiny negatives where the texture is flat
+    local = np.sqrt(np.maximum(cv2.blur(fine * fine, (GRAIN_WINDOW, GRAIN_WINDOW)), 0.0))
     return float(np.percentile(local[where], GRAIN_QUANTILE))
