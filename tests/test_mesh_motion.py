@@ -457,6 +457,30 @@ def test_a_raised_lid_takes_its_shade_off_the_eyeball_below_it(basis, face):
         assert at_point(white, in_shade)[3] > 0.5 and at_point(no_white, in_shade)[3] < 0.2
 
 
+def test_a_painted_iris_top_has_the_iris_s_rings(basis, face):
+    """The top of an iris that a raised lid uncovers is painted ring by ring in what the eye shows of each ring (its
+    dark rim where the rim is): one colour for it all read as a cap on the iris below."""
+    points = face.landmarks.points
+    targets = points + motion_of(basis, 5)
+    side = SIZE * PAINT_SCALE
+    detail = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_CUBIC)
+    rows, cols = np.mgrid[0:side, 0:side]
+    rims = []
+    for eye, (centre, ring) in enumerate(IRISES):
+        middle = (points[centre] + 0.5) * PAINT_SCALE - 0.5
+        radius = np.linalg.norm(points[list(ring)] - points[centre], axis=1).mean() * PAINT_SCALE
+        out = np.hypot(cols - middle[0], rows - middle[1]) / radius
+        detail[out < 1.0] = (40, 30, 20)  # a dark rim ...
+        detail[out < 0.85] = (150, 110, 60)  # ... round a light brown iris
+        rims.append((out > 0.88) & (out < 0.98) & (rows < middle[1]))  # its top's rim
+    paint = eye_paint(face.crop, points, targets, PAINT_SCALE, detail)
+    rgb = (paint[:3] + 1) * 127.5
+    for rim in rims:
+        painted = rim & (paint[3] > 0.9)
+        assert painted.sum() >= 3  # 4 and 7 at this paint's scale
+        assert rgb[0, painted].mean() < 90  # near the rim's red (40; measured 57, 67), where one colour was 143
+
+
 def test_eye_colours_are_the_eyes_own_or_plain_ones_where_too_little_shows():
     image = np.zeros((20, 20, 3), np.float32)
     image[:, :10] = (200, 190, 180)  # sclera, with a darker share of lash-mixed pixels
@@ -846,7 +870,9 @@ def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face)
     assert mouth_width(happier.target_points) - mouth_width(points) == pytest.approx(widened[1] - widened[0], rel=0.01)
 
 
-def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them():
+def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them(monkeypatch):
+    # the photo's grain, which the paint takes (tested above), is left out: this photo is nothing but grain
+    monkeypatch.setattr(fields_module, "grain_noise", lambda shape, strength: np.zeros(shape, np.float32))
     photo = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     flow, colour, mask = np.zeros((2, 40, 40), np.float32), np.zeros((3, 40, 40), np.float32), np.ones((40, 40))

@@ -22,8 +22,8 @@ the face's light (``teeth_colour``). Where an edit closes the lips, the line whe
 not lip in the source (a broad smile's thin lips closed: skin and teeth) the lips' colour is laid on (``lip_paint``,
 ``lip_colour``: the redder half of the mesh's lips). And what a raised lid uncovers
 (``eye_paint``: AU5 shows the sclera above the iris; in an eye that shows its white, the band of eyeball that was in
-the lid's shade too, which the warp would leave as a dark line across the opened eye): the eye's own iris colour
-inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the colours read in
+the lid's shade too, which the warp would leave as a dark line across the opened eye): the eye's own iris, ring by
+ring, inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the colours read in
 the photo at the paint's resolution (``detail_view``) where the editor passes it.
 
 And the mesh regions it is drawn in: an eye's opening (``eye_contour``), the gap between the lips (``lip_gap``),
@@ -109,6 +109,8 @@ WHITE_EYE = 0.85  # ... where the eye's sclera is at least this bright against t
 # shaded to show its white reads lids and skin as its sclera, and painted them in a ring round the eye)
 SCLERA_RGB = np.array([222, 212, 206], np.float32)  # when an eye shows too little of its own to sample
 IRIS_RGB = np.array([70, 50, 40], np.float32)
+IRIS_RINGS = 6  # an iris is painted ring by ring from its centre out (``_iris_by_radius``) ...
+MIN_RING_PIXELS = 8  # ... each in its own colour where the eye shows this many of its pixels
 
 
 def stretched(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
@@ -165,7 +167,8 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         if float(sclera_rgb @ LUMA) >= WHITE_EYE * face_luma:
             shown = _without_lid_shade(shown, opened, LID_SHADE_DEPTH * FaceTemplate().eye_distance * side)
         new = np.clip(below_lid - shown, 0.0, 1.0)
-        colour = sclera_rgb[:, None, None] * (1 - iris) + iris_rgb[:, None, None] * iris
+        iris_map = _iris_by_radius(big, shown > 0.5, points, eye, scale, iris_rgb)
+        colour = sclera_rgb[:, None, None] * (1 - iris) + iris_map * iris
         depth = (rows - column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
         colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
         alpha_eye = cv2.GaussianBlur(new, (0, 0), SOFT_EDGE)
@@ -215,13 +218,37 @@ def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha]).astype(np.float32)
 
 
-def _iris_disc(points: np.ndarray, eye: int, scale: int, side: int) -> np.ndarray:
-    """[P, P] in [0, 1]: the anti-aliased disc of ``eye``'s iris (mediapipe's iris points) at the paint's grid."""
+def _iris_radius(points: np.ndarray, eye: int, scale: int, side: int) -> tuple[np.ndarray, float]:
+    """([P, P] each paint pixel's distance from ``eye``'s iris centre, the iris's radius), in paint pixels."""
     rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
     centre_index, ring = IRISES[eye]
-    centre = (points[centre_index] + 0.5) * scale - 0.5  # paint pixels
+    centre = (points[centre_index] + 0.5) * scale - 0.5
     radius = float(np.linalg.norm(points[list(ring)] - points[centre_index], axis=1).mean()) * scale
-    return np.clip(radius - np.hypot(cols - centre[0], rows - centre[1]) + 0.5, 0.0, 1.0)
+    return np.hypot(cols - centre[0], rows - centre[1]), radius
+
+
+def _iris_by_radius(image: np.ndarray, shown: np.ndarray, points: np.ndarray, eye: int, scale: int,
+                    fallback: np.ndarray) -> np.ndarray:
+    """[3, P, P] the iris's colour by distance from its centre (its dark rim, its pupil), each ring the median of
+    what ``image`` [P, P, 3] shows of it (``shown``: the eye's opening), ``fallback`` [3] where a ring shows too
+    little: an iris's top painted in one colour read as a cap on the iris below it."""
+    distance, radius = _iris_radius(points, eye, scale, image.shape[0])
+    out = distance / max(radius, 1e-6)  # 0 at the centre, 1 at the rim
+    ring = np.minimum((out * IRIS_RINGS).astype(int), IRIS_RINGS - 1)
+    colours = np.tile(fallback.astype(np.float32), (IRIS_RINGS, 1))
+    inside = shown & (out < 1.0)
+    for index in range(IRIS_RINGS):
+        pixels = image[inside & (ring == index)]
+        if len(pixels) >= MIN_RING_PIXELS:
+            colours[index] = np.median(pixels, axis=0)
+    middles = (np.arange(IRIS_RINGS) + 0.5) / IRIS_RINGS
+    return np.stack([np.interp(out, middles, channel) for channel in colours.T]).astype(np.float32)
+
+
+def _iris_disc(points: np.ndarray, eye: int, scale: int, side: int) -> np.ndarray:
+    """[P, P] in [0, 1]: the anti-aliased disc of ``eye``'s iris (mediapipe's iris points) at the paint's grid."""
+    distance, radius = _iris_radius(points, eye, scale, side)
+    return np.clip(radius - distance + 0.5, 0.0, 1.0)
 
 
 def _sclera_shown(image: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> np.ndarray | None:
