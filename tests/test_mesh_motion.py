@@ -43,7 +43,7 @@ from lsgan.editing.mesh_motion import (
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA,
     MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES,
-    _eye_colours, detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage,
+    _eye_colours, _iris_by_radius, detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage,
     lower_teeth_exposure, mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched,
     teeth_colour, teeth_exposure,
 )
@@ -479,6 +479,34 @@ def test_a_painted_iris_top_has_the_iris_s_rings(basis, face):
         painted = rim & (paint[3] > 0.9)
         assert painted.sum() >= 3  # 4 and 7 at this paint's scale
         assert rgb[0, painted].mean() < 90  # near the rim's red (40; measured 57, 67), where one colour was 143
+
+
+def test_an_iris_is_painted_in_its_colour_as_light_as_each_ring_but_not_in_a_highlight_s_colour():
+    """``_iris_by_radius``: each ring of an iris as light as the eye shows it, in the iris's median colour: a red eye
+    or a catchlight lends a ring neither its colour nor its light."""
+    scale, side = 4, SIZE * 4
+    centre_index, ring = IRISES[0]
+    points = np.zeros((MESH_POINTS, 2), np.float32)
+    points[centre_index] = (32.0, 20.0)
+    angles = np.linspace(0, 2 * np.pi, len(ring), endpoint=False)
+    points[list(ring)] = points[centre_index] + 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    rows, cols = np.mgrid[0:side, 0:side]
+    middle = (points[centre_index] + 0.5) * scale - 0.5
+    out = np.hypot(cols - middle[0], rows - middle[1]) / (4.0 * scale)
+    image = np.full((side, side, 3), 200.0, np.float32)
+    image[out < 1.0] = (40, 30, 20)  # a dark rim round a light brown iris
+    image[out < 0.85] = (150, 110, 60)
+    red_eye = (out < 0.6) & (cols > middle[0])  # a red highlight over half of the middle rings
+    image[red_eye] = (240, 60, 60)
+    iris = out < 1.0
+    iris_rgb = np.median(image[iris], axis=0)
+    painted = _iris_by_radius(image, iris, points, 0, scale, iris_rgb)
+    left_middle = (out > 0.35) & (out < 0.45) & (cols < middle[0])
+    colour = painted[:, left_middle].mean(axis=1)
+    np.testing.assert_allclose(colour / colour.sum(), iris_rgb / iris_rgb.sum(), atol=1e-3)  # the iris's hue
+    assert colour @ LUMA < 1.3 * (iris_rgb @ LUMA) + 1e-3  # no lighter than the light's bound
+    rim = painted[:, (out > 0.9) & (out < 0.97)].mean(axis=1)
+    assert rim @ LUMA < 0.5 * (iris_rgb @ LUMA)  # its dark rim
 
 
 def test_eye_colours_are_the_eyes_own_or_plain_ones_where_too_little_shows():

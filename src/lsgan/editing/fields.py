@@ -73,9 +73,9 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     resampling each other's edits. ``paint`` [4, P, P] (RGB in [-1, 1] and alpha, over the same crop at any
     resolution P) covers what the photo does not have, e.g. the inside of a mouth that opens: it replaces the
     resampled pixels by its RGB, with the grain of the photo's face in it (``editing.grain``), in proportion to its
-    alpha. ``shade`` [P, P] (any resolution too) multiplies the
-    resampled pixels before the paint: the light the expression's folds take (1: unchanged). ``flow`` may be finer
-    than the crop too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s."""
+    alpha. ``shade`` [P, P] (any resolution too) multiplies the resampled pixels before the paint: the light the
+    expression's folds take (1: unchanged). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S,
+    e.g. the mesh motion's): the crop's side S is ``colour``'s."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
     if bounds is None:

@@ -22,9 +22,9 @@ the face's light (``teeth_colour``). Where an edit closes the lips, the line whe
 not lip in the source (a broad smile's thin lips closed: skin and teeth) the lips' colour is laid on (``lip_paint``,
 ``lip_colour``: the redder half of the mesh's lips). And what a raised lid uncovers
 (``eye_paint``: AU5 shows the sclera above the iris; in an eye that shows its white, the band of eyeball that was in
-the lid's shade too, which the warp would leave as a dark line across the opened eye): the eye's own iris, ring by
-ring, inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the colours read in
-the photo at the paint's resolution (``detail_view``) where the editor passes it.
+the lid's shade too, which the warp would leave as a dark line across the opened eye): the eye's own iris, ring
+by ring, inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the
+colours read in the photo at the paint's resolution (``detail_view``) where the editor passes it.
 
 And the mesh regions it is drawn in: an eye's opening (``eye_contour``), the gap between the lips (``lip_gap``),
 a polygon's coverage at the paint's resolution (``polygon_coverage``). ``editing.mesh_motion`` moves the face;
@@ -110,7 +110,8 @@ WHITE_EYE = 0.85  # ... where the eye's sclera is at least this bright against t
 SCLERA_RGB = np.array([222, 212, 206], np.float32)  # when an eye shows too little of its own to sample
 IRIS_RGB = np.array([70, 50, 40], np.float32)
 IRIS_RINGS = 6  # an iris is painted ring by ring from its centre out (``_iris_by_radius``) ...
-MIN_RING_PIXELS = 8  # ... each in its own colour where the eye shows this many of its pixels
+MIN_RING_PIXELS = 8  # ... each as light as the eye shows it where it shows this many of its pixels ...
+IRIS_RING_LIGHT = (0.3, 1.3)  # ... within these factors on the iris's median colour
 
 
 def stretched(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
@@ -228,21 +229,26 @@ def _iris_radius(points: np.ndarray, eye: int, scale: int, side: int) -> tuple[n
 
 
 def _iris_by_radius(image: np.ndarray, shown: np.ndarray, points: np.ndarray, eye: int, scale: int,
-                    fallback: np.ndarray) -> np.ndarray:
-    """[3, P, P] the iris's colour by distance from its centre (its dark rim, its pupil), each ring the median of
-    what ``image`` [P, P, 3] shows of it (``shown``: the eye's opening), ``fallback`` [3] where a ring shows too
-    little: an iris's top painted in one colour read as a cap on the iris below it."""
+                    iris_rgb: np.ndarray) -> np.ndarray:
+    """[3, P, P] the iris in ``iris_rgb`` [3] (its median colour), lighter or darker ring by ring from its centre
+    out as what ``image`` [P, P, 3] shows of each ring is (``shown``: the eye's opening; its dark rim, its pupil),
+    its brightest tenth left out (catchlights, red eye) and only the brightness taken (a ring's own colour carried a
+    red eye's red to the painted top); one colour where a ring shows too little: it read as a cap on the iris below."""
     distance, radius = _iris_radius(points, eye, scale, image.shape[0])
     out = distance / max(radius, 1e-6)  # 0 at the centre, 1 at the rim
     ring = np.minimum((out * IRIS_RINGS).astype(int), IRIS_RINGS - 1)
-    colours = np.tile(fallback.astype(np.float32), (IRIS_RINGS, 1))
+    luma = image @ LUMA
     inside = shown & (out < 1.0)
-    for index in range(IRIS_RINGS):
-        pixels = image[inside & (ring == index)]
-        if len(pixels) >= MIN_RING_PIXELS:
-            colours[index] = np.median(pixels, axis=0)
+    factors = np.ones(IRIS_RINGS, np.float32)
+    if inside.sum() >= MIN_RING_PIXELS:
+        inside &= luma <= np.percentile(luma[inside], 90)
+        for index in range(IRIS_RINGS):
+            lumas = luma[inside & (ring == index)]
+            if len(lumas) >= MIN_RING_PIXELS:
+                factors[index] = np.median(lumas) / max(float(iris_rgb @ LUMA), 1.0)
     middles = (np.arange(IRIS_RINGS) + 0.5) / IRIS_RINGS
-    return np.stack([np.interp(out, middles, channel) for channel in colours.T]).astype(np.float32)
+    factor = np.interp(out, middles, np.clip(factors, *IRIS_RING_LIGHT)).astype(np.float32)
+    return iris_rgb.astype(np.float32)[:, None, None] * factor[None]
 
 
 def _iris_disc(points: np.ndarray, eye: int, scale: int, side: int) -> np.ndarray:
