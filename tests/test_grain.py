@@ -20,9 +20,22 @@ def test_the_paint_takes_the_grain_of_the_photo_s_smooth_skin():
     assert photo_grain(np.full_like(skin, 128), face) == 0.0
     assert photo_grain(skin, np.zeros_like(face)) == 0.0  # no face pixels: no grain read
     flat = np.full(skin.shape, 40.0, np.float32)
-    painted = np.clip(flat + grain_noise(skin.shape[:2], grain)[..., None], 0, 255).astype(np.uint8)
+    painted = np.clip(flat + grain_noise((0, 0), skin.shape[:2], grain)[..., None], 0, 255).astype(np.uint8)
     assert photo_grain(painted, face) == pytest.approx(grain, rel=0.05)  # read as the photo's is
-    np.testing.assert_array_equal(grain_noise((50, 60), 3.0), grain_noise((50, 60), 3.0))  # the same every time
+    # each photo pixel has its own grain, whatever box it is made for; the pattern repeats without seams
+    whole = grain_noise((0, 0), (600, 600), 3.0)
+    np.testing.assert_array_equal(grain_noise((5, 7), (50, 60), 3.0), whole[5:55, 7:67])
+    np.testing.assert_array_equal(whole[256:512], whole[:256])
+    seam = photo_grain(np.clip(128 + whole[128:384, 128:384, None], 0, 255).astype(np.uint8).repeat(3, axis=2),
+                       np.ones((256, 256), bool))  # a box across the tiles' edges reads as one away from them
+    assert seam == pytest.approx(3.0, rel=0.05)
+
+
+def test_the_grain_of_a_large_face_is_read_in_its_middle():
+    rng = np.random.default_rng(4)
+    photo = np.full((1000, 1000, 3), 128, np.uint8)
+    photo[300:700, 300:700] = np.clip(128 + rng.standard_normal((400, 400, 1)) * 6.0, 0, 255).astype(np.uint8)
+    assert 4.0 < photo_grain(photo, np.ones((1000, 1000), bool)) < 6.0  # flat 84 % of it; read: the grainy middle
 
 
 def test_the_grain_read_is_a_number_where_a_box_filter_leaves_negatives():
@@ -40,5 +53,5 @@ def test_the_grain_read_is_a_number_where_a_box_filter_leaves_negatives():
         negatives += int((cv2.blur(fine * fine, (7, 7)) < 0).any())
         grain = photo_grain(image, np.ones((height, width), bool))
         assert np.isfinite(grain) and grain > 0
-        assert np.isfinite(grain_noise((height, width), grain)).all()
+        assert np.isfinite(grain_noise((0, 0), (height, width), grain)).all()
     assert negatives > 0  # the case is there (2 of these 40)

@@ -900,7 +900,7 @@ def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face)
 
 def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them(monkeypatch):
     # the photo's grain, which the paint takes (tested above), is left out: this photo is nothing but grain
-    monkeypatch.setattr(fields_module, "grain_noise", lambda shape, strength: np.zeros(shape, np.float32))
+    monkeypatch.setattr(fields_module, "grain_noise", lambda origin, shape, strength: np.zeros(shape, np.float32))
     photo = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     flow, colour, mask = np.zeros((2, 40, 40), np.float32), np.zeros((3, 40, 40), np.float32), np.ones((40, 40))
@@ -1207,7 +1207,7 @@ def test_an_opened_mouth_on_a_grainy_photo_is_as_grainy(closed_mouth, monkeypatc
     grainy = np.clip(closed_mouth + noise, 0, 255).astype(np.uint8)
     with Editor.from_pretrained() as editor:
         edited = editor.edit(grainy, aus="25=1,26=1").image
-        monkeypatch.setattr(fields_module, "grain_noise", lambda shape, strength: np.zeros(shape, np.float32))
+        monkeypatch.setattr(fields_module, "grain_noise", lambda origin, shape, strength: np.zeros(shape, np.float32))
         smooth = editor.edit(grainy, aus="25=1,26=1").image
     cavity = (smooth @ LUMA < 60) & (grainy @ LUMA > 60)  # the newly painted dark inside of the mouth
     cavity = cv2.erode(cavity.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0

@@ -91,21 +91,26 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     weight = mask[rows, cols, None]
     if paint is not None:
         grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5)
-        edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain)
+        edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain, (rows.start, cols.start))
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
 
 
 def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int,
-             grain: float = 0.0) -> np.ndarray:
-    """``edited`` [h, w, 3] with ``paint`` [4, P, P] laid over it (crop positions scaled to P's pixel centres), with
-    the photo's ``grain`` in it (``editing.grain``: a flat paint reads as a patch stuck on the photo)."""
+             grain: float = 0.0, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """``edited`` [h, w, 3] (the photo's box at ``origin``) with ``paint`` [4, P, P] laid over it (crop positions
+    scaled to P's pixel centres), with the photo's ``grain`` in it (``editing.grain``: a flat paint reads as a patch
+    stuck on the photo)."""
     alpha = _on_crop(paint[3], crop_x, crop_y, crop_size)[..., None]
     rgb = np.stack([_on_crop(channel, crop_x, crop_y, crop_size) for channel in paint[:3]], axis=-1)
     painted = (rgb + 1.0) * HALF_RANGE
-    if grain > 0 and alpha.any():
-        painted = np.clip(painted + grain_noise(alpha.shape[:2], grain)[..., None], 0, 255)
+    box = face_bounds(alpha[..., 0])
+    if grain > 0 and box is not None:
+        rows, cols = box
+        shape = (rows.stop - rows.start, cols.stop - cols.start)
+        noise = grain_noise((origin[0] + rows.start, origin[1] + cols.start), shape, grain)
+        painted[rows, cols] = np.clip(painted[rows, cols] + noise[..., None], 0, 255)
     return edited * (1.0 - alpha) + painted * alpha
 
 

@@ -8,6 +8,8 @@ pixels; ``grain_noise`` makes a texture as strong, which ``fields.apply_field`` 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -15,6 +17,8 @@ GRAIN_SIGMA = 1.0  # photo pixels: the fine texture is what a Gaussian of this s
 GRAIN_WINDOW = 7  # photo pixels: the side of the windows its strength is read in
 GRAIN_QUANTILE = 25  # percent: the face's smoothest windows show the grain alone (no pores, hair, beard or edges)
 MIN_GRAIN_PIXELS = 64  # fewer face pixels than this: no grain read
+GRAIN_READ_SIDE = 384  # photo pixels: the grain is read in the middle of a larger face, this many pixels square
+GRAIN_TILE = 256  # photo pixels: the side of the one pattern of grain, repeated over the photo
 GRAIN_SEED = 0
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 
@@ -27,19 +31,35 @@ def fine_texture(luma: np.ndarray) -> np.ndarray:
 
 def photo_grain(image: np.ndarray, where: np.ndarray) -> float:
     """How strong the fine texture of ``image`` [h, w, 3] (uint8) is where it is smoothest among the pixels
-    ``where`` (bool [h, w], the face): the ``GRAIN_QUANTILE``-th percentile of its std over ``GRAIN_WINDOW``-pixel
-    windows, in uint8 units; 0 where fewer than ``MIN_GRAIN_PIXELS`` are given."""
+    ``where`` (bool [h, w], the face; read in its middle ``GRAIN_READ_SIDE`` pixels square): the
+    ``GRAIN_QUANTILE``-th percentile of its std over ``GRAIN_WINDOW``-pixel windows, in uint8 units; 0 where fewer
+    than ``MIN_GRAIN_PIXELS`` are given."""
+    middle = tuple(slice(max((side - GRAIN_READ_SIDE) // 2, 0), max((side - GRAIN_READ_SIDE) // 2, 0)
+                         + GRAIN_READ_SIDE) for side in where.shape)
+    image, where = image[middle], where[middle]
     if int(where.sum()) < MIN_GRAIN_PIXELS:
         return 0.0
     return _strength(fine_texture(image.astype(np.float32) @ LUMA_WEIGHTS), where)
 
 
-def grain_noise(shape: tuple[int, int], strength: float) -> np.ndarray:
-    """[h, w] a fine texture that ``photo_grain`` reads as ``strength`` (uint8 units), the same for the same shape
-    every time (edits are repeatable; a sequence's frames do not flicker)."""
-    noise = fine_texture(np.random.default_rng(GRAIN_SEED).standard_normal(shape).astype(np.float32))
-    read = _strength(fine_texture(noise), np.ones(shape, bool))
-    return noise * (strength / max(read, 1e-6))
+def grain_noise(origin: tuple[int, int], shape: tuple[int, int], strength: float) -> np.ndarray:
+    """[h, w] a fine texture that ``photo_grain`` reads as ``strength`` (uint8 units) for the photo pixels of the box
+    at ``origin`` (row, column) of that ``shape``: one seeded pattern repeated over the photo, so each photo pixel
+    has the same grain every time (edits repeat; a sequence's frames do not flicker) at the cost of an index."""
+    rows = (origin[0] + np.arange(shape[0])) % GRAIN_TILE
+    cols = (origin[1] + np.arange(shape[1])) % GRAIN_TILE
+    return _grain_tile()[np.ix_(rows, cols)] * np.float32(strength)
+
+
+@lru_cache(maxsize=1)
+def _grain_tile() -> np.ndarray:
+    """[GRAIN_TILE, GRAIN_TILE] the repeated pattern: seeded noise's fine texture, made and read as a repeating
+    pattern (no seams where the tiles meet), scaled so that ``photo_grain`` reads it as 1."""
+    side = GRAIN_TILE
+    noise = np.random.default_rng(GRAIN_SEED).standard_normal((side, side)).astype(np.float32)
+    fine = fine_texture(np.tile(noise, (3, 3)))[side:2 * side, side:2 * side]
+    read = _strength(fine_texture(np.tile(fine, (3, 3)))[side:2 * side, side:2 * side], np.ones((side, side), bool))
+    return fine / max(read, 1e-6)
 
 
 def _strength(fine: np.ndarray, where: np.ndarray) -> float:
