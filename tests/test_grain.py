@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lsgan.editing.grain import LUMA_WEIGHTS, fine_texture, grain_noise, photo_grain
+from lsgan.data.images import LUMA
+from lsgan.editing.grain import fine_texture, grain_noise, photo_grain
 
 
 def test_the_paint_takes_the_grain_of_the_photo_s_smooth_skin():
@@ -49,7 +50,7 @@ def test_the_grain_read_is_a_number_where_a_box_filter_leaves_negatives():
         for _ in range(3):  # flat patches in the noise
             y, x = rng.integers(0, height), rng.integers(0, width)
             image[y:y + rng.integers(5, 60), x:x + rng.integers(5, 60)] = rng.integers(0, 256)
-        fine = fine_texture(image.astype(np.float32) @ LUMA_WEIGHTS)
+        fine = fine_texture(image.astype(np.float32) @ LUMA)
         negatives += int((cv2.blur(fine * fine, (7, 7)) < 0).any())
         grain = photo_grain(image, np.ones((height, width), bool))
         assert np.isfinite(grain) and grain > 0

@@ -485,13 +485,8 @@ def test_an_iris_is_painted_in_its_colour_as_light_as_each_ring_but_not_in_a_hig
     """``_iris_by_radius``: each ring of an iris as light as the eye shows it, in the iris's median colour: a red eye
     or a catchlight lends a ring neither its colour nor its light."""
     scale, side = 4, SIZE * 4
-    centre_index, ring = IRISES[0]
-    points = np.zeros((MESH_POINTS, 2), np.float32)
-    points[centre_index] = (32.0, 20.0)
-    angles = np.linspace(0, 2 * np.pi, len(ring), endpoint=False)
-    points[list(ring)] = points[centre_index] + 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     rows, cols = np.mgrid[0:side, 0:side]
-    middle = (points[centre_index] + 0.5) * scale - 0.5
+    middle = (np.array([32.0, 20.0]) + 0.5) * scale - 0.5  # an iris of radius 4 crop pixels round (32, 20)
     out = np.hypot(cols - middle[0], rows - middle[1]) / (4.0 * scale)
     image = np.full((side, side, 3), 200.0, np.float32)
     image[out < 1.0] = (40, 30, 20)  # a dark rim round a light brown iris
@@ -500,7 +495,7 @@ def test_an_iris_is_painted_in_its_colour_as_light_as_each_ring_but_not_in_a_hig
     image[red_eye] = (240, 60, 60)
     iris = out < 1.0
     iris_rgb = np.median(image[iris], axis=0)
-    painted = _iris_by_radius(image, iris, points, 0, scale, iris_rgb)
+    painted = _iris_by_radius(image, iris, out, iris_rgb)
     left_middle = (out > 0.35) & (out < 0.45) & (cols < middle[0])
     colour = painted[:, left_middle].mean(axis=1)
     np.testing.assert_allclose(colour / colour.sum(), iris_rgb / iris_rgb.sum(), atol=1e-3)  # the iris's hue

@@ -34,6 +34,7 @@ from lsgan.errors import InputImageError, OutputError
 ImageSource = str | Path | bytes | bytearray | np.ndarray | Image.Image
 
 DEFAULT_MIN_SIZE = 16
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: a 12000x12000 PNG would otherwise take ~6 GB to edit
 log = logging.getLogger("lsgan")
 _WHITE = (255, 255, 255)

@@ -13,6 +13,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from lsgan.data.images import LUMA
+
 GRAIN_SIGMA = 1.0  # photo pixels: the fine texture is what a Gaussian of this sigma smooths away (``fine_texture``)
 GRAIN_WINDOW = 7  # photo pixels: the side of the windows its strength is read in
 GRAIN_QUANTILE = 25  # percent: the face's smoothest windows show the grain alone (no pores, hair, beard or edges)
@@ -20,7 +22,6 @@ MIN_GRAIN_PIXELS = 64  # fewer face pixels than this: no grain read
 GRAIN_READ_SIDE = 384  # photo pixels: the grain is read in the middle of a larger face, this many pixels square
 GRAIN_TILE = 256  # photo pixels: the side of the one pattern of grain, repeated over the photo
 GRAIN_SEED = 0
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 
 
 def fine_texture(luma: np.ndarray) -> np.ndarray:
@@ -34,12 +35,11 @@ def photo_grain(image: np.ndarray, where: np.ndarray) -> float:
     ``where`` (bool [h, w], the face; read in its middle ``GRAIN_READ_SIDE`` pixels square): the
     ``GRAIN_QUANTILE``-th percentile of its std over ``GRAIN_WINDOW``-pixel windows, in uint8 units; 0 where fewer
     than ``MIN_GRAIN_PIXELS`` are given."""
-    middle = tuple(slice(max((side - GRAIN_READ_SIDE) // 2, 0), max((side - GRAIN_READ_SIDE) // 2, 0)
-                         + GRAIN_READ_SIDE) for side in where.shape)
+    middle = tuple(_middle(side) for side in where.shape)
     image, where = image[middle], where[middle]
     if int(where.sum()) < MIN_GRAIN_PIXELS:
         return 0.0
-    return _strength(fine_texture(image.astype(np.float32) @ LUMA_WEIGHTS), where)
+    return _strength(fine_texture(image.astype(np.float32) @ LUMA), where)
 
 
 def grain_noise(origin: tuple[int, int], shape: tuple[int, int], strength: float) -> np.ndarray:
@@ -60,6 +60,12 @@ def _grain_tile() -> np.ndarray:
     fine = fine_texture(np.tile(noise, (3, 3)))[side:2 * side, side:2 * side]
     read = _strength(fine_texture(np.tile(fine, (3, 3)))[side:2 * side, side:2 * side], np.ones((side, side), bool))
     return fine / max(read, 1e-6)
+
+
+def _middle(side: int) -> slice:
+    """The middle ``GRAIN_READ_SIDE`` of ``side`` pixels (all of them if fewer)."""
+    start = max((side - GRAIN_READ_SIDE) // 2, 0)
+    return slice(start, start + GRAIN_READ_SIDE)
 
 
 def _strength(fine: np.ndarray, where: np.ndarray) -> float:

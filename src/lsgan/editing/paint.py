@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, warp_antialiased
+from lsgan.data.images import LUMA
 from lsgan.data.mesh_basis import LIP_CONTOURS, LOWER_LIDS, UPPER_LIDS
 from lsgan.editing.fields import resample_field
 from lsgan.facs import au_index
@@ -46,7 +47,6 @@ from lsgan.facs import au_index
 PAINT_SCALE = 4  # paint pixels per crop pixel at least ...
 MAX_PAINT_SCALE = 12  # ... and at most: as many as the photo has (``paint_scale``), up to a 768-pixel paint
 SOFT_EDGE = 1.0  # paint pixels: the Gaussian sigma that softens the painted eyeball's and teeth's edges
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of luma (BT.601)
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
 MEETING_LINE_SHADE = 0.45  # the line where closed lips meet: the lips' own colour this much darker (on most lips as
@@ -163,12 +163,13 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         below_lid = cv2.erode(opened, margin)
         if np.clip(below_lid - shown, 0.0, 1.0).max() < 0.5:
             continue
-        iris = _iris_disc(points, eye, scale, side)
+        distance, radius = _iris_radius(points, eye, scale, side)
+        iris = _disc(distance, radius)
         sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
         if float(sclera_rgb @ LUMA) >= WHITE_EYE * face_luma:
             shown = _without_lid_shade(shown, opened, LID_SHADE_DEPTH * FaceTemplate().eye_distance * side)
         new = np.clip(below_lid - shown, 0.0, 1.0)
-        iris_map = _iris_by_radius(big, shown > 0.5, points, eye, scale, iris_rgb)
+        iris_map = _iris_by_radius(big, shown > 0.5, distance / max(radius, 1e-6), iris_rgb)
         colour = sclera_rgb[:, None, None] * (1 - iris) + iris_map * iris
         depth = (rows - column_extent(opened).top[None]) / (LID_SHADOW[0] * FaceTemplate().eye_distance * side)
         colour = colour * (LID_SHADOW[1] + (1 - LID_SHADOW[1]) * np.clip(depth, 0.0, 1.0))[None]
@@ -228,16 +229,15 @@ def _iris_radius(points: np.ndarray, eye: int, scale: int, side: int) -> tuple[n
     return np.hypot(cols - centre[0], rows - centre[1]), radius
 
 
-def _iris_by_radius(image: np.ndarray, shown: np.ndarray, points: np.ndarray, eye: int, scale: int,
-                    iris_rgb: np.ndarray) -> np.ndarray:
+def _iris_by_radius(image: np.ndarray, shown: np.ndarray, out: np.ndarray, iris_rgb: np.ndarray) -> np.ndarray:
     """[3, P, P] the iris in ``iris_rgb`` [3] (its median colour), lighter or darker ring by ring from its centre
-    out as what ``image`` [P, P, 3] shows of each ring is (``shown``: the eye's opening; its dark rim, its pupil),
-    its brightest tenth left out (catchlights, red eye) and only the brightness taken (a ring's own colour carried a
-    red eye's red to the painted top); one colour where a ring shows too little: it read as a cap on the iris below."""
-    distance, radius = _iris_radius(points, eye, scale, image.shape[0])
-    out = distance / max(radius, 1e-6)  # 0 at the centre, 1 at the rim
+    out (``out`` [P, P]: each paint pixel's distance from the iris's centre over its radius) as what ``image``
+    [P, P, 3] shows of each ring is (``shown``: the eye's opening; its dark rim, its pupil), its brightest tenth left
+    out (catchlights, red eye) and only the brightness taken (a ring's own colour carried a red eye's red to the
+    painted top); one colour where a ring shows too little: it read as a cap on the iris below."""
     ring = np.minimum((out * IRIS_RINGS).astype(int), IRIS_RINGS - 1)
     luma = image @ LUMA
+    iris_luma = max(float(iris_rgb @ LUMA), 1.0)
     inside = shown & (out < 1.0)
     factors = np.ones(IRIS_RINGS, np.float32)
     if inside.sum() >= MIN_RING_PIXELS:
@@ -245,7 +245,7 @@ def _iris_by_radius(image: np.ndarray, shown: np.ndarray, points: np.ndarray, ey
         for index in range(IRIS_RINGS):
             lumas = luma[inside & (ring == index)]
             if len(lumas) >= MIN_RING_PIXELS:
-                factors[index] = np.median(lumas) / max(float(iris_rgb @ LUMA), 1.0)
+                factors[index] = np.median(lumas) / iris_luma
     middles = (np.arange(IRIS_RINGS) + 0.5) / IRIS_RINGS
     factor = np.interp(out, middles, np.clip(factors, *IRIS_RING_LIGHT)).astype(np.float32)
     return iris_rgb.astype(np.float32)[:, None, None] * factor[None]
@@ -253,7 +253,11 @@ def _iris_by_radius(image: np.ndarray, shown: np.ndarray, points: np.ndarray, ey
 
 def _iris_disc(points: np.ndarray, eye: int, scale: int, side: int) -> np.ndarray:
     """[P, P] in [0, 1]: the anti-aliased disc of ``eye``'s iris (mediapipe's iris points) at the paint's grid."""
-    distance, radius = _iris_radius(points, eye, scale, side)
+    return _disc(*_iris_radius(points, eye, scale, side))
+
+
+def _disc(distance: np.ndarray, radius: float) -> np.ndarray:
+    """[P, P] in [0, 1]: the anti-aliased disc of ``radius`` round the centre ``distance`` [P, P] is measured from."""
     return np.clip(radius - distance + 0.5, 0.0, 1.0)
 
 
