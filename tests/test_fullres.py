@@ -201,11 +201,12 @@ def test_faces_are_numbered_left_to_right_and_each_can_be_chosen(editor, astrona
         editor.edit(photo, emotion="happy", face=2)
 
 
-@pytest.mark.parametrize("why", ["too small to edit", "turned too far to edit"])
+@pytest.mark.parametrize("why", ["too small to edit", "turned too far to edit", "cut by the photo's border"])
 def test_a_face_the_editor_cannot_edit_is_reported_and_left_as_it_is(editor, astronaut, monkeypatch, why):
-    """Beside a face it edits, a face under ``min_face`` px, or in profile (its nose tip beyond an eye:
-    ``Landmarks.turn`` outside 0-1; which face is in profile is set here), is left as it is with one note; asked
-    for alone, one error line."""
+    """Beside a face it edits, a face under ``min_face`` px, in profile (its nose tip beyond an eye:
+    ``Landmarks.turn`` outside 0-1; which face is in profile is set here), or with most of an eye or of the mouth
+    beyond the photo's border (the mesh guesses the rest) is left as it is with one note; asked for alone, one
+    error line."""
     from lsgan.editing import editor as editing
 
     if why == "too small to edit":
@@ -214,6 +215,9 @@ def test_a_face_the_editor_cannot_edit_is_reported_and_left_as_it_is(editor, ast
                        for f in editor.prepare(photo)[0].faces)
         assert len(sides) == 2
         monkeypatch.setattr(editor.config, "min_face", round(sum(sides) / 2))  # between the two faces' sizes
+    elif why == "cut by the photo's border":
+        # beside her, the astronaut cut through her image-right eye: found, the eye's mesh all beyond the border
+        photo = np.concatenate([astronaut, astronaut[:, :250]], axis=1)
     else:
         photo = two_faces(astronaut)
         frontal = editing._turn
@@ -226,6 +230,27 @@ def test_a_face_the_editor_cannot_edit_is_reported_and_left_as_it_is(editor, ast
     np.testing.assert_array_equal(result.image[:, 512:], photo[:, 512:])
     with pytest.raises(FaceChoiceError, match=f"face 1 is {why}"):
         editor.edit(photo, emotion="happy", face=1)
+
+
+def test_a_face_is_cut_by_the_border_where_most_of_an_eye_or_the_mouth_is_beyond_it():
+    """An eye whose outer corner reaches past the photo's border is still edited; an eye or a mouth most of whose
+    mesh points lie beyond it is not (the mesh there guesses what the photo does not show)."""
+    from lsgan.data.faces import MEDIAPIPE478, AlignedFace, Landmarks
+    from lsgan.editing.editor import PreparedFace, _cut_by_border
+
+    def face_with(part: tuple[int, ...], share: float) -> PreparedFace:
+        points = np.full((478, 2), 50.0)
+        beyond = list(part)[:round(share * len(part))]
+        points[beyond, 0] = -2.0  # left of the photo
+        matrix = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]])  # photo -> crop: the landmarks are crop pixels
+        landmarks = Landmarks(points * 0.5, MEDIAPIPE478)
+        return PreparedFace(np.zeros((64, 64, 3), np.uint8), matrix, AlignedFace(None, matrix, landmarks, (0, 0, 1, 1)))
+
+    for part in (MEDIAPIPE478.left_eye, MEDIAPIPE478.right_eye, MEDIAPIPE478.outer_lips):
+        assert not _cut_by_border(face_with(part, 0.0), (100, 100, 3))
+        assert not _cut_by_border(face_with(part, 0.3), (100, 100, 3))
+        assert _cut_by_border(face_with(part, 0.7), (100, 100, 3))
+    assert not _cut_by_border(face_with(MEDIAPIPE478.nose, 1.0), (100, 100, 3))  # the nose is not asked
 
 
 @pytest.mark.parametrize("region", list(REGION_AUS))

@@ -1,17 +1,29 @@
-"""The photo's grain on what an edit paints (editing.grain): how strong it is read, and made as strong. An edit's
-paint laid on with it: tests/test_mesh_motion.py (test_an_opened_mouth_on_a_grainy_photo_is_as_grainy)."""
+"""The photo's grain on what an edit paints (editing.grain): how strong it is read, and made as strong; the fine
+texture a warp's resampling loses given back as grain (``fields.apply_field``). An edit's paint laid on with it:
+tests/test_mesh_motion.py (test_an_opened_mouth_on_a_grainy_photo_is_as_grainy)."""
 
 import cv2
 import numpy as np
 import pytest
 
 from lsgan.data.images import LUMA
+from lsgan.editing import grain as grain_module
+from lsgan.editing.fields import apply_field
 from lsgan.editing.grain import fine_texture, grain_noise, photo_grain
 
 
+def _grainy(shape: tuple[int, int], std: float, seed: int = 1) -> np.ndarray:
+    """A grey photo [h, w, 3] (uint8) of white noise of ``std`` around 128."""
+    noise = np.random.default_rng(seed).standard_normal((*shape, 1)) * std
+    return np.clip(128 + noise, 0, 255).astype(np.uint8).repeat(3, axis=2)
+
+
+def _texture_std(image: np.ndarray) -> float:
+    return float(fine_texture(image.astype(np.float32) @ LUMA).std())
+
+
 def test_the_paint_takes_the_grain_of_the_photo_s_smooth_skin():
-    rng = np.random.default_rng(1)
-    skin = np.clip(128 + rng.standard_normal((120, 160, 1)) * 6.0, 0, 255).astype(np.uint8).repeat(3, axis=2)
+    skin = _grainy((120, 160), 6.0)
     face = np.ones(skin.shape[:2], bool)
     grain = photo_grain(skin, face)
     assert 4.0 < grain < 6.0  # white noise of std 6, less what the smoothing keeps of it (measured 4.8)
@@ -56,3 +68,54 @@ def test_the_grain_read_is_a_number_where_a_box_filter_leaves_negatives():
         assert np.isfinite(grain) and grain > 0
         assert np.isfinite(grain_noise((0, 0), (height, width), grain)).all()
     assert negatives > 0  # the case is there (2 of these 40)
+
+
+def _magnified(photo: np.ndarray, factor: float) -> np.ndarray:
+    """``photo`` (a square) edited by a field that magnifies it ``factor`` times about its middle."""
+    side = photo.shape[0]
+    matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])  # the photo is the crop
+    middle = (side - 1) / 2
+    xs = np.arange(side, dtype=np.float32) - middle
+    shift = xs * (1 / factor - 1) / (side / 2)  # grid units: a pixel at x samples x / factor from the middle
+    flow = np.stack([np.tile(shift, (side, 1)), np.tile(shift[:, None], (1, side))])
+    return apply_field(photo, matrix, flow, np.zeros((3, side, side), np.float32), np.ones((side, side)))
+
+
+def test_a_stretched_grainy_face_keeps_its_grain(monkeypatch):
+    """Magnified twice, a grainy photo's fine texture would come out smoothed (Lanczos keeps 0.55 of its std); the
+    texture lost is given back as the photo's grain, up to ``LOST_TEXTURE_CAP`` times the photo's grain."""
+    photo = _grainy((96, 96), 6.0)
+    middle = np.s_[24:72, 24:72]
+    source = _texture_std(photo[middle])
+    given_back = _texture_std(_magnified(photo, 2.0)[middle])
+    assert 0.9 * source < given_back < 1.15 * source  # measured 1.08
+    monkeypatch.setattr("lsgan.editing.fields.LOST_TEXTURE_CAP", 0.0)
+    assert _texture_std(_magnified(photo, 2.0)[middle]) < 0.65 * source  # nothing given back: smoothed
+
+
+def test_texture_given_back_is_at_most_the_cap_times_the_photo_s_grain(monkeypatch):
+    """A photo with a faint grain and a strong texture in one part (the source of most of the loss) gets back no
+    more than ``LOST_TEXTURE_CAP`` times its grain there: more is an edge blurred, not the photo's texture."""
+    photo = _grainy((96, 96), 1.5)
+    photo[:, 48:] = _grainy((96, 48), 30.0, seed=2)
+    grain = photo_grain(photo, np.ones((96, 96), bool))
+    monkeypatch.setattr("lsgan.editing.fields.grain_noise", lambda origin, shape, strength: np.ones(shape, np.float32))
+    lost = _magnified(photo, 1.6).astype(np.float32) - _magnified_without_texture(photo, 1.6, monkeypatch)
+    assert lost.max() <= grain_module.LOST_TEXTURE_CAP * grain + 0.51  # rounding
+    assert lost[:, 56:-8].mean() > 0.9 * grain_module.LOST_TEXTURE_CAP * grain  # the strong side is all at the cap
+
+
+def _magnified_without_texture(photo: np.ndarray, factor: float, monkeypatch) -> np.ndarray:
+    with monkeypatch.context() as patch:
+        patch.setattr("lsgan.editing.fields.LOST_TEXTURE_CAP", 0.0)
+        return _magnified(photo, factor).astype(np.float32)
+
+
+def test_a_field_that_moves_nothing_gives_a_grainy_photo_back_as_it_was():
+    """The texture is compared over a box grown past the face, the photo reflected beyond its borders as the
+    resampling reads it: a face that fills the photo loses nothing at the photo's edges, and gets nothing added."""
+    photo = _grainy((64, 64), 20.0)
+    np.testing.assert_array_equal(_magnified(photo, 1.0), photo)
+    far = apply_field(photo, np.array([[1.0, 0, 0], [0, 1.0, 0]]), np.full((2, 64, 64), 9.0, np.float32),
+                      np.zeros((3, 64, 64), np.float32), np.ones((64, 64)))  # samples 4.5 photos away: bounded
+    assert far.shape == photo.shape and far.dtype == np.uint8

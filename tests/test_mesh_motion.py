@@ -1209,5 +1209,5 @@ def test_an_opened_mouth_on_a_grainy_photo_is_as_grainy(closed_mouth, monkeypatc
     assert cavity.sum() > 50
     photo = fine_texture(grainy @ LUMA)[72:328, 72:328].std()
     assert fine_texture(smooth @ LUMA)[cavity].std() < 0.3 * photo  # measured 0.7 against 9.0
-    assert fine_texture(edited @ LUMA)[cavity].std() > 0.6 * photo  # measured 7.2
+    assert fine_texture(edited @ LUMA)[cavity].std() > 0.6 * photo  # measured 7.5
     assert (edited @ LUMA)[cavity].max() < 100  # grain on a dark paint is clipped at black, not wrapped to white

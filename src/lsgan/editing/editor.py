@@ -96,6 +96,9 @@ class FaceField:
     shade: np.ndarray | None = None  # [P, P] multiplier: the light of the folds the expression makes (creases)
 
 
+MOST_BEYOND_BORDER = 0.5  # more of an eye's or the mouth's mesh points beyond the photo than this: left as it is
+
+
 @dataclass
 class EditorConfig:
     device: str = "cpu"
@@ -190,7 +193,7 @@ class EditResult:
     crops: list[np.ndarray] = field(default_factory=list)  # each face's edited model crop, uint8 S×S×3
     photo_masks: list[np.ndarray] = field(default_factory=list)  # per input, its faces' masks, float H×W×3
     faces: list[FaceReport] = field(default_factory=list)  # per face: which input and face number
-    left: list[LeftFace] = field(default_factory=list)  # faces found but not edited (too small, in profile), and why
+    left: list[LeftFace] = field(default_factory=list)  # faces not edited (too small, in profile, cut), and why
 
     @property
     def notes(self) -> list[str]:
@@ -367,6 +370,8 @@ class Editor:
                 why = f"too small to edit ({side:.0f} px, under {self.config.min_face} px)"
             elif turn is not None and not -self.config.max_turn <= turn <= 1 + self.config.max_turn:
                 why = "turned too far to edit, in profile (its nose tip beyond an eye)"
+            elif _cut_by_border(face, photo.photo.shape):
+                why = "cut by the photo's border (most of an eye or of the mouth beyond it)"
             else:
                 kept.append(face)
                 continue
@@ -503,6 +508,23 @@ def _box_side(face: PreparedFace) -> float:
 def _turn(face: PreparedFace) -> float | None:
     """``Landmarks.turn`` of an aligned face (None for a whole, unaligned image)."""
     return None if face.aligned is None else face.aligned.landmarks.turn()
+
+
+def _cut_by_border(face: PreparedFace, photo_shape: tuple[int, ...]) -> bool:
+    """Whether most of an eye or of the mouth of an aligned face lies beyond the photo's border: the mesh there is
+    a guess at what the photo does not show (often a wrong one), and the edit would move and paint the guess. An eye
+    whose outer corner only reaches past the border is edited."""
+    if face.aligned is None:
+        return False
+    landmarks, scheme = face.aligned.landmarks, face.aligned.landmarks.scheme
+    on_photo = landmarks.transformed(cv2.invertAffineTransform(face.aligned.matrix))
+    height, width = photo_shape[:2]
+    for part in (scheme.left_eye, scheme.right_eye, scheme.outer_lips):
+        points = on_photo.part(part)  # [N, 2] photo pixels
+        beyond = (points < 0).any(axis=1) | (points[:, 0] > width - 1) | (points[:, 1] > height - 1)
+        if beyond.mean() > MOST_BEYOND_BORDER:
+            return True
+    return False
 
 
 def _to_photo(crop_array: np.ndarray, face: PreparedFace, photo_shape: tuple[int, ...]) -> np.ndarray:

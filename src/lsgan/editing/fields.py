@@ -13,8 +13,10 @@ becomes
 so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one Lanczos
 resampling of the photo (the alignment and the displacement composed into one sampling grid); ``flow`` and
 ``colour`` are only interpolated (a warping TG's are smooth; an image-drawing generator's ``colour`` is its whole
-change at the model's size). The result is blended in under ``mask`` (the feathered face
-hull, times a region mask for region-only edits): pixels where the mask is 0 are returned exactly as they were.
+change at the model's size). What the resampling smooths of the photo's fine texture (skin stretched by the warp,
+sub-pixel shifts anywhere) is given back as the photo's grain (``editing.grain.lost_texture``). The result is
+blended in under ``mask`` (the feathered face hull, times a region mask for region-only edits): pixels where the
+mask is 0 are returned exactly as they were.
 
 This is all an ONNX user needs besides the exported graph: ``apply_field(photo, matrix, flow, colour, mask)``
 with the graph's ``flow`` and ``colour`` outputs for that face (numpy and OpenCV only).
@@ -25,9 +27,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lsgan.editing.grain import grain_noise, photo_grain
+from lsgan.editing.grain import LOST_TEXTURE_CAP, TEXTURE_SIGMA, grain_noise, lost_texture, photo_grain
 
 HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
+# photo pixels: the face's box is resampled this much wider, so that the texture it lost is read free of the edges
+TEXTURE_MARGIN = int(4 * TEXTURE_SIGMA) + 4
 
 
 def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
@@ -82,19 +86,56 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
         return out
     rows, cols = bounds
     crop_size = colour.shape[-1]
-    photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, rows, cols, crop_size)
-    moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
+    weight = mask[rows, cols, None]
+    grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5)
+    moved, crop_x, crop_y = _resampled(photo, matrix, flow, (rows, cols), crop_size, grain)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
-    edited = np.clip(moved.astype(np.float32) + change, 0, 255)
+    edited = np.clip(moved + change, 0, 255)
     if shade is not None:
         edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
-    weight = mask[rows, cols, None]
     if paint is not None:
-        grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5)
         edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain, (rows.start, cols.start))
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
+
+
+def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tuple[slice, slice], crop_size: int,
+               grain: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The photo's ``box`` (rows, cols) resampled through ``flow`` (float32 [h, w, 3], unclipped) with the fine
+    texture the resampling lost given back as the photo's ``grain`` (``editing.grain.lost_texture``, at most
+    ``LOST_TEXTURE_CAP`` times it), and the box's crop positions (x, y) [h, w]. The texture is compared over the box
+    grown by ``TEXTURE_MARGIN`` on every side, the photo reflected beyond its borders as the resampling reads it, so
+    that the box's own edges are no loss."""
+    rows, cols = box
+    outer = slice(rows.start - TEXTURE_MARGIN, rows.stop + TEXTURE_MARGIN)
+    outer_cols = slice(cols.start - TEXTURE_MARGIN, cols.stop + TEXTURE_MARGIN)
+    photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, outer, outer_cols, crop_size)
+    region, (x0, y0) = _photo_around(photo, photo_x, photo_y)
+    photo_x, photo_y = photo_x - np.float32(x0), photo_y - np.float32(y0)  # exact: same sub-pixel weights
+    moved = cv2.remap(region, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
+    moved = moved.astype(np.float32)
+    if grain > 0:
+        lost = np.minimum(lost_texture(region, moved, photo_x, photo_y), np.float32(LOST_TEXTURE_CAP * grain))
+        moved += (grain_noise((outer.start, outer_cols.start), lost.shape, 1.0) * lost)[..., None]
+    inner = np.s_[TEXTURE_MARGIN:-TEXTURE_MARGIN, TEXTURE_MARGIN:-TEXTURE_MARGIN]
+    return moved[inner], crop_x[inner], crop_y[inner]
+
+
+def _photo_around(photo: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo's pixels around the positions (``xs``, ``ys``) [h, w], ``TEXTURE_MARGIN`` beyond the furthest,
+    reflected where that reaches past the photo's borders (as ``cv2.BORDER_REFLECT_101`` reads them), and the
+    region's top-left corner (x, y) in the photo. Positions more than a photo's side beyond it count as at that."""
+    height, width = photo.shape[:2]
+    x0, x1 = (int(np.clip(edge, -width, 2 * width)) for edge in (np.floor(xs.min()), np.ceil(xs.max())))
+    y0, y1 = (int(np.clip(edge, -height, 2 * height)) for edge in (np.floor(ys.min()), np.ceil(ys.max())))
+    x0, y0 = min(x0 - TEXTURE_MARGIN, width - 1), min(y0 - TEXTURE_MARGIN, height - 1)
+    x1, y1 = max(x1 + TEXTURE_MARGIN + 1, 1), max(y1 + TEXTURE_MARGIN + 1, 1)
+    region = photo[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]
+    pads = (max(-y0, 0), max(y1 - height, 0), max(-x0, 0), max(x1 - width, 0))
+    if any(pads):
+        region = cv2.copyMakeBorder(region, *pads, cv2.BORDER_REFLECT_101)
+    return region, (x0, y0)
 
 
 def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int,

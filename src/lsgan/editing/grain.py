@@ -4,6 +4,12 @@ A photo's smooth skin is not smooth: sensor noise, film grain and JPEG's blocks 
 flat paint (the inside of a mouth that opens, teeth, an eyeball) lacks; laid on a grainy photo it reads as a patch
 stuck on it. ``photo_grain`` measures how strong that texture is where the face is smoothest, at the photo's own
 pixels; ``grain_noise`` makes a texture as strong, which ``fields.apply_field`` adds to the paint it lays on.
+
+Resampling loses fine texture too: where the warp stretches the skin (a brow raised, a jaw dropped) the photo's
+grain and pores come out magnified, smoothed, and a sub-pixel shift anywhere softens what lies near the pixel
+scale. ``lost_texture`` measures, pixel by pixel, how much of the fine texture the photo had where each pixel was
+sampled the resampled face lacks; ``fields.apply_field`` gives that much back as grain, up to
+``LOST_TEXTURE_CAP`` times the photo's (more is an edge blurred, not a texture lost).
 """
 
 from __future__ import annotations
@@ -22,6 +28,13 @@ MIN_GRAIN_PIXELS = 64  # fewer face pixels than this: no grain read
 GRAIN_READ_SIDE = 384  # photo pixels: the grain is read in the middle of a larger face, this many pixels square
 GRAIN_TILE = 256  # photo pixels: the side of the one pattern of grain, repeated over the photo
 GRAIN_SEED = 0
+# photo pixels: the grain made is white noise softened by a Gaussian this wide: a photo's grain is softer than a
+# pixel's own noise (demosaicing, JPEG, resizing). In the smoothest quarter of the middles of the portraits and the
+# training faces, the Laplacian's variance is 11.5-12.4 times the fine texture's (quartiles); white noise's is 28,
+# softened so 12
+GRAIN_SOFTNESS = 0.85
+TEXTURE_SIGMA = 2.0  # photo pixels: the Gaussian window over which the fine texture's strength is compared
+LOST_TEXTURE_CAP = 1.5  # times the photo's grain: the most texture given back to a resampled pixel
 
 
 def fine_texture(luma: np.ndarray) -> np.ndarray:
@@ -53,13 +66,30 @@ def grain_noise(origin: tuple[int, int], shape: tuple[int, int], strength: float
 
 @lru_cache(maxsize=1)
 def _grain_tile() -> np.ndarray:
-    """[GRAIN_TILE, GRAIN_TILE] the repeated pattern: seeded noise's fine texture, made and read as a repeating
-    pattern (no seams where the tiles meet), scaled so that ``photo_grain`` reads it as 1."""
+    """[GRAIN_TILE, GRAIN_TILE] the repeated pattern: the fine texture of seeded noise softened by
+    ``GRAIN_SOFTNESS``, made and read as a repeating pattern (no seams where the tiles meet), scaled so that
+    ``photo_grain`` reads it as 1."""
     side = GRAIN_TILE
     noise = np.random.default_rng(GRAIN_SEED).standard_normal((side, side)).astype(np.float32)
-    fine = fine_texture(np.tile(noise, (3, 3)))[side:2 * side, side:2 * side]
+    soft = cv2.GaussianBlur(np.tile(noise, (3, 3)), (0, 0), GRAIN_SOFTNESS)
+    fine = fine_texture(np.tile(soft[side:2 * side, side:2 * side], (3, 3)))[side:2 * side, side:2 * side]
     read = _strength(fine_texture(np.tile(fine, (3, 3)))[side:2 * side, side:2 * side], np.ones((side, side), bool))
     return fine / max(read, 1e-6)
+
+
+def texture_energy(image: np.ndarray) -> np.ndarray:
+    """[h, w] float32: the fine texture's variance around each pixel of ``image`` [h, w, 3] (uint8 or float)."""
+    fine = fine_texture(np.asarray(image, np.float32) @ LUMA)
+    return cv2.GaussianBlur(fine * fine, (0, 0), TEXTURE_SIGMA)
+
+
+def lost_texture(photo: np.ndarray, moved: np.ndarray, photo_x: np.ndarray, photo_y: np.ndarray) -> np.ndarray:
+    """[h, w] the std of fine texture (uint8 units) that ``moved`` [h, w, 3], ``photo`` [H, W, 3] resampled at
+    (``photo_x``, ``photo_y``) [h, w], lacks against the photo where each of its pixels was sampled (0 where it
+    has as much)."""
+    had = cv2.remap(texture_energy(photo), photo_x, photo_y, interpolation=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REFLECT_101)
+    return np.sqrt(np.maximum(had - texture_energy(moved), 0.0))
 
 
 def _middle(side: int) -> slice:
