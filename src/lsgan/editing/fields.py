@@ -32,6 +32,9 @@ from lsgan.editing.grain import LOST_TEXTURE_CAP, TEXTURE_SIGMA, grain_noise, lo
 HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
 # photo pixels: the face's box is resampled this much wider, so that the texture it lost is read free of the edges
 TEXTURE_MARGIN = int(4 * TEXTURE_SIGMA) + 4
+# photo pixels across the face's crop: no texture is given back to a face this small (its eyes and lips are a few
+# pixels wide: what resampling smooths there is their edges, not the skin's grain), all of it from the second on
+TEXTURE_FACE_SIDES = (64, 128)
 
 
 def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
@@ -88,7 +91,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     crop_size = colour.shape[-1]
     weight = mask[rows, cols, None]
     grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5)
-    moved, crop_x, crop_y = _resampled(photo, matrix, flow, (rows, cols), crop_size, grain)
+    share = _texture_share(matrix, crop_size)
+    moved, crop_x, crop_y = _resampled(photo, matrix, flow, (rows, cols), crop_size, grain, share)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved + change, 0, 255)
     if shade is not None:
@@ -100,23 +104,31 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     return out
 
 
+def _texture_share(matrix: np.ndarray, crop_size: int) -> float:
+    """How much of the texture resampling loses is given back to a face whose ``crop_size`` crop ``matrix`` (photo
+    -> crop) takes: 0 to 1 as the crop spans ``TEXTURE_FACE_SIDES`` photo pixels."""
+    side = crop_size / np.sqrt(abs(np.linalg.det(matrix[:, :2])))  # photo pixels across the crop
+    low, high = TEXTURE_FACE_SIDES
+    return float(np.clip((side - low) / (high - low), 0.0, 1.0))
+
+
 def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tuple[slice, slice], crop_size: int,
-               grain: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The photo's ``box`` (rows, cols) resampled through ``flow`` (float32 [h, w, 3], unclipped) with the fine
-    texture the resampling lost given back as the photo's ``grain`` (``editing.grain.lost_texture``, at most
-    ``LOST_TEXTURE_CAP`` times it), and the box's crop positions (x, y) [h, w]. The texture is compared over the box
-    grown by ``TEXTURE_MARGIN`` on every side, the photo reflected beyond its borders as the resampling reads it, so
-    that the box's own edges are no loss."""
+               grain: float, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The photo's ``box`` (rows, cols) resampled through ``flow`` (float32 [h, w, 3], unclipped) with ``share`` of
+    the fine texture the resampling lost given back as the photo's ``grain`` (``editing.grain.lost_texture``, at
+    most ``LOST_TEXTURE_CAP`` times it; the share for the face's size: ``_texture_share``), and the box's crop
+    positions (x, y) [h, w]. The texture is compared over the box grown by ``TEXTURE_MARGIN`` on every side, the
+    photo reflected beyond its borders as the resampling reads it, so that the box's own edges are no loss."""
     rows, cols = box
     outer = slice(rows.start - TEXTURE_MARGIN, rows.stop + TEXTURE_MARGIN)
     outer_cols = slice(cols.start - TEXTURE_MARGIN, cols.stop + TEXTURE_MARGIN)
     photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, outer, outer_cols, crop_size)
-    region, (x0, y0) = _photo_around(photo, photo_x, photo_y)
-    photo_x, photo_y = photo_x - np.float32(x0), photo_y - np.float32(y0)  # exact: same sub-pixel weights
-    moved = cv2.remap(region, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
+    moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
     moved = moved.astype(np.float32)
-    if grain > 0:
-        lost = np.minimum(lost_texture(region, moved, photo_x, photo_y), np.float32(LOST_TEXTURE_CAP * grain))
+    if grain > 0 and share > 0:
+        region, (x0, y0) = _photo_around(photo, photo_x, photo_y)
+        lost = lost_texture(region, moved, photo_x - np.float32(x0), photo_y - np.float32(y0))
+        lost = np.minimum(lost, np.float32(LOST_TEXTURE_CAP * grain)) * np.float32(share)
         moved += (grain_noise((outer.start, outer_cols.start), lost.shape, 1.0) * lost)[..., None]
     inner = np.s_[TEXTURE_MARGIN:-TEXTURE_MARGIN, TEXTURE_MARGIN:-TEXTURE_MARGIN]
     return moved[inner], crop_x[inner], crop_y[inner]
