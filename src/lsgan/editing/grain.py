@@ -77,19 +77,19 @@ def _grain_tile() -> np.ndarray:
     return fine / max(read, 1e-6)
 
 
-def texture_energy(image: np.ndarray) -> np.ndarray:
-    """[h, w] float32: the fine texture's variance around each pixel of ``image`` [h, w, 3] (uint8 or float)."""
-    fine = fine_texture(np.asarray(image, np.float32) @ LUMA)
-    return cv2.GaussianBlur(fine * fine, (0, 0), TEXTURE_SIGMA)
-
-
 def lost_texture(photo: np.ndarray, moved: np.ndarray, photo_x: np.ndarray, photo_y: np.ndarray) -> np.ndarray:
     """[h, w] the std of fine texture (uint8 units) that ``moved`` [h, w, 3], ``photo`` [H, W, 3] resampled at
     (``photo_x``, ``photo_y``) [h, w], lacks against the photo where each of its pixels was sampled (0 where it
     has as much)."""
-    had = cv2.remap(texture_energy(photo), photo_x, photo_y, interpolation=cv2.INTER_LINEAR,
+    had = cv2.remap(_texture_energy(photo), photo_x, photo_y, interpolation=cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REFLECT_101)
-    return np.sqrt(np.maximum(had - texture_energy(moved), 0.0))
+    return np.sqrt(np.maximum(had - _texture_energy(moved), 0.0))
+
+
+def _texture_energy(image: np.ndarray) -> np.ndarray:
+    """[h, w] float32: the fine texture's variance around each pixel of ``image`` [h, w, 3] (uint8 or float)."""
+    fine = fine_texture(np.asarray(image, np.float32) @ LUMA)
+    return cv2.GaussianBlur(fine * fine, (0, 0), TEXTURE_SIGMA)
 
 
 def _middle(side: int) -> slice:
