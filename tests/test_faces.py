@@ -8,8 +8,10 @@ from typer.testing import CliRunner
 from lsgan.cli import app
 from lsgan.data.datasets import build_dataset
 from lsgan.data.faces import (
+    FRAME_GREY,
     FaceAligner,
     FaceTemplate,
+    frame,
     landmark_region_masks,
     landmarks_to_parsing,
 )
@@ -111,6 +113,25 @@ def test_turn_is_where_the_nose_tip_lies_between_the_eyes(aligned, astronaut, al
     from lsgan.data.faces import Landmarks
 
     assert Landmarks(points, aligned.landmarks.scheme).turn() == pytest.approx(1.3)
+
+
+def test_a_face_that_fills_the_whole_photo_is_found_in_a_grey_frame(aligner, astronaut):
+    """The astronaut cropped inside her face (forehead and chin cut off) and enlarged: neither detector finds a
+    face that fills the picture so, but framed in grey they do; its box and mesh come back in the photo's pixels."""
+    from lsgan.data.faces import affine_points
+
+    inside = (slice(91, 148), slice(196, 253))  # 57 px inside her detector box (66-173, 171-278)
+    photo = resize_image(np.ascontiguousarray(astronaut[inside]), (300, 300))
+    assert aligner._detect(photo) == []  # as it is: nothing
+    [face] = aligner.detect(photo)
+    whole = aligner.align(astronaut)
+    eyes = affine_points(whole.landmarks.anchors()[:2], cv2.invertAffineTransform(whole.matrix))  # astronaut px
+    expected = (eyes - [196, 91]) * 300 / 57
+    np.testing.assert_allclose(face.landmarks.anchors()[:2], expected, atol=0.05 * 300)  # measured 1-4 px
+    framed, margin = frame(photo)
+    assert framed.shape == (300 + 2 * margin, 300 + 2 * margin, 3) and margin == 60
+    np.testing.assert_array_equal(framed[margin:-margin, margin:-margin], photo)
+    assert (framed[:margin] == FRAME_GREY).all()
 
 
 def test_a_small_photo_of_small_faces_asks_dlib_too_a_portrait_does_not(aligner, astronaut, monkeypatch):

@@ -151,6 +151,23 @@ class DetectedFace:
         x0, y0, x1, y1 = self.box
         return (x1 - x0) * (y1 - y0)
 
+    def shifted(self, offset: float) -> DetectedFace:
+        """The same face with its box and landmarks moved by ``offset`` pixels right and down."""
+        x0, y0, x1, y1 = self.box
+        moved = Landmarks(self.landmarks.points + offset, self.landmarks.scheme)
+        return DetectedFace((x0 + offset, y0 + offset, x1 + offset, y1 + offset), moved)
+
+
+FRAME_SHARE = 0.2  # of a photo's longer side: the grey frame put round it where no face is found in it as it is
+FRAME_GREY = 128
+
+
+def frame(photo: np.ndarray) -> tuple[np.ndarray, int]:
+    """``photo`` (H×W×3) in a grey frame ``FRAME_SHARE`` of its longer side wide on every side, and that width."""
+    margin = max(1, round(FRAME_SHARE * max(photo.shape[:2])))
+    framed = cv2.copyMakeBorder(photo, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(FRAME_GREY,) * 3)
+    return framed, margin
+
 
 class MediapipeDetector:
     """Full-range face detector for boxes, then the face mesh (static mode, irises refined) on an enlarged,
@@ -413,7 +430,16 @@ class FaceAligner:
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         """Faces in an RGB uint8 photo, largest first: those of the first backend that finds any, and where that
-        may have missed some (``_may_miss_faces``), the later backends' too."""
+        may have missed some (``_may_miss_faces``), the later backends' too. Where none finds a face, they look
+        again in the photo framed in grey (``framed``): detectors miss a face that fills the whole picture (a tight
+        crop, or one whose edit dropped the jaw to the bottom edge)."""
+        faces = self._detect(photo)
+        if faces:
+            return faces
+        framed, margin = frame(photo)
+        return [face.shifted(-margin) for face in self._detect(framed)]
+
+    def _detect(self, photo: np.ndarray) -> list[DetectedFace]:
         for index, backend in enumerate(self._backends):
             faces = backend.detect(photo)
             if faces:
