@@ -14,6 +14,7 @@ from PIL import Image
 
 from lsgan.data.images import read_image
 from lsgan.editing.sequence import mp4_available
+from lsgan.editing.targets import LIKE_GAIN
 from lsgan.facs import AU_COLUMNS, EMOTIONS
 
 
@@ -71,9 +72,10 @@ def test_like_copies_an_expression(lsgan, save_png, tmp_path):
     run = lsgan("edit", save_png("neutral.png", neutral), "--like", save_png("smiling.png", smiling), "--no-align",
                 "--out", out, model=False)
     assert run.code == 0, run.err
-    like_aus = editor.estimate(smiling)[0]
+    source_aus, like_aus = editor.estimate([neutral, smiling])
+    target = np.clip(source_aus + LIKE_GAIN * (like_aus - source_aus), 0, 1)  # the change copied, LIKE_GAIN times
     edited = read_image(out)
-    np.testing.assert_array_equal(edited, editor.edit(neutral, aus=like_aus).image)
+    np.testing.assert_array_equal(edited, editor.edit(neutral, aus=target).image)
     before, after = editor.estimate([neutral, edited])
     assert np.abs(after - like_aus).mean() < 0.8 * np.abs(before - like_aus).mean()
 

@@ -11,7 +11,7 @@ from lsgan.data.faces import warp_antialiased
 from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, EditorConfig, resolve_model_dir
 from lsgan.editing.reading import VIEWS, view_crops
 from lsgan.atomic import atomic_file, atomic_folder
-from lsgan.editing.targets import TargetRequest, interpolate_targets, resolve_targets
+from lsgan.editing.targets import LIKE_GAIN, TargetRequest, interpolate_targets, resolve_targets
 from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
 from lsgan.facs import AU_IDS, AUError, au_index, edit_vector
 from lsgan.nets.lsgan import load_bundle
@@ -46,9 +46,19 @@ def test_emotion_replaces_the_source_and_settings_apply_on_top(source_aus):
     np.testing.assert_allclose(target, np.stack([expected, expected]))
 
 
-def test_like_copies_the_other_faces_aus(source_aus):
+def test_like_copies_the_change_to_the_other_face_larger_as_g_exp_reads_photos_low(source_aus):
+    """G_exp reads real faces' AUs low: the change from the source's reading to the other face's is copied
+    ``LIKE_GAIN`` times, clipped to 0-1; a face copied onto itself is unchanged, onto one at rest its reading
+    times the gain."""
     like = np.linspace(0, 1, 16, dtype=np.float32)
-    np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=like), source_aus), np.stack([like, like]))
+    expected = np.clip(source_aus + LIKE_GAIN * (like - source_aus), 0, 1)
+    np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=like), source_aus), expected, atol=1e-6)
+    assert LIKE_GAIN > 1
+    np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=source_aus[0]), source_aus[:1]), source_aus[:1],
+                               atol=1e-6)
+    at_rest = np.zeros((1, 16), np.float32)
+    np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=like), at_rest)[0],
+                               np.minimum(LIKE_GAIN * like, 1.0), atol=1e-6)
 
 
 def test_a_full_vector_is_the_target(source_aus):
@@ -165,7 +175,8 @@ def test_the_views_are_the_aligned_crop_mirrored_scaled_and_moved(rng):
 
 def test_like_uses_the_other_faces_estimate(tiny_editor, synth_faces):
     result = tiny_editor.edit(synth_faces[0], like=synth_faces[1])
-    np.testing.assert_allclose(result.target_aus[0], tiny_editor.estimate(synth_faces[1])[0], atol=1e-6)
+    source, like = tiny_editor.estimate(synth_faces[0])[0], tiny_editor.estimate(synth_faces[1])[0]
+    np.testing.assert_allclose(result.target_aus[0], np.clip(source + LIKE_GAIN * (like - source), 0, 1), atol=1e-6)
 
 
 def test_sequence_goes_from_the_source_expression_to_the_target(tiny_editor, synth_faces):

@@ -86,7 +86,8 @@ def edit(
     aus: Annotated[str | None, typer.Option("--aus", help="AU settings, e.g. 12=0.8,6=0.6 (others keep the source's); a sign moves the face's own value: 12=+0.3,4=-0.2.")] = None,
     emotion: Annotated[str | None, typer.Option("--emotion", help="One of the eight emotions, e.g. happy.")] = None,
     intensity: Annotated[float | None, typer.Option("--intensity", help="Emotion intensity, 0-1 (default 1).")] = None,
-    like: Annotated[Path | None, typer.Option("--like", help="Copy the expression (AUs) of this face.")] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="Copy the expression of this face (the change in AUs G_exp reads from "
+                                              "the source to it, 1.5 times: G_exp reads photos low).")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
