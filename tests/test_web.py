@@ -22,6 +22,7 @@ from PIL import Image
 from lsgan.data.images import read_image
 from lsgan.editing import web
 from lsgan.editing.editor import LeftFace
+from lsgan.editing.targets import LIKE_GAIN
 from lsgan.editing.web import EditPage, WebConfig, exposure_warning, slider_label
 from lsgan.errors import LsganError
 from lsgan.facs import AU_IDS, edit_vector
@@ -144,6 +145,24 @@ def test_the_page_folder_is_private_and_holds_uploads_and_downloads(page_callbac
 
 def test_presets_are_what_an_edit_asks_for(page_callbacks):
     np.testing.assert_allclose(page_callbacks.preset("angry"), edit_vector("angry"))
+
+
+def test_a_face_to_copy_sets_the_sliders_as_like_does(page_callbacks, tiny_editor, synth_faces, save_png, tmp_path):
+    """A second upload, a face to copy, sets the sliders to what ``lsgan edit --like`` asks for: the photo's own
+    AUs plus ``LIKE_GAIN`` times the change to the other face's (the photo itself: its own AUs)."""
+    face = page_callbacks.load(str(save_png("face.png", synth_faces[0])))[1]
+    sliders = page_callbacks.copy(face, str(save_png("other.png", synth_faces[1])))
+    source, like = tiny_editor.estimate(synth_faces[0])[0], tiny_editor.estimate(synth_faces[1])[0]
+    np.testing.assert_allclose(sliders, np.clip(source + LIKE_GAIN * (like - source), 0, 1), atol=0.006)
+    np.testing.assert_allclose(page_callbacks.copy(face, face), source, atol=0.006)
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    with pytest.raises(LsganError, match="^notes.png: not a readable image"):
+        page_callbacks.copy(face, str(text))
+    with pytest.raises(LsganError, match="upload a photo"):
+        page_callbacks.copy(None, face)
+    with pytest.raises(LsganError, match="upload a face to copy"):
+        page_callbacks.copy(face, None)
 
 
 def _as_upload(page: EditPage, source: Path, name: str | None = None) -> str:
@@ -393,6 +412,31 @@ def test_upload_move_a_slider_and_get_a_new_image(served, browser_page, synth_fa
 
     page.locator("#preset-surprised").click()
     page.wait_for_function("() => document.querySelector('#au26 input[type=number]').value == '0.8'")
+
+
+@pytest.mark.browser
+def test_a_face_to_copy_sets_the_sliders_and_edits(served, browser_page, tiny_editor, synth_faces, save_png,
+                                                   monkeypatch):
+    """The page's wiring: a face uploaded to copy sets the sliders (``EditPage.copy``, tested above) and edits. The
+    tiny test model reads every face alike, so the face to copy is read here as every AU at 0.9."""
+    monkeypatch.setattr(tiny_editor, "_largest_face_aus", lambda image: np.full(16, 0.9, np.float32))
+    page = browser_page
+    page.goto(served.url)
+    page.locator("#upload input[type=file]").set_input_files(str(save_png("face.png", synth_faces[0])))
+    page.wait_for_selector("#result img")
+    first_src, first = _shown_image(page, "#result")
+    page.locator("#like input[type=file]").set_input_files(str(save_png("other.png", synth_faces[1])))
+    source = tiny_editor.estimate(synth_faces[0])[0, AU_IDS.index(12)]
+    expected = float(np.clip(source + LIKE_GAIN * (0.9 - source), 0, 1))
+    page.wait_for_function(
+        "value => Math.abs(parseFloat(document.querySelector('#au12 input[type=number]').value) - value) < 0.006",
+        arg=expected)
+    page.wait_for_function(
+        "src => { const img = document.querySelector('#result img'); return img && img.src !== src; }",
+        arg=first_src,
+    )
+    _, copied = _shown_image(page, "#result")
+    assert copied.shape == first.shape and not np.array_equal(copied, first)
 
 
 @pytest.mark.browser

@@ -1,9 +1,10 @@
 """``lsgan serve``: a Gradio page to edit a face with the 16 AU sliders.
 
-Upload a photo: its own AUs (G_exp) set the sliders. Moving a slider, or an emotion preset (which sets all
-sliders), edits the face (every face, or the one chosen, numbered left to right; the whole face, or only the
-eyes or the mouth; the geometry as ``--motion`` says, the folds shaded when the creases box is ticked); the result
-is shown beside the source with the region masks and a download.
+Upload a photo: its own AUs (G_exp) set the sliders. Moving a slider, an emotion preset (which sets all sliders), or
+a face to copy (whose expression sets them as ``lsgan edit --like`` would: ``targets.LIKE_GAIN``) edits the face
+(every face, or the one chosen, numbered left to right; the whole face, or only the eyes or the mouth; the geometry
+as ``--motion`` says, the folds shaded when the creases box is ticked); the result is shown beside the source with
+the region masks and a download.
 Bad uploads (not an image, too small, no face) are refused with a one-line message that names the user's file,
 never a server path.
 
@@ -231,6 +232,21 @@ class EditPage:
     def preset(self, emotion: str) -> list[float]:
         return _slider_values(edit_vector(emotion, self.config.preset_intensity))
 
+    def copy(self, upload: str | None, like: str | None) -> list[float]:
+        """The sliders that copy the expression of the face uploaded as ``like`` onto the photo's largest face (as
+        ``lsgan edit --like`` does: ``targets.resolve_targets``)."""
+        if not upload:
+            raise LsganError("upload a photo of a face first")
+        if not like:
+            raise LsganError("upload a face to copy")
+        photo = self._photo(upload).photo
+        source = self.editor.estimate_faces([PreparedPhoto(photo.photo, photo.faces[:1], photo.name)])  # [1, 16]
+        try:
+            like_aus = self.editor.request(like=like).like_aus
+        except LsganError as err:
+            raise LsganError(self.folder.user_message(str(err), like)) from None
+        return _slider_values(resolve_targets(TargetRequest(like_aus=like_aus), source)[0])
+
 
 def slider_targets(sliders: list[float], source: np.ndarray) -> np.ndarray:
     """Target AUs ``[F, 16]`` for faces whose own AUs are ``source`` (largest face first): the sliders are the
@@ -272,8 +288,8 @@ def build_app(page: EditPage):
     prune_every = max(1, min(60, page.config.cache_age_s))
     with gr.Blocks(title="lsgan: fine-grained expression editing",
                    delete_cache=(prune_every, page.config.cache_age_s)) as app:
-        gr.Markdown("## lsgan: edit a facial expression with action units\nUpload a photo, then move the sliders "
-                    "or pick an emotion.")
+        gr.Markdown("## lsgan: edit a facial expression with action units\nUpload a photo, then move the sliders, "
+                    "pick an emotion or upload a face whose expression to copy.")
         face_state = gr.State(None)  # the upload's path: the photo itself stays on the server, bounded
         upload = gr.File(label="Photo of a face", file_types=["image"], type="filepath", elem_id="upload")
         with gr.Row():
@@ -291,6 +307,9 @@ def build_app(page: EditPage):
                                    elem_id="result")
         with gr.Row():
             presets = [gr.Button(emotion, size="sm", elem_id=f"preset-{emotion}") for emotion in EMOTIONS]
+        with gr.Row():
+            like = gr.File(label="Or copy the expression of this face", file_types=["image"], type="filepath",
+                           elem_id="like", height=80)
         with gr.Row():
             sliders = [gr.Slider(0.0, 1.0, value=0.0, step=10**-SLIDER_DECIMALS, label=slider_label(au),
                                  elem_id=f"au{au}", min_width=220) for au in AU_IDS]
@@ -320,6 +339,8 @@ def build_app(page: EditPage):
         for emotion, button in zip(EMOTIONS, presets):
             button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
                 guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
+        like.upload(guarded(page, page.copy), [face_state, like], sliders).success(
+            guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
     return app
 
 
