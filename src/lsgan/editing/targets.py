@@ -39,7 +39,7 @@ AUSettings = Mapping[int, float | str]  # a str value may be signed: relative
 # reading times the gain). Chosen on training-only faces by face-api (copies read as the other face's emotion: 46, 47,
 # 55, 64 of 156 at 1, 1.25, 1.5, 2; past 1.5 most readings are clipped to 1, and a copy no longer tells a strong
 # expression from a moderate one), as the smile's REAL_SMILE_GAIN was; checked with fer (held out) on the portraits:
-# 37 -> 53 of 156 (docs/real_photos.md)
+# 37 -> 53 of 156 (python scripts/like_copies.py; docs/real_photos.md)
 LIKE_GAIN = 1.5
 AUInput = AUSettings | str | Sequence[float] | np.ndarray
 
@@ -158,9 +158,14 @@ def _base_vectors(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
         return np.broadcast_to(edit_vector(request.emotion, intensity), source_aus.shape)
     if request.like_aus is not None:
         like = check_au_vector(request.like_aus, what="AUs of the face to copy")
-        source = check_au_vector(source_aus, what="source AUs")
-        return np.clip(source + LIKE_GAIN * (like - source), 0.0, 1.0).astype(np.float32)
+        return copied_expression(check_au_vector(source_aus, what="source AUs"), like)
     return check_au_vector(source_aus, what="source AUs")
+
+
+def copied_expression(source_aus: np.ndarray, like_aus: np.ndarray, gain: float = LIKE_GAIN) -> np.ndarray:
+    """Target AUs ``[F, 16]`` that copy a face read as ``like_aus`` ([16]) onto faces read as ``source_aus``
+    ([F, 16]): each face's own AUs plus ``gain`` times the change to the other face's, clipped to 0-1."""
+    return np.clip(source_aus + gain * (like_aus - source_aus), 0.0, 1.0).astype(np.float32)
 
 
 def _override(base: np.ndarray, settings: dict[int, AUSetting], source_aus: np.ndarray) -> np.ndarray:
