@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -22,3 +25,14 @@ def load_script(name: str) -> ModuleType:
 
 def forget_script(name: str) -> None:
     sys.modules.pop(name, None)
+
+
+def script_fixture(name: str) -> Callable[[], Iterator[ModuleType]]:
+    """A module-scoped pytest fixture giving scripts/``name``.py loaded (``load_script``), forgotten afterwards."""
+
+    @pytest.fixture(scope="module")
+    def script() -> Iterator[ModuleType]:
+        yield load_script(name)
+        forget_script(name)
+
+    return script

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from script_support import forget_script, load_script
+from script_support import script_fixture
 
 
-@pytest.fixture(scope="module")
-def bench():
-    yield load_script("bench_photo_edit")
-    forget_script("bench_photo_edit")
+bench = script_fixture("bench_photo_edit")
 
 
 def test_group_photos_have_the_size_asked_and_each_head_apart(bench):

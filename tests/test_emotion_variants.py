@@ -9,13 +9,10 @@ import pytest
 
 from lsgan.evaluation.photos import BenchmarkResult, ClassifierRead, EditRow
 from lsgan.facs import EDIT_PROTOTYPES, EMOTION_PROTOTYPES, au_index
-from script_support import forget_script, load_script
+from script_support import script_fixture
 
 
-@pytest.fixture(scope="module")
-def script():
-    yield load_script("emotion_variants")
-    forget_script("emotion_variants")
+script = script_fixture("emotion_variants")
 
 
 def test_the_selection_is_every_strideth_frame_of_each_video(script, tmp_path):

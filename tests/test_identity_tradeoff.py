@@ -9,15 +9,12 @@ from hypothesis import strategies as st
 
 from lsgan.evaluation.photos import BenchmarkResult, ClassifierRead, EditRow
 from lsgan.facs import NUM_AUS, au_index, edit_vector
-from script_support import forget_script, load_script
+from script_support import script_fixture
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
 
-@pytest.fixture(scope="module")
-def script():
-    yield load_script("identity_tradeoff")
-    forget_script("identity_tradeoff")
+script = script_fixture("identity_tradeoff")
 
 
 @settings(max_examples=50, deadline=None)

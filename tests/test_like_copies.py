@@ -10,15 +10,12 @@ from hypothesis import strategies as st
 
 from lsgan.editing.targets import LIKE_GAIN, copied_expression
 from lsgan.facs import NUM_AUS
-from script_support import forget_script, load_script
+from script_support import script_fixture
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
 
-@pytest.fixture(scope="module")
-def script():
-    yield load_script("like_copies")
-    forget_script("like_copies")
+script = script_fixture("like_copies")
 
 
 @settings(max_examples=50, deadline=None)

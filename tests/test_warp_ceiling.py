@@ -9,13 +9,10 @@ import pytest
 import torch
 
 from lsgan.metrics.image import change_along_truth
-from script_support import forget_script, load_script
+from script_support import script_fixture
 
 
-@pytest.fixture(scope="module")
-def script():
-    yield load_script("warp_ceiling")
-    forget_script("warp_ceiling")
+script = script_fixture("warp_ceiling")
 
 
 def texture(shift: float) -> np.ndarray:
