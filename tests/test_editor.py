@@ -59,6 +59,10 @@ def test_like_copies_the_change_to_the_other_face_larger_as_g_exp_reads_photos_l
     at_rest = np.zeros((1, 16), np.float32)
     np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=like), at_rest)[0],
                                np.minimum(LIKE_GAIN * like, 1.0), atol=1e-6)
+    half = resolve_targets(TargetRequest(like_aus=like, intensity=0.5), source_aus)  # a share of the copy
+    np.testing.assert_allclose(half, np.clip(source_aus + 0.5 * LIKE_GAIN * (like - source_aus), 0, 1), atol=1e-6)
+    np.testing.assert_allclose(resolve_targets(TargetRequest(like_aus=like, intensity=0.0), source_aus), source_aus,
+                               atol=1e-6)
 
 
 def test_a_full_vector_is_the_target(source_aus):
@@ -82,7 +86,8 @@ def test_a_full_vector_is_the_target(source_aus):
         (TargetRequest(emotion="grumpy"), "unknown emotion 'grumpy'"),
         (TargetRequest(emotion="happy", intensity=1.2), "intensity must be in [0, 1]"),
         (TargetRequest(emotion="happy", like_aus=np.zeros(16)), "not both"),
-        (TargetRequest(aus={12: 1.0}, intensity=0.5), "an intensity needs an emotion"),
+        (TargetRequest(aus={12: 1.0}, intensity=0.5), "an intensity needs an emotion or a face to copy"),
+        (TargetRequest(like_aus=np.zeros(16), intensity=1.5), "the intensity of a copy must be in [0, 1]"),
         (TargetRequest(), "nothing to edit"),
     ],
 )

@@ -85,7 +85,8 @@ def edit(
     source: Annotated[Path, typer.Argument(help="An image, or a folder of images (each is edited).")],
     aus: Annotated[str | None, typer.Option("--aus", help="AU settings, e.g. 12=0.8,6=0.6 (others keep the source's); a sign moves the face's own value: 12=+0.3,4=-0.2.")] = None,
     emotion: Annotated[str | None, typer.Option("--emotion", help="One of the eight emotions, e.g. happy.")] = None,
-    intensity: Annotated[float | None, typer.Option("--intensity", help="Emotion intensity, 0-1 (default 1).")] = None,
+    intensity: Annotated[float | None, typer.Option("--intensity", help="Emotion intensity, or the share of a --like copy, "
+                                                                      "0-1 (default 1).")] = None,
     like: Annotated[Path | None, typer.Option("--like", help="Copy the expression of this face (the change in AUs G_exp reads from "
                                               "the source to it, 1.5 times: G_exp reads photos low).")] = None,
     face: FaceOption = None,

@@ -3,7 +3,7 @@
 The rules, shared by the API, the CLI and the web page:
 - the starting point is the source's own AUs (as estimated by G_exp), or what an edit to an emotion asks for
   (``facs.EDIT_PROTOTYPES``), or the AUs of another face (``like``: the change G_exp reads from the source to it,
-  ``LIKE_GAIN`` times); emotion and like exclude each other;
+  ``LIKE_GAIN`` times); emotion and like exclude each other; ``intensity`` scales either;
 - ``aus`` given as settings ({12: 0.8} or "12=0.8,6=0.6") overrides just those AUs on top of that start;
   a signed value ({12: "+0.3"} or "12=+0.3,4=-0.2") moves the face's own estimated AU instead (clipped to 0-1);
 - ``aus`` given as a full 16-vector (or ``[N, 16]``) is the target itself and cannot be combined;
@@ -13,6 +13,7 @@ The rules, shared by the API, the CLI and the web page:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -107,14 +108,16 @@ def check_request(aus: AUInput | None, emotion: str | None, intensity: float | N
     check_request_types(aus, emotion, intensity)
     if emotion is not None and has_like:
         raise AUError("give either an emotion or a face to copy (like), not both")
-    if intensity is not None and emotion is None:
-        raise AUError("an intensity needs an emotion (e.g. happy at intensity 0.7)")
+    if intensity is not None and emotion is None and not has_like:
+        raise AUError("an intensity needs an emotion or a face to copy (e.g. happy at intensity 0.7)")
     if _is_full_vector(aus) and (emotion is not None or has_like):
         raise AUError("a full 16-value AU vector is the whole target: do not combine it with an emotion or like")
     if aus is None and emotion is None and not has_like:
         raise AUError("nothing to edit: give AUs (e.g. 12=0.8), an emotion, or a face to copy (like)")
     if emotion is not None:
         edit_vector(emotion, 1.0 if intensity is None else intensity)
+    elif intensity is not None and (not math.isfinite(intensity) or not 0.0 <= intensity <= 1.0):
+        raise AUError(f"the intensity of a copy must be in [0, 1], got {intensity}")
     if isinstance(aus, str):
         parse_au_string(aus)
     elif isinstance(aus, Mapping):
@@ -158,7 +161,8 @@ def _base_vectors(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
         return np.broadcast_to(edit_vector(request.emotion, intensity), source_aus.shape)
     if request.like_aus is not None:
         like = check_au_vector(request.like_aus, what="AUs of the face to copy")
-        return copied_expression(check_au_vector(source_aus, what="source AUs"), like)
+        intensity = 1.0 if request.intensity is None else request.intensity  # a share of the copy
+        return copied_expression(check_au_vector(source_aus, what="source AUs"), like, LIKE_GAIN * intensity)
     return check_au_vector(source_aus, what="source AUs")
 
 
