@@ -431,7 +431,7 @@ class FaceAligner:
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         """Faces in an RGB uint8 photo, largest first: those of the first backend that finds any, and where that
         may have missed some (``_may_miss_faces``), the later backends' too. Where none finds a face, they look
-        again in the photo framed in grey (``framed``): detectors miss a face that fills the whole picture (a tight
+        again in the photo framed in grey (``frame``): detectors miss a face that fills the whole picture (a tight
         crop, or one whose edit dropped the jaw to the bottom edge)."""
         faces = self._detect(photo)
         if faces:
