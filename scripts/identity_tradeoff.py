@@ -26,6 +26,7 @@ import numpy as np
 from lsgan.atomic import atomic_file
 from lsgan.data.photos import benchmark_photos, default_photos_dir
 from lsgan.editing import Editor
+from lsgan.editing.targets import share_of_change
 from lsgan.evaluation.photos import (
     BenchmarkResult,
     EditRow,
@@ -39,11 +40,6 @@ from lsgan.facs import edit_vector
 
 DEFAULT_EMOTIONS = "happy,sad,surprised,angry,fearful,disgusted"
 DEFAULT_SHARES = "1,0.8,0.6,0.4"
-
-
-def share_of_change(source_aus: np.ndarray, target_aus: np.ndarray, share: float) -> np.ndarray:
-    """``[F, 16]``: ``share`` of the way from each face's own AUs to the target's (0: the face as it is)."""
-    return np.clip(source_aus + share * (target_aus - source_aus), 0.0, 1.0).astype(np.float32)
 
 
 def parse_shares(text: str) -> list[float]:

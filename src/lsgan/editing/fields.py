@@ -90,8 +90,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     rows, cols = bounds
     crop_size = colour.shape[-1]
     weight = mask[rows, cols, None]
-    grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5)
     share = _texture_share(matrix, crop_size)
+    grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5) if share > 0 or paint is not None else 0.0
     moved, crop_x, crop_y = _resampled(photo, matrix, flow, (rows, cols), crop_size, grain, share)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved + change, 0, 255)

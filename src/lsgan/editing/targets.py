@@ -162,14 +162,14 @@ def _base_vectors(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
     if request.like_aus is not None:
         like = check_au_vector(request.like_aus, what="AUs of the face to copy")
         intensity = 1.0 if request.intensity is None else request.intensity  # a share of the copy
-        return copied_expression(check_au_vector(source_aus, what="source AUs"), like, LIKE_GAIN * intensity)
+        return share_of_change(check_au_vector(source_aus, what="source AUs"), like, LIKE_GAIN * intensity)
     return check_au_vector(source_aus, what="source AUs")
 
 
-def copied_expression(source_aus: np.ndarray, like_aus: np.ndarray, gain: float = LIKE_GAIN) -> np.ndarray:
-    """Target AUs ``[F, 16]`` that copy a face read as ``like_aus`` ([16]) onto faces read as ``source_aus``
-    ([F, 16]): each face's own AUs plus ``gain`` times the change to the other face's, clipped to 0-1."""
-    return np.clip(source_aus + gain * (like_aus - source_aus), 0.0, 1.0).astype(np.float32)
+def share_of_change(source_aus: np.ndarray, target_aus: np.ndarray, share: float) -> np.ndarray:
+    """``[F, 16]``: ``share`` of the way from each face's own AUs ``source_aus`` [F, 16] to ``target_aus`` ([16] or
+    [F, 16]), clipped to 0-1 (0: the face as it is; over 1, further the same way: a copy's ``LIKE_GAIN``)."""
+    return np.clip(source_aus + share * (target_aus - source_aus), 0.0, 1.0).astype(np.float32)
 
 
 def _override(base: np.ndarray, settings: dict[int, AUSetting], source_aus: np.ndarray) -> np.ndarray:

@@ -152,9 +152,8 @@ class EditPage:
         if not path:
             raise LsganError("upload a photo of a face first")
         kept = self._prepare(path)
-        photo = kept.photo  # faces largest first
-        largest = PreparedPhoto(photo.photo, photo.faces[:1], photo.name)
-        aus = _slider_values(self.editor.estimate_faces([largest])[0])
+        photo = kept.photo
+        aus = _slider_values(self._largest_face_aus(photo)[0])
         self._keep(path, kept)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
@@ -180,6 +179,10 @@ class EditPage:
         self._keep(upload, kept)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image, kept.extras))
+
+    def _largest_face_aus(self, photo: PreparedPhoto) -> np.ndarray:
+        """``[1, 16]``: the AUs G_exp reads on the photo's largest face (its faces are kept largest first)."""
+        return self.editor.estimate_faces([PreparedPhoto(photo.photo, photo.faces[:1], photo.name)])
 
     def kept_faces(self) -> list[str]:
         """The uploads whose prepared faces are in memory, oldest first."""
@@ -239,8 +242,7 @@ class EditPage:
             raise LsganError("upload a photo of a face first")
         if not like:
             raise LsganError("upload a face to copy")
-        photo = self._photo(upload).photo
-        source = self.editor.estimate_faces([PreparedPhoto(photo.photo, photo.faces[:1], photo.name)])  # [1, 16]
+        source = self._largest_face_aus(self._photo(upload).photo)
         try:
             like_aus = self.editor.request(like=like).like_aus
         except LsganError as err:
