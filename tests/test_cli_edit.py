@@ -148,6 +148,18 @@ def test_an_edit_keeps_the_photos_colour_profile_exif_and_alpha(lsgan, astronaut
     assert dict(as_jpeg.getexif()) == {0x010F: "lsgan test camera"}
 
 
+def test_a_black_and_white_photo_comes_back_black_and_white(lsgan, save_png, astronaut, tmp_path):
+    """A grey PNG edited to surprise (its mouth opened: painted dark red and warm white on colour photos) comes back
+    a grey PNG, the face edited."""
+    grey = np.asarray(Image.fromarray(astronaut).convert("L"))
+    photo = save_png("grey.png", grey)
+    run = lsgan("edit", photo, "--emotion", "surprised", "--out", tmp_path / "edited.png")
+    assert run.code == 0, run.err
+    edited = Image.open(tmp_path / "edited.png")
+    assert edited.mode == "L" and edited.size == (grey.shape[1], grey.shape[0])
+    assert np.count_nonzero(np.asarray(edited) != grey) > 500
+
+
 def _crop_and_face_hull(photo: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Boolean H×W maps of where the aligned model crop lies on the photo, and of the convex hull of the face's
     landmarks (grown by 2 px for interpolation), from the same face finder the editor uses."""

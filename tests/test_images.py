@@ -91,6 +91,38 @@ def test_extras_hold_what_read_image_leaves_out(photo, save_png):
     np.testing.assert_array_equal(other_size, photo)  # extras of another image: its alpha is not laid on
 
 
+def test_a_grey_file_s_edit_is_written_grey_while_its_pixels_are(photo, save_png):
+    """A grey file (L, LA) comes back grey, with its alpha and its grey profile, as PNG and JPEG; an edit that made
+    it colour comes back RGB without the grey profile; WebP (RGB only) and RGB files holding grey stay RGB."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    profile = profile[:16] + b"GRAY" + profile[20:]  # a profile whose colour space is grey (header bytes 16-19)
+    grey = np.asarray(Image.fromarray(photo).convert("L"))
+    path = save_png("grey.png", grey)
+    Image.fromarray(grey).save(path, icc_profile=profile)
+    extras = read_extras(path)
+    assert extras.grey and extras.icc_profile == profile
+    edited = read_image(path)
+    edited[2:5, 2:5] = 17  # an edit that keeps it grey
+    for name in ("out.png", "out.jpg"):
+        out = Image.open(write_image(path.with_name(name), edited, extras))
+        assert out.mode == "L" and out.info.get("icc_profile") == profile
+    np.testing.assert_array_equal(np.asarray(Image.open(path.with_name("out.png"))), edited[:, :, 0])
+    assert Image.open(write_image(path.with_name("out.webp"), edited, extras)).mode == "RGB"
+    coloured = edited.copy()
+    coloured[3, 3] = (200, 10, 10)
+    out = Image.open(write_image(path.with_name("red.png"), coloured, extras))
+    assert out.mode == "RGB" and "icc_profile" not in out.info
+    np.testing.assert_array_equal(np.asarray(out), coloured)
+    with_alpha = save_png("grey_alpha.png", Image.fromarray(grey).convert("LA"))
+    out = Image.open(write_image(path.with_name("alpha.png"), read_image(with_alpha), read_extras(with_alpha)))
+    assert out.mode == "LA"
+    rgb_grey = save_png("rgb_grey.png", np.repeat(grey[..., None], 3, axis=-1))
+    assert not read_extras(rgb_grey).grey
+    assert Image.open(write_image(path.with_name("rgb.png"), read_image(rgb_grey), read_extras(rgb_grey))).mode == "RGB"
+
+
 def test_an_image_with_alpha_is_decoded_once(photo, save_png, monkeypatch):
     """``read_image_and_alpha`` gives the RGBA that ``read_extras`` would decode again; given it, ``read_extras``
     reads only the file's header. Without alpha there is none to give."""

@@ -9,8 +9,9 @@ Every image leaves ``read_image`` as uint8 RGB ``H×W×3``. Conversions on the w
 
 What this sets aside of a file, an edit gives back (``read_extras``, ``write_image(..., extras)``): its colour
 profile (pixels stay in the file's colour space, so without it a wide-gamut phone photo would come back in other
-colours), its EXIF (the orientation reset: the pixels are upright) and, in formats that hold it, its alpha (kept from
-the one decode by ``read_image_and_alpha``).
+colours), its EXIF (the orientation reset: the pixels are upright), in formats that hold it its alpha (kept from
+the one decode by ``read_image_and_alpha``), and a grey file's one channel (an edit that kept it grey is written
+grey, with the file's grey profile).
 
 Only raster decoders (``READABLE_FORMATS``) are involved: nothing is unpickled or evaluated. Truncated files are errors
 (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False and the pixels are decoded eagerly).
@@ -211,19 +212,23 @@ WRITABLE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WE
 ALPHA_FORMATS = ("PNG", "WEBP")
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 EXIF_ORIENTATION = 0x0112
-ICC_RGB = b"RGB "  # an ICC profile's colour space (header bytes 16-19) that fits the RGB pixels written
+ICC_RGB = b"RGB "  # an ICC profile's colour space (header bytes 16-19) that fits the RGB pixels written ...
+ICC_GREY = b"GRAY"  # ... and one that fits a grey file's pixels, written grey
+GREY_MODES = ("1", "L", "LA", "La", "I;16", "I;16B", "I;16L", "I", "F")  # single-channel files (with alpha for LA)
+GREY_FORMATS = ("PNG", "JPEG")  # the formats written grey (WebP holds RGB only)
 
 
 @dataclass(frozen=True)
 class ImageExtras:
     """What ``read_image`` leaves out of an image file: its ICC colour profile (an RGB one: the pixels written are
-    RGB), its EXIF (orientation reset, as ``read_image`` turns the pixels upright) and, for an image with alpha,
+    RGB), its EXIF (orientation reset, as ``read_image`` turns the pixels upright), for an image with alpha
     ``rgba`` (``H×W×4`` uint8, upright: the alpha and the colours under it, before ``read_image`` composites them on
-    white)."""
+    white), and ``grey``: the file had one channel (then ``icc_profile`` may be a grey one, for grey pixels)."""
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
     rgba: np.ndarray | None = None
+    grey: bool = False
 
 
 def read_extras(path: str | Path, rgba: np.ndarray | None = None) -> ImageExtras:
@@ -234,8 +239,9 @@ def read_extras(path: str | Path, rgba: np.ndarray | None = None) -> ImageExtras
         with _header(_existing_file(path)) as img:
             exif = img.getexif()
             exif.pop(EXIF_ORIENTATION, None)
+            grey = img.mode in GREY_MODES
             icc = img.info.get("icc_profile") or None
-            if icc is not None and icc[16:20] != ICC_RGB:  # a grey or CMYK file's profile: not for RGB pixels
+            if icc is not None and icc[16:20] != (ICC_GREY if grey else ICC_RGB):  # e.g. a CMYK file's profile
                 icc = None
             has_alpha = _has_alpha(img)
     except _PIL_READ_ERRORS as err:
@@ -244,7 +250,7 @@ def read_extras(path: str | Path, rgba: np.ndarray | None = None) -> ImageExtras
         rgba = None
     elif rgba is None:
         rgba = np.asarray(_open_pil(path, str(path), None).convert("RGBA"))
-    return ImageExtras(icc, exif.tobytes() if len(exif) else None, rgba)
+    return ImageExtras(icc, exif.tobytes() if len(exif) else None, rgba, grey)
 
 
 def _with_alpha(edited: np.ndarray, rgba: np.ndarray) -> np.ndarray:
@@ -252,6 +258,12 @@ def _with_alpha(edited: np.ndarray, rgba: np.ndarray) -> np.ndarray:
     white-composited pixels as they were (so a half-transparent edge keeps its colour, not white's)."""
     kept = (edited == _composite_on_white(rgba)).all(axis=2, keepdims=True)
     return np.concatenate([np.where(kept, rgba[:, :, :3], edited), rgba[:, :, 3:]], axis=2)
+
+
+def _is_grey(array: np.ndarray) -> bool:
+    """Whether an ``H×W×3`` (or ``×4``, alpha last) image's colour channels are all equal."""
+    colour = array[:, :, :3] if array.ndim == 3 else None
+    return colour is not None and bool(np.all(colour == colour[:, :, :1]))
 
 
 def output_format(path: str | Path) -> str:
@@ -265,7 +277,8 @@ def output_format(path: str | Path) -> str:
 
 def write_image(path: str | Path, array: np.ndarray, extras: ImageExtras | None = None) -> Path:
     """Write uint8 ``H×W×3`` (or ``H×W`` label map) atomically (``lsgan.atomic``) in the format its suffix names,
-    with the colour profile, EXIF and (PNG, WebP) alpha of the image it was made from (``extras``, same size).
+    with the colour profile, EXIF and (PNG, WebP) alpha of the image it was made from (``extras``, same size); grey
+    (PNG, JPEG) where that was a grey file and the pixels are still grey.
 
     A reader never sees a half-written file, even if the process is killed.
     """
@@ -275,7 +288,13 @@ def write_image(path: str | Path, array: np.ndarray, extras: ImageExtras | None 
     if extras is not None:
         if extras.rgba is not None and fmt in ALPHA_FORMATS and extras.rgba.shape[:2] == array.shape[:2]:
             array = _with_alpha(array, extras.rgba)
-        options.update({key: value for key, value in (("icc_profile", extras.icc_profile), ("exif", extras.exif))
+        grey = extras.grey and fmt in GREY_FORMATS and _is_grey(array)
+        if grey:  # L, or LA with the alpha
+            array = array[:, :, [0, 3]] if array.shape[2] == 4 else array[:, :, 0]
+        icc = extras.icc_profile
+        if icc is not None and (icc[16:20] == ICC_GREY) != grey:  # a grey profile for grey pixels, RGB for RGB
+            icc = None
+        options.update({key: value for key, value in (("icc_profile", icc), ("exif", extras.exif))
                         if value is not None})
     img = Image.fromarray(np.ascontiguousarray(array))
     with atomic_file(path) as tmp:

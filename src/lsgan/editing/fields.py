@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from lsgan.editing.grain import LOST_TEXTURE_CAP, TEXTURE_SIGMA, grain_noise, lost_texture, photo_grain
+from lsgan.editing.tone import on_tone, photo_tone
 
 HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
 # photo pixels: the face's box is resampled this much wider, so that the texture it lost is read free of the edges
@@ -81,7 +82,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     resolution P) covers what the photo does not have, e.g. the inside of a mouth that opens: it replaces the
     resampled pixels by its RGB, with the grain of the photo's face in it (``editing.grain``), in proportion to its
     alpha. ``shade`` [P, P] (any resolution too) multiplies the resampled pixels before the paint: the light the
-    expression's folds take (1: unchanged). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S,
+    expression's folds take (1: unchanged). On a black-and-white or toned photo, what the edit changed takes the
+    photo's tone (``editing.tone``). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S,
     e.g. the mesh motion's): the crop's side S is ``colour``'s."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
@@ -99,9 +101,22 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
         edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
     if paint is not None:
         edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain, (rows.start, cols.start))
+    edited = _kept_on_tone(edited, photo[rows, cols])
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
+
+
+def _kept_on_tone(edited: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``edited`` (float [h, w, 3]) with the pixels it changed of ``source`` (uint8, the same box of the photo) on
+    the source's tone where that is black-and-white or toned (``editing.tone``); as it is where the source is
+    coloured."""
+    tone = photo_tone(source)
+    if tone is None:
+        return edited
+    changed = np.any(np.abs(edited - source) > 0.5, axis=-1)  # what rounds to another pixel
+    edited[changed] = np.clip(on_tone(edited[changed], tone), 0, 255)
+    return edited
 
 
 def _texture_share(matrix: np.ndarray, crop_size: int) -> float:
