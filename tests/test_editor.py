@@ -9,7 +9,8 @@ from PIL import Image
 
 from lsgan.data.faces import warp_antialiased
 from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, EditorConfig, resolve_model_dir
-from lsgan.editing.reading import VIEWS, view_crops
+from lsgan.editing.paint import LIT_BRIGHTEST
+from lsgan.editing.reading import MAX_EXPOSURE_GAIN, VIEWS, exposed, view_crops
 from lsgan.atomic import atomic_file, atomic_folder
 from lsgan.editing.targets import LIKE_GAIN, TargetRequest, interpolate_targets, resolve_targets
 from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
@@ -176,6 +177,22 @@ def test_the_views_are_the_aligned_crop_mirrored_scaled_and_moved(rng):
     centre = slice(45, 55)
     zoomed = crops[(False, 1.05, 0.0, 0.0)].astype(int)
     assert np.abs(zoomed[centre, centre] - aligned[centre, centre]).mean() < np.abs(zoomed - aligned).mean()
+
+
+def test_a_dark_face_is_read_brightened_until_its_brightest_is_lit():
+    views = np.full((2, 8, 8, 3), 40, np.uint8)
+    views[:, 0, 0] = 200  # a highlight: clipped when brightened
+    np.testing.assert_array_equal(exposed(views, 50.0)[:, 1:, 1:], 40 * LIT_BRIGHTEST / 50)
+    assert exposed(views, 50.0)[0, 0, 0, 0] == 255
+    np.testing.assert_array_equal(exposed(views, 10.0)[:, 1:, 1:], 40 * MAX_EXPOSURE_GAIN)
+    assert exposed(views, LIT_BRIGHTEST) is views and exposed(views, 240.0) is views  # a photo in its light
+
+
+def test_a_face_in_a_dark_photo_is_read_as_in_its_light(astronaut):
+    """The astronaut in 0.3 of the light: G_exp's reading within 0.05 of her photo's (0.14 off, read as it was)."""
+    editor = Editor.from_pretrained()
+    dark = np.round(astronaut * 0.3).astype(np.uint8)
+    assert np.abs(editor.estimate(dark)[0] - editor.estimate(astronaut)[0]).max() < 0.05
 
 
 def test_like_uses_the_other_faces_estimate(tiny_editor, synth_faces):

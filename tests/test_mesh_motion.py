@@ -41,11 +41,11 @@ from lsgan.editing.mesh_motion import (
     lips_as_shown, mesh_motion, photo_basis, smile_as_real, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
-    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LOWER_TOOTH_EDGES, LUMA,
-    MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_RGB, TOOTH_EDGES,
-    _eye_colours, _iris_by_radius, detail_view, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage,
-    lower_teeth_exposure, mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, smooth_outline, stretched,
-    teeth_colour, teeth_exposure,
+    EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
+    MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_OVER_BRIGHTEST,
+    TEETH_RGB, TOOTH_EDGES, _eye_colours, _iris_by_radius, brightest, detail_view, eye_contour, eye_paint, lip_colour,
+    lip_gap, lip_paint, lips_coverage, lower_teeth_exposure, mouth_paint, opening_coverage, over, paint_scale,
+    polygon_coverage, smooth_outline, stretched, teeth_colour, teeth_exposure,
 )
 from lsgan.editing import fields as fields_module
 from lsgan.editing.grain import fine_texture
@@ -714,6 +714,42 @@ def test_teeth_show_as_facs_says_and_a_stretched_opening_is_painted_over():
     column = painted[:3, :, 32 * scale].mean(axis=0)[painted[3, :, 32 * scale] > 0.9]  # top to bottom, inside
     lower_half = column[len(column) // 2:]
     assert lower_half[-3:].mean() > lower_half[:3].mean()  # the cavity lightens towards the lower lip (no flat hole)
+
+
+def test_a_dark_photo_s_opened_mouth_is_as_dark_as_its_light():
+    """The same face in full light and in under a third of it (the face's brightest 200 and 60): the mouth's inside
+    darker in proportion below ``LIT_BRIGHTEST`` (the fixed dark red was as light as such a face's lips: a patch),
+    its teeth no brighter than ``TEETH_OVER_BRIGHTEST`` times the face's brightest (at the light's floor they glowed
+    at three times it)."""
+    size, scale = 64, 4
+    points, targets = mouth_mesh(8, 1.5), mouth_mesh(8, 8.0)
+    flow = np.zeros((2, size, size), np.float32)
+    cavity, teeth = {}, {}
+    for most in (200, 60):
+        crop = np.full((size, size, 3), most, np.uint8)
+        paint = mouth_paint(crop, points, targets, flow, scale, teeth_exposure(au_vector({10: 1.0})))
+        luma = ((paint[:3] + 1.0) * 127.5).transpose(1, 2, 0) @ LUMA
+        inside = paint[3] > 0.9
+        cavity[most], teeth[most] = np.percentile(luma[inside], 10), luma[inside].max()
+    assert cavity[60] == pytest.approx(cavity[200] * 60 / LIT_BRIGHTEST, rel=0.05)
+    assert teeth[200] > 200 and teeth[60] <= TEETH_OVER_BRIGHTEST * 60 + 0.5
+
+
+def test_a_dark_photo_s_painted_eyeball_is_no_brighter_than_its_brightest(basis, face, monkeypatch):
+    """A lid raised on a face in a quarter of the light, its eye's colours the plain ones (``SCLERA_RGB`` at the
+    light's floor, as where an eye shows too little of its own; no iris): the eyeball it uncovers is no brighter than
+    the face's brightest (``paint.brightest``), where the plain white glowed."""
+    from lsgan.editing import paint as paint_module
+
+    monkeypatch.setattr(paint_module, "_eye_colours", lambda *args: (SCLERA_RGB * 0.75, SCLERA_RGB * 0.75))
+    points = face.landmarks.points.copy()
+    points[468:] = 0.0  # no iris: the opened eye is all white
+    dark = np.round(face.crop * 0.25).astype(np.uint8)
+    paint = eye_paint(dark, points, points + motion_of(basis, 5), PAINT_SCALE)
+    view = cv2.resize(dark, (SIZE * PAINT_SCALE,) * 2, interpolation=cv2.INTER_CUBIC)
+    luma = ((paint[:3] + 1.0) * 127.5).transpose(1, 2, 0) @ LUMA
+    assert (paint[3] > 0.9).sum() > 20
+    assert luma[paint[3] > 0.9].max() <= brightest(view, points, PAINT_SCALE) + 0.5
 
 
 def test_teeth_painted_over_a_mouth_that_showed_teeth_take_their_colour():

@@ -40,8 +40,8 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis
-from lsgan.editing.paint import detail_view, paint_scale
-from lsgan.editing.reading import VIEWS, View, view_crops
+from lsgan.editing.paint import brightest, detail_view, paint_scale
+from lsgan.editing.reading import VIEWS, View, exposed, view_crops
 from lsgan.editing.targets import (
     AUInput,
     TargetRequest,
@@ -292,12 +292,14 @@ class Editor:
 
     def estimate_faces(self, photos: Sequence[PreparedPhoto]) -> np.ndarray:
         """``[F, 16]`` for the faces of ``photos``, in order: G_exp's median over ``reading_views`` of each face
-        (``editing.reading``), or its reading of the aligned crop alone when there are none."""
+        (``editing.reading``), or its reading of the aligned crop alone when there are none; a face in a dark photo
+        read brightened (``reading.exposed``)."""
+        faces = [(photo, face) for photo in photos for face in photo.faces]
         if not self.reading_views:
-            crops = np.stack([face.crop for photo in photos for face in photo.faces])
+            crops = np.stack([exposed(face.crop, _brightest(face)) for _, face in faces])
             return self._regress_aus(crops).numpy().astype(np.float32)
-        views = np.concatenate([view_crops(photo.photo, face.matrix, self.image_size, self.reading_views)
-                                for photo in photos for face in photo.faces])  # [F*V, S, S, 3]
+        views = np.concatenate([exposed(view_crops(photo.photo, face.matrix, self.image_size, self.reading_views),
+                                        _brightest(face)) for photo, face in faces])  # [F*V, S, S, 3]
         readings = self._regress_aus(views).numpy().reshape(-1, len(self.reading_views), NUM_AUS)
         return np.median(readings, axis=1).astype(np.float32)
 
@@ -503,6 +505,16 @@ def _box_side(face: PreparedFace) -> float:
         return float("inf")
     x0, y0, x1, y1 = face.aligned.box
     return min(x1 - x0, y1 - y0)
+
+
+def _brightest(face: PreparedFace) -> float:
+    """How bright a face's brightest is in its crop (``paint.brightest`` inside its landmarks' hull; the whole crop
+    for an unaligned image): the gauge of its photo's light that its reading is brightened by (``reading.exposed``)."""
+    crop = face.crop
+    if face.aligned is None:
+        side = crop.shape[0] - 1
+        return brightest(crop, np.array([[0, 0], [side, 0], [side, side], [0, side]], np.float32), 1)
+    return brightest(crop, face.aligned.landmarks.points, 1)
 
 
 def _turn(face: PreparedFace) -> float | None:

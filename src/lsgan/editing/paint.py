@@ -98,6 +98,14 @@ REFERENCE_LUMA = 150.0  # teeth are as bright as TEETH_RGB on a face this bright
 # ... as the square root of the face's brightness: a face is darker for its skin as well as its light, and teeth are
 # pale on every face (scaled with the face's luma itself, teeth on darker skin came out grey)
 TEETH_LIGHT_RANGE = (0.75, 1.0)
+# A dark (underexposed) photo: painted teeth no brighter than this times the face's brightest (``brightest``: the
+# 99th percentile of its luma inside the mesh hull, its highlights and the eyes' white); on the photo sets' faces
+# they lie at 0.6-1.25 times it, on those faces darkened to 0.3 at 2 times it (teeth that glow); a painted eyeball's
+# white (the plain ``SCLERA_RGB`` where an eye shows too little of its own) no brighter than the brightest itself ...
+TEETH_OVER_BRIGHTEST = 1.25
+# ... and the inside of a mouth that opens as dark as ``CAVITY_RGB`` on a face whose brightest is at least this,
+# darker in proportion below (on a face darkened to 0.3, the fixed dark red was as light as its lips: a patch)
+LIT_BRIGHTEST = 150.0
 # Eyes, image-left first: mediapipe's inner and outer corner and its iris (centre, ring)
 EYE_CORNERS = ((133, 33), (362, 263))
 IRISES = ((468, MEDIAPIPE478.left_iris), (473, MEDIAPIPE478.right_iris))
@@ -157,6 +165,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
     rgb, alpha = np.zeros((3, side, side), np.float32), np.zeros((side, side), np.float32)
     face_luma = _face_luma(crop, points)
     light = _face_light(face_luma)
+    most = brightest(big, points, scale)
     for eye in range(2):
         shown = polygon_coverage(eye_contour(points, eye), side, scale)
         opened = polygon_coverage(eye_contour(targets, eye), side, scale)
@@ -166,6 +175,7 @@ def eye_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, scale: 
         distance, radius = _iris_radius(points, eye, scale, side)
         iris = _disc(distance, radius)
         sclera_rgb, iris_rgb = _eye_colours(big, shown > 0.5, iris > 0.5, light)
+        sclera_rgb = _at_most(sclera_rgb, most)  # a plain white no brighter than a dark photo's brightest
         if float(sclera_rgb @ LUMA) >= WHITE_EYE * face_luma:
             shown = _without_lid_shade(shown, opened, LID_SHADE_DEPTH * FaceTemplate().eye_distance * side)
         new = np.clip(below_lid - shown, 0.0, 1.0)
@@ -373,9 +383,11 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     at_the_lips = upper.coverage * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
     own_teeth = was_open > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
     face_luma = _face_luma(crop, points)
-    teeth_rgb = teeth_colour(paint_view(crop, scale, detail), points, scale, _face_light(face_luma), face_luma,
-                             own_teeth)[:, None, None]
-    cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None]
+    view = paint_view(crop, scale, detail)
+    most = brightest(view, points, scale)
+    teeth_rgb = teeth_colour(view, points, scale, _face_light(face_luma), face_luma, own_teeth)
+    teeth_rgb = _at_most(teeth_rgb, TEETH_OVER_BRIGHTEST * most)[:, None, None]
+    cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None] * min(1.0, most / LIT_BRIGHTEST)
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     by_the_lips = cavity * (1 - upper.light) + teeth_rgb * upper.light
     line = np.zeros_like(alpha) if meeting is None else np.clip(
@@ -565,6 +577,21 @@ def _face_light(face_luma: float) -> float:
     """How bright the light on a face of mean luma ``face_luma`` is, as a factor on teeth and eyeball colours
     (``TEETH_LIGHT_RANGE``)."""
     return float(np.clip(np.sqrt(face_luma / REFERENCE_LUMA), *TEETH_LIGHT_RANGE))
+
+
+def brightest(view: np.ndarray, points: np.ndarray, scale: int) -> float:
+    """The 99th percentile of the luma (uint8 units) of ``view`` (the crop at the paint's resolution, P×P×3) inside
+    the hull of the mesh ``points`` (crop pixels): how bright the face's brightest is, its highlights and the eyes'
+    white (a gauge of the photo's exposure that the skin's own shade does not move much)."""
+    mask = np.zeros(view.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round((points + 0.5) * scale - 0.5).astype(np.int32)), 1)
+    luma = view.astype(np.float32) @ LUMA
+    return float(np.percentile(luma[mask > 0], 99)) if mask.any() else LIT_BRIGHTEST
+
+
+def _at_most(rgb: np.ndarray, luma: float) -> np.ndarray:
+    """``rgb`` [3] scaled down (its hue kept) to at most ``luma``."""
+    return rgb * min(1.0, luma / max(float(rgb @ LUMA), 1e-6))
 
 
 def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:

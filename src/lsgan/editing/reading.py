@@ -5,6 +5,9 @@ AU10 0.57 in a crop moved 3 % of its side, 0.06 and 0.10 as the median over the 
 AU1 0.33-0.9 over the same crops. An edit undoes what the source's reading says is there, so each swing becomes a
 motion nobody asked for (and costs identity). ``view_crops`` gives ``VIEWS`` of a face (mirrored or not × three
 scales × five shifts); the editor reads all of them and keeps the median of each AU (``steady_reading``).
+
+A face in a dark photo is read brightened (``exposed``): G_exp read the portraits darkened to 0.3 with AU12 0.16 lower
+on average (their smiles fainter; AU25 0.11, AU6 0.07), 0.03 brightened back.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from lsgan.data.faces import reduced_for_warp, warp_affine
+from lsgan.editing.paint import LIT_BRIGHTEST
 
 VIEW_SCALES = (0.95, 1.0, 1.05)  # about the crop's centre
 VIEW_SHIFTS = ((0.0, 0.0), (-0.03, 0.0), (0.03, 0.0), (0.0, -0.03), (0.0, 0.03))  # fractions of the crop's side
+MAX_EXPOSURE_GAIN = 4.0  # a face in a quarter of the light, or more, is read as one in a quarter of it
 View = tuple[bool, float, float, float]  # (mirrored, scale, dx, dy)
 VIEWS: tuple[View, ...] = tuple(
     (mirrored, scale, dx, dy) for mirrored in (False, True) for scale in VIEW_SCALES for dx, dy in VIEW_SHIFTS)
@@ -38,3 +43,13 @@ def view_crops(photo: np.ndarray, matrix: np.ndarray, size: int, views: tuple[Vi
               for place in dict.fromkeys(view[1:] for view in views)}
     crops = [warped[view[1:]][:, ::-1] if view[0] else warped[view[1:]] for view in views]
     return np.ascontiguousarray(np.stack(crops))
+
+
+def exposed(crops: np.ndarray, brightest: float) -> np.ndarray:
+    """``crops`` (uint8 [..., 3]: one face's views) brightened until the face's ``brightest`` (``paint.brightest``,
+    uint8 units) is ``paint.LIT_BRIGHTEST``, at most ``MAX_EXPOSURE_GAIN`` times; as they are where it is at least
+    that (a photo in its light)."""
+    gain = float(np.clip(LIT_BRIGHTEST / max(brightest, 1.0), 1.0, MAX_EXPOSURE_GAIN))
+    if gain == 1.0:
+        return crops
+    return np.clip(np.round(crops.astype(np.float32) * gain), 0, 255).astype(np.uint8)
