@@ -38,7 +38,8 @@ from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
     FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_MOUTH_WIDTH, SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN,
-    lips_as_shown, mesh_motion, photo_basis, smile_as_real, smile_width_shown, teeth_kept,
+    dense_backward_field, lips_as_shown, lips_stay_lips, mesh_motion, photo_basis, smile_as_real, smile_width_shown,
+    teeth_kept,
 )
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
@@ -1106,6 +1107,25 @@ def test_lips_that_close_are_lips_from_lip_to_lip(basis, broad_smile, monkeypatc
     monkeypatch.setattr(paint_module, "LIP_TINT", 0.0)  # the lips' colour laid on the band would hide it too
     smoothed = mesh_motion(face.crop, points, smile, neutral, basis)
     assert teeth_between_the_lips(edited(smoothed), smoothed.target_points) > 8  # what it fixes
+
+
+def test_lips_are_squeezed_and_their_line_drawn_only_at_the_mouth(basis, broad_smile):
+    """The smile closed to neutral: only pixels that sample a column of the source's opening are squeezed, and the
+    line where the lips meet lies on the mouth. Columns beside the opening have no edges (0s): pixels at the crop's
+    top that sampled them were taken for lips there, and the "line" from them down to the mouth was drawn as two
+    dotted lines over the face (Kim Kardashian's neutral edit, from her brows to her lips)."""
+    points = broad_smile.landmarks.points
+    targets = points + basis.motion(BROAD_SMILE, np.zeros(NUM_AUS, np.float32)) * SIZE
+    flow = dense_backward_field(points, targets, SIZE)
+    squeezed, meeting = lips_stay_lips(flow, points, targets, SIZE)
+    lips = np.concatenate([points, targets])[:, 1][np.r_[list(MEDIAPIPE478.inner_lips),
+                                                        [MESH_POINTS + i for i in MEDIAPIPE478.inner_lips]]]
+    mouth_rows = slice(int((lips.min() - 3) * FIELD_SCALE), int((lips.max() + 3) * FIELD_SCALE))
+    assert meeting is not None and meeting[mouth_rows].max() > 0.5
+    outside = np.ones(meeting.shape[0], bool)
+    outside[mouth_rows] = False
+    assert not meeting[outside].any()
+    np.testing.assert_array_equal(squeezed[:, outside], flow[:, outside])
 
 
 @settings(max_examples=40, deadline=None)

@@ -282,11 +282,14 @@ def lips_stay_lips(flow: np.ndarray, points: np.ndarray, targets: np.ndarray, si
     top, bottom = _column_edges(was_open, scale)
     top_y, bottom_y = top[column], bottom[column]
     upper = sample_y - top_y < bottom_y - sample_y
+    # only pixels that sample a column of the opening are squeezed: beside it a column has no edges to squeeze to
+    # (its 0s took the crop's top rows for a lip, and their "line" was drawn from there down to the mouth)
+    beside = ~was_open.any(axis=0)[column]
     squeezed = flow.copy()
     bands = []
     for side_of, depth_of, edge, sign in ((upper, sample_y - top_y, top_y, 1.0),
                                           (~upper, bottom_y - sample_y, bottom_y, -1.0)):
-        band, new_depth = _squeezed_lip(lips & side_of, wrong & side_of, depth_of, column, scale)
+        band, new_depth = _squeezed_lip(lips & side_of & ~beside, wrong & side_of, depth_of, column, scale)
         squeezed[1] = np.where(band, (edge + sign * new_depth - ys) / half, squeezed[1])
         bands.append(band)
     upper_band, lower_band = bands
