@@ -40,6 +40,7 @@ from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_filter1d
 
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
+from lsgan.editing.glasses import dark_lenses, held_by_lenses
 from lsgan.editing.paint import (
     PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lower_teeth_exposure,
     mouth_paint, opening_coverage, over, paint_grid, paint_view, polygon_coverage, shows_teeth, stretched,
@@ -111,12 +112,18 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     target_aus = teeth_kept(points, source_aus, target_aus, basis, size, paint_scale)
     targets = points + basis.motion(source_aus, target_aus) * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
+    view = paint_view(crop, paint_scale, detail)
+    lenses = dark_lenses(view, points, paint_scale)
+    if lenses is not None:  # dark glasses stay as they are
+        flow = held_by_lenses(flow, lenses, points, targets, size)
     flow, meeting = lips_stay_lips(flow, points, targets, size)
-    lip_rgb = lip_colour(paint_view(crop, paint_scale, detail), points, paint_scale)
+    lip_rgb = lip_colour(view, points, paint_scale)
     mouth = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
                         lower_teeth_exposure(target_aus), detail, meeting, lip_rgb)
     lips = lip_paint(points, targets, flow, size, paint_scale, lip_rgb)
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
+    if lenses is not None:
+        eyes[3] *= ~lenses
     return MeshMotion(flow, over(eyes, over(mouth, lips)), targets.astype(np.float32))
 
 

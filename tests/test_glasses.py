@@ -1,0 +1,109 @@
+"""Dark glasses stay as they are (``lsgan.editing.glasses``)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from lsgan.data.faces import FaceAligner
+from lsgan.data.images import LUMA
+from lsgan.editing import Editor
+from lsgan.editing.glasses import dark_lenses, held_by_lenses
+from lsgan.editing.paint import eye_contour
+
+SIZE, SCALE = 64, 4
+
+
+def aligned(photo: np.ndarray):
+    with FaceAligner(SIZE) as aligner:
+        return aligner.align(photo)
+
+
+def view_of(crop: np.ndarray) -> np.ndarray:
+    return cv2.resize(crop, (SIZE * SCALE,) * 2, interpolation=cv2.INTER_CUBIC)
+
+
+def with_sunglasses(photo: np.ndarray, shade: int = 18) -> tuple[np.ndarray, np.ndarray]:
+    """(``photo`` with two dark lenses, ellipses 0.55 × 0.36 inter-ocular distances, and a bridge drawn over its
+    face's eyes; bool H×W where they are)."""
+    face = aligned(photo)
+    to_photo = cv2.invertAffineTransform(face.matrix)
+    eyes = [eye_contour(face.landmarks.points, eye).mean(axis=0) @ to_photo[:, :2].T + to_photo[:, 2]
+            for eye in range(2)]
+    distance = float(np.linalg.norm(eyes[1] - eyes[0]))
+    drawn = np.zeros(photo.shape[:2], np.uint8)
+    for centre in eyes:
+        axes = (round(0.55 * distance / 2), round(0.36 * distance / 2))
+        cv2.ellipse(drawn, tuple(int(v) for v in np.round(centre)), axes, 0, 0, 360, 1, -1)
+    cv2.line(drawn, tuple(int(v) for v in np.round(eyes[0])), tuple(int(v) for v in np.round(eyes[1])), 1,
+             max(2, round(0.05 * distance)))
+    return np.where(drawn[..., None] > 0, np.uint8(shade), photo), drawn > 0
+
+
+@pytest.fixture(scope="module")
+def astronaut_photo() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def in_sunglasses(astronaut_photo) -> tuple[np.ndarray, np.ndarray]:
+    return with_sunglasses(astronaut_photo)
+
+
+def test_dark_lenses_are_found_over_both_eyes_and_nowhere_else(astronaut_photo, in_sunglasses):
+    face = aligned(in_sunglasses[0])
+    lenses = dark_lenses(view_of(face.crop), face.landmarks.points, SCALE)
+    assert lenses is not None
+    for eye in range(2):  # each eye's centre is under a lens
+        x, y = np.round((eye_contour(face.landmarks.points, eye).mean(axis=0) + 0.5) * SCALE - 0.5).astype(int)
+        assert lenses[y, x]
+    mouth = np.round((face.landmarks.points[13] + 0.5) * SCALE - 0.5).astype(int)
+    assert not lenses[mouth[1], mouth[0]] and lenses.mean() < 0.2
+    bare = aligned(astronaut_photo)
+    assert dark_lenses(view_of(bare.crop), bare.landmarks.points, SCALE) is None  # her eyes show their white
+
+
+def test_eyes_that_show_no_white_but_only_their_lashes_are_not_lenses(astronaut_photo):
+    """Closed eyes (each opening dark, as lashes are, with nothing dark round it) are not dark glasses."""
+    face = aligned(astronaut_photo)
+    crop = face.crop.copy()
+    for eye in range(2):
+        cv2.fillPoly(crop, [np.round(eye_contour(face.landmarks.points, eye)).astype(np.int32)], (15, 15, 15))
+    assert dark_lenses(view_of(crop), face.landmarks.points, SCALE) is None
+
+
+def test_the_field_is_still_on_the_lenses_and_no_pixel_beside_them_samples_them():
+    side = SIZE * SCALE
+    lenses = np.zeros((side, side), bool)
+    lenses[80:120, 60:120] = True
+    points = np.array([[22.0, 17.0], [40.0, 50.0]], np.float32)  # a brow point over a lens, a far one
+    targets = points + np.array([[0.0, -3.0], [0.0, 6.0]], np.float32)  # the brow raised 3 px; the far point more
+    flow = np.zeros((2, side, side), np.float32)
+    flow[1] = 3.0 / (SIZE / 2)  # every pixel samples 3 crop pixels below itself (a raise)
+    held = held_by_lenses(flow, lenses, points, targets, SIZE)
+    assert not held[:, lenses].any()
+    rows, cols = np.mgrid[0:side, 0:side]
+    sampled = np.clip(np.round(rows + held[1] * SIZE / 2 * SCALE), 0, side - 1).astype(int)
+    lens_inside = np.zeros_like(lenses)
+    lens_inside[81:119, 61:119] = True  # a pixel beside the lens samples at most its edge's pixels
+    assert not lens_inside[sampled[~lenses], cols[~lenses]].any()
+    np.testing.assert_allclose(held[:, 0, 0], flow[:, 0, 0])  # far from the lenses: all of it
+
+
+@pytest.mark.parametrize("emotion", ["surprised", "sad", "angry"])
+def test_an_edit_moves_the_face_and_leaves_dark_glasses_as_they_are(in_sunglasses, emotion):
+    """The astronaut in drawn sunglasses: the lenses' dark shape, within 4 px of them, is the photo's to the pixel
+    (the brows and lids moved round them bent and enlarged it: 0.61-0.72 of it kept); their inside away from the
+    edge (where the grain given back reads its neighbours) is untouched; the face's edit is made."""
+    photo, lenses = in_sunglasses
+    edited = Editor.from_pretrained().edit(photo, emotion=emotion).image
+    near = cv2.dilate(lenses.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    dark_before, dark_after = ((image.astype(np.float32) @ LUMA < 60) & near for image in (photo, edited))
+    np.testing.assert_array_equal(dark_after, dark_before)
+    changed = np.any(edited != photo, axis=-1)
+    inside = cv2.erode(lenses.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
+    assert inside.any() and not changed[inside].any()
+    assert changed.sum() > 2000
