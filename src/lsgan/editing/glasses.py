@@ -23,7 +23,7 @@ from scipy.ndimage import distance_transform_edt
 
 from lsgan.data.faces import FaceTemplate
 from lsgan.data.images import LUMA
-from lsgan.editing.paint import eye_contour, polygon_coverage
+from lsgan.editing.paint import eye_contour, hull_luma, polygon_coverage
 
 DARK_LENS = 0.2  # an eye whose brightest quarter is darker than this times the face's median shows no white
 LENS_LUMA = 0.35  # the lens and its frame: darker than this times the face's median ...
@@ -41,7 +41,8 @@ def dark_lenses(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray 
     themselves to tell)."""
     side = view.shape[0]
     luma = view.astype(np.float32) @ LUMA
-    face = _median_in_hull(luma, points, scale)
+    in_hull = hull_luma(view, points, scale)
+    face = float(np.median(in_hull if in_hull.size else luma))
     openings = [polygon_coverage(eye_contour(points, eye), side, scale) > 0.5 for eye in range(2)]
     if any(opening.sum() < MIN_EYE_PIXELS for opening in openings):
         return None
@@ -95,9 +96,3 @@ def _filled(region: np.ndarray) -> np.ndarray:
     mask = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
     cv2.floodFill(outside, mask, (0, 0), 2)
     return (outside != 2)[1:-1, 1:-1]
-
-
-def _median_in_hull(luma: np.ndarray, points: np.ndarray, scale: int) -> float:
-    mask = np.zeros(luma.shape, np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round((points + 0.5) * scale - 0.5).astype(np.int32)), 1)
-    return float(np.median(luma[mask > 0])) if mask.any() else float(np.median(luma))

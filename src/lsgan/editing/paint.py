@@ -583,10 +583,16 @@ def brightest(view: np.ndarray, points: np.ndarray, scale: int) -> float:
     """The 99th percentile of the luma (uint8 units) of ``view`` (the crop at the paint's resolution, P×P×3) inside
     the hull of the mesh ``points`` (crop pixels): how bright the face's brightest is, its highlights and the eyes'
     white (a gauge of the photo's exposure that the skin's own shade does not move much)."""
-    mask = np.zeros(view.shape[:2], np.uint8)
+    luma = hull_luma(view, points, scale)
+    return float(np.percentile(luma, 99)) if luma.size else LIT_BRIGHTEST
+
+
+def hull_luma(image: np.ndarray, points: np.ndarray, scale: int = 1) -> np.ndarray:
+    """[N] the luma (uint8 units) of the pixels of ``image`` (the crop at ``scale`` pixels per crop pixel, H×W×3)
+    inside the convex hull of the mesh ``points`` (crop pixels)."""
+    mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round((points + 0.5) * scale - 0.5).astype(np.int32)), 1)
-    luma = view.astype(np.float32) @ LUMA
-    return float(np.percentile(luma[mask > 0], 99)) if mask.any() else LIT_BRIGHTEST
+    return image[mask > 0].astype(np.float32) @ LUMA
 
 
 def _at_most(rgb: np.ndarray, luma: float) -> np.ndarray:
@@ -596,7 +602,5 @@ def _at_most(rgb: np.ndarray, luma: float) -> np.ndarray:
 
 def _face_luma(crop: np.ndarray, points: np.ndarray) -> float:
     """Mean luma of the face inside its mesh hull (how bright the light on this face is)."""
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
-    luma = crop.astype(np.float32) @ LUMA
-    return float(luma[mask > 0].mean()) if mask.any() else REFERENCE_LUMA
+    luma = hull_luma(crop, points)
+    return float(luma.mean()) if luma.size else REFERENCE_LUMA
