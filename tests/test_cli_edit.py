@@ -93,6 +93,26 @@ def test_steps_write_frames_and_animations(lsgan, face_files, tmp_path):
     assert out.with_suffix(".mp4").is_file() == mp4_available()
 
 
+@pytest.mark.skipif(not mp4_available(), reason="imageio-ffmpeg is not installed")
+def test_an_odd_sized_sequence_s_mp4_keeps_its_pixels_without_a_warning(tmp_path, caplog):
+    """libx264 needs even sides: a 33×21 sequence gets its last row and column once more (imageio had resized every
+    frame and printed a warning)."""
+    import imageio.v2 as imageio
+
+    from lsgan.editing.sequence import write_sequence
+
+    base = np.zeros((21, 33, 3), np.uint8)
+    base[:, 24:] = 255  # an edge between columns 23 and 24 (resized to 34 wide, it moved to 24.7)
+    with caplog.at_level("WARNING"):
+        files = write_sequence([base, base], tmp_path / "odd")
+    assert not [record for record in caplog.records if "macro_block_size" in record.getMessage()]
+    with imageio.get_reader(files.mp4) as reader:
+        first = reader.get_data(0)
+    assert first.shape == (22, 34, 3)
+    edge = float(np.interp(127.5, first[10, 20:28, 1].astype(float), np.arange(20, 28)))
+    assert abs(edge - 23.5) < 0.35 and first[-1, 30:, 1].min() > 200 and first[:, -1, 1].min() > 200
+
+
 def test_aligned_edit_of_a_real_photo_changes_only_the_face(lsgan, save_png, astronaut, tmp_path):
     photo = save_png("astronaut.png", astronaut)
     out = tmp_path / "astronaut_edited.png"

@@ -76,9 +76,16 @@ def _write_gif(frames: list[Path], path: Path, fps: int) -> Path:
 def _write_mp4(frames: list[Path], path: Path, fps: int) -> Path:
     import imageio.v2 as imageio
 
-    # libx264 with yuv420p needs even sides; macro_block_size=2 pads odd sizes by at most one pixel.
+    # libx264 with yuv420p needs even sides: an odd side gets its last row or column once more (imageio would
+    # resize the whole frame to even sides instead, and say so on stderr)
     with atomic_file(path) as tmp, imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264",
-                                                      macro_block_size=2) as writer:
+                                                      macro_block_size=1) as writer:
         for frame in _read_frames(frames):
-            writer.append_data(np.asarray(frame.convert("RGB")))
+            writer.append_data(_even_sides(np.asarray(frame.convert("RGB"))))
     return path
+
+
+def _even_sides(frame: np.ndarray) -> np.ndarray:
+    """``frame`` [H, W, 3] with its last row and column repeated where H or W is odd."""
+    height, width = frame.shape[:2]
+    return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
