@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lsgan.data.images import LUMA
 from lsgan.editing import Editor
-from lsgan.editing.tone import MONOCHROME_RESIDUAL, on_tone, photo_tone
+from lsgan.editing.tone import FADED_BLACK, MONOCHROME_RESIDUAL, on_print, on_tone, photo_tone, print_black
 
 SEPIA = np.array([1.07, 0.95, 0.78], np.float32)  # each channel's share of the grey: a sepia print
 
@@ -82,3 +82,17 @@ def test_a_black_and_white_or_toned_photo_is_edited_in_its_tone(editor, astronau
     assert np.abs(edited[changed] - expected).max() <= 1.5  # on the print's tone, up to rounding each channel
     if print_ is grey:
         assert np.all(edited == edited[..., :1])
+
+
+def test_a_faded_print_s_opened_mouth_is_no_darker_than_its_blacks(editor, astronaut):
+    """The astronaut as a black-and-white print faded to 0.55 x + 95 (its darkest 95): her opened mouth's inside is
+    laid within the print's levels (the paint's dark red had come out as a black hole, 30 levels under anything in
+    the print); an unfaded print's paint is left as it is (``print_black`` 0)."""
+    photo = grey(astronaut)
+    faded = np.clip(np.round(photo * 0.55 + 95), 0, 255).astype(np.uint8)
+    assert print_black(faded) > FADED_BLACK and print_black(photo) == 0.0
+    edited = editor.edit(faded, emotion="surprised").image
+    changed = np.any(edited != faded, axis=-1)
+    assert changed.sum() > 500 and edited[changed].min() >= faded.min() - 2
+    paint = np.random.default_rng(0).uniform(-1, 1, (4, 8, 8)).astype(np.float32)
+    assert on_print(paint, 0.0) is paint

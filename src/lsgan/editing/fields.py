@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from lsgan.editing.grain import LOST_TEXTURE_CAP, TEXTURE_SIGMA, grain_noise, lost_texture, photo_grain
-from lsgan.editing.tone import on_tone, photo_tone
+from lsgan.editing.tone import on_print, on_tone, photo_tone, print_black
 
 HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
 # photo pixels: the face's box is resampled this much wider, so that the texture it lost is read free of the edges
@@ -83,7 +83,7 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     resampled pixels by its RGB, with the grain of the photo's face in it (``editing.grain``), in proportion to its
     alpha. ``shade`` [P, P] (any resolution too) multiplies the resampled pixels before the paint: the light the
     expression's folds take (1: unchanged). On a black-and-white or toned photo, what the edit changed takes the
-    photo's tone (``editing.tone``). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S,
+    photo's tone, and on a faded one the paint its levels (``editing.tone``). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S,
     e.g. the mesh motion's): the crop's side S is ``colour``'s."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
@@ -99,21 +99,21 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     edited = np.clip(moved + change, 0, 255)
     if shade is not None:
         edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
+    source = photo[rows, cols]
+    tone = photo_tone(source)
     if paint is not None:
+        paint = on_print(paint, print_black(source)) if tone is not None else paint  # a faded print's blacks
         edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain, (rows.start, cols.start))
-    edited = _kept_on_tone(edited, photo[rows, cols])
+    if tone is not None:
+        edited = _kept_on_tone(edited, source, tone)
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
 
 
-def _kept_on_tone(edited: np.ndarray, source: np.ndarray) -> np.ndarray:
+def _kept_on_tone(edited: np.ndarray, source: np.ndarray, tone: np.ndarray) -> np.ndarray:
     """``edited`` (float [h, w, 3]) with the pixels it changed of ``source`` (uint8, the same box of the photo) on
-    the source's tone where that is black-and-white or toned (``editing.tone``); as it is where the source is
-    coloured."""
-    tone = photo_tone(source)
-    if tone is None:
-        return edited
+    the source's ``tone`` (``editing.tone.photo_tone``: it is black-and-white or toned)."""
     changed = np.any(np.abs(edited - source) > 0.5, axis=-1)  # what rounds to another pixel
     edited[changed] = np.clip(on_tone(edited[changed], tone), 0, 255)
     return edited

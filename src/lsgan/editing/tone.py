@@ -9,6 +9,10 @@ luma level, in the face's box, and ``on_tone`` gives a pixel the tint of its lum
 
 The face boxes of the photo sets' colour portraits, group photos and training photos leave 6.5-39 uint8 levels
 (RMS) of tint that luma does not explain; black-and-white photos 0, a sepia print saved as JPEG (quality 90) 2.5.
+
+A faded print's blacks are grey: the paint's dark mouth came out as a black hole in it. Where such a photo's darkest
+(``print_black``: the 0.5th percentile of the face box's luma) is lighter than ``FADED_BLACK``, the paint's levels
+are laid between it and white (``on_print``), as the print's own are.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ TONE_BINS = 32  # luma levels the tint is read at (8 uint8 levels each)
 MONOCHROME_RESIDUAL = 4.0  # uint8 levels (RMS): pixels whose tint luma explains this closely are black-and-white
 MAX_TONE_PIXELS = 1 << 18  # at most this many of the box's pixels are read (evenly spaced)
 TINT_STEPS = 1024  # per uint8 level: the tint read is rounded to this
+# uint8 luma: a black-and-white or toned photo whose face box's darkest is lighter than this is a faded print (the
+# portraits made grey: 2-30; Audrey Hepburn's as a sepia print faded to 0.55 x + 95: 96)
+FADED_BLACK = 48.0
+BLACK_PERCENTILE = 0.5
 
 
 def photo_tone(pixels: np.ndarray) -> np.ndarray | None:
@@ -59,3 +67,22 @@ def on_tone(rgb: np.ndarray, tone: np.ndarray) -> np.ndarray:
 
 def _level(luma: np.ndarray) -> np.ndarray:
     return np.minimum((luma / 256.0 * TONE_BINS).astype(np.int64), TONE_BINS - 1)
+
+
+def print_black(pixels: np.ndarray) -> float:
+    """The black of a faded print: the ``BLACK_PERCENTILE``-th percentile of the luma of ``pixels`` [..., 3] (uint8,
+    a black-and-white or toned photo's face box) where that is lighter than ``FADED_BLACK``, else 0."""
+    rgb = np.asarray(pixels).reshape(-1, 3)
+    rgb = rgb[::max(1, len(rgb) // MAX_TONE_PIXELS)].astype(np.float32)
+    black = float(np.percentile(rgb @ LUMA, BLACK_PERCENTILE)) if len(rgb) else 0.0
+    return black if black > FADED_BLACK else 0.0
+
+
+def on_print(paint: np.ndarray, black: float) -> np.ndarray:
+    """``paint`` [4, P, P] (RGB in [-1, 1], then alpha) with its levels laid between ``black`` (uint8 units) and
+    white, as a faded print's are; the same paint where ``black`` is 0."""
+    if black <= 0:
+        return paint
+    rgb = (paint[:3] + 1.0) * 127.5
+    lifted = black + rgb * (255.0 - black) / 255.0
+    return np.concatenate([lifted / 127.5 - 1.0, paint[3:]]).astype(np.float32)
