@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 from scipy.ndimage import distance_transform_edt
 
 from lsgan.data.faces import FaceTemplate
