@@ -180,6 +180,27 @@ def test_a_black_and_white_photo_comes_back_black_and_white(lsgan, save_png, ast
     assert np.count_nonzero(np.asarray(edited) != grey) > 500
 
 
+def test_a_sequence_s_frames_keep_the_source_file_s_grey_and_profile(lsgan, astronaut, tmp_path):
+    """``--steps`` on a grey PNG with a grey colour profile: every frame is a grey PNG with that profile, as the
+    final edit is (the frames had been RGB without it); the GIF is made from them."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    profile = profile[:16] + b"GRAY" + profile[20:]  # a profile whose colour space is grey
+    photo = tmp_path / "grey.png"
+    Image.fromarray(astronaut).convert("L").save(photo, icc_profile=profile)
+    out = tmp_path / "seq" / "grey.png"
+    run = lsgan("edit", photo, "--emotion", "happy", "--steps", "3", "--out", out)
+    assert run.code == 0, run.err
+    frames = sorted((tmp_path / "seq" / "grey_frames").iterdir())
+    assert len(frames) == 3
+    for frame in [*frames, out]:
+        with Image.open(frame) as image:
+            assert image.mode == "L" and image.info.get("icc_profile") == profile
+    with Image.open(out.with_suffix(".gif")) as gif:
+        assert gif.n_frames == 4
+
+
 def _crop_and_face_hull(photo: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Boolean H×W maps of where the aligned model crop lies on the photo, and of the convex hull of the face's
     landmarks (grown by 2 px for interpolation), from the same face finder the editor uses."""

@@ -211,7 +211,7 @@ def _write_sequence(editor: Editor, photo: PreparedPhoto, out: Path, job: EditJo
             last[:] = [chunk]
             yield from chunk.images
 
-    files = write_sequence(frames(), out.with_suffix(""), job.animation)
+    files = write_sequence(frames(), out.with_suffix(""), job.animation, extras)
     written = _write_result(last[0], len(last[0].images) - 1, out, job.save_masks, extras)
     return written + [files.gif, *([files.mp4] if files.mp4 else []), files.frames_dir]
 

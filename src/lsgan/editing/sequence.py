@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from lsgan.atomic import atomic_file, atomic_folder
+from lsgan.data.images import ImageExtras, write_image
 from lsgan.editing.targets import MAX_STEPS, check_steps
 
 
@@ -33,19 +34,22 @@ def mp4_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("imageio", "imageio_ffmpeg"))
 
 
-def write_sequence(frames: Iterable[np.ndarray], stem: str | Path, config: AnimationConfig | None = None) -> SequenceFiles:
-    """Write ``<stem>_frames/000.png…``, ``<stem>.gif`` and (if possible) ``<stem>.mp4``.
+def write_sequence(frames: Iterable[np.ndarray], stem: str | Path, config: AnimationConfig | None = None,
+                   extras: ImageExtras | None = None) -> SequenceFiles:
+    """Write ``<stem>_frames/000.png…``, ``<stem>.gif`` and (if possible) ``<stem>.mp4``; the frames with the colour
+    profile, EXIF and grey of the source file (``extras``; not its alpha, which the GIF and MP4 cannot hold).
 
     ``frames`` may be a generator: each frame is written as it comes and not kept; the GIF and MP4 are then made
     from the written PNGs, read back one at a time."""
     config = config or AnimationConfig()
     stem = Path(stem)
     frames_dir = stem.with_name(f"{stem.name}_frames")
+    frame_extras = None if extras is None else replace(extras, rgba=None)
     with atomic_folder(frames_dir) as tmp_dir:
         for index, frame in enumerate(frames):
             if index >= MAX_STEPS:  # a generator of frames is bounded too
                 check_steps(index + 1)
-            Image.fromarray(frame).save(tmp_dir / f"{index:03d}.png")
+            write_image(tmp_dir / f"{index:03d}.png", frame, frame_extras)
     frame_files = sorted(frames_dir.glob("*.png"))
     played = _play_order(frame_files, config.boomerang)
     files = SequenceFiles(frames_dir, _write_gif(played, stem.with_suffix(".gif"), config.fps), frames=frame_files)
