@@ -83,23 +83,22 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     resampled pixels by its RGB, with the grain of the photo's face in it (``editing.grain``), in proportion to its
     alpha. ``shade`` [P, P] (any resolution too) multiplies the resampled pixels before the paint: the light the
     expression's folds take (1: unchanged). On a black-and-white or toned photo, what the edit changed takes the
-    photo's tone, and on a faded one the paint its levels (``editing.tone``). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S,
-    e.g. the mesh motion's): the crop's side S is ``colour``'s."""
+    photo's tone, and on a faded one the paint its levels (``editing.tone``). ``flow`` may be finer than the crop
+    too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
     if bounds is None:
         return out
     rows, cols = bounds
     crop_size = colour.shape[-1]
-    weight = mask[rows, cols, None]
+    source, weight = photo[rows, cols], mask[rows, cols, None]
     share = _texture_share(matrix, crop_size)
-    grain = photo_grain(photo[rows, cols], weight[..., 0] > 0.5) if share > 0 or paint is not None else 0.0
+    grain = photo_grain(source, weight[..., 0] > 0.5) if share > 0 or paint is not None else 0.0
     moved, crop_x, crop_y = _resampled(photo, matrix, flow, (rows, cols), crop_size, grain, share)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved + change, 0, 255)
     if shade is not None:
         edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
-    source = photo[rows, cols]
     tone = photo_tone(source)
     if paint is not None:
         paint = on_print(paint, print_black(source)) if tone is not None else paint  # a faded print's blacks

@@ -39,8 +39,9 @@ AUSettings = Mapping[int, float | str]  # a str value may be signed: relative
 # G_exp reads from the source to it, clipped to 0-1 (a face copied onto itself is unchanged; onto a face at rest, its
 # reading times the gain). Chosen on training-only faces by face-api (copies read as the other face's emotion, the
 # reading scaled: 46, 47, 55, 64 of 156 at 1, 1.25, 1.5, 2; the change scaled 1.5 times: 54; past 1.5 most readings
-# are clipped to 1, and a copy no longer tells a strong expression from a moderate one), as the smile's REAL_SMILE_GAIN was; checked with fer (held out) on the portraits:
-# 37 -> 53 of 156 (python scripts/like_copies.py; docs/real_photos.md)
+# are clipped to 1, and a copy no longer tells a strong expression from a moderate one), as the smile's
+# REAL_SMILE_GAIN was; checked with fer (held out) on the portraits: 37 -> 53 of 156 (python scripts/like_copies.py;
+# docs/real_photos.md)
 LIKE_GAIN = 1.5
 AUInput = AUSettings | str | Sequence[float] | np.ndarray
 

@@ -35,8 +35,7 @@ def photo_tone(pixels: np.ndarray) -> np.ndarray | None:
     """``[TONE_BINS, 3]`` the tint (RGB less luma, uint8 units) at each luma level of a black-and-white or toned
     photo's ``pixels`` [..., 3] (uint8), or None where they are coloured: where the tint at one luma varies by more
     than ``MONOCHROME_RESIDUAL`` (RMS). Levels no pixel has take their neighbours' tint."""
-    rgb = np.asarray(pixels).reshape(-1, 3)
-    rgb = rgb[::max(1, len(rgb) // MAX_TONE_PIXELS)].astype(np.float32)
+    rgb = _read(pixels)
     if len(rgb) == 0:
         return None
     luma = rgb @ LUMA
@@ -65,6 +64,12 @@ def on_tone(rgb: np.ndarray, tone: np.ndarray) -> np.ndarray:
     return np.stack([luma + tone[below, c] + step[below, c] * above for c in range(3)], axis=-1)
 
 
+def _read(pixels: np.ndarray) -> np.ndarray:
+    """float32 [N, 3]: ``pixels`` [..., 3], at most ``MAX_TONE_PIXELS`` of them (evenly spaced)."""
+    rgb = np.asarray(pixels).reshape(-1, 3)
+    return rgb[::max(1, len(rgb) // MAX_TONE_PIXELS)].astype(np.float32)
+
+
 def _level(luma: np.ndarray) -> np.ndarray:
     return np.minimum((luma / 256.0 * TONE_BINS).astype(np.int64), TONE_BINS - 1)
 
@@ -72,8 +77,7 @@ def _level(luma: np.ndarray) -> np.ndarray:
 def print_black(pixels: np.ndarray) -> float:
     """The black of a faded print: the ``BLACK_PERCENTILE``-th percentile of the luma of ``pixels`` [..., 3] (uint8,
     a black-and-white or toned photo's face box) where that is lighter than ``FADED_BLACK``, else 0."""
-    rgb = np.asarray(pixels).reshape(-1, 3)
-    rgb = rgb[::max(1, len(rgb) // MAX_TONE_PIXELS)].astype(np.float32)
+    rgb = _read(pixels)
     black = float(np.percentile(rgb @ LUMA, BLACK_PERCENTILE)) if len(rgb) else 0.0
     return black if black > FADED_BLACK else 0.0
 
