@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo
+from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo, landmark_region_masks
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.images import (
     DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image_and_alpha, resize_image, to_tensor, to_uint8,
@@ -187,7 +187,7 @@ class FaceReport:
 @dataclass
 class EditResult:
     images: list[np.ndarray]  # edited inputs, uint8 H×W×3, each the size of its input
-    masks: np.ndarray  # [F, S, S, 3] float in [0, 1]: (eye, mouth, part) region masks of each face's crop
+    masks: np.ndarray  # [F, S, S, 3] float in [0, 1]: (eye, mouth, part) masks of each face's crop (_region_masks)
     target_aus: np.ndarray  # [F, 16] the AUs asked for, per face
     source_aus: np.ndarray  # [F, 16] G_exp's estimate of each face's own AUs
     crops: list[np.ndarray] = field(default_factory=list)  # each face's edited model crop, uint8 S×S×3
@@ -316,7 +316,8 @@ class Editor:
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
-        crop_masks = masks.movedim(1, -1).numpy()  # [F, S, S, 3]
+        crop_masks = np.stack([_region_masks(face, generated) for (_, face), generated
+                               in zip(faces, masks.movedim(1, -1).numpy())])  # [F, S, S, 3]
         targets, sources = np.asarray(target_aus, np.float32), np.asarray(source_aus, np.float32)
         fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion, creases,
                                    photos[index].photo) for row, (index, face) in enumerate(faces)]
@@ -498,6 +499,16 @@ def _leaves_hull(points: np.ndarray, moved: np.ndarray) -> bool:
     """Whether any ``moved`` point lies outside the convex hull of ``points`` (e.g. a dropped chin)."""
     hull = cv2.convexHull(points.astype(np.float32))
     return any(cv2.pointPolygonTest(hull, (float(x), float(y)), False) < 0 for x, y in moved)
+
+
+def _region_masks(face: PreparedFace, generated: np.ndarray) -> np.ndarray:
+    """[S, S, 3] the (eye, mouth, part) masks of a face's crop that ``--region`` and ``EditResult.masks`` use: drawn
+    from its landmarks (``data.faces.landmark_region_masks``) where it was aligned, else the generator's
+    (``generated``, its SMG parser's): the parser, trained on SynthFACS, found no eyes on some real faces (two of
+    eight portraits) and no mouth on another, and an edit to their region changed nothing."""
+    if face.aligned is None:
+        return generated
+    return landmark_region_masks(face.aligned.landmarks, face.crop.shape[0]).transpose(1, 2, 0)
 
 
 def _box_side(face: PreparedFace) -> float:
