@@ -157,9 +157,34 @@ class DetectedFace:
         moved = Landmarks(self.landmarks.points + offset, self.landmarks.scheme)
         return DetectedFace((x0 + offset, y0 + offset, x1 + offset, y1 + offset), moved)
 
+    def turned_back(self, turns: int, shape: tuple[int, ...]) -> DetectedFace:
+        """The face found in a photo of ``shape`` (H, W, ...) turned ``turns`` quarters anticlockwise
+        (``np.rot90``), in the photo's own pixels."""
+        matrix = unturn_matrix(turns, shape)
+        x0, y0, x1, y1 = self.box
+        corners = affine_points(np.array([[x0, y0], [x1, y1]], np.float64), matrix)
+        (bx0, by0), (bx1, by1) = corners.min(axis=0), corners.max(axis=0)
+        return DetectedFace((float(bx0), float(by0), float(bx1), float(by1)), self.landmarks.transformed(matrix))
+
+
+def unturn_matrix(turns: int, shape: tuple[int, ...]) -> np.ndarray:
+    """2×3: from the pixels of a photo of ``shape`` (H, W, ...) turned ``turns`` quarters anticlockwise
+    (``np.rot90(photo, turns)``) back to the photo's own."""
+    height, width = shape[:2]
+    return {
+        0: np.array([[1.0, 0, 0], [0, 1, 0]]),
+        1: np.array([[0.0, -1, width - 1], [1, 0, 0]]),
+        2: np.array([[-1.0, 0, width - 1], [0, -1, height - 1]]),
+        3: np.array([[0.0, 1, 0], [-1, 0, height - 1]]),
+    }[turns % 4]
+
 
 FRAME_SHARE = 0.2  # of a photo's longer side: the grey frame put round it where no face is found in it as it is
 FRAME_GREY = 128
+# Quarter turns anticlockwise a photo is looked at in where no face is found upright: the detectors find faces
+# within about 45 degrees of upright, and a photo from a phone whose orientation was lost, or a face lying down, is
+# a quarter turn off
+SEARCH_TURNS = (1, 3, 2)
 
 
 def frame(photo: np.ndarray) -> tuple[np.ndarray, int]:
@@ -432,7 +457,19 @@ class FaceAligner:
         """Faces in an RGB uint8 photo, largest first: those of the first backend that finds any, and where that
         may have missed some (``_may_miss_faces``), the later backends' too. Where none finds a face, they look
         again in the photo framed in grey (``frame``): detectors miss a face that fills the whole picture (a tight
-        crop, or one whose edit dropped the jaw to the bottom edge)."""
+        crop, or one whose edit dropped the jaw to the bottom edge); and where none is found still, in the photo
+        turned a quarter either way, then upside down (``SEARCH_TURNS``): the faces' landmarks are given in the
+        photo's own pixels, so that their crops come out upright and the edits go back where the faces are."""
+        faces = self._detect_framed(photo)
+        for turns in SEARCH_TURNS:
+            if faces:
+                break
+            turned = np.ascontiguousarray(np.rot90(photo, turns))
+            faces = [face.turned_back(turns, photo.shape) for face in self._detect_framed(turned)]
+        return faces
+
+    def _detect_framed(self, photo: np.ndarray) -> list[DetectedFace]:
+        """``_detect``, then in the photo framed in grey where it finds no face."""
         faces = self._detect(photo)
         if faces:
             return faces
