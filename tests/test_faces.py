@@ -8,9 +8,13 @@ from typer.testing import CliRunner
 from lsgan.cli import app
 from lsgan.data.datasets import build_dataset
 from lsgan.data.faces import (
+    DLIB68,
     FRAME_GREY,
+    TURNED_SEARCH_SIDE,
+    DetectedFace,
     FaceAligner,
     FaceTemplate,
+    Landmarks,
     frame,
     landmark_region_masks,
     landmarks_to_parsing,
@@ -341,3 +345,24 @@ def test_an_edit_of_a_photo_lying_down_goes_back_where_its_face_is(astronaut):
     moved = np.abs(upright_edit.astype(int) - portrait.astype(int)).max(axis=-1) > 10
     turned_moved = np.rot90(np.abs(turned_edit.astype(int) - turned.astype(int)).max(axis=-1) > 10, -1)
     assert moved.sum() > 300 and (moved & turned_moved).sum() / (moved | turned_moved).sum() > 0.6
+
+
+def test_a_large_photo_lying_down_is_searched_small_and_its_face_given_in_its_own_pixels(aligner, astronaut):
+    """The turned search reads a copy at most ``TURNED_SEARCH_SIDE`` large; the face comes back in the photo's own
+    pixels: the astronaut's portrait enlarged to 780 px, turned a quarter, has its nose tip where the upright
+    one's is (within 2 % of the photo's side)."""
+    portrait = cv2.resize(np.ascontiguousarray(astronaut[55:185, 160:290]), (780, 780), interpolation=cv2.INTER_CUBIC)
+    assert max(portrait.shape[:2]) > TURNED_SEARCH_SIDE
+    upright = aligner.align(portrait, name="portrait")
+    turned = np.ascontiguousarray(np.rot90(portrait, 1))
+    face = aligner.align(turned, name="turned")
+    nose = cv2.invertAffineTransform(face.matrix) @ [*face.landmarks.points[1], 1.0]
+    upright_nose = cv2.invertAffineTransform(upright.matrix) @ [*upright.landmarks.points[1], 1.0]
+    np.testing.assert_allclose(unturn_matrix(1, portrait.shape) @ [*nose, 1.0], upright_nose, atol=0.02 * 780)
+
+
+def test_a_face_found_in_a_smaller_copy_is_enlarged_pixel_centre_to_pixel_centre():
+    small = DetectedFace((0.0, 0.0, 1.0, 1.0), Landmarks(np.array([[0.0, 0.0], [1.0, 1.0]]), DLIB68))
+    large = small.enlarged(2.0)
+    assert large.box == (0.5, 0.5, 2.5, 2.5)
+    np.testing.assert_allclose(large.landmarks.points, [[0.5, 0.5], [2.5, 2.5]])
