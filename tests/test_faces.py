@@ -366,3 +366,16 @@ def test_a_face_found_in_a_smaller_copy_is_enlarged_pixel_centre_to_pixel_centre
     large = small.enlarged(2.0)
     assert large.box == (0.5, 0.5, 2.5, 2.5)
     np.testing.assert_allclose(large.landmarks.points, [[0.5, 0.5], [2.5, 2.5]])
+
+
+def test_a_mesh_is_seen_upright_only_where_the_photo_shows_its_face_so(aligner, astronaut):
+    """dlib takes a face lying askew for an upright one now and then, and the mesh run in its box makes an upright
+    face of it (Kim Kardashian's portrait turned 120 degrees: its edit painted a mouth by an eye). Such a mesh is not
+    taken as found (``shows_face``): the astronaut's own mesh is seen upright on her photo, and not on the photo
+    turned upside down about her face, where it claims an upright face."""
+    mesher = aligner._backends[0]
+    mesh = aligner.detect(astronaut)[0].landmarks
+    centre = tuple(float(v) for v in mesh.points.mean(axis=0))
+    upside_down = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D(centre, 180, 1.0), astronaut.shape[1::-1])
+    assert mesher.shows_face(astronaut, mesh)
+    assert not mesher.shows_face(upside_down, mesh)

@@ -145,6 +145,7 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels
 class DetectedFace:
     box: Box
     landmarks: Landmarks
+    upright: bool = True  # False: a mesh found in another detector's box that mediapipe's does not see upright
 
     @property
     def area(self) -> float:
@@ -155,7 +156,7 @@ class DetectedFace:
         """The same face with its box and landmarks moved by ``offset`` pixels right and down."""
         x0, y0, x1, y1 = self.box
         moved = Landmarks(self.landmarks.points + offset, self.landmarks.scheme)
-        return DetectedFace((x0 + offset, y0 + offset, x1 + offset, y1 + offset), moved)
+        return DetectedFace((x0 + offset, y0 + offset, x1 + offset, y1 + offset), moved, self.upright)
 
     def turned_back(self, turns: int, shape: tuple[int, ...]) -> DetectedFace:
         """The face found in a photo of ``shape`` (H, W, ...) turned ``turns`` quarters anticlockwise
@@ -164,14 +165,16 @@ class DetectedFace:
         x0, y0, x1, y1 = self.box
         corners = affine_points(np.array([[x0, y0], [x1, y1]], np.float64), matrix)
         (bx0, by0), (bx1, by1) = corners.min(axis=0), corners.max(axis=0)
-        return DetectedFace((float(bx0), float(by0), float(bx1), float(by1)), self.landmarks.transformed(matrix))
+        return DetectedFace((float(bx0), float(by0), float(bx1), float(by1)), self.landmarks.transformed(matrix),
+                            self.upright)
 
     def enlarged(self, factor: float) -> DetectedFace:
         """The face found in a copy of a photo ``1 / factor`` times as large, in the photo's own pixels."""
         matrix = np.array([[factor, 0.0, 0.5 * (factor - 1)], [0.0, factor, 0.5 * (factor - 1)]])
         x0, y0, x1, y1 = self.box
         (bx0, by0), (bx1, by1) = affine_points(np.array([[x0, y0], [x1, y1]], np.float64), matrix)
-        return DetectedFace((float(bx0), float(by0), float(bx1), float(by1)), self.landmarks.transformed(matrix))
+        return DetectedFace((float(bx0), float(by0), float(bx1), float(by1)), self.landmarks.transformed(matrix),
+                            self.upright)
 
 
 def unturn_matrix(turns: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -192,6 +195,7 @@ FRAME_GREY = 128
 # within about 45 degrees of upright, and a photo from a phone whose orientation was lost, or a face lying down, is
 # a quarter turn off ...
 SEARCH_TURNS = (1, 3, 2)
+UPRIGHT_CHECK_SIDE = 256  # pixels: the canvas a mesh found in another detector's box is checked upright on
 # ... in a copy at most this large (no tiles): such a photo's face is large, and a 12-megapixel photo without a face
 # took three times as long to be told so when it was searched turned at full size (10.4 s against 3.4 s; 5.5 s so)
 TURNED_SEARCH_SIDE = 640
@@ -252,6 +256,16 @@ class MediapipeDetector:
             boxes.append((x0 + rel.xmin * width, y0 + rel.ymin * height, x0 + (rel.xmin + rel.width) * width,
                           y0 + (rel.ymin + rel.height) * height))
         return boxes
+
+    def shows_face(self, photo: np.ndarray, mesh: Landmarks) -> bool:
+        """Whether the detector finds a face in ``photo`` turned and scaled upright as ``mesh`` [478] says, the face
+        half a ``UPRIGHT_CHECK_SIDE`` canvas's template size in its middle: a mesh run on an upright box over a face
+        lying askew is an upright face the photo does not show there."""
+        half = UPRIGHT_CHECK_SIDE / 2
+        matrix = similarity_matrix(mesh.anchors(), FaceTemplate().points(half) + half / 2)
+        canvas = cv2.warpAffine(photo, matrix, (UPRIGHT_CHECK_SIDE,) * 2, flags=cv2.INTER_AREA,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(FRAME_GREY,) * 3)
+        return bool(self._boxes(canvas, 0, 0))
 
     def mesh_in_box(self, photo: np.ndarray, box: Box) -> Landmarks | None:
         """The mesh of the face in a known ``box`` (from any detector), without detecting: e.g. the same face
@@ -467,11 +481,12 @@ class FaceAligner:
         """Faces in an RGB uint8 photo, largest first: those of the first backend that finds any, and where that
         may have missed some (``_may_miss_faces``), the later backends' too. Where none finds a face, they look
         again in the photo framed in grey (``frame``): detectors miss a face that fills the whole picture (a tight
-        crop, or one whose edit dropped the jaw to the bottom edge); and where none is found still with a mesh
-        (dlib takes a face lying down for an upright one now and then, a face no mesh is found in), in the photo
-        turned a quarter either way, then upside down (``SEARCH_TURNS``, in a copy at most ``TURNED_SEARCH_SIDE``
-        large): the first turn whose faces have a mesh gives them, their landmarks in the photo's own pixels, so
-        that their crops come out upright and the edits go back where the faces are; else the faces found upright."""
+        crop, or one whose edit dropped the jaw to the bottom edge); and where none is found still with a mesh that
+        mediapipe's detector sees upright (``MediapipeDetector.shows_face``: dlib takes a face lying askew for an
+        upright one now and then, and the mesh run in its box makes an upright face of it), in the photo turned a
+        quarter either way, then upside down (``SEARCH_TURNS``, in a copy at most ``TURNED_SEARCH_SIDE`` large):
+        the first turn whose faces have such a mesh gives them, their landmarks in the photo's own pixels, so that
+        their crops come out upright and the edits go back where the faces are; else the faces found upright."""
         faces = self._detect_framed(photo)
         if self._found(faces) or not SEARCH_TURNS:
             return faces
@@ -485,10 +500,11 @@ class FaceAligner:
         return faces
 
     def _found(self, faces: list[DetectedFace]) -> bool:
-        """Whether ``faces`` hold a face with a mesh (any face, where no backend meshes)."""
+        """Whether ``faces`` hold a face with a mesh that mediapipe's detector sees upright (any face, where no
+        backend meshes)."""
         if not any(isinstance(backend, MediapipeDetector) for backend in self._backends):
             return bool(faces)
-        return any(face.landmarks.scheme is MEDIAPIPE478 for face in faces)
+        return any(face.landmarks.scheme is MEDIAPIPE478 and face.upright for face in faces)
 
     def _detect_framed(self, photo: np.ndarray) -> list[DetectedFace]:
         """``_detect``, then in the photo framed in grey where it finds no face."""
@@ -525,7 +541,7 @@ class FaceAligner:
         if mesher is None or face.landmarks.scheme is MEDIAPIPE478:
             return face
         mesh = mesher.mesh_in_box(photo, face.box)
-        return face if mesh is None else DetectedFace(face.box, mesh)
+        return face if mesh is None else DetectedFace(face.box, mesh, mesher.shows_face(photo, mesh))
 
     def align(self, photo: ImageSource, *, name: str | None = None) -> AlignedFace:
         """The largest face of ``photo``; ``NoFaceError`` naming the file if there is none."""
