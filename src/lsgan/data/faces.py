@@ -476,6 +476,11 @@ class FaceAligner:
             chosen.append(DlibDetector())
         return chosen
 
+    @cached_property
+    def _mesher(self) -> MediapipeDetector | None:
+        """The backend that meshes faces (mediapipe's), where there is one."""
+        return next((backend for backend in self._backends if isinstance(backend, MediapipeDetector)), None)
+
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         """Faces in an RGB uint8 photo, largest first: those of the first backend that finds any, and where that
         may have missed some (``_may_miss_faces``), the later backends' too. Where none finds a face, they look
@@ -501,7 +506,7 @@ class FaceAligner:
     def _found(self, faces: list[DetectedFace]) -> bool:
         """Whether ``faces`` hold a face with a mesh that mediapipe's detector sees upright (any face, where no
         backend meshes)."""
-        if not any(isinstance(backend, MediapipeDetector) for backend in self._backends):
+        if self._mesher is None:
             return bool(faces)
         return any(face.landmarks.scheme is MEDIAPIPE478 and face.upright for face in faces)
 
@@ -536,11 +541,10 @@ class FaceAligner:
     def _meshed(self, photo: np.ndarray, face: DetectedFace) -> DetectedFace:
         """``face`` with the 478-point mesh found in its box when another detector found it (mediapipe's detector
         misses faces that fill the photo, which dlib finds): the edit's mesh geometry needs the mesh."""
-        mesher = next((b for b in self._backends if isinstance(b, MediapipeDetector)), None)
-        if mesher is None or face.landmarks.scheme is MEDIAPIPE478:
+        if self._mesher is None or face.landmarks.scheme is MEDIAPIPE478:
             return face
-        mesh = mesher.mesh_in_box(photo, face.box)
-        return face if mesh is None else DetectedFace(face.box, mesh, mesher.shows_face(photo, mesh))
+        mesh = self._mesher.mesh_in_box(photo, face.box)
+        return face if mesh is None else DetectedFace(face.box, mesh, self._mesher.shows_face(photo, mesh))
 
     def align(self, photo: ImageSource, *, name: str | None = None) -> AlignedFace:
         """The largest face of ``photo``; ``NoFaceError`` naming the file if there is none."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt
+from scipy.ndimage import binary_fill_holes, distance_transform_edt
 
 from lsgan.data.faces import FaceTemplate
 from lsgan.data.images import LUMA
@@ -85,13 +85,4 @@ def _lens(dark: np.ndarray, opening: np.ndarray, reach: np.ndarray) -> np.ndarra
     near[y0:y1, x0:x1] = dark[y0:y1, x0:x1]
     _, labels = cv2.connectedComponents(near, connectivity=8)
     touched = np.unique(labels[opening & (near > 0)])
-    lens = np.isin(labels, touched[touched > 0])
-    return _filled(lens)
-
-
-def _filled(region: np.ndarray) -> np.ndarray:
-    """``region`` (bool [h, w]) with its holes filled: whatever the background, flooded from the border, misses."""
-    outside = np.pad(~region, 1, constant_values=True).astype(np.uint8)
-    mask = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
-    cv2.floodFill(outside, mask, (0, 0), 2)
-    return (outside != 2)[1:-1, 1:-1]
+    return binary_fill_holes(np.isin(labels, touched[touched > 0]))
