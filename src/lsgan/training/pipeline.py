@@ -240,6 +240,7 @@ def train(requested: str, config: TrainConfig, run_dir: str | Path, *, resume: b
                 result.judge = write_judge(stage, run_dir, state.step)
         if ctx.is_main and result.states:
             write_run_metrics(run_dir)
+        barrier(ctx)  # every rank leaves together: a rank torn down while its peer still writes can abort in gloo
         return result
     finally:
         torch.set_num_threads(threads_before)
