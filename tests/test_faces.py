@@ -1,4 +1,6 @@
 import csv
+import os
+import sys
 
 import cv2
 import numpy as np
@@ -10,6 +12,7 @@ from lsgan.data.datasets import build_dataset
 from lsgan.data.faces import (
     DLIB68,
     FRAME_GREY,
+    MEDIAPIPE_NOISE,
     TURNED_SEARCH_SIDE,
     DetectedFace,
     FaceAligner,
@@ -17,7 +20,9 @@ from lsgan.data.faces import (
     Landmarks,
     frame,
     landmark_region_masks,
+    MediapipeDetector,
     landmarks_to_parsing,
+    native_stderr_without,
     unturn_matrix,
 )
 from lsgan.data.images import resize_image, to_uint8
@@ -379,3 +384,21 @@ def test_a_mesh_is_seen_upright_only_where_the_photo_shows_its_face_so(aligner, 
     upside_down = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D(centre, 180, 1.0), astronaut.shape[1::-1])
     assert mesher.shows_face(astronaut, mesh)
     assert not mesher.shows_face(upside_down, mesh)
+
+
+def test_stderr_held_passes_on_all_but_the_noise(capfd):
+    with native_stderr_without(("noise",)):
+        os.write(2, b"a C++ library's warning\nsome noise\n")
+        print("Python's own", file=sys.stderr)
+    err = capfd.readouterr().err
+    assert "a C++ library's warning\n" in err and "Python's own\n" in err and "noise" not in err
+
+
+def test_mediapipe_s_graphs_start_without_their_models_log_lines(astronaut, capfd):
+    detector = MediapipeDetector()
+    try:
+        assert detector.detect(astronaut)
+    finally:
+        detector.close()
+    err = capfd.readouterr().err
+    assert not [text for text in MEDIAPIPE_NOISE if text in err], err

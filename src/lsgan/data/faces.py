@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +36,28 @@ from lsgan.parsing import CLASS_INDEX, region_masks
 # mediapipe logs through glog/absl to stderr and its protobuf glue warns on every call: keep the CLI readable.
 os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+# ... and its graphs' first run writes these lines straight to the process's stderr, past Python and glog's level
+MEDIAPIPE_NOISE = ("XNNPACK delegate", "absl::InitializeLog", "inference_feedback_manager")
+
+
+@contextmanager
+def native_stderr_without(noise: tuple[str, ...]) -> Iterator[None]:
+    """Hold what is written to file descriptor 2 (C++ libraries' logs as well as Python's) while inside, then
+    pass on every line that contains none of ``noise``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not any(text in line for text in noise)))
+            sys.stderr.flush()
 
 # ---------------------------------------------------------------- landmark schemes
 
@@ -223,9 +248,14 @@ class MediapipeDetector:
     def __init__(self, min_confidence: float = 0.5) -> None:
         from mediapipe.python.solutions import face_detection, face_mesh
 
-        self._detector = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
-        self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-                                        min_detection_confidence=min_confidence)
+        with native_stderr_without(MEDIAPIPE_NOISE):  # their models log from the graphs' threads as they start
+            self._detector = face_detection.FaceDetection(model_selection=1,
+                                                          min_detection_confidence=min_confidence)
+            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                            min_detection_confidence=min_confidence)
+            blank = np.full((self.MESH_INPUT, self.MESH_INPUT, 3), FRAME_GREY, np.uint8)
+            self._detector.process(blank)  # returns once every model of the graph has started
+            self._mesh.process(blank)
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         search, scale = search_copy(photo)  # the whole photo is searched on a small copy
