@@ -15,11 +15,16 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 def load_script(name: str) -> ModuleType:
     """scripts/``name``.py as the module ``name`` (registered in ``sys.modules`` while it loads, as dataclasses
-    need; ``forget_script`` takes it out)."""
+    need; ``forget_script`` takes it out), its sibling scripts importable while it loads, as `python scripts/...`
+    has them."""
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPTS))
     return module
 
 

@@ -1,16 +1,18 @@
-"""Dark glasses stay as they are (``lsgan.editing.glasses``)."""
+"""Glasses stay as they are (``lsgan.editing.glasses``): dark ones found, clear ones when told."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
+from script_support import script_fixture
 
 from lsgan.data.faces import FaceAligner
-from lsgan.data.images import LUMA
+from lsgan.data.images import LUMA, read_image
 from lsgan.editing import Editor
-from lsgan.editing.glasses import dark_lenses, held_by_lenses
-from lsgan.editing.paint import eye_contour
+from lsgan.editing.fields import apply_field
+from lsgan.editing.glasses import clear_frames, dark_lenses, held_by_lenses
+from lsgan.editing.paint import detail_view, eye_contour
 
 SIZE, SCALE = 64, 4
 
@@ -107,3 +109,73 @@ def test_an_edit_moves_the_face_and_leaves_dark_glasses_as_they_are(in_sunglasse
     inside = cv2.erode(lenses.astype(np.uint8), np.ones((11, 11), np.uint8)) > 0
     assert inside.any() and not changed[inside].any()
     assert changed.sum() > 2000
+
+
+figure = script_fixture("glasses_figure")
+
+
+@pytest.fixture(scope="module")
+def in_clear_glasses(figure, astronaut_photo) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut with the thin frame of clear glasses drawn round her eyes, and where the frame is."""
+    return figure.with_clear_glasses(astronaut_photo)
+
+
+def test_clear_frames_follow_the_drawn_frame(in_clear_glasses):
+    photo, drawn = in_clear_glasses
+    face = aligned(photo)
+    found = clear_frames(detail_view(photo, face.matrix, SIZE, SCALE), face.landmarks.points, SCALE)
+    to_view = np.column_stack([face.matrix[:, :2] * SCALE, face.matrix[:, 2] * SCALE + (SCALE - 1) / 2])
+    frame = cv2.warpAffine(drawn.astype(np.float32), to_view, found.shape[::-1]) > 0.3  # [P, P]
+    assert found[frame].mean() > 0.95  # nearly all of the frame ...
+    assert found.sum() < 2.5 * frame.sum()  # ... and not much besides: as wide as it is
+    for eye in range(2):  # nor the eyes
+        x, y = np.round((eye_contour(face.landmarks.points, eye).mean(axis=0) + 0.5) * SCALE - 0.5).astype(int)
+        assert not found[y - 2:y + 3, x - 2:x + 3].any()
+
+
+def test_a_held_frame_stays_to_the_pixel_and_the_face_moves_behind_it(in_clear_glasses):
+    """apply_field with ``held``: the frame's pixels are the photo's, moved or not; with no motion the photo comes
+    back as it was; without ``held`` the frame moves with the face."""
+    photo, drawn = in_clear_glasses
+    face = aligned(photo)
+    held = clear_frames(detail_view(photo, face.matrix, SIZE, SCALE), face.landmarks.points, SCALE)
+    mask = np.ones(photo.shape[:2], np.float32)
+    colour = np.zeros((3, SIZE, SIZE), np.float32)
+    still = np.zeros((2, SIZE, SIZE), np.float32)
+    assert np.array_equal(apply_field(photo, face.matrix, still, colour, mask, held=held), photo)
+    raise_ = np.zeros_like(still)
+    raise_[1] = 2.0 / (SIZE / 2)  # every pixel samples 2 crop pixels below itself: the face moves up
+    moved = apply_field(photo, face.matrix, raise_, colour, mask, held=held)
+    np.testing.assert_array_equal(moved[drawn], photo[drawn])
+    lift = round(2.0 / np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))  # photo pixels the face moved up
+    carried_to = np.roll(drawn, -lift, axis=0) & ~(cv2.dilate(drawn.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    dark = [(image.astype(np.float32) @ LUMA < 60)[carried_to].mean() for image in (photo, moved)]
+    assert dark[1] < dark[0] + 0.05  # no copy of the frame carried up with the face
+    off_frame = ~(cv2.dilate(drawn.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0)
+    assert np.abs(moved.astype(int) - photo)[off_frame].mean() > 1.0  # the rest of the face moved
+    carried = apply_field(photo, face.matrix, raise_, colour, mask)
+    assert np.abs(carried.astype(int) - photo)[drawn].mean() > 20  # the frame went with it
+
+
+def test_an_edit_of_a_face_told_to_wear_glasses_keeps_their_frame(in_clear_glasses):
+    photo, drawn = in_clear_glasses
+    editor = Editor.from_pretrained()
+    kept = editor.edit(photo, emotion="surprised", glasses=True).image
+    bent = editor.edit(photo, emotion="surprised").image
+    np.testing.assert_array_equal(kept[drawn], photo[drawn])
+    assert np.abs(bent.astype(int) - photo)[drawn].mean() > 3 * max(np.abs(kept.astype(int) - photo)[drawn].mean(), 1)
+    brows = np.any(kept != photo, axis=-1) & ~drawn
+    assert brows.sum() > 2000  # the expression is made round the frame
+
+
+def test_the_figure_script_draws_each_edit_and_says_how_much_of_the_frame_moved(figure, tmp_path, capsys,
+                                                                                monkeypatch):
+    out = tmp_path / "glasses.png"
+    monkeypatch.setattr("sys.argv", ["glasses_figure.py", "--out", str(out), "--cell", "96"])
+    figure.main()
+    printed = capsys.readouterr().out
+    shares = {line.split(":")[0]: float(line.split(": ")[1].split("%")[0]) for line in printed.splitlines()
+              if line.startswith("drawn frame")}
+    assert shares["drawn frame, surprised --glasses"] == 0.0 and shares["drawn frame, surprised"] > 30
+    figure_image = read_image(out)
+    assert figure_image.shape[1] == 96 * (1 + 2 * len(figure.EMOTIONS))

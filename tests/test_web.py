@@ -125,6 +125,29 @@ def test_region_choice_keeps_pixels_outside_that_region_exact(page_callbacks, ti
         page_callbacks.edit(face, aus, "3", "whole face")
 
 
+def test_the_glasses_choice_keeps_the_chosen_face_s_frame_still(save_png):
+    """The astronaut in drawn clear glasses, surprised by the sliders: with the choice her frame stays to the pixel;
+    unticked, the same kept upload is edited as before (its frame moves with her brows)."""
+    from script_support import forget_script, load_script
+    from skimage import data
+
+    from lsgan.editing import Editor
+
+    photo, frame = load_script("glasses_figure").with_clear_glasses(data.astronaut())
+    forget_script("glasses_figure")
+    page = EditPage(Editor.from_pretrained(), WebConfig())
+    try:
+        _, upload, _, _, _ = page.load(str(save_png("glasses.png", photo)))
+        aus = page.preset("surprised")
+        kept = page.edit(upload, aus, glasses=True)[0]
+        moved = page.edit(upload, aus, glasses=False)[0]
+    finally:
+        page.close()
+    np.testing.assert_array_equal(kept[frame], photo[frame])
+    assert np.abs(moved.astype(int) - photo)[frame].mean() > 5
+    assert np.any(kept != photo, axis=-1).sum() > 2000
+
+
 def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor, synth_faces, save_png, monkeypatch):
     monkeypatch.setattr(web, "KEPT_DOWNLOADS", 2)
     page = EditPage(tiny_editor, WebConfig())

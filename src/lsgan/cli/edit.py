@@ -91,6 +91,7 @@ def edit(
                                               "the source to it, 1.5 times: G_exp reads photos low).")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
+    glasses: Annotated[bool, typer.Option("--glasses", help="The face wears clear glasses: keep their frames still while the lids and brows move behind them (only for faces that wear them: with several faces, pick one with --face). Dark glasses are found without it.")] = False,
     steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output image (.png, .jpg, .webp), or a folder (an existing one, or ending in /); a folder for a folder source.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow the output to replace an input file.")] = False,
@@ -124,7 +125,7 @@ def edit(
     editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels, motion=motion,
                      creases=creases, upper_face_gain=upper_face_gain)
     request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
-    job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite)
+    job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite, glasses=glasses)
     if not source.is_dir():
         report = edit_file(editor, source, out_path, job, into_folder=into_folder)
         for note in report.notes:

@@ -40,7 +40,8 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis
-from lsgan.editing.paint import brightest, detail_view, paint_scale
+from lsgan.editing.glasses import clear_frames
+from lsgan.editing.paint import brightest, detail_view, paint_scale, paint_view
 from lsgan.editing.reading import VIEWS, View, exposed, view_crops
 from lsgan.editing.targets import (
     AUInput,
@@ -94,6 +95,7 @@ class FaceField:
     paint: np.ndarray | None = None  # [4, P, P] the inside of an opening mouth (mesh motion)
     moved_points: np.ndarray | None = None  # [478, 2] crop pixels: where the mesh motion takes the face
     shade: np.ndarray | None = None  # [P, P] multiplier: the light of the folds the expression makes (creases)
+    held: np.ndarray | None = None  # bool [P, P]: what stays as the photo has it (clear glasses' frames)
 
 
 MOST_BEYOND_BORDER = 0.5  # more of an eye's or the mouth's mesh points beyond the photo than this: left as it is
@@ -131,6 +133,8 @@ class PreparedFace:
     number: int = 0  # position among the photo's faces, left to right
     blend_mask: np.ndarray | None = field(default=None, repr=False)  # the photo-size face mask, made once (_apply)
     detail: np.ndarray | None = field(default=None, repr=False)  # the photo at the paint's resolution (_face_field)
+    glasses: bool = False  # wears clear glasses: their frames stay still (editing.glasses.clear_frames)
+    frames: np.ndarray | None = field(default=None, repr=False)  # bool [P, P]: those frames, found once
 
     @property
     def area(self) -> float:
@@ -238,20 +242,21 @@ class Editor:
 
     def edit(self, images: ImageSource | Sequence[ImageSource], aus: AUInput | None = None, *,
              emotion: str | None = None, intensity: float | None = None, like: ImageSource | None = None,
-             face: int | None = None, region: str | None = None) -> EditResult:
+             face: int | None = None, region: str | None = None, glasses: bool = False) -> EditResult:
         """Edit the expression of every face of each input (``face=N``: only face N, numbered left to right);
-        ``region="eyes"|"mouth"`` edits only that region's AUs and pixels. See ``editing.targets`` for how
-        aus / emotion / like combine (``aus`` values with a sign, e.g. "12=+0.3", move the face's own AUs)."""
+        ``region="eyes"|"mouth"`` edits only that region's AUs and pixels; ``glasses=True``: the faces wear clear
+        glasses, whose frames stay still. See ``editing.targets`` for how aus / emotion / like combine (``aus``
+        values with a sign, e.g. "12=+0.3", move the face's own AUs)."""
         request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
-        return self.edit_faces(self.prepare(images, face=face), request)
+        return self.edit_faces(self.prepare(images, face=face, glasses=glasses), request)
 
     def edit_sequence(self, image: ImageSource, steps: int, aus: AUInput | None = None, *,
                       emotion: str | None = None, intensity: float | None = None,
                       like: ImageSource | None = None, face: int | None = None,
-                      region: str | None = None) -> EditResult:
+                      region: str | None = None, glasses: bool = False) -> EditResult:
         """``steps`` frames of one input going continuously from its own expression to the target one."""
         request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
-        return self.sequence_face(self.prepare(image, face=face)[0], request, steps)
+        return self.sequence_face(self.prepare(image, face=face, glasses=glasses)[0], request, steps)
 
     # --- steps, for callers that reuse prepared photos (CLI folders, the web page) -----------------------------
 
@@ -285,10 +290,15 @@ class Editor:
             yield self.render([photo] * len(chunk), chunk.reshape(-1, source_aus.shape[1]),
                               np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks)
 
-    def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None
-                ) -> list[PreparedPhoto]:
-        """Read, check and find the faces of each input (aligned, or resized when ``align`` is off)."""
-        return [self._prepare_one(image, face) for image in _as_list(images)]
+    def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None,
+                glasses: bool = False) -> list[PreparedPhoto]:
+        """Read, check and find the faces of each input (aligned, or resized when ``align`` is off); with
+        ``glasses``, its faces are taken to wear clear glasses (``PreparedFace.glasses``)."""
+        photos = [self._prepare_one(image, face) for image in _as_list(images)]
+        for photo in photos:
+            for prepared in photo.faces:
+                prepared.glasses = glasses
+        return photos
 
     def estimate_faces(self, photos: Sequence[PreparedPhoto]) -> np.ndarray:
         """``[F, 16]`` for the faces of ``photos``, in order: G_exp's median over ``reading_views`` of each face
@@ -413,6 +423,9 @@ class Editor:
             face.detail = detail_view(photo, face.matrix, face.crop.shape[0], scale)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis,
                              scale, face.detail)
+        if face.glasses and face.frames is None:  # found once per face (sequences: every frame)
+            view = paint_view(face.crop, scale, face.detail)
+            face.frames = clear_frames(view, face.aligned.landmarks.points, scale)
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion
@@ -421,7 +434,8 @@ class Editor:
         if creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
                                  scale)
-        return FaceField(flow, colour, motion.paint, motion.target_points, shade)
+        held = face.frames if face.glasses else None
+        return FaceField(flow, colour, motion.paint, motion.target_points, shade, held)
 
     def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,
                region: str | None) -> np.ndarray:
@@ -438,7 +452,7 @@ class Editor:
             if region is not None:
                 mask = mask * _to_photo(crop_masks[row][:, :, region_channel(region)], face, photo.photo.shape)
             out = apply_field(photo.photo, face.matrix, edit.flow, edit.colour, mask, into=out, paint=edit.paint,
-                              shade=edit.shade)
+                              shade=edit.shade, held=edit.held)
         return out
 
     def face_mask(self, photo_shape: tuple[int, ...], face: PreparedFace) -> np.ndarray:

@@ -36,6 +36,9 @@ TEXTURE_MARGIN = int(4 * TEXTURE_SIGMA) + 4
 # photo pixels across the face's crop: no texture is given back to a face this small (its eyes and lips are a few
 # pixels wide: what resampling smooths there is their edges, not the skin's grain), all of it from the second on
 TEXTURE_FACE_SIDES = (64, 128)
+HELD_EDGE = 0.05  # where ``held`` read at a photo pixel is over this, the pixel is taken out and laid back ...
+HELD_INPAINT_RADIUS = 3  # ... (photo pixels: the neighbourhood OpenCV's inpainting fills it from) ...
+HELD_FEATHER = 0.7  # ... with a soft rim beyond it this wide (Gaussian sigma, photo pixels)
 
 
 def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
@@ -47,14 +50,39 @@ def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
+def _held_out(photo: np.ndarray, held: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice], crop_size: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(the photo with what ``held`` [P, P] covers inpainted, alpha [h, w] over ``box``: 1 on every pixel taken
+    out, falling to 0 just beyond, to lay the photo's own pixels back with). The photo is inpainted over the box
+    grown by ``TEXTURE_MARGIN``, all that the resampling reads of it."""
+    rows, cols = box
+    height, width = photo.shape[:2]
+    top, left = max(rows.start - TEXTURE_MARGIN, 0), max(cols.start - TEXTURE_MARGIN, 0)
+    around = (slice(top, min(rows.stop + TEXTURE_MARGIN, height)), slice(left, min(cols.stop + TEXTURE_MARGIN, width)))
+    crop_x, crop_y = (values.astype(np.float32) for values in crop_positions(matrix, *around))
+    covered = _on_crop(np.asarray(held, np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
+    covered = cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8))
+    without = photo.copy()
+    without[around] = cv2.inpaint(np.ascontiguousarray(photo[around]), covered, HELD_INPAINT_RADIUS,
+                                  cv2.INPAINT_TELEA)
+    alpha = np.maximum(covered, cv2.GaussianBlur(covered.astype(np.float32), (0, 0), HELD_FEATHER))
+    inner = np.s_[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
+    return without, alpha[inner]
+
+
+def crop_positions(matrix: np.ndarray, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Where the photo pixels of the box (rows, cols) fall in the crop that ``matrix`` (photo -> crop) makes: x, y
+    (float64 [h, w] each)."""
+    ys, xs = np.mgrid[rows, cols].astype(np.float64)
+    return matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2], matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+
+
 def sampling_maps(matrix: np.ndarray, flow: np.ndarray, rows: slice, cols: slice, crop_size: int | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For the photo pixels of the box (rows, cols): where to sample the photo (x, y, float32 [h, w] each) and
     where they fall in the crop (x, y), for ``matrix`` photo -> crop and ``flow`` [2, F, F] over the crop of side
     ``crop_size`` (default F: a field at the crop's own resolution)."""
-    ys, xs = np.mgrid[rows, cols].astype(np.float64)
-    crop_x = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
-    crop_y = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+    crop_x, crop_y = crop_positions(matrix, rows, cols)
     crop_xy = (crop_x.astype(np.float32), crop_y.astype(np.float32))
     crop_size = flow.shape[-1] if crop_size is None else crop_size
     half_side = crop_size / 2  # grid units -> crop pixels
@@ -73,8 +101,8 @@ def sample_map(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray
 
 
 def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour: np.ndarray, mask: np.ndarray,
-                into: np.ndarray | None = None, paint: np.ndarray | None = None, shade: np.ndarray | None = None
-                ) -> np.ndarray:
+                into: np.ndarray | None = None, paint: np.ndarray | None = None, shade: np.ndarray | None = None,
+                held: np.ndarray | None = None) -> np.ndarray:
     """The edited photo (uint8 H×W×3): ``photo`` resampled through ``flow`` plus ``colour`` (see the module
     docstring), blended in under ``mask`` (float [H, W] in [0, 1]). The photo is always sampled from ``photo``;
     the blend goes into ``into`` (default: a copy of ``photo``), so several faces edit one picture without
@@ -84,7 +112,10 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     alpha. ``shade`` [P, P] (any resolution too) multiplies the resampled pixels before the paint: the light the
     expression's folds take (1: unchanged). On a black-and-white or toned photo, what the edit changed takes the
     photo's tone, and on a faded one the paint its levels (``editing.tone``). ``flow`` may be finer than the crop
-    too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s."""
+    too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s. ``held`` [P, P]
+    (bool, over the crop at any resolution): what stays where the photo has it, over everything (clear glasses'
+    frames, ``editing.glasses.clear_frames``): inpainted out of the photo before it is resampled, so that the face
+    moves behind it, and laid back over the edit (``_held_out``)."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
     if bounds is None:
@@ -94,7 +125,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     source, weight = photo[rows, cols], mask[rows, cols, None]
     share = _texture_share(matrix, crop_size)
     grain = photo_grain(source, weight[..., 0] > 0.5) if share > 0 or paint is not None else 0.0
-    moved, crop_x, crop_y = _resampled(photo, matrix, flow, (rows, cols), crop_size, grain, share)
+    sampled, kept = (photo, None) if held is None else _held_out(photo, held, matrix, (rows, cols), crop_size)
+    moved, crop_x, crop_y = _resampled(sampled, matrix, flow, (rows, cols), crop_size, grain, share)
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved + change, 0, 255)
     if shade is not None:
@@ -105,6 +137,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
         edited = _painted(edited, paint, crop_x, crop_y, crop_size, grain, (rows.start, cols.start))
     if tone is not None:
         edited = _kept_on_tone(edited, source, tone)
+    if kept is not None:
+        edited = edited * (1.0 - kept[..., None]) + source * kept[..., None]
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out

@@ -33,6 +33,7 @@ class EditJob:
     steps: int | None = None  # a source -> target sequence of this many frames instead of a single edit
     save_masks: bool = False
     face: int | None = None  # edit only this face of each image (numbered left to right); None: every face
+    glasses: bool = False  # the faces wear clear glasses, whose frames stay still (Editor.prepare)
     animation: AnimationConfig = field(default_factory=AnimationConfig)
     overwrite: bool = False  # allow writing over an input file
 
@@ -129,7 +130,7 @@ def edit_file(editor: Editor, source: Path, out: Path | None, job: EditJob, *, i
               ) -> BatchReport:
     """Edit one image file; the report lists every file written and the faces left as they were."""
     target = plan_file_output(source, out, job, into_folder=into_folder)
-    photo = editor.prepare(source, face=job.face)[0]
+    photo = editor.prepare(source, face=job.face, glasses=job.glasses)[0]
     report = BatchReport(target.parent, edited=[source], notes=list(photo.notes), total=1)
     report.written = _edit_and_write(editor, [photo], [target], job, [read_extras(source, photo.rgba)])
     return report
@@ -153,7 +154,7 @@ def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob
     report = BatchReport(out_dir, total=len(sources))
     with tqdm(total=len(sources), unit="image", desc="editing", disable=not progress) as bar:
         for chunk in _chunks(sources, editor.config.batch_size):
-            ready = _prepare_each(editor, chunk, job.face, report, bar)
+            ready = _prepare_each(editor, chunk, job, report, bar)
             outputs = [out_dir / names[source] for source in ready]
             photos, extras = [photo for photo, _ in ready.values()], [extra for _, extra in ready.values()]
             try:
@@ -167,12 +168,12 @@ def edit_folder(editor: Editor, folder: Path, out_dir: Path | None, job: EditJob
     return report
 
 
-def _prepare_each(editor: Editor, sources: Sequence[Path], face: int | None, report: BatchReport, bar: tqdm
+def _prepare_each(editor: Editor, sources: Sequence[Path], job: EditJob, report: BatchReport, bar: tqdm
                   ) -> dict[Path, tuple[PreparedPhoto, ImageExtras]]:
     ready: dict[Path, tuple[PreparedPhoto, ImageExtras]] = {}
     for source in sources:
         try:
-            photo = editor.prepare(source, face=face)[0]
+            photo = editor.prepare(source, face=job.face, glasses=job.glasses)[0]
             ready[source] = photo, read_extras(source, photo.rgba)
             report.notes += photo.notes
             for note in photo.notes:

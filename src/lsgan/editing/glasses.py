@@ -1,4 +1,4 @@
-"""Dark glasses stay as they are: an expression moves the lids and brows behind them, not the lenses.
+"""Glasses stay as they are: an expression moves the lids and brows behind them, not the lenses or the frame.
 
 The mesh motion moves a face's eye region with its lids and brows; over dark glasses it bent the lenses with them
 (the Terminator portrait's sunglasses raised and enlarged by a surprise, bent in the middle by sadness's inner brows).
@@ -11,7 +11,13 @@ lens: a brow raised over it stretches the skin above the frame rather than drawi
 ``mesh_motion`` paints no eyeball there.
 
 Clear glasses are not found: their frames are thin lines that brows, lids and wrinkles also draw, and a detector
-tried on the photo sets' 70 faces did not tell them apart reliably (docs/real_photos.md).
+tried on the photo sets' 70 faces did not tell them apart reliably (docs/real_photos.md). Told that a face wears
+them (``lsgan edit --glasses``), ``clear_frames`` finds their frame: round each eye, the closed path of strongest
+thin-line response (dark or light, at ``FRAME_SIGMAS``) in polar coordinates, no nearer the eye than
+``RIM_CLEARANCE`` beyond its opening and bending at most ``RIM_BEND`` radius bins per ``RIM_STEP`` degrees (dynamic
+programming over one and a half turns, the last full turn kept), as wide as the line is (where its profile crosses
+halfway to the skin on either side), and the bridge between the two rims. ``editing.fields.apply_field`` takes the
+frame out of the photo (inpainted) before the face moves and lays it back after: the lids and brows move behind it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ MIN_EYE_PIXELS = 16  # an eye opening with fewer paint pixels than this is not r
 MIN_LENS_AREA = 0.12  # squared inter-ocular distances: a lens is at least this large (an eye opening: 0.02-0.08)
 NEAR_LENS = 4.0  # crop pixels: the mesh points this near a lens (its lids, brows) ...
 LENS_SLACK = 0.5  # ... and this much more: how far from a lens the field rises from 0 to all of it
+RIM_RADII = (0.08, 0.8)  # inter-ocular distances from an eye's centre: where its rim is looked for ...
+RIM_BINS = 96  # ... in this many radius bins
+RIM_STEP = 3  # degrees between the rim's samples round the eye
+RIM_BEND = 2  # radius bins the rim may move between neighbouring samples
+RIM_CLEARANCE = 0.06  # inter-ocular distances: the rim passes at least this far outside the eye's opening
+FRAME_SIGMAS = (0.012, 0.02, 0.035, 0.05)  # inter-ocular distances: lines of thin metal to thick plastic
+FRAME_REACH = 3.0  # sigmas: a line's width is read within this far of its middle
+STEADY_SAMPLES = 5  # a rim's width is the median of this many neighbouring samples' ...
+STEADY_SPREAD = 1.5  # ... and at most this many times its median over the rim (a frame is about as wide all round)
+BAR_WIDTH = 3.5  # sigmas: the width of a bar whose line response peaks at that sigma (the bridge's)
 
 
 def dark_lenses(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray | None:
@@ -86,3 +102,145 @@ def _lens(dark: np.ndarray, opening: np.ndarray, reach: np.ndarray) -> np.ndarra
     _, labels = cv2.connectedComponents(near, connectivity=8)
     touched = np.unique(labels[opening & (near > 0)])
     return binary_fill_holes(np.isin(labels, touched[touched > 0]))
+
+
+
+def clear_frames(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray:
+    """bool [P, P]: the frame of the clear glasses over the face of ``view`` (the crop at ``scale`` paint pixels per
+    crop pixel, P×P×3 uint8) whose mesh is ``points`` (crop pixels): both rims and the bridge between them."""
+    luma = view.astype(np.float32) @ LUMA / 255.0
+    on_view = points * scale + (scale - 1) / 2
+    openings = [eye_contour(on_view, eye) for eye in range(2)]
+    centres = [opening.mean(axis=0) for opening in openings]
+    distance = float(np.linalg.norm(centres[1] - centres[0]))
+    frame = np.zeros(luma.shape, np.uint8)
+    rims = []
+    for opening, centre in zip(openings, centres):
+        outward = 1.0 if centre[0] > on_view[:, 0].mean() else -1.0  # angles run from the nose outwards
+        middle, inner, outer = _rim(luma, opening, centre, outward, distance)
+        rims.append(middle)
+        ring = [cv2.fillPoly(np.zeros_like(frame), [np.round(edge).astype(np.int32)], 1) for edge in (inner, outer)]
+        frame |= ring[1] & (1 - ring[0])
+    frame |= _bridge(luma, rims, distance)
+    return cv2.dilate(frame, np.ones((3, 3), np.uint8)) > 0
+
+
+def _rim(luma: np.ndarray, opening: np.ndarray, centre: np.ndarray, outward: float, distance: float
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rim round one eye (its ``opening`` [16, 2] and ``centre``, paint pixels): the rim's middle, inner and
+    outer edges, [n, 2] each, one point every ``RIM_STEP`` degrees."""
+    angles = np.deg2rad(np.arange(0, 360, RIM_STEP))
+    radii = np.linspace(*RIM_RADII, RIM_BINS) * distance
+    directions = np.stack([outward * np.cos(angles), np.sin(angles)], axis=1)  # [n, 2]
+    grid = (centre + directions[:, None, :] * radii[None, :, None]).astype(np.float32)  # [n, M, 2]
+    polar = cv2.remap(luma, np.ascontiguousarray(grid[..., 0]), np.ascontiguousarray(grid[..., 1]),
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)  # [n, M]
+    step = radii[1] - radii[0]
+    response, sigma = line_response(polar, step, np.array(FRAME_SIGMAS) * distance)
+    relative = (opening - centre) * [outward, 1.0]
+    order = np.argsort(np.arctan2(relative[:, 1], relative[:, 0]))
+    reach = np.interp(np.where(angles > np.pi, angles - 2 * np.pi, angles),
+                      np.arctan2(relative[order, 1], relative[order, 0]), np.hypot(*relative[order].T),
+                      period=2 * np.pi)  # [n] the opening's radius at each angle
+    nearest = np.searchsorted(radii, reach + RIM_CLEARANCE * distance)
+    middle = closed_path(response, nearest, RIM_BEND)
+    rows = np.arange(len(angles))
+    inner, outer = (_steady(edge - middle) for edge in line_edges(polar, middle, sigma[rows, middle] / step))
+    inner = np.maximum(middle + inner, nearest - 1)
+    outer = middle + outer
+    bins = np.arange(RIM_BINS)
+    return tuple(centre + directions * np.interp(at, bins, radii)[:, None] for at in (middle, inner, outer))
+
+
+def line_response(profiles: np.ndarray, step: float, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(strength, sigma) [n, M] each: how strongly each of ``profiles`` [n, M] (samples ``step`` apart) shows a
+    thin line (dark or light) across it at each sample, at the best of ``sigmas`` (the same units as ``step``): the
+    scale-normalised second derivative less the first (an edge between two levels is no line)."""
+    best = np.zeros_like(profiles)
+    chosen = np.full_like(profiles, sigmas[0])
+    for sigma in sigmas:
+        smooth = cv2.GaussianBlur(profiles, (0, 0), sigmaX=sigma / step, sigmaY=0.6)
+        slope = np.gradient(smooth, axis=1) / step
+        curvature = np.gradient(slope, axis=1) / step
+        strength = sigma * sigma * np.abs(curvature) - sigma * np.abs(slope)
+        better = strength > best
+        best[better], chosen[better] = strength[better], sigma
+    return best, chosen
+
+
+def closed_path(response: np.ndarray, nearest: np.ndarray, bend: int) -> np.ndarray:
+    """[n] the column of each row of ``response`` [n, M] (rows round a closed loop) on the path of greatest total
+    response that moves at most ``bend`` columns between neighbouring rows and keeps to columns from ``nearest``
+    [n] on: dynamic programming over one and a half turns, the last full turn kept (its start is free)."""
+    rows, columns = response.shape
+    allowed = np.arange(columns)[None, :] >= nearest[:, None]
+    gain = np.where(allowed, response, -1e3)
+    order = np.concatenate([np.arange(rows), np.arange(rows // 2)])
+    total = gain[order[0]].copy()
+    came_from = []
+    for row in order[1:]:
+        shifted = np.stack([np.roll(total, shift) for shift in range(-bend, bend + 1)])  # [2b+1, M]
+        for k, shift in enumerate(range(-bend, bend + 1)):  # no wrapping round the radius
+            if shift > 0:
+                shifted[k, :shift] = -np.inf
+            elif shift < 0:
+                shifted[k, shift:] = -np.inf
+        best = np.argmax(shifted, axis=0)
+        came_from.append(np.arange(columns) - (best - bend))
+        total = shifted[best, np.arange(columns)] + gain[row]
+    path = np.zeros(len(order), int)
+    path[-1] = int(np.argmax(total))
+    for k in range(len(order) - 1, 0, -1):
+        path[k - 1] = came_from[k - 1][path[k]]
+    kept = np.zeros(rows, int)
+    kept[order[-rows:]] = path[-rows:]
+    return kept
+
+
+def line_edges(profiles: np.ndarray, middle: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(before, after) [n]: where each of ``profiles`` [n, M] crosses halfway from its line's value at ``middle``
+    [n] to its value ``FRAME_REACH`` × ``sigma`` [n] samples away, on either side (at most that far)."""
+    smooth = cv2.GaussianBlur(profiles, (0, 0), sigmaX=0.7, sigmaY=0.6)
+    last = profiles.shape[1] - 1
+    edges = np.zeros((2, len(middle)))
+    for row, (at, width) in enumerate(zip(middle, sigma)):
+        reach = max(2, int(round(FRAME_REACH * width)))
+        for side, sign in enumerate((-1, 1)):
+            far = int(np.clip(at + sign * reach, 0, last))
+            half = (smooth[row, at] + smooth[row, far]) / 2
+            step = at
+            while 0 < step < last and abs(step - at) < reach and (smooth[row, step] - half) * (
+                    smooth[row, at] - half) > 0:
+                step += sign
+            edges[side, row] = step
+    return edges[0], edges[1]
+
+
+def _steady(offsets: np.ndarray) -> np.ndarray:
+    """A rim edge's offsets from its middle [n] (round a loop), its outliers taken out: the median of each
+    ``STEADY_SAMPLES`` neighbours, at most ``STEADY_SPREAD`` times the rim's median offset."""
+    half = STEADY_SAMPLES // 2
+    looped = np.concatenate([offsets[-half:], offsets, offsets[:half]])
+    local = np.median(np.lib.stride_tricks.sliding_window_view(looped, STEADY_SAMPLES), axis=1)
+    typical = float(np.median(np.abs(offsets)))
+    return np.sign(local) * np.minimum(np.abs(local), STEADY_SPREAD * max(typical, 1.0))
+
+
+def _bridge(luma: np.ndarray, rims: list[np.ndarray], distance: float) -> np.ndarray:
+    """uint8 [P, P]: the bridge between the rims (their middles [n, 2], paint pixels): the height between the eyes
+    where a level line is strongest across the middle of the gap, drawn from rim to rim as wide as it is."""
+    left, right = sorted(rims, key=lambda rim: rim[:, 0].mean())
+    x0, x1 = left[:, 0].max(), right[:, 0].min()
+    top = int(min(left[:, 1].min(), right[:, 1].min()))
+    bottom = int(max(left[:, 1].mean(), right[:, 1].mean()))  # a bridge is no lower than the rims' middle
+    ys = np.arange(top, max(bottom, top + 2), dtype=np.float32)
+    xs = np.linspace(x0 + 0.2 * (x1 - x0), x1 - 0.2 * (x1 - x0), 7, dtype=np.float32)
+    columns = cv2.remap(luma, np.tile(xs, (len(ys), 1)), np.tile(ys[:, None], (1, len(xs))), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REFLECT).T  # [7, h]: each a column across the gap, top down
+    response, sigma = line_response(np.ascontiguousarray(columns), 1.0, np.array(FRAME_SIGMAS) * distance)
+    row = int(np.argmax(np.median(response, axis=0)))
+    height, width = ys[row], float(np.median(sigma[:, row])) * BAR_WIDTH
+    ends = [rim[np.argmin(np.abs(rim[:, 1] - height) + np.abs(rim[:, 0] - x))] for rim, x in ((left, x0), (right, x1))]
+    bridge = np.zeros(luma.shape, np.uint8)
+    cv2.line(bridge, *(tuple(int(v) for v in np.round(end)) for end in ends), 1, max(2, int(round(width))))
+    return bridge

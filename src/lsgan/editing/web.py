@@ -160,10 +160,11 @@ class EditPage:
         return photo.photo, path, aus, choices, [self.folder.user_message(note, path) for note in photo.notes]
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
-             motion: str | None = None, creases: bool | None = None
+             motion: str | None = None, creases: bool | None = None, glasses: bool = False
              ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
         """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face``, ``region``,
-        ``motion`` and ``creases`` as the page's choices name them (``motion``, ``creases`` None: the editor's own)."""
+        ``motion``, ``creases`` and ``glasses`` as the page's choices name them (``motion``, ``creases`` None: the
+        editor's own; ``glasses``: the chosen faces wear clear glasses, ``PreparedFace.glasses``)."""
         if not upload:
             raise LsganError("upload a photo of a face first")
         kept = self._photo(upload)
@@ -172,6 +173,8 @@ class EditPage:
             photo.photo, [f for f in photo.faces if str(f.number) == face], photo.name)
         if not chosen.faces:
             raise LsganError(f"no face {face} in this photo")
+        for prepared in photo.faces:
+            prepared.glasses = glasses and any(prepared is wanted for wanted in chosen.faces)
         region_name = None if region in (WHOLE_FACE, None) else region
         source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
@@ -303,6 +306,8 @@ def build_app(page: EditPage):
                                            "generator's own field; both)")
             creases_choice = gr.Checkbox(value=page.editor.config.creases, elem_id="creases",
                                          label="Shade the folds (SynthFACS's creases; they look drawn)")
+            glasses_choice = gr.Checkbox(value=False, elem_id="glasses",
+                                         label="Clear glasses: keep their frames still (pick the face that wears them)")
         with gr.Row():
             source_view = gr.Image(label="Source", interactive=False, height=IMAGE_HEIGHT, elem_id="source")
             result_view = gr.Image(label="Edited", interactive=False, height=IMAGE_HEIGHT, format="png",
@@ -320,10 +325,10 @@ def build_app(page: EditPage):
             download = gr.File(label="Download the result", interactive=False, elem_id="download")
 
         edit_outputs = [result_view, masks_view, download]
-        edit_inputs = [face_state, face_choice, region_choice, motion_choice, creases_choice, *sliders]
+        edit_inputs = [face_state, face_choice, region_choice, motion_choice, creases_choice, glasses_choice, *sliders]
 
-        def edit_from_sliders(upload_path, face, region, motion, creases, *aus):
-            return page.edit(upload_path, list(aus), face, region, motion, creases)
+        def edit_from_sliders(upload_path, face, region, motion, creases, glasses, *aus):
+            return page.edit(upload_path, list(aus), face, region, motion, creases, glasses)
 
         def load_upload(path):
             photo, state, aus, choices, notes = page.load(path)
@@ -336,7 +341,7 @@ def build_app(page: EditPage):
             guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for slider in sliders:
             slider.release(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
-        for control in (face_choice, region_choice, motion_choice, creases_choice):
+        for control in (face_choice, region_choice, motion_choice, creases_choice, glasses_choice):
             control.input(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for emotion, button in zip(EMOTIONS, presets):
             button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
