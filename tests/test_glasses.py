@@ -157,9 +157,10 @@ def test_a_held_frame_stays_to_the_pixel_and_the_face_moves_behind_it(in_clear_g
     assert np.abs(carried.astype(int) - photo)[drawn].mean() > 20  # the frame went with it
 
 
-def test_an_edit_of_a_face_told_to_wear_glasses_keeps_their_frame(in_clear_glasses):
+@pytest.mark.parametrize("motion", ["mesh", "model"])
+def test_an_edit_of_a_face_told_to_wear_glasses_keeps_their_frame(in_clear_glasses, motion):
     photo, drawn = in_clear_glasses
-    editor = Editor.from_pretrained()
+    editor = Editor.from_pretrained(motion=motion)
     kept = editor.edit(photo, emotion="surprised", glasses=True).image
     bent = editor.edit(photo, emotion="surprised").image
     np.testing.assert_array_equal(kept[drawn], photo[drawn])

@@ -415,17 +415,18 @@ class Editor:
                     ) -> FaceField:
         """The model's field of one face, with the mesh motion of its edit as ``kind`` (a ``MOTIONS``) says, and the
         shading of its folds with ``creases``; the paint takes the eyes' colours from ``photo`` (the face's photo)
-        at the paint's resolution."""
-        if kind == "model" or face.aligned is None or not has_mesh(face.aligned.landmarks.points):
+        at the paint's resolution; a face that wears clear glasses keeps their frame still (any ``kind``)."""
+        meshed = face.aligned is not None and has_mesh(face.aligned.landmarks.points)
+        if not meshed or (kind == "model" and not face.glasses):
             return FaceField(flow, colour)
         scale = paint_scale(face.matrix)  # the paint as sharp as the photo
         if face.detail is None and photo is not None:  # made once per face (sequences: every frame)
             face.detail = detail_view(photo, face.matrix, face.crop.shape[0], scale)
+        held = self._frames(face, scale) if face.glasses else None
+        if kind == "model":
+            return FaceField(flow, colour, held=held)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis,
                              scale, face.detail)
-        if face.glasses and face.frames is None:  # found once per face (sequences: every frame)
-            view = paint_view(face.crop, scale, face.detail)
-            face.frames = clear_frames(view, face.aligned.landmarks.points, scale)
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion
@@ -434,8 +435,14 @@ class Editor:
         if creases and not np.allclose(source_aus, target_aus):
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
                                  scale)
-        held = face.frames if face.glasses else None
         return FaceField(flow, colour, motion.paint, motion.target_points, shade, held)
+
+    @staticmethod
+    def _frames(face: PreparedFace, scale: int) -> np.ndarray:
+        """bool [P, P]: the frame of the clear glasses ``face`` wears, found once (sequences: every frame)."""
+        if face.frames is None:
+            face.frames = clear_frames(paint_view(face.crop, scale, face.detail), face.aligned.landmarks.points, scale)
+        return face.frames
 
     def _apply(self, photo: PreparedPhoto, rows: list[int], fields: list[FaceField], crop_masks: np.ndarray,
                region: str | None) -> np.ndarray:

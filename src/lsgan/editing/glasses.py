@@ -47,6 +47,8 @@ FRAME_SIGMAS = (0.012, 0.02, 0.035, 0.05)  # inter-ocular distances: lines of th
 FRAME_REACH = 3.0  # sigmas: a line's width is read within this far of its middle
 STEADY_SAMPLES = 5  # a rim's width is the median of this many neighbouring samples' ...
 STEADY_SPREAD = 1.5  # ... and at most this many times its median over the rim (a frame is about as wide all round)
+BRIDGE_COLUMNS = 7  # the bridge is looked for in this many columns across the gap between the rims ...
+BRIDGE_INSET = 0.2  # ... this share of the gap in from either rim
 BAR_WIDTH = 3.5  # sigmas: the width of a bar whose line response peaks at that sigma (the bridge's)
 
 
@@ -228,15 +230,17 @@ def _steady(offsets: np.ndarray) -> np.ndarray:
 
 def _bridge(luma: np.ndarray, rims: list[np.ndarray], distance: float) -> np.ndarray:
     """uint8 [P, P]: the bridge between the rims (their middles [n, 2], paint pixels): the height between the eyes
-    where a level line is strongest across the middle of the gap, drawn from rim to rim as wide as it is."""
+    where a level line is strongest (the median over ``BRIDGE_COLUMNS`` columns across the gap), drawn from rim to
+    rim as wide as it is."""
     left, right = sorted(rims, key=lambda rim: rim[:, 0].mean())
     x0, x1 = left[:, 0].max(), right[:, 0].min()
     top = int(min(left[:, 1].min(), right[:, 1].min()))
     bottom = int(max(left[:, 1].mean(), right[:, 1].mean()))  # a bridge is no lower than the rims' middle
     ys = np.arange(top, max(bottom, top + 2), dtype=np.float32)
-    xs = np.linspace(x0 + 0.2 * (x1 - x0), x1 - 0.2 * (x1 - x0), 7, dtype=np.float32)
+    inset = BRIDGE_INSET * (x1 - x0)
+    xs = np.linspace(x0 + inset, x1 - inset, BRIDGE_COLUMNS, dtype=np.float32)
     columns = cv2.remap(luma, np.tile(xs, (len(ys), 1)), np.tile(ys[:, None], (1, len(xs))), cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REFLECT).T  # [7, h]: each a column across the gap, top down
+                        borderMode=cv2.BORDER_REFLECT).T  # [C, h]: each a column across the gap, top down
     response, sigma = line_response(np.ascontiguousarray(columns), 1.0, np.array(FRAME_SIGMAS) * distance)
     row = int(np.argmax(np.median(response, axis=0)))
     height, width = ys[row], float(np.median(sigma[:, row])) * BAR_WIDTH
