@@ -180,3 +180,11 @@ def test_the_figure_script_draws_each_edit_and_says_how_much_of_the_frame_moved(
     assert shares["drawn frame, surprised --glasses"] == 0.0 and shares["drawn frame, surprised"] > 30
     figure_image = read_image(out)
     assert figure_image.shape[1] == 96 * (1 + 2 * len(figure.EMOTIONS))
+
+
+def test_every_frame_of_a_sequence_keeps_the_frame(in_clear_glasses):
+    photo, drawn = in_clear_glasses
+    frames = Editor.from_pretrained().edit_sequence(photo, 3, emotion="surprised", glasses=True).images
+    assert len(frames) == 3 and np.any(frames[-1] != photo)
+    for frame in frames:
+        np.testing.assert_array_equal(frame[drawn], photo[drawn])
