@@ -188,3 +188,16 @@ def test_every_frame_of_a_sequence_keeps_the_frame(in_clear_glasses):
     assert len(frames) == 3 and np.any(frames[-1] != photo)
     for frame in frames:
         np.testing.assert_array_equal(frame[drawn], photo[drawn])
+
+
+def test_a_face_that_seems_to_wear_clear_glasses_is_named_in_a_hint(in_clear_glasses, astronaut_photo):
+    photo, _ = in_clear_glasses
+    editor = Editor.from_pretrained()
+    hints = editor.prepare(photo)[0].hints
+    assert len(hints) == 1 and "face 0 seems to wear clear glasses: --glasses" in hints[0]
+    assert editor.edit(photo, emotion="happy").notes == hints  # the API's result says it too
+    assert not editor.prepare(photo, glasses=True)[0].hints  # told already
+    assert not editor.prepare(photo, hints=False)[0].hints
+    assert not editor.prepare(astronaut_photo)[0].hints  # her own face wears none
+    small = cv2.resize(photo, (160, 160), interpolation=cv2.INTER_AREA)  # 20 px between the eyes: not asked
+    assert not editor.prepare(small)[0].hints

@@ -164,7 +164,7 @@ def estimate(
     from lsgan.facs import AU_COLUMNS, AU_IDS, AU_NAMES
 
     editor = _editor(model, device, align=not no_align)
-    photos = editor.prepare(images, face=face)
+    photos = editor.prepare(images, face=face, hints=False)
     for photo in photos:
         photo.faces.sort(key=lambda prepared: prepared.number)
     values = editor.estimate_faces(photos)  # [F, 16]

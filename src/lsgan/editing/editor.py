@@ -40,8 +40,8 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis
-from lsgan.editing.glasses import clear_frames
-from lsgan.editing.paint import brightest, detail_view, paint_scale, paint_view
+from lsgan.editing.glasses import HINT_MIN_EYES, clear_frames, looks_like_glasses
+from lsgan.editing.paint import brightest, detail_view, eye_contour, paint_scale, paint_view
 from lsgan.editing.reading import VIEWS, View, exposed, view_crops
 from lsgan.editing.targets import (
     AUInput,
@@ -173,10 +173,12 @@ class PreparedPhoto:
     name: str = "image"
     left: list[LeftFace] = field(default_factory=list)  # faces found but left as they are, and why
     rgba: np.ndarray | None = field(default=None, repr=False)  # H×W×4: an input with alpha before it met white
+    hints: list[str] = field(default_factory=list)  # e.g. a face that seems to wear clear glasses (Editor.prepare)
 
     @property
     def notes(self) -> list[str]:
-        return [face.note for face in self.left]
+        """The faces left as they are, then the hints, one line each."""
+        return [face.note for face in self.left] + self.hints
 
 
 @dataclass
@@ -198,11 +200,12 @@ class EditResult:
     photo_masks: list[np.ndarray] = field(default_factory=list)  # per input, its faces' masks, float H×W×3
     faces: list[FaceReport] = field(default_factory=list)  # per face: which input and face number
     left: list[LeftFace] = field(default_factory=list)  # faces not edited (too small, in profile, cut), and why
+    hints: list[str] = field(default_factory=list)  # e.g. a face that seems to wear clear glasses
 
     @property
     def notes(self) -> list[str]:
-        """The faces left as they are, one line each."""
-        return [face.note for face in self.left]
+        """The faces left as they are, then the hints, one line each."""
+        return [face.note for face in self.left] + self.hints
 
     @property
     def image(self) -> np.ndarray:
@@ -291,14 +294,32 @@ class Editor:
                               np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks)
 
     def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None,
-                glasses: bool = False) -> list[PreparedPhoto]:
+                glasses: bool = False, hints: bool = True) -> list[PreparedPhoto]:
         """Read, check and find the faces of each input (aligned, or resized when ``align`` is off); with
-        ``glasses``, its faces are taken to wear clear glasses (``PreparedFace.glasses``)."""
+        ``glasses``, its faces are taken to wear clear glasses (``PreparedFace.glasses``); without, with ``hints``,
+        a face that seems to wear them is named in ``PreparedPhoto.hints`` (``editing.glasses.looks_like_glasses``)."""
         photos = [self._prepare_one(image, face) for image in _as_list(images)]
         for photo in photos:
             for prepared in photo.faces:
                 prepared.glasses = glasses
+                if hints and not glasses and self._seems_to_wear_glasses(photo, prepared):
+                    asked = "--glasses" if len(photo.faces) == 1 else f"--face {prepared.number} --glasses"
+                    photo.hints.append(f"{photo.name}: face {prepared.number} seems to wear clear glasses: {asked} "
+                                       "(on the web page, Clear glasses) keeps their frame still")
         return photos
+
+    @staticmethod
+    def _seems_to_wear_glasses(photo: PreparedPhoto, face: PreparedFace) -> bool:
+        if face.aligned is None or not has_mesh(face.aligned.landmarks.points):
+            return False
+        points = face.aligned.landmarks.points
+        eyes = np.linalg.norm(*np.diff([eye_contour(points, eye).mean(axis=0) for eye in range(2)], axis=0))
+        if eyes / np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))) < HINT_MIN_EYES:  # photo pixels between the eyes
+            return False
+        scale = paint_scale(face.matrix)
+        if face.detail is None:
+            face.detail = detail_view(photo.photo, face.matrix, face.crop.shape[0], scale)
+        return looks_like_glasses(face.detail, points, scale)
 
     def estimate_faces(self, photos: Sequence[PreparedPhoto]) -> np.ndarray:
         """``[F, 16]`` for the faces of ``photos``, in order: G_exp's median over ``reading_views`` of each face
@@ -340,8 +361,9 @@ class Editor:
                 masks_on_photos.append(_masks_on_photo(photo, pairs))
         reports = [FaceReport(index, face.number, face.aligned.box if face.aligned else None) for index, face in faces]
         left = [face for photo in photos for face in photo.left]
+        hints = list(dict.fromkeys(hint for photo in photos for hint in photo.hints))  # a sequence's photo is one
         return EditResult(images, crop_masks, np.asarray(target_aus), np.asarray(source_aus),
-                          list(to_uint8(edited)), masks_on_photos, reports, left)
+                          list(to_uint8(edited)), masks_on_photos, reports, left, hints)
 
     def close(self) -> None:
         """Free the face detectors (if any were loaded)."""
