@@ -313,8 +313,9 @@ class Editor:
         if face.aligned is None or not has_mesh(face.aligned.landmarks.points):
             return False
         points = face.aligned.landmarks.points
-        eyes = np.linalg.norm(*np.diff([eye_contour(points, eye).mean(axis=0) for eye in range(2)], axis=0))
-        if eyes / np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))) < HINT_MIN_EYES:  # photo pixels between the eyes
+        left, right = (eye_contour(points, eye).mean(axis=0) for eye in range(2))
+        photo_per_crop = 1.0 / np.sqrt(abs(np.linalg.det(face.matrix[:, :2])))
+        if np.linalg.norm(right - left) * photo_per_crop < HINT_MIN_EYES:
             return False
         scale = paint_scale(face.matrix)
         if face.detail is None:

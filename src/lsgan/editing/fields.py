@@ -50,26 +50,6 @@ def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
-def _held_out(photo: np.ndarray, held: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice], crop_size: int
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """(the photo with what ``held`` [P, P] covers inpainted, alpha [h, w] over ``box``: 1 on every pixel taken
-    out, falling to 0 just beyond, to lay the photo's own pixels back with). The photo is inpainted over the box
-    grown by ``TEXTURE_MARGIN``, all that the resampling reads of it."""
-    rows, cols = box
-    height, width = photo.shape[:2]
-    top, left = max(rows.start - TEXTURE_MARGIN, 0), max(cols.start - TEXTURE_MARGIN, 0)
-    around = (slice(top, min(rows.stop + TEXTURE_MARGIN, height)), slice(left, min(cols.stop + TEXTURE_MARGIN, width)))
-    crop_x, crop_y = (values.astype(np.float32) for values in crop_positions(matrix, *around))
-    covered = _on_crop(np.asarray(held, np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
-    covered = cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8))
-    without = photo.copy()
-    without[around] = cv2.inpaint(np.ascontiguousarray(photo[around]), covered, HELD_INPAINT_RADIUS,
-                                  cv2.INPAINT_TELEA)
-    alpha = np.maximum(covered, cv2.GaussianBlur(covered.astype(np.float32), (0, 0), HELD_FEATHER))
-    inner = np.s_[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
-    return without, alpha[inner]
-
-
 def crop_positions(matrix: np.ndarray, rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray]:
     """Where the photo pixels of the box (rows, cols) fall in the crop that ``matrix`` (photo -> crop) makes: x, y
     (float64 [h, w] each)."""
@@ -142,6 +122,26 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
+
+
+def _held_out(photo: np.ndarray, held: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice], crop_size: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(the photo with what ``held`` [P, P] covers inpainted, alpha [h, w] over ``box``: 1 on every pixel taken
+    out, falling to 0 just beyond, to lay the photo's own pixels back with). The photo is inpainted over the box
+    grown by ``TEXTURE_MARGIN``, all that the resampling reads of it."""
+    rows, cols = box
+    height, width = photo.shape[:2]
+    top, left = max(rows.start - TEXTURE_MARGIN, 0), max(cols.start - TEXTURE_MARGIN, 0)
+    around = (slice(top, min(rows.stop + TEXTURE_MARGIN, height)), slice(left, min(cols.stop + TEXTURE_MARGIN, width)))
+    crop_x, crop_y = (values.astype(np.float32) for values in crop_positions(matrix, *around))
+    covered = _on_crop(np.asarray(held, np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
+    covered = cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8))
+    without = photo.copy()
+    without[around] = cv2.inpaint(np.ascontiguousarray(photo[around]), covered, HELD_INPAINT_RADIUS,
+                                  cv2.INPAINT_TELEA)
+    alpha = np.maximum(covered, cv2.GaussianBlur(covered.astype(np.float32), (0, 0), HELD_FEATHER))
+    inner = np.s_[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
+    return without, alpha[inner]
 
 
 def _kept_on_tone(edited: np.ndarray, source: np.ndarray, tone: np.ndarray) -> np.ndarray:
