@@ -10,6 +10,7 @@ from script_support import script_fixture
 from lsgan.data.faces import FaceAligner
 from lsgan.data.images import LUMA, read_image
 from lsgan.editing import Editor
+from lsgan.editing.editor import EditorConfigError
 from lsgan.editing.fields import apply_field
 from lsgan.editing.glasses import clear_frames, dark_lenses, held_by_lenses
 from lsgan.editing.paint import detail_view, eye_contour
@@ -201,3 +202,8 @@ def test_a_face_that_seems_to_wear_clear_glasses_is_named_in_a_hint(in_clear_gla
     assert not editor.prepare(astronaut_photo)[0].hints  # her own face wears none
     small = cv2.resize(photo, (160, 160), interpolation=cv2.INTER_AREA)  # 20 px between the eyes: not asked
     assert not editor.prepare(small)[0].hints
+
+
+def test_glasses_need_the_face_s_landmarks(in_clear_glasses):
+    with pytest.raises(EditorConfigError, match="not with --no-align"):
+        Editor.from_pretrained(align=False).edit(in_clear_glasses[0], emotion="happy", glasses=True)

@@ -148,6 +148,12 @@ def test_the_glasses_choice_keeps_the_chosen_face_s_frame_still(save_png):
     assert np.any(kept != photo, axis=-1).sum() > 2000
 
 
+def test_the_glasses_choice_needs_aligned_faces(page_callbacks, synth_faces, save_png):
+    _, face, aus, _, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
+    with pytest.raises(LsganError, match="not with --no-align"):
+        page_callbacks.edit(face, aus, glasses=True)
+
+
 def test_old_downloads_are_deleted_and_the_folder_goes_with_the_page(tiny_editor, synth_faces, save_png, monkeypatch):
     monkeypatch.setattr(web, "KEPT_DOWNLOADS", 2)
     page = EditPage(tiny_editor, WebConfig())

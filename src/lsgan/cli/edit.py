@@ -106,12 +106,14 @@ def edit(
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
 ) -> None:
     """Edit the expression of a face photo (or of every image in a folder)."""
+    from lsgan.editing.editor import check_glasses
     from lsgan.editing.files import EditJob, edit_file, edit_folder, plan_file_output, plan_folder_output
     from lsgan.editing.targets import TargetRequest, check_region, check_request
     from lsgan.errors import InputImageError
 
     check_request(aus, emotion, intensity, has_like=like is not None)  # fail before loading anything
     check_region(region)
+    check_glasses(glasses, align=not no_align)
     if face is not None and face < 0:
         raise InputImageError(f"--face must be 0 or more (faces are numbered left to right from 0), got {face}")
     if not source.exists():

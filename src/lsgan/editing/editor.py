@@ -79,6 +79,13 @@ def describe_motion(motion: str, creases: bool, upper_face_gain: float = UPPER_F
     return f"motion {motion}{gain}{', creases' if creases else ''}"
 
 
+def check_glasses(glasses: bool, align: bool) -> None:
+    """Clear glasses' frames are found round the eyes of an aligned face's landmarks: ``glasses`` needs ``align``."""
+    if glasses and not align:
+        raise EditorConfigError("--glasses (glasses=True) finds the frame round the face's landmarks: "
+                                "not with --no-align (align=False)")
+
+
 def check_motion(motion: str) -> str:
     """``motion`` if it is one of ``MOTIONS``; ``EditorConfigError`` naming them otherwise."""
     if motion not in MOTIONS:
@@ -298,6 +305,7 @@ class Editor:
         """Read, check and find the faces of each input (aligned, or resized when ``align`` is off); with
         ``glasses``, its faces are taken to wear clear glasses (``PreparedFace.glasses``); without, with ``hints``,
         a face that seems to wear them is named in ``PreparedPhoto.hints`` (``editing.glasses.looks_like_glasses``)."""
+        check_glasses(glasses, self.config.align)
         photos = [self._prepare_one(image, face) for image in _as_list(images)]
         for photo in photos:
             for prepared in photo.faces:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from lsgan.data.images import ImageExtras, read_extras, write_image
-from lsgan.editing.editor import MOTIONS, Editor, PreparedPhoto
+from lsgan.editing.editor import MOTIONS, Editor, PreparedPhoto, check_glasses
 from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
 from lsgan.errors import LsganError
@@ -167,6 +167,7 @@ class EditPage:
         editor's own; ``glasses``: the chosen faces wear clear glasses, ``PreparedFace.glasses``)."""
         if not upload:
             raise LsganError("upload a photo of a face first")
+        check_glasses(glasses, self.editor.config.align)
         kept = self._photo(upload)
         photo = kept.photo
         chosen = photo if face in (EVERY_FACE, None) else PreparedPhoto(
