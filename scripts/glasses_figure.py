@@ -29,25 +29,26 @@ RIM_WIDTH = 0.04  # ... their line's width ...
 BRIDGE_RISE = 0.12  # ... and how far above the eyes' line the bridge runs
 
 
-def with_clear_glasses(photo: np.ndarray, shade: int = 35) -> tuple[np.ndarray, np.ndarray]:
-    """(``photo`` with the thin frame of clear glasses drawn round its largest face's eyes: rectangles round each eye,
-    ``RIM_HALF_SIZE`` and ``RIM_WIDTH``, and a bridge ``BRIDGE_RISE`` above the eyes' line, in grey ``shade``; bool
-    H×W where the frame is)."""
+def with_clear_glasses(photo: np.ndarray, shade: int = 35, width: float = RIM_WIDTH,
+                       half_size: tuple[float, float] = RIM_HALF_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """(``photo`` with the frame of clear glasses drawn round its largest face's eyes: rectangles round each eye,
+    ``half_size`` and ``width`` (inter-ocular distances), and a bridge ``BRIDGE_RISE`` above the eyes' line, in grey
+    ``shade``; bool H×W where the frame is)."""
     with FaceAligner(64) as aligner:
         face = aligner.align(photo)
     to_photo = cv2.invertAffineTransform(face.matrix)
     eyes = [eye_contour(face.landmarks.points, eye).mean(axis=0) @ to_photo[:, :2].T + to_photo[:, 2]
             for eye in range(2)]
     distance = float(np.linalg.norm(eyes[1] - eyes[0]))
-    width = max(2, round(RIM_WIDTH * distance))
+    line = max(2, round(width * distance))
     drawn = np.zeros(photo.shape[:2], np.uint8)
-    half = np.array(RIM_HALF_SIZE) * distance
+    half = np.array(half_size) * distance
     for centre in eyes:
         corners = np.round([centre - half, centre + half]).astype(int)
-        cv2.rectangle(drawn, tuple(corners[0]), tuple(corners[1]), 1, width)
+        cv2.rectangle(drawn, tuple(corners[0]), tuple(corners[1]), 1, line)
     bridge_y = round((eyes[0][1] + eyes[1][1]) / 2 - BRIDGE_RISE * distance)
     left, right = sorted(eyes, key=lambda centre: centre[0])
-    cv2.line(drawn, (round(left[0] + half[0]), bridge_y), (round(right[0] - half[0]), bridge_y), 1, width)
+    cv2.line(drawn, (round(left[0] + half[0]), bridge_y), (round(right[0] - half[0]), bridge_y), 1, line)
     return np.where(drawn[..., None] > 0, np.uint8(shade), photo), drawn > 0
 
 

@@ -312,7 +312,7 @@ class Editor:
                 prepared.glasses = glasses
                 if hints and not glasses and self._seems_to_wear_glasses(photo, prepared):
                     asked = "--glasses" if len(photo.faces) == 1 else f"--face {prepared.number} --glasses"
-                    photo.hints.append(f"{photo.name}: face {prepared.number} seems to wear clear glasses: {asked} "
+                    photo.hints.append(f"{photo.name}: face {prepared.number} seems to wear glasses: {asked} "
                                        "(on the web page, Clear glasses) keeps their frame still")
         return photos
 

@@ -13,10 +13,11 @@ lens: a brow raised over it stretches the skin above the frame rather than drawi
 Clear glasses are not found: their frames are thin lines that brows, lids and wrinkles also draw, and a detector
 tried on the photo sets' 70 faces did not tell them apart reliably (docs/real_photos.md). Told that a face wears
 them (``lsgan edit --glasses``), ``clear_frames`` finds their frame: round each eye, the closed path of strongest
-thin-line response (dark or light, at ``FRAME_SIGMAS``) in polar coordinates, no nearer the eye than
-``RIM_CLEARANCE`` beyond its opening and bending at most ``RIM_BEND`` radius bins per ``RIM_STEP`` degrees (dynamic
-programming over one and a half turns, the last full turn kept), as wide as the line is (where its profile crosses
-halfway to the skin on either side), and the bridge between the two rims. ``editing.fields.apply_field`` takes the
+thin-line response (a dark line, at ``FRAME_SIGMAS``; a light one where no dark one runs round: a white frame) in
+polar coordinates, no nearer the eye than ``RIM_CLEARANCE`` beyond its opening and bending at most ``RIM_BEND``
+radius bins per ``RIM_STEP`` degrees (dynamic programming over one and a half turns, the last full turn kept), as
+wide as the line is (where its profile crosses halfway to the skin on either side), and the bridge between the two
+rims. ``looks_like_glasses`` names a face that seems to wear them (a hint; nothing is held unless asked). ``editing.fields.apply_field`` takes the
 frame out of the photo (inpainted) before the face moves and lays it back after: the lids and brows move behind it.
 """
 
@@ -44,13 +45,15 @@ RIM_RADII = (0.08, 0.8)  # inter-ocular distances from an eye's centre: where it
 RIM_BINS = 96  # ... in this many radius bins
 RIM_STEP = 3  # degrees between the rim's samples round the eye
 RIM_BEND = 2  # radius bins the rim may move between neighbouring samples
+RIM_STEADINESS = 20  # percent: how steadily a line runs round an eye is read at this percentile of its strength
+LIGHT_FRAME_BELOW = 0.005  # a rim is a light line only where no dark one runs round an eye this steadily
 RIM_CLEARANCE = 0.06  # inter-ocular distances: the rim passes at least this far outside the eye's opening
 FRAME_SIGMAS = (0.012, 0.02, 0.035, 0.05)  # inter-ocular distances: lines of thin metal to thick plastic
 FRAME_REACH = 3.0  # sigmas: a line's width is read within this far of its middle
 STEADY_SAMPLES = 5  # a rim's width is the median of this many neighbouring samples' ...
 STEADY_SPREAD = 1.5  # ... and at most this many times its median over the rim (a frame is about as wide all round)
 HINT_BELOW = (45, 135)  # degrees (0: away from the nose, 90: straight down): the lower rim, where no brow is ...
-HINT_STRENGTH = 0.02  # ... a clear frame's line there at least this strong (``line_response``) ...
+HINT_STRENGTH = 0.015  # ... a clear frame's dark line there at least this strong (``line_response``) ...
 HINT_DEPTH = 0.15  # ... and this far (inter-ocular distances) beyond the clearance: a rim, not the lower lid's fold
 HINT_MIN_EYES = 24  # photo pixels between the eyes: smaller faces are not asked (a 25-px face's lines are noise)
 BRIDGE_COLUMNS = 7  # the bridge is looked for in this many columns across the gap between the rims ...
@@ -116,23 +119,23 @@ def _lens(dark: np.ndarray, opening: np.ndarray, reach: np.ndarray) -> np.ndarra
 def clear_frames(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray:
     """bool [P, P]: the frame of the clear glasses over the face of ``view`` (the crop at ``scale`` paint pixels per
     crop pixel, P×P×3 uint8) whose mesh is ``points`` (crop pixels): both rims and the bridge between them."""
-    luma, rims = _rims(view, points, scale)
+    luma, rims, dark = _rims(view, points, scale)
     frame = np.zeros(luma.shape, np.uint8)
     for rim in rims:
         inner, outer = _rim_edges(rim)
         ring = [cv2.fillPoly(np.zeros_like(frame), [np.round(edge).astype(np.int32)], 1) for edge in (inner, outer)]
         frame |= ring[1] & (1 - ring[0])
-    frame |= _bridge(luma, [rim.at(rim.middle) for rim in rims], rims[0].distance)
+    frame |= _bridge(luma, [rim.at(rim.middle) for rim in rims], rims[0].distance, dark)
     return cv2.dilate(frame, np.ones((3, 3), np.uint8)) > 0
 
 
 def looks_like_glasses(view: np.ndarray, points: np.ndarray, scale: int) -> bool:
     """Whether the face of ``view`` (as ``clear_frames`` takes it) seems to wear clear glasses: under each eye the
-    rim found runs at least ``HINT_DEPTH`` beyond the clearance kept round the eye, a line at least ``HINT_STRENGTH``
-    strong along most of it (its 20th percentile over the ``HINT_BELOW`` angles). A hint, not a detector: on the
-    photo sets it named 4 of the 5 faces in clear glasses and none of the 63 others, but the nearest was within a
-    factor of 1.5 (docs/real_photos.md); faces under ``HINT_MIN_EYES`` photo pixels between the eyes are not asked."""
-    _, rims = _rims(view, points, scale)
+    rim found (a dark line: white frames are not looked for) runs at least ``HINT_DEPTH`` beyond the clearance kept
+    round the eye, a line at least ``HINT_STRENGTH`` strong along most of it (its 20th percentile over the
+    ``HINT_BELOW`` angles). A hint, not a detector (docs/real_photos.md); faces under ``HINT_MIN_EYES`` photo pixels
+    between the eyes are not asked."""
+    _, rims, _ = _rims(view, points, scale, light=False)
     for rim in rims:
         below = (rim.angles >= np.deg2rad(HINT_BELOW[0])) & (rim.angles <= np.deg2rad(HINT_BELOW[1]))
         rows = np.flatnonzero(below)
@@ -159,35 +162,51 @@ class _Rim:
     nearest: np.ndarray  # [n] the first radius bin the rim may take (beyond the opening and its clearance)
     middle: np.ndarray  # [n] the rim's radius bin at each angle (``closed_path``)
 
+    @property
+    def steadiness(self) -> float:
+        """The ``RIM_STEADINESS``-th percentile of the line's strength along the rim: high only where a line runs
+        all the way round."""
+        return float(np.percentile(self.response[np.arange(len(self.angles)), self.middle], RIM_STEADINESS))
+
     def at(self, bins: np.ndarray) -> np.ndarray:
         """[n, 2] view points at (fractional) radius ``bins`` [n] along each direction."""
         return self.centre + self.directions * np.interp(bins, np.arange(RIM_BINS), self.radii)[:, None]
 
 
-def _rims(view: np.ndarray, points: np.ndarray, scale: int) -> tuple[np.ndarray, list[_Rim]]:
-    """(luma [P, P] in [0, 1], the rim search round each eye) of ``view`` whose mesh is ``points`` (crop pixels)."""
+def _rims(view: np.ndarray, points: np.ndarray, scale: int, light: bool = True
+          ) -> tuple[np.ndarray, list[_Rim], bool]:
+    """(luma [P, P] in [0, 1], the rim search round each eye, whether the rims are dark lines) of ``view`` whose
+    mesh is ``points`` (crop pixels): dark lines (black, brown, metal frames), unless no dark line runs round both
+    eyes (``steadiness`` under ``LIGHT_FRAME_BELOW``) and a light one runs more steadily (a white frame). Not both
+    at once: through a lens, the skin between the dark eye and a thick dark frame is a light line, and steadier.
+    Without ``light``, dark lines only."""
     luma = view.astype(np.float32) @ LUMA / 255.0
     on_view = points * scale + (scale - 1) / 2
     openings = [eye_contour(on_view, eye) for eye in range(2)]
     centres = [opening.mean(axis=0) for opening in openings]
     distance = float(np.linalg.norm(centres[1] - centres[0]))
-    rims = []
-    for opening, centre in zip(openings, centres):
-        outward = 1.0 if centre[0] > on_view[:, 0].mean() else -1.0  # angles run from the nose outwards
-        rims.append(_search_rim(luma, opening, centre, outward, distance))
-    return luma, rims
+    outwards = [1.0 if centre[0] > on_view[:, 0].mean() else -1.0 for centre in centres]  # from the nose outwards
+    searches = {dark: [_search_rim(luma, opening, centre, outward, distance, dark)
+                       for opening, centre, outward in zip(openings, centres, outwards)]
+                for dark in ((True, False) if light else (True,))}
+    if not light:
+        return luma, searches[True], True
+    steadiness = {polarity: min(rim.steadiness for rim in rims) for polarity, rims in searches.items()}
+    dark = steadiness[True] >= LIGHT_FRAME_BELOW or steadiness[True] >= steadiness[False]
+    return luma, searches[dark], dark
 
 
-def _search_rim(luma: np.ndarray, opening: np.ndarray, centre: np.ndarray, outward: float, distance: float) -> _Rim:
-    """The rim round one eye (its ``opening`` [16, 2] and ``centre``, paint pixels), one sample every ``RIM_STEP``
-    degrees."""
+def _search_rim(luma: np.ndarray, opening: np.ndarray, centre: np.ndarray, outward: float, distance: float,
+                dark: bool = True) -> _Rim:
+    """The rim round one eye (its ``opening`` [16, 2] and ``centre``, paint pixels), a ``dark`` line or a light
+    one, one sample every ``RIM_STEP`` degrees."""
     angles = np.deg2rad(np.arange(0, 360, RIM_STEP))
     radii = np.linspace(*RIM_RADII, RIM_BINS) * distance
     directions = np.stack([outward * np.cos(angles), np.sin(angles)], axis=1)  # [n, 2]
     grid = (centre + directions[:, None, :] * radii[None, :, None]).astype(np.float32)  # [n, M, 2]
     polar = cv2.remap(luma, np.ascontiguousarray(grid[..., 0]), np.ascontiguousarray(grid[..., 1]),
                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)  # [n, M]
-    response, sigma = line_response(polar, radii[1] - radii[0], np.array(FRAME_SIGMAS) * distance)
+    response, sigma = line_response(polar, radii[1] - radii[0], np.array(FRAME_SIGMAS) * distance, dark)
     relative = (opening - centre) * [outward, 1.0]
     order = np.argsort(np.arctan2(relative[:, 1], relative[:, 0]))
     reach = np.interp(np.where(angles > np.pi, angles - 2 * np.pi, angles),
@@ -207,17 +226,20 @@ def _rim_edges(rim: _Rim) -> tuple[np.ndarray, np.ndarray]:
     return rim.at(np.maximum(rim.middle + inner, rim.nearest - 1)), rim.at(rim.middle + outer)
 
 
-def line_response(profiles: np.ndarray, step: float, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def line_response(profiles: np.ndarray, step: float, sigmas: np.ndarray, dark: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """(strength, sigma) [n, M] each: how strongly each of ``profiles`` [n, M] (samples ``step`` apart) shows a
-    thin line (dark or light) across it at each sample, at the best of ``sigmas`` (the same units as ``step``): the
-    scale-normalised second derivative less the first (an edge between two levels is no line)."""
+    thin line across it at each sample (a ``dark`` one, darker than either side; else a light one), at the best of
+    ``sigmas`` (the same units as ``step``): the scale-normalised second derivative less the first (an edge between
+    two levels is no line)."""
     best = np.zeros_like(profiles)
     chosen = np.full_like(profiles, sigmas[0])
+    sign = 1.0 if dark else -1.0
     for sigma in sigmas:
         smooth = cv2.GaussianBlur(profiles, (0, 0), sigmaX=sigma / step, sigmaY=0.6)
         slope = np.gradient(smooth, axis=1) / step
         curvature = np.gradient(slope, axis=1) / step
-        strength = sigma * sigma * np.abs(curvature) - sigma * np.abs(slope)
+        strength = sigma * sigma * np.maximum(sign * curvature, 0.0) - sigma * np.abs(slope)
         better = strength > best
         best[better], chosen[better] = strength[better], sigma
     return best, chosen
@@ -281,7 +303,7 @@ def _steady(offsets: np.ndarray) -> np.ndarray:
     return np.sign(local) * np.minimum(np.abs(local), STEADY_SPREAD * max(typical, 1.0))
 
 
-def _bridge(luma: np.ndarray, rims: list[np.ndarray], distance: float) -> np.ndarray:
+def _bridge(luma: np.ndarray, rims: list[np.ndarray], distance: float, dark: bool) -> np.ndarray:
     """uint8 [P, P]: the bridge between the rims (their middles [n, 2], paint pixels): the height between the eyes
     where a level line is strongest (the median over ``BRIDGE_COLUMNS`` columns across the gap), drawn from rim to
     rim as wide as it is."""
@@ -294,7 +316,7 @@ def _bridge(luma: np.ndarray, rims: list[np.ndarray], distance: float) -> np.nda
     xs = np.linspace(x0 + inset, x1 - inset, BRIDGE_COLUMNS, dtype=np.float32)
     columns = cv2.remap(luma, np.tile(xs, (len(ys), 1)), np.tile(ys[:, None], (1, len(xs))), cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REFLECT).T  # [C, h]: each a column across the gap, top down
-    response, sigma = line_response(np.ascontiguousarray(columns), 1.0, np.array(FRAME_SIGMAS) * distance)
+    response, sigma = line_response(np.ascontiguousarray(columns), 1.0, np.array(FRAME_SIGMAS) * distance, dark)
     row = int(np.argmax(np.median(response, axis=0)))
     height, width = ys[row], float(np.median(sigma[:, row])) * BAR_WIDTH
     ends = [rim[np.argmin(np.abs(rim[:, 1] - height) + np.abs(rim[:, 0] - x))] for rim, x in ((left, x0), (right, x1))]
