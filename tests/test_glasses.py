@@ -5,13 +5,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from scipy.ndimage import binary_fill_holes
 from script_support import script_fixture
 
 from lsgan.data.faces import FaceAligner
 from lsgan.data.images import LUMA, read_image
 from lsgan.editing import Editor
 from lsgan.editing.editor import EditorConfigError
-from lsgan.editing.fields import apply_field
+from lsgan.editing.fields import HELD, HELD_INSIDE, apply_field
 from lsgan.editing.glasses import clear_frames, dark_lenses, held_by_lenses
 from lsgan.editing.paint import detail_view, eye_contour
 
@@ -127,14 +128,45 @@ def test_clear_frames_follow_the_drawn_frame(figure, astronaut_photo, shade, wid
     """Thin and thick dark frames, and a white one (a light line: looked for where no dark one runs round)."""
     photo, drawn = figure.with_clear_glasses(astronaut_photo, shade, width, half_size)
     face = aligned(photo)
-    found = clear_frames(detail_view(photo, face.matrix, SIZE, SCALE), face.landmarks.points, SCALE)
-    to_view = np.column_stack([face.matrix[:, :2] * SCALE, face.matrix[:, 2] * SCALE + (SCALE - 1) / 2])
-    frame = cv2.warpAffine(drawn.astype(np.float32), to_view, found.shape[::-1]) > 0.3  # [P, P]
+    labels = clear_frames(detail_view(photo, face.matrix, SIZE, SCALE), face.landmarks.points, SCALE)
+    found = labels == HELD
+    frame = cv2.warpAffine(drawn.astype(np.float32), to_view(face), found.shape[::-1]) > 0.3  # [P, P]
     assert found[frame].mean() > 0.95  # nearly all of the frame ...
     assert found.sum() < 1.6 * frame.sum()  # ... and not much besides: as wide as it is
-    for eye in range(2):  # nor the eyes
+    for eye in range(2):  # nor the eyes: they are inside the lenses
         x, y = np.round((eye_contour(face.landmarks.points, eye).mean(axis=0) + 0.5) * SCALE - 0.5).astype(int)
-        assert not found[y - 2:y + 3, x - 2:x + 3].any()
+        assert (labels[y - 2:y + 3, x - 2:x + 3] == HELD_INSIDE).all()
+
+
+def to_view(face) -> np.ndarray:
+    """The photo -> paint view matrix of an aligned face (``paint.detail_view``'s, at ``SCALE``)."""
+    return np.column_stack([face.matrix[:, :2] * SCALE, face.matrix[:, 2] * SCALE + (SCALE - 1) / 2])
+
+
+def test_the_frame_s_place_is_filled_from_round_it_not_from_dark_lenses(figure, astronaut_photo):
+    """A dark frame round dark lenses, the face raised behind it by more than the frame is wide: what shows above the
+    top rims (the frame's place, inpainted, carried up) is filled from round the frame; taking the lenses for skin
+    fills it darker."""
+    photo, drawn = figure.with_clear_glasses(astronaut_photo, 20, 0.08, (0.42, 0.3))
+    lenses = binary_fill_holes(drawn) & ~drawn
+    photo = np.where(lenses[..., None], (photo * 0.3).astype(np.uint8), photo)
+    face = aligned(photo)
+    side = SIZE * SCALE
+    on_view = [cv2.warpAffine(mask.astype(np.float32), to_view(face), (side, side)) > 0.5 for mask in (drawn, lenses)]
+    labels = np.where(on_view[0], HELD, np.where(on_view[1], HELD_INSIDE, 0)).astype(np.uint8)
+    mask = np.ones(photo.shape[:2], np.float32)
+    colour = np.zeros((3, SIZE, SIZE), np.float32)
+    raise_ = np.zeros((2, SIZE, SIZE), np.float32)
+    raise_[1] = 3.0 / (SIZE / 2)  # 3 crop pixels: more than the frame is wide
+    lift = round(3.0 / np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))  # photo pixels
+    top_rims = drawn.copy()
+    top_rims[np.nonzero(lenses)[0].min():] = False
+    above = np.roll(top_rims, -lift, axis=0) & ~(cv2.dilate(drawn.astype(np.uint8), np.ones((3, 3))) > 0)
+    luma = {}
+    for name, held in (("lenses apart", labels), ("lenses as skin", np.where(labels == HELD, HELD, 0))):
+        moved = apply_field(photo, face.matrix, raise_, colour, mask, held=held.astype(np.uint8))
+        luma[name] = float((moved[above].astype(np.float32) @ LUMA).mean())
+    assert luma["lenses apart"] > luma["lenses as skin"] + 20
 
 
 def test_a_held_frame_stays_to_the_pixel_and_the_face_moves_behind_it(in_clear_glasses):

@@ -102,7 +102,7 @@ class FaceField:
     paint: np.ndarray | None = None  # [4, P, P] the inside of an opening mouth (mesh motion)
     moved_points: np.ndarray | None = None  # [478, 2] crop pixels: where the mesh motion takes the face
     shade: np.ndarray | None = None  # [P, P] multiplier: the light of the folds the expression makes (creases)
-    held: np.ndarray | None = None  # bool [P, P]: what stays as the photo has it (clear glasses' frames)
+    held: np.ndarray | None = None  # uint8 [P, P] labels: what stays as the photo has it (clear glasses' frames)
 
 
 MOST_BEYOND_BORDER = 0.5  # more of an eye's or the mouth's mesh points beyond the photo than this: left as it is
@@ -141,7 +141,7 @@ class PreparedFace:
     blend_mask: np.ndarray | None = field(default=None, repr=False)  # the photo-size face mask, made once (_apply)
     detail: np.ndarray | None = field(default=None, repr=False)  # the photo at the paint's resolution (_face_field)
     glasses: bool = False  # wears clear glasses: their frames stay still (editing.glasses.clear_frames)
-    frames: np.ndarray | None = field(default=None, repr=False)  # bool [P, P]: those frames, found once
+    frames: np.ndarray | None = field(default=None, repr=False)  # uint8 [P, P]: those frames, found once
 
     @property
     def area(self) -> float:
@@ -470,7 +470,8 @@ class Editor:
 
     @staticmethod
     def _frames(face: PreparedFace, scale: int) -> np.ndarray:
-        """bool [P, P]: the frame of the clear glasses ``face`` wears, found once (sequences: every frame)."""
+        """uint8 [P, P]: the frame of the clear glasses ``face`` wears and its lenses (``clear_frames``' labels),
+        found once (sequences: every frame)."""
         if face.frames is None:
             face.frames = clear_frames(paint_view(face.crop, scale, face.detail), face.aligned.landmarks.points, scale)
         return face.frames

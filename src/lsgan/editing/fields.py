@@ -36,6 +36,8 @@ TEXTURE_MARGIN = int(4 * TEXTURE_SIGMA) + 4
 # photo pixels across the face's crop: no texture is given back to a face this small (its eyes and lips are a few
 # pixels wide: what resampling smooths there is their edges, not the skin's grain), all of it from the second on
 TEXTURE_FACE_SIDES = (64, 128)
+HELD, HELD_INSIDE = 1, 2  # ``apply_field``'s ``held`` labels: kept as the photo has it; inside that (moves with the
+# face, but is not what fills the place of what is kept)
 HELD_EDGE = 0.05  # where ``held`` read at a photo pixel is over this, the pixel is taken out and laid back ...
 HELD_INPAINT_RADIUS = 3  # ... (photo pixels: the neighbourhood OpenCV's inpainting fills it from) ...
 HELD_FEATHER = 0.7  # ... with a soft rim beyond it this wide (Gaussian sigma, photo pixels)
@@ -93,9 +95,10 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     expression's folds take (1: unchanged). On a black-and-white or toned photo, what the edit changed takes the
     photo's tone, and on a faded one the paint its levels (``editing.tone``). ``flow`` may be finer than the crop
     too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s. ``held`` [P, P]
-    (bool, over the crop at any resolution): what stays where the photo has it, over everything (clear glasses'
-    frames, ``editing.glasses.clear_frames``): inpainted out of the photo before it is resampled, so that the face
-    moves behind it, and laid back over the edit (``_held_out``)."""
+    (labels, over the crop at any resolution): what stays where the photo has it, over everything (``HELD``: clear
+    glasses' frames, ``editing.glasses.clear_frames``): inpainted out of the photo before it is resampled, from round
+    it but not from what is ``HELD_INSIDE`` it (the lenses), so that the face moves behind it, and laid back over the
+    edit (``_held_out``)."""
     out = photo.copy() if into is None else into
     bounds = face_bounds(mask)
     if bounds is None:
@@ -126,19 +129,22 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
 
 def _held_out(photo: np.ndarray, held: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice], crop_size: int
               ) -> tuple[np.ndarray, np.ndarray]:
-    """(the photo with what ``held`` [P, P] covers inpainted, alpha [h, w] over ``box``: 1 on every pixel taken
-    out, falling to 0 just beyond, to lay the photo's own pixels back with). The photo is inpainted over the box
-    grown by ``TEXTURE_MARGIN``, all that the resampling reads of it."""
+    """(the photo with what ``held`` [P, P] labels ``HELD`` inpainted from round it, not from what it labels
+    ``HELD_INSIDE``; alpha [h, w] over ``box``: 1 on every pixel taken out, falling to 0 just beyond, to lay the
+    photo's own pixels back with). The photo is inpainted over the box grown by ``TEXTURE_MARGIN``, all that the
+    resampling reads of it."""
     rows, cols = box
     height, width = photo.shape[:2]
     top, left = max(rows.start - TEXTURE_MARGIN, 0), max(cols.start - TEXTURE_MARGIN, 0)
     around = (slice(top, min(rows.stop + TEXTURE_MARGIN, height)), slice(left, min(cols.stop + TEXTURE_MARGIN, width)))
     crop_x, crop_y = (values.astype(np.float32) for values in crop_positions(matrix, *around))
-    covered = _on_crop(np.asarray(held, np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
+    covered = _on_crop((held == HELD).astype(np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
     covered = cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8))
+    inside = (_on_crop((held == HELD_INSIDE).astype(np.float32), crop_x, crop_y, crop_size) > 0.5) & (covered == 0)
+    filled = cv2.inpaint(np.ascontiguousarray(photo[around]), covered | inside.astype(np.uint8), HELD_INPAINT_RADIUS,
+                         cv2.INPAINT_TELEA)
     without = photo.copy()
-    without[around] = cv2.inpaint(np.ascontiguousarray(photo[around]), covered, HELD_INPAINT_RADIUS,
-                                  cv2.INPAINT_TELEA)
+    without[around] = np.where(covered[..., None] > 0, filled, photo[around])
     alpha = np.maximum(covered, cv2.GaussianBlur(covered.astype(np.float32), (0, 0), HELD_FEATHER))
     inner = np.s_[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
     return without, alpha[inner]

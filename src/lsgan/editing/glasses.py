@@ -17,8 +17,9 @@ thin-line response (a dark line, at ``FRAME_SIGMAS``; a light one where no dark 
 polar coordinates, no nearer the eye than ``RIM_CLEARANCE`` beyond its opening and bending at most ``RIM_BEND``
 radius bins per ``RIM_STEP`` degrees (dynamic programming over one and a half turns, the last full turn kept), as
 wide as the line is (where its profile crosses halfway to the skin on either side), and the bridge between the two
-rims. ``looks_like_glasses`` names a face that seems to wear them (a hint; nothing is held unless asked). ``editing.fields.apply_field`` takes the
-frame out of the photo (inpainted) before the face moves and lays it back after: the lids and brows move behind it.
+rims. ``editing.fields.apply_field`` takes the frame out of the photo (inpainted from round it, not from the
+lenses) before the face moves and lays it back after: the lids and brows move behind it. ``looks_like_glasses``
+names a face that seems to wear them (a hint; nothing is held unless asked).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from scipy.ndimage import binary_fill_holes, distance_transform_edt
 
 from lsgan.data.faces import FaceTemplate
 from lsgan.data.images import LUMA
+from lsgan.editing.fields import HELD, HELD_INSIDE
 from lsgan.editing.paint import eye_contour, hull_luma, polygon_coverage
 
 DARK_LENS = 0.2  # an eye whose brightest quarter is darker than this times the face's median shows no white
@@ -117,16 +119,21 @@ def _lens(dark: np.ndarray, opening: np.ndarray, reach: np.ndarray) -> np.ndarra
 
 
 def clear_frames(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray:
-    """bool [P, P]: the frame of the clear glasses over the face of ``view`` (the crop at ``scale`` paint pixels per
-    crop pixel, P×P×3 uint8) whose mesh is ``points`` (crop pixels): both rims and the bridge between them."""
+    """uint8 [P, P]: the frame of the clear glasses over the face of ``view`` (the crop at ``scale`` paint pixels per
+    crop pixel, P×P×3 uint8) whose mesh is ``points`` (crop pixels), both rims and the bridge between them, labelled
+    ``fields.HELD``, and the lenses inside the rims ``fields.HELD_INSIDE`` (they move with the face, but do not fill
+    the frame's place: a dark lens would fill it dark where a raised brow uncovers it); 0 elsewhere."""
     luma, rims, dark = _rims(view, points, scale)
     frame = np.zeros(luma.shape, np.uint8)
+    lenses = np.zeros_like(frame)
     for rim in rims:
-        inner, outer = _rim_edges(rim)
-        ring = [cv2.fillPoly(np.zeros_like(frame), [np.round(edge).astype(np.int32)], 1) for edge in (inner, outer)]
-        frame |= ring[1] & (1 - ring[0])
+        inner, outer = (np.round(edge).astype(np.int32) for edge in _rim_edges(rim))
+        inside = cv2.fillPoly(np.zeros_like(frame), [inner], 1)
+        frame |= cv2.fillPoly(np.zeros_like(frame), [outer], 1) & (1 - inside)
+        lenses |= inside
     frame |= _bridge(luma, [rim.at(rim.middle) for rim in rims], rims[0].distance, dark)
-    return cv2.dilate(frame, np.ones((3, 3), np.uint8)) > 0
+    frame = cv2.dilate(frame, np.ones((3, 3), np.uint8))
+    return np.where(frame > 0, HELD, np.where(lenses > 0, HELD_INSIDE, 0)).astype(np.uint8)
 
 
 def looks_like_glasses(view: np.ndarray, points: np.ndarray, scale: int) -> bool:
