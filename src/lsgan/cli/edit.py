@@ -91,7 +91,7 @@ def edit(
                                               "the source to it, 1.5 times: G_exp reads photos low).")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
-    glasses: Annotated[bool, typer.Option("--glasses", help="The face wears clear glasses: keep their frames still while the lids and brows move behind them (only for faces that wear them: with several faces, pick one with --face). Dark glasses are found without it.")] = False,
+    glasses: Annotated[bool, typer.Option("--glasses", help="The face wears glasses: keep their frame still while the lids and brows move behind it (only for faces that wear them: with several faces, pick one with --face; a face that seems to wear them is named in a note). Lenses dark enough to hide the eyes are kept without it.")] = False,
     steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output image (.png, .jpg, .webp), or a folder (an existing one, or ending in /); a folder for a folder source.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow the output to replace an input file.")] = False,
