@@ -139,14 +139,14 @@ def clear_frames(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray
 def looks_like_glasses(view: np.ndarray, points: np.ndarray, scale: int) -> bool:
     """Whether the face of ``view`` (as ``clear_frames`` takes it) seems to wear clear glasses: under each eye the
     rim found (a dark line: white frames are not looked for) runs at least ``HINT_DEPTH`` beyond the clearance kept
-    round the eye, a line at least ``HINT_STRENGTH`` strong along most of it (its 20th percentile over the
-    ``HINT_BELOW`` angles). A hint, not a detector (docs/real_photos.md); faces under ``HINT_MIN_EYES`` photo pixels
+    round the eye, a line at least ``HINT_STRENGTH`` strong along most of it (its ``RIM_STEADINESS``-th percentile
+    over the ``HINT_BELOW`` angles). A hint, not a detector (docs/real_photos.md); faces under ``HINT_MIN_EYES`` photo pixels
     between the eyes are not asked."""
-    _, rims, _ = _rims(view, points, scale, light=False)
+    _, rims, _ = _rims(view, points, scale, allow_light=False)
     for rim in rims:
         below = (rim.angles >= np.deg2rad(HINT_BELOW[0])) & (rim.angles <= np.deg2rad(HINT_BELOW[1]))
         rows = np.flatnonzero(below)
-        strength = np.percentile(rim.response[rows, rim.middle[rows]], 20)
+        strength = np.percentile(rim.response[rows, rim.middle[rows]], RIM_STEADINESS)
         nearest = np.minimum(rim.nearest[rows], RIM_BINS - 1)
         depth = np.mean(rim.radii[rim.middle[rows]] - rim.radii[nearest]) / rim.distance
         if strength < HINT_STRENGTH or depth < HINT_DEPTH:
@@ -180,13 +180,13 @@ class _Rim:
         return self.centre + self.directions * np.interp(bins, np.arange(RIM_BINS), self.radii)[:, None]
 
 
-def _rims(view: np.ndarray, points: np.ndarray, scale: int, light: bool = True
+def _rims(view: np.ndarray, points: np.ndarray, scale: int, allow_light: bool = True
           ) -> tuple[np.ndarray, list[_Rim], bool]:
     """(luma [P, P] in [0, 1], the rim search round each eye, whether the rims are dark lines) of ``view`` whose
     mesh is ``points`` (crop pixels): dark lines (black, brown, metal frames), unless no dark line runs round both
     eyes (``steadiness`` under ``LIGHT_FRAME_BELOW``) and a light one runs more steadily (a white frame). Not both
     at once: through a lens, the skin between the dark eye and a thick dark frame is a light line, and steadier.
-    Without ``light``, dark lines only."""
+    Without ``allow_light``, dark lines only."""
     luma = view.astype(np.float32) @ LUMA / 255.0
     on_view = points * scale + (scale - 1) / 2
     openings = [eye_contour(on_view, eye) for eye in range(2)]
@@ -195,8 +195,8 @@ def _rims(view: np.ndarray, points: np.ndarray, scale: int, light: bool = True
     outwards = [1.0 if centre[0] > on_view[:, 0].mean() else -1.0 for centre in centres]  # from the nose outwards
     searches = {dark: [_search_rim(luma, opening, centre, outward, distance, dark)
                        for opening, centre, outward in zip(openings, centres, outwards)]
-                for dark in ((True, False) if light else (True,))}
-    if not light:
+                for dark in ((True, False) if allow_light else (True,))}
+    if not allow_light:
         return luma, searches[True], True
     steadiness = {polarity: min(rim.steadiness for rim in rims) for polarity, rims in searches.items()}
     dark = steadiness[True] >= LIGHT_FRAME_BELOW or steadiness[True] >= steadiness[False]
