@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from real_photo_figure import face_window, labelled
 
-from lsgan.data.faces import FaceAligner
+from lsgan.data.faces import FaceAligner, affine_points
 from lsgan.data.images import read_image, write_image
 from lsgan.editing import Editor
 from lsgan.editing.paint import eye_contour
@@ -34,12 +34,7 @@ def with_clear_glasses(photo: np.ndarray, shade: int = 35, width: float = RIM_WI
     """(``photo`` with the frame of clear glasses drawn round its largest face's eyes: rectangles round each eye,
     ``half_size`` and ``width`` (inter-ocular distances), and a bridge ``BRIDGE_RISE`` above the eyes' line, in grey
     ``shade``; bool H×W where the frame is)."""
-    with FaceAligner(64) as aligner:
-        face = aligner.align(photo)
-    to_photo = cv2.invertAffineTransform(face.matrix)
-    eyes = [eye_contour(face.landmarks.points, eye).mean(axis=0) @ to_photo[:, :2].T + to_photo[:, 2]
-            for eye in range(2)]
-    distance = float(np.linalg.norm(eyes[1] - eyes[0]))
+    eyes, distance = eyes_on_photo(photo)
     line = max(2, round(width * distance))
     drawn = np.zeros(photo.shape[:2], np.uint8)
     half = np.array(half_size) * distance
@@ -50,6 +45,15 @@ def with_clear_glasses(photo: np.ndarray, shade: int = 35, width: float = RIM_WI
     left, right = sorted(eyes, key=lambda centre: centre[0])
     cv2.line(drawn, (round(left[0] + half[0]), bridge_y), (round(right[0] - half[0]), bridge_y), 1, line)
     return np.where(drawn[..., None] > 0, np.uint8(shade), photo), drawn > 0
+
+
+def eyes_on_photo(photo: np.ndarray) -> tuple[np.ndarray, float]:
+    """The eye centres [2, 2] of ``photo``'s largest face in the photo's pixels, and the distance between them."""
+    with FaceAligner(64) as aligner:
+        face = aligner.align(photo)
+    centres = np.stack([eye_contour(face.landmarks.points, eye).mean(axis=0) for eye in range(2)])
+    eyes = affine_points(centres, cv2.invertAffineTransform(face.matrix))
+    return eyes, float(np.linalg.norm(eyes[1] - eyes[0]))
 
 
 def row(editor: Editor, photo: np.ndarray, face: int | None, cell: int, frame: np.ndarray | None = None

@@ -14,7 +14,7 @@ from lsgan.editing import Editor
 from lsgan.editing.editor import EditorConfigError
 from lsgan.editing.fields import HELD, HELD_INSIDE, apply_field
 from lsgan.editing.glasses import clear_frames, dark_lenses, held_by_lenses
-from lsgan.editing.paint import detail_view, eye_contour
+from lsgan.editing.paint import detail_view, eye_contour, view_matrix
 
 SIZE, SCALE = 64, 4
 
@@ -28,14 +28,13 @@ def view_of(crop: np.ndarray) -> np.ndarray:
     return cv2.resize(crop, (SIZE * SCALE,) * 2, interpolation=cv2.INTER_CUBIC)
 
 
-def with_sunglasses(photo: np.ndarray, shade: int = 18) -> tuple[np.ndarray, np.ndarray]:
+figure = script_fixture("glasses_figure")
+
+
+def with_sunglasses(figure, photo: np.ndarray, shade: int = 18) -> tuple[np.ndarray, np.ndarray]:
     """(``photo`` with two dark lenses, ellipses 0.55 × 0.36 inter-ocular distances, and a bridge drawn over its
-    face's eyes; bool H×W where they are)."""
-    face = aligned(photo)
-    to_photo = cv2.invertAffineTransform(face.matrix)
-    eyes = [eye_contour(face.landmarks.points, eye).mean(axis=0) @ to_photo[:, :2].T + to_photo[:, 2]
-            for eye in range(2)]
-    distance = float(np.linalg.norm(eyes[1] - eyes[0]))
+    face's eyes (found by the ``figure`` script's ``eyes_on_photo``); bool H×W where they are)."""
+    eyes, distance = figure.eyes_on_photo(photo)
     drawn = np.zeros(photo.shape[:2], np.uint8)
     for centre in eyes:
         axes = (round(0.55 * distance / 2), round(0.36 * distance / 2))
@@ -53,8 +52,8 @@ def astronaut_photo() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def in_sunglasses(astronaut_photo) -> tuple[np.ndarray, np.ndarray]:
-    return with_sunglasses(astronaut_photo)
+def in_sunglasses(figure, astronaut_photo) -> tuple[np.ndarray, np.ndarray]:
+    return with_sunglasses(figure, astronaut_photo)
 
 
 def test_dark_lenses_are_found_over_both_eyes_and_nowhere_else(astronaut_photo, in_sunglasses):
@@ -113,9 +112,6 @@ def test_an_edit_moves_the_face_and_leaves_dark_glasses_as_they_are(in_sunglasse
     assert changed.sum() > 2000
 
 
-figure = script_fixture("glasses_figure")
-
-
 @pytest.fixture(scope="module")
 def in_clear_glasses(figure, astronaut_photo) -> tuple[np.ndarray, np.ndarray]:
     """The astronaut with the thin frame of clear glasses drawn round her eyes, and where the frame is."""
@@ -140,7 +136,7 @@ def test_clear_frames_follow_the_drawn_frame(figure, astronaut_photo, shade, wid
 
 def to_view(face) -> np.ndarray:
     """The photo -> paint view matrix of an aligned face (``paint.detail_view``'s, at ``SCALE``)."""
-    return np.column_stack([face.matrix[:, :2] * SCALE, face.matrix[:, 2] * SCALE + (SCALE - 1) / 2])
+    return view_matrix(face.matrix, SCALE)
 
 
 def test_the_frame_s_place_is_filled_from_round_it_not_from_dark_lenses(figure, astronaut_photo):

@@ -626,8 +626,7 @@ class FaceAligner:
     @staticmethod
     def _photo_radius(aligned: AlignedFace, feather: float) -> float:
         """``feather`` × the crop's side, in photo pixels."""
-        crop_per_photo = float(np.sqrt(abs(np.linalg.det(aligned.matrix[:, :2]))))
-        return feather * aligned.crop.shape[0] / crop_per_photo
+        return feather * aligned.crop.shape[0] / crop_per_photo(aligned.matrix)
 
     @staticmethod
     def _photo_points(aligned: AlignedFace, points: np.ndarray | None = None) -> np.ndarray:
@@ -667,6 +666,11 @@ def crop_to_photo(array: np.ndarray, aligned: AlignedFace, photo_shape: tuple[in
                           borderMode=border, borderValue=0)
 
 
+def crop_per_photo(matrix: np.ndarray) -> float:
+    """Crop pixels per photo pixel of a similarity ``matrix`` (2×3, photo -> crop): its scale."""
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+
+
 def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``points`` [N, 2] under a 2×3 affine ``matrix``."""
     return points @ matrix[:, :2].T + matrix[:, 2]
@@ -695,7 +699,7 @@ def warp_affine(photo: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 def reduced_for_warp(photo: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``photo`` shrunk with area averaging to the scale of ``matrix`` (2×3) where that is under 0.75, and the
     matrix that warps the shrunk photo as ``matrix`` warps ``photo``; both unchanged otherwise."""
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    scale = crop_per_photo(matrix)
     if scale >= 0.75:
         return photo, matrix
     height, width = photo.shape[:2]

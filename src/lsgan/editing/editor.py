@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from lsgan.data.faces import AlignedFace, FaceAligner, crop_to_photo, landmark_region_masks
+from lsgan.data.faces import AlignedFace, FaceAligner, crop_per_photo, crop_to_photo, landmark_region_masks
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.images import (
     DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image_and_alpha, resize_image, to_tensor, to_uint8,
@@ -322,8 +322,7 @@ class Editor:
             return False
         points = face.aligned.landmarks.points
         left, right = (eye_contour(points, eye).mean(axis=0) for eye in range(2))
-        photo_per_crop = 1.0 / np.sqrt(abs(np.linalg.det(face.matrix[:, :2])))
-        if np.linalg.norm(right - left) * photo_per_crop < HINT_MIN_EYES:
+        if np.linalg.norm(right - left) / crop_per_photo(face.matrix) < HINT_MIN_EYES:  # photo pixels
             return False
         scale = paint_scale(face.matrix)
         if face.detail is None:

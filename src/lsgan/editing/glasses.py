@@ -140,8 +140,8 @@ def looks_like_glasses(view: np.ndarray, points: np.ndarray, scale: int) -> bool
     """Whether the face of ``view`` (as ``clear_frames`` takes it) seems to wear clear glasses: under each eye the
     rim found (a dark line: white frames are not looked for) runs at least ``HINT_DEPTH`` beyond the clearance kept
     round the eye, a line at least ``HINT_STRENGTH`` strong along most of it (its ``RIM_STEADINESS``-th percentile
-    over the ``HINT_BELOW`` angles). A hint, not a detector (docs/real_photos.md); faces under ``HINT_MIN_EYES`` photo pixels
-    between the eyes are not asked."""
+    over the ``HINT_BELOW`` angles). A hint, not a detector (docs/real_photos.md); faces under ``HINT_MIN_EYES``
+    photo pixels between the eyes are not asked."""
     _, rims, _ = _rims(view, points, scale, allow_light=False)
     for rim in rims:
         below = (rim.angles >= np.deg2rad(HINT_BELOW[0])) & (rim.angles <= np.deg2rad(HINT_BELOW[1]))
@@ -193,14 +193,19 @@ def _rims(view: np.ndarray, points: np.ndarray, scale: int, allow_light: bool = 
     centres = [opening.mean(axis=0) for opening in openings]
     distance = float(np.linalg.norm(centres[1] - centres[0]))
     outwards = [1.0 if centre[0] > on_view[:, 0].mean() else -1.0 for centre in centres]  # from the nose outwards
-    searches = {dark: [_search_rim(luma, opening, centre, outward, distance, dark)
-                       for opening, centre, outward in zip(openings, centres, outwards)]
-                for dark in ((True, False) if allow_light else (True,))}
-    if not allow_light:
-        return luma, searches[True], True
-    steadiness = {polarity: min(rim.steadiness for rim in rims) for polarity, rims in searches.items()}
-    dark = steadiness[True] >= LIGHT_FRAME_BELOW or steadiness[True] >= steadiness[False]
-    return luma, searches[dark], dark
+
+    def search(dark: bool) -> list[_Rim]:
+        return [_search_rim(luma, opening, centre, outward, distance, dark)
+                for opening, centre, outward in zip(openings, centres, outwards)]
+
+    dark_rims = search(True)
+    dark_steadiness = min(rim.steadiness for rim in dark_rims)
+    if not allow_light or dark_steadiness >= LIGHT_FRAME_BELOW:
+        return luma, dark_rims, True
+    light_rims = search(False)
+    if min(rim.steadiness for rim in light_rims) > dark_steadiness:
+        return luma, light_rims, False
+    return luma, dark_rims, True
 
 
 def _search_rim(luma: np.ndarray, opening: np.ndarray, centre: np.ndarray, outward: float, distance: float,

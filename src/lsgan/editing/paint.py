@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, warp_antialiased
+from lsgan.data.faces import MEDIAPIPE478, FaceTemplate, crop_per_photo, warp_antialiased
 from lsgan.data.images import LUMA
 from lsgan.data.mesh_basis import LIP_CONTOURS, LOWER_LIDS, UPPER_LIDS
 from lsgan.editing.fields import resample_field
@@ -212,15 +212,19 @@ def paint_scale(matrix: np.ndarray) -> int:
     """Paint pixels per crop pixel for a face whose photo -> crop matrix (2×3) is ``matrix``: as many as the photo
     has pixels per crop pixel, so that the paint is as sharp as the photo around it, within ``PAINT_SCALE`` and
     ``MAX_PAINT_SCALE``."""
-    photo_per_crop = 1.0 / np.sqrt(abs(float(np.linalg.det(matrix[:, :2]))))
+    photo_per_crop = 1.0 / crop_per_photo(matrix)
     return int(np.clip(np.ceil(photo_per_crop - 1e-6), PAINT_SCALE, MAX_PAINT_SCALE))
 
 
 def detail_view(photo: np.ndarray, matrix: np.ndarray, size: int, scale: int = PAINT_SCALE) -> np.ndarray:
     """``photo`` (H×W×3) in the frame of the S×S crop that ``matrix`` (2×3, photo -> crop) makes, at ``scale``
     times its resolution: crop pixel c is the view's pixels around (c + 0.5) × scale − 0.5."""
-    to_view = np.column_stack([matrix[:, :2] * scale, matrix[:, 2] * scale + (scale - 1) / 2])
-    return warp_antialiased(photo, to_view, size * scale)
+    return warp_antialiased(photo, view_matrix(matrix, scale), size * scale)
+
+
+def view_matrix(matrix: np.ndarray, scale: int) -> np.ndarray:
+    """2×3: from the photo to ``detail_view`` at ``scale`` of the crop that ``matrix`` (photo -> crop) makes."""
+    return np.column_stack([matrix[:, :2] * scale, matrix[:, 2] * scale + (scale - 1) / 2])
 
 
 def over(top: np.ndarray, below: np.ndarray) -> np.ndarray:
