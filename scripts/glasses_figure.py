@@ -1,11 +1,12 @@
-"""Clear glasses kept still when told (``lsgan edit --glasses``): faces in glasses edited without and with it.
+"""Clear glasses kept still (``lsgan edit``, by default where found; ``--glasses``, ``--no-glasses``): faces in
+glasses edited with their frames let move and held.
 
     python scripts/glasses_figure.py --out docs/img/clear_glasses.jpg [--photo PATH[:FACE] ...] [--model DIR]
 
 Rows: scikit-image's astronaut with the thin frame of clear glasses drawn round her eyes (``with_clear_glasses``),
 then each ``--photo`` (its face FACE, numbered left to right; default the largest). Columns: the source, then each
-of ``EMOTIONS`` without and with ``--glasses``. Prints, for the drawn frame, the share of its pixels each edit
-changed by more than ``CHANGED`` levels.
+of ``EMOTIONS`` with ``--no-glasses`` and with ``--glasses``. Prints, for the drawn frame, the share of its pixels
+each edit changed by more than ``CHANGED`` levels.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def eyes_on_photo(photo: np.ndarray) -> tuple[np.ndarray, float]:
 
 def row(editor: Editor, photo: np.ndarray, face: int | None, cell: int, frame: np.ndarray | None = None
         ) -> np.ndarray:
-    """The source and its edits without and with ``glasses``, cut to the face and ``cell`` pixels wide each; with
+    """The source and its edits with ``glasses`` False and True, cut to the face and ``cell`` pixels wide each; with
     the ``frame`` known (bool H×W), the share of it each edit changed is printed."""
     prepared = editor.prepare(photo, face=face)[0].faces[0]
     rows, cols = face_window(prepared.aligned.box, photo.shape)
@@ -71,7 +72,7 @@ def row(editor: Editor, photo: np.ndarray, face: int | None, cell: int, frame: n
     for emotion in EMOTIONS:
         for glasses in (False, True):
             edited = editor.edit(photo, emotion=emotion, face=face, glasses=glasses).image
-            label = f"{emotion}{' --glasses' if glasses else ''}"
+            label = f"{emotion} {'--glasses' if glasses else '--no-glasses'}"
             cells.append(labelled(sized(edited), label))
             if frame is not None:
                 moved = np.abs(edited.astype(int) - photo).max(axis=-1)[frame] > CHANGED

@@ -330,3 +330,20 @@ def test_creases_darken_an_angry_edit_between_the_brows(lsgan, save_png, astrona
     # the glabellar furrows: between her eyes (centres at about columns 195 and 245), above them (row ~125)
     assert 60 < np.median(rows) < 130 and 200 < np.median(cols) < 240, (np.median(rows), np.median(cols))
     assert not np.any(difference[300:] != 0) and not np.any(difference[:, :120] != 0)  # nothing off the face
+
+
+def test_a_face_in_clear_glasses_keeps_its_frame_unless_told_otherwise(lsgan, save_png, astronaut, tmp_path):
+    """By default the frame of glasses the face seems to wear stays still, and a note says so; --no-glasses lets it
+    move with the brows."""
+    from script_support import forget_script, load_script
+
+    photo, frame = load_script("glasses_figure").with_clear_glasses(astronaut)
+    forget_script("glasses_figure")
+    source = save_png("glasses.png", photo)
+    found, moved = tmp_path / "found.png", tmp_path / "moved.png"
+    run = lsgan("edit", source, "--emotion", "surprised", "--out", found)
+    assert run.code == 0 and "face 0 seems to wear glasses: their frame is kept still" in run.err, run.err
+    np.testing.assert_array_equal(read_image(found)[frame], photo[frame])
+    run = lsgan("edit", source, "--emotion", "surprised", "--out", moved, "--no-glasses")
+    assert run.code == 0 and "glasses" not in run.err, run.err
+    assert np.abs(read_image(moved).astype(int) - photo)[frame].mean() > 5

@@ -194,7 +194,7 @@ def test_an_edit_of_a_face_told_to_wear_glasses_keeps_their_frame(in_clear_glass
     photo, drawn = in_clear_glasses
     editor = Editor.from_pretrained(motion=motion)
     kept = editor.edit(photo, emotion="surprised", glasses=True).image
-    bent = editor.edit(photo, emotion="surprised").image
+    bent = editor.edit(photo, emotion="surprised", glasses=False).image
     np.testing.assert_array_equal(kept[drawn], photo[drawn])
     assert np.abs(bent.astype(int) - photo)[drawn].mean() > 3 * max(np.abs(kept.astype(int) - photo)[drawn].mean(), 1)
     brows = np.any(kept != photo, axis=-1) & ~drawn
@@ -209,7 +209,7 @@ def test_the_figure_script_draws_each_edit_and_says_how_much_of_the_frame_moved(
     printed = capsys.readouterr().out
     shares = {line.split(":")[0]: float(line.split(": ")[1].split("%")[0]) for line in printed.splitlines()
               if line.startswith("drawn frame")}
-    assert shares["drawn frame, surprised --glasses"] == 0.0 and shares["drawn frame, surprised"] > 30
+    assert shares["drawn frame, surprised --glasses"] == 0.0 and shares["drawn frame, surprised --no-glasses"] > 30
     figure_image = read_image(out)
     assert figure_image.shape[1] == 96 * (1 + 2 * len(figure.EMOTIONS))
 
@@ -222,17 +222,29 @@ def test_every_frame_of_a_sequence_keeps_the_frame(in_clear_glasses):
         np.testing.assert_array_equal(frame[drawn], photo[drawn])
 
 
-def test_a_face_that_seems_to_wear_clear_glasses_is_named_in_a_hint(in_clear_glasses, astronaut_photo):
-    photo, _ = in_clear_glasses
+def test_a_face_that_seems_to_wear_clear_glasses_keeps_them_still_by_default_and_is_named(in_clear_glasses,
+                                                                                          astronaut_photo):
+    photo, drawn = in_clear_glasses
     editor = Editor.from_pretrained()
-    hints = editor.prepare(photo)[0].hints
-    assert len(hints) == 1 and "face 0 seems to wear glasses: --glasses" in hints[0]
-    assert editor.edit(photo, emotion="happy").notes == hints  # the API's result says it too
-    assert not editor.prepare(photo, glasses=True)[0].hints  # told already
-    assert not editor.prepare(photo, hints=False)[0].hints
-    assert not editor.prepare(astronaut_photo)[0].hints  # her own face wears none
-    small = cv2.resize(photo, (160, 160), interpolation=cv2.INTER_AREA)  # 20 px between the eyes: not asked
-    assert not editor.prepare(small)[0].hints
+    found = editor.prepare(photo)[0]
+    assert found.faces[0].glasses and found.faces[0].seems_to_wear_glasses
+    assert len(found.hints) == 1 and "face 0 seems to wear glasses: their frame is kept still" in found.hints[0]
+    edited = editor.edit(photo, emotion="surprised")
+    np.testing.assert_array_equal(edited.image, editor.edit(photo, emotion="surprised", glasses=True).image)
+    assert np.any(edited.image != photo) and edited.notes == found.hints  # the API's result says it too
+    told = editor.prepare(photo, glasses=True)[0]
+    assert told.faces[0].glasses and not told.faces[0].seems_to_wear_glasses and not told.hints
+    off = editor.prepare(photo, glasses=False)[0]
+    assert not off.faces[0].glasses and not off.hints
+    bare = editor.prepare(astronaut_photo)[0]  # her own face wears none
+    assert not bare.faces[0].glasses and not bare.hints
+    small = cv2.resize(photo, (160, 160), interpolation=cv2.INTER_AREA)  # 20 px between the eyes: not looked for
+    assert not editor.prepare(small)[0].faces[0].glasses
+
+
+def test_without_alignment_glasses_are_not_looked_for(in_clear_glasses):
+    prepared = Editor.from_pretrained(align=False).prepare(in_clear_glasses[0])[0]
+    assert not prepared.faces[0].glasses and not prepared.hints
 
 
 def test_glasses_need_the_face_s_landmarks(in_clear_glasses):

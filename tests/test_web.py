@@ -126,8 +126,8 @@ def test_region_choice_keeps_pixels_outside_that_region_exact(page_callbacks, ti
 
 
 def test_the_glasses_choice_keeps_the_chosen_face_s_frame_still(save_png):
-    """The astronaut in drawn clear glasses, surprised by the sliders: with the choice her frame stays to the pixel;
-    unticked, the same kept upload is edited as before (its frame moves with her brows)."""
+    """The astronaut in drawn clear glasses, surprised by the sliders: where found (the page's default, her glasses
+    are found) and worn, her frame stays to the pixel; with none, the same kept upload's frame moves with her brows."""
     from script_support import forget_script, load_script
     from skimage import data
 
@@ -137,13 +137,18 @@ def test_the_glasses_choice_keeps_the_chosen_face_s_frame_still(save_png):
     forget_script("glasses_figure")
     page = EditPage(Editor.from_pretrained(), WebConfig())
     try:
-        _, upload, _, _, _ = page.load(str(save_png("glasses.png", photo)))
+        _, upload, _, _, notes = page.load(str(save_png("glasses.png", photo)))
         aus = page.preset("surprised")
-        kept = page.edit(upload, aus, glasses=True)[0]
-        moved = page.edit(upload, aus, glasses=False)[0]
+        found = page.edit(upload, aus, glasses=web.GLASSES_CHOICES["where found"])[0]
+        kept = page.edit(upload, aus, glasses=web.GLASSES_CHOICES["worn"])[0]
+        moved = page.edit(upload, aus, glasses=web.GLASSES_CHOICES["none"])[0]
+        again = page.edit(upload, aus)[0]  # "none" did not forget what was found
     finally:
         page.close()
+    assert len(notes) == 1 and "seems to wear glasses" in notes[0]
     np.testing.assert_array_equal(kept[frame], photo[frame])
+    np.testing.assert_array_equal(found, kept)
+    np.testing.assert_array_equal(again, kept)
     assert np.abs(moved.astype(int) - photo)[frame].mean() > 5
     assert np.any(kept != photo, axis=-1).sum() > 2000
 

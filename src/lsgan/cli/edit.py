@@ -91,7 +91,7 @@ def edit(
                                               "the source to it, 1.5 times: G_exp reads photos low).")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
-    glasses: Annotated[bool, typer.Option("--glasses", help="The face wears glasses: keep their frame still while the lids and brows move behind it (only for faces that wear them: with several faces, pick one with --face; a face that seems to wear them is named in a note). Lenses dark enough to hide the eyes are kept without it.")] = False,
+    glasses: Annotated[bool | None, typer.Option("--glasses/--no-glasses", help="Clear glasses: their frame stays still while the lids and brows move behind it. By default on the faces that seem to wear them (each named in a note); --glasses: on every edited face (with several faces, pick one with --face); --no-glasses: on none. Lenses dark enough to hide the eyes are kept either way.", show_default=False)] = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output image (.png, .jpg, .webp), or a folder (an existing one, or ending in /); a folder for a folder source.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Allow the output to replace an input file.")] = False,
@@ -166,7 +166,7 @@ def estimate(
     from lsgan.facs import AU_COLUMNS, AU_IDS, AU_NAMES
 
     editor = _editor(model, device, align=not no_align)
-    photos = editor.prepare(images, face=face, hints=False)
+    photos = editor.prepare(images, face=face, glasses=False)
     for photo in photos:
         photo.faces.sort(key=lambda prepared: prepared.number)
     values = editor.estimate_faces(photos)  # [F, 16]

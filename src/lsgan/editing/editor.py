@@ -79,9 +79,10 @@ def describe_motion(motion: str, creases: bool, upper_face_gain: float = UPPER_F
     return f"motion {motion}{gain}{', creases' if creases else ''}"
 
 
-def check_glasses(glasses: bool, align: bool) -> None:
-    """Clear glasses' frames are found round the eyes of an aligned face's landmarks: ``glasses`` needs ``align``."""
-    if glasses and not align:
+def check_glasses(glasses: bool | None, align: bool) -> None:
+    """Clear glasses' frames are found round the eyes of an aligned face's landmarks: ``glasses=True`` needs
+    ``align`` (None, found where a face seems to wear them, finds none without it)."""
+    if glasses is True and not align:
         raise EditorConfigError("--glasses (glasses=True) finds the frame round the face's landmarks: "
                                 "not with --no-align (align=False)")
 
@@ -141,6 +142,7 @@ class PreparedFace:
     blend_mask: np.ndarray | None = field(default=None, repr=False)  # the photo-size face mask, made once (_apply)
     detail: np.ndarray | None = field(default=None, repr=False)  # the photo at the paint's resolution (_face_field)
     glasses: bool = False  # wears clear glasses: their frames stay still (editing.glasses.clear_frames)
+    seems_to_wear_glasses: bool = False  # Editor.prepare found clear glasses on it (looks_like_glasses)
     frames: np.ndarray | None = field(default=None, repr=False)  # uint8 [P, P]: those frames, found once
 
     @property
@@ -248,22 +250,23 @@ class Editor:
     def estimate(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None) -> np.ndarray:
         """G_exp's AU intensities ``[F, 16]`` (0-1, order ``facs.AU_IDS``) for each face of each input, inputs
         in order and each input's faces largest first (``prepare`` gives their numbers; or only face ``face``)."""
-        return self.estimate_faces(self.prepare(images, face=face))
+        return self.estimate_faces(self.prepare(images, face=face, glasses=False))
 
     def edit(self, images: ImageSource | Sequence[ImageSource], aus: AUInput | None = None, *,
              emotion: str | None = None, intensity: float | None = None, like: ImageSource | None = None,
-             face: int | None = None, region: str | None = None, glasses: bool = False) -> EditResult:
+             face: int | None = None, region: str | None = None, glasses: bool | None = None) -> EditResult:
         """Edit the expression of every face of each input (``face=N``: only face N, numbered left to right);
-        ``region="eyes"|"mouth"`` edits only that region's AUs and pixels; ``glasses=True``: the faces wear clear
-        glasses, whose frames stay still. See ``editing.targets`` for how aus / emotion / like combine (``aus``
-        values with a sign, e.g. "12=+0.3", move the face's own AUs)."""
+        ``region="eyes"|"mouth"`` edits only that region's AUs and pixels; clear glasses' frames stay still on the
+        faces that seem to wear them (``glasses=None``), on every face (True) or on none (False). See
+        ``editing.targets`` for how aus / emotion / like combine (``aus`` values with a sign, e.g. "12=+0.3", move
+        the face's own AUs)."""
         request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
         return self.edit_faces(self.prepare(images, face=face, glasses=glasses), request)
 
     def edit_sequence(self, image: ImageSource, steps: int, aus: AUInput | None = None, *,
                       emotion: str | None = None, intensity: float | None = None,
                       like: ImageSource | None = None, face: int | None = None,
-                      region: str | None = None, glasses: bool = False) -> EditResult:
+                      region: str | None = None, glasses: bool | None = None) -> EditResult:
         """``steps`` frames of one input going continuously from its own expression to the target one."""
         request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
         return self.sequence_face(self.prepare(image, face=face, glasses=glasses)[0], request, steps)
@@ -301,19 +304,21 @@ class Editor:
                               np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks)
 
     def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None,
-                glasses: bool = False, hints: bool = True) -> list[PreparedPhoto]:
-        """Read, check and find the faces of each input (aligned, or resized when ``align`` is off); with
-        ``glasses``, its faces are taken to wear clear glasses (``PreparedFace.glasses``); without, with ``hints``,
-        a face that seems to wear them is named in ``PreparedPhoto.hints`` (``editing.glasses.looks_like_glasses``)."""
+                glasses: bool | None = None) -> list[PreparedPhoto]:
+        """Read, check and find the faces of each input (aligned, or resized when ``align`` is off). ``glasses``:
+        which faces wear clear glasses, whose frames then stay still (``PreparedFace.glasses``): None, those that
+        seem to (``editing.glasses.looks_like_glasses``; each named in ``PreparedPhoto.hints``), True every face,
+        False none."""
         check_glasses(glasses, self.config.align)
         photos = [self._prepare_one(image, face) for image in _as_list(images)]
         for photo in photos:
             for prepared in photo.faces:
-                prepared.glasses = glasses
-                if hints and not glasses and self._seems_to_wear_glasses(photo, prepared):
-                    asked = "--glasses" if len(photo.faces) == 1 else f"--face {prepared.number} --glasses"
-                    photo.hints.append(f"{photo.name}: face {prepared.number} seems to wear glasses: {asked} "
-                                       "(on the web page, Clear glasses) keeps their frame still")
+                prepared.seems_to_wear_glasses = glasses is None and self._seems_to_wear_glasses(photo, prepared)
+                prepared.glasses = prepared.seems_to_wear_glasses if glasses is None else glasses
+                if prepared.seems_to_wear_glasses:
+                    photo.hints.append(f"{photo.name}: face {prepared.number} seems to wear glasses: their frame is "
+                                       "kept still (--no-glasses, glasses=False or the web page's none: it moves with "
+                                       "the brows)")
         return photos
 
     @staticmethod
@@ -425,7 +430,7 @@ class Editor:
         return photo
 
     def _largest_face_aus(self, image: ImageSource) -> np.ndarray:
-        photo = self.prepare(image)[0]
+        photo = self.prepare(image, glasses=False)[0]
         photo.faces = photo.faces[:1]  # faces are kept largest first
         return self.estimate_faces([photo])[0]
 

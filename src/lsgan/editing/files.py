@@ -33,7 +33,7 @@ class EditJob:
     steps: int | None = None  # a source -> target sequence of this many frames instead of a single edit
     save_masks: bool = False
     face: int | None = None  # edit only this face of each image (numbered left to right); None: every face
-    glasses: bool = False  # the faces wear clear glasses, whose frames stay still (Editor.prepare)
+    glasses: bool | None = None  # whose clear glasses stay still: where found (None), every face, none (Editor.prepare)
     animation: AnimationConfig = field(default_factory=AnimationConfig)
     overwrite: bool = False  # allow writing over an input file
 

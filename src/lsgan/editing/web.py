@@ -54,6 +54,7 @@ INTERNAL_ERROR = "the edit failed on the server (its log has the details)"
 EVERY_FACE = "every face"
 WHOLE_FACE = "whole face"
 REGION_CHOICES = (WHOLE_FACE, *REGION_AUS)
+GLASSES_CHOICES = {"where found": None, "worn": True, "none": False}  # the page's names for Editor.prepare's glasses
 
 
 @dataclass
@@ -160,11 +161,12 @@ class EditPage:
         return photo.photo, path, aus, choices, [self.folder.user_message(note, path) for note in photo.notes]
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
-             motion: str | None = None, creases: bool | None = None, glasses: bool = False
+             motion: str | None = None, creases: bool | None = None, glasses: bool | None = None
              ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
         """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face``, ``region``,
         ``motion``, ``creases`` and ``glasses`` as the page's choices name them (``motion``, ``creases`` None: the
-        editor's own; ``glasses``: the chosen faces wear clear glasses, ``PreparedFace.glasses``)."""
+        editor's own; ``glasses``: whose clear glasses' frames stay still, ``GLASSES_CHOICES``: the faces that
+        seem to wear them (None), the chosen faces (True) or none (False))."""
         if not upload:
             raise LsganError("upload a photo of a face first")
         check_glasses(glasses, self.editor.config.align)
@@ -175,7 +177,8 @@ class EditPage:
         if not chosen.faces:
             raise LsganError(f"no face {face} in this photo")
         for prepared in photo.faces:
-            prepared.glasses = glasses and any(prepared is wanted for wanted in chosen.faces)
+            worn = prepared.seems_to_wear_glasses if glasses is None else glasses
+            prepared.glasses = worn and any(prepared is wanted for wanted in chosen.faces)
         region_name = None if region in (WHOLE_FACE, None) else region
         source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
@@ -307,8 +310,8 @@ def build_app(page: EditPage):
                                            "generator's own field; both)")
             creases_choice = gr.Checkbox(value=page.editor.config.creases, elem_id="creases",
                                          label="Shade the folds (SynthFACS's creases; they look drawn)")
-            glasses_choice = gr.Checkbox(value=False, elem_id="glasses",
-                                         label="Clear glasses: keep their frames still (pick the face that wears them)")
+            glasses_choice = gr.Radio(list(GLASSES_CHOICES), value=next(iter(GLASSES_CHOICES)), elem_id="glasses",
+                                      label="Clear glasses whose frames stay still (worn: on the face picked)")
         with gr.Row():
             source_view = gr.Image(label="Source", interactive=False, height=IMAGE_HEIGHT, elem_id="source")
             result_view = gr.Image(label="Edited", interactive=False, height=IMAGE_HEIGHT, format="png",
@@ -329,7 +332,7 @@ def build_app(page: EditPage):
         edit_inputs = [face_state, face_choice, region_choice, motion_choice, creases_choice, glasses_choice, *sliders]
 
         def edit_from_sliders(upload_path, face, region, motion, creases, glasses, *aus):
-            return page.edit(upload_path, list(aus), face, region, motion, creases, glasses)
+            return page.edit(upload_path, list(aus), face, region, motion, creases, GLASSES_CHOICES.get(glasses))
 
         def load_upload(path):
             photo, state, aus, choices, notes = page.load(path)

@@ -258,7 +258,7 @@ class EditorMethod(BundleMethod):
         side = image.shape[0]
         big = cv2.resize(image, (side * EDITOR_UPSCALE,) * 2, interpolation=cv2.INTER_CUBIC)
         try:
-            photo = self.editor.prepare(big)[0]
+            photo = self.editor.prepare(big, glasses=False)[0]
         except LsganError:
             self.missed += 1
             return np.zeros((2, *image.shape), np.float32)
