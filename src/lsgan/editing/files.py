@@ -55,7 +55,7 @@ class BatchReport:
     edited: list[Path] = field(default_factory=list)  # sources done
     written: list[Path] = field(default_factory=list)  # files written
     failures: list[Failure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # faces found but not edited (too small), one line each
+    notes: list[str] = field(default_factory=list)  # faces left as they are, faces found in glasses: a line each
     stopped: OutputError | None = None  # an output could not be written: the run stopped there
 
 

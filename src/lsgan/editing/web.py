@@ -149,7 +149,7 @@ class EditPage:
     def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str], list[str]]:
         """An uploaded file -> (the photo, the page state for it, the largest face's AUs for the sliders, the face
         choices: every face, then each face's number, left to right; the faces left as they are, too small or in
-        profile, one line each as the user names the file)."""
+        profile, and those found in glasses, one line each as the user names the file)."""
         if not path:
             raise LsganError("upload a photo of a face first")
         kept = self._prepare(path)
