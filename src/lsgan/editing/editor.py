@@ -145,6 +145,11 @@ class PreparedFace:
     seems_to_wear_glasses: bool = False  # Editor.prepare found clear glasses on it (looks_like_glasses)
     frames: np.ndarray | None = field(default=None, repr=False)  # uint8 [P, P]: those frames, found once
 
+    def holds_glasses(self, choice: bool | None) -> bool:
+        """Whether this face's clear glasses stay still under ``choice`` (``Editor.prepare``'s ``glasses``): where
+        they were found (None), on every face (True), on none (False)."""
+        return self.seems_to_wear_glasses if choice is None else choice
+
     @property
     def area(self) -> float:
         if self.aligned is None:
@@ -314,7 +319,7 @@ class Editor:
         for photo in photos:
             for prepared in photo.faces:
                 prepared.seems_to_wear_glasses = glasses is None and self._seems_to_wear_glasses(photo, prepared)
-                prepared.glasses = prepared.seems_to_wear_glasses if glasses is None else glasses
+                prepared.glasses = prepared.holds_glasses(glasses)
                 if prepared.seems_to_wear_glasses:
                     photo.hints.append(f"{photo.name}: face {prepared.number} seems to wear glasses: their frame is "
                                        "kept still (--no-glasses, glasses=False or the web page's none: it moves with "

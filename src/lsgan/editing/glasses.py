@@ -10,16 +10,16 @@ edit's field down to 0 on them, from as far away as the motion reaches (so that 
 lens: a brow raised over it stretches the skin above the frame rather than drawing the frame taller), and
 ``mesh_motion`` paints no eyeball there.
 
-Clear glasses are not found: their frames are thin lines that brows, lids and wrinkles also draw, and a detector
-tried on the photo sets' 70 faces did not tell them apart reliably (docs/real_photos.md). Told that a face wears
+Clear glasses' frames are thin lines that brows, lids and wrinkles also draw. ``looks_like_glasses`` takes a face
+to wear them only where both lower rims run well clear of the eyes (by default ``Editor.prepare`` holds the frames
+of those faces; it misses narrow frames close under the eyes: docs/real_photos.md). Found or told that a face wears
 them (``lsgan edit --glasses``), ``clear_frames`` finds their frame: round each eye, the closed path of strongest
 thin-line response (a dark line, at ``FRAME_SIGMAS``; a light one where no dark one runs round: a white frame) in
 polar coordinates, no nearer the eye than ``RIM_CLEARANCE`` beyond its opening and bending at most ``RIM_BEND``
 radius bins per ``RIM_STEP`` degrees (dynamic programming over one and a half turns, the last full turn kept), as
 wide as the line is (where its profile crosses halfway to the skin on either side), and the bridge between the two
 rims. ``editing.fields.apply_field`` takes the frame out of the photo (inpainted from round it, not from the
-lenses) before the face moves and lays it back after: the lids and brows move behind it. ``looks_like_glasses``
-names a face that seems to wear them (a hint; nothing is held unless asked).
+lenses) before the face moves and lays it back after: the lids and brows move behind it.
 """
 
 from __future__ import annotations
@@ -117,7 +117,6 @@ def _lens(dark: np.ndarray, opening: np.ndarray, reach: np.ndarray) -> np.ndarra
     return binary_fill_holes(np.isin(labels, touched[touched > 0]))
 
 
-
 def clear_frames(view: np.ndarray, points: np.ndarray, scale: int) -> np.ndarray:
     """uint8 [P, P]: the frame of the clear glasses over the face of ``view`` (the crop at ``scale`` paint pixels per
     crop pixel, P×P×3 uint8) whose mesh is ``points`` (crop pixels), both rims and the bridge between them, labelled
@@ -140,8 +139,8 @@ def looks_like_glasses(view: np.ndarray, points: np.ndarray, scale: int) -> bool
     """Whether the face of ``view`` (as ``clear_frames`` takes it) seems to wear clear glasses: under each eye the
     rim found (a dark line: white frames are not looked for) runs at least ``HINT_DEPTH`` beyond the clearance kept
     round the eye, a line at least ``HINT_STRENGTH`` strong along most of it (its ``RIM_STEADINESS``-th percentile
-    over the ``HINT_BELOW`` angles). A hint, not a detector (docs/real_photos.md); faces under ``HINT_MIN_EYES``
-    photo pixels between the eyes are not asked."""
+    over the ``HINT_BELOW`` angles). Chosen not to take lid folds for rims, so it misses narrow frames
+    (docs/real_photos.md); faces under ``HINT_MIN_EYES`` photo pixels between the eyes are not asked."""
     _, rims, _ = _rims(view, points, scale, allow_light=False)
     for rim in rims:
         below = (rim.angles >= np.deg2rad(HINT_BELOW[0])) & (rim.angles <= np.deg2rad(HINT_BELOW[1]))

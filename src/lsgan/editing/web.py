@@ -177,8 +177,7 @@ class EditPage:
         if not chosen.faces:
             raise LsganError(f"no face {face} in this photo")
         for prepared in photo.faces:
-            worn = prepared.seems_to_wear_glasses if glasses is None else glasses
-            prepared.glasses = worn and any(prepared is wanted for wanted in chosen.faces)
+            prepared.glasses = prepared.holds_glasses(glasses) and any(prepared is wanted for wanted in chosen.faces)
         region_name = None if region in (WHOLE_FACE, None) else region
         source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
