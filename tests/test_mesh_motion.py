@@ -45,8 +45,8 @@ from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
     MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_OVER_BRIGHTEST,
     TEETH_RGB, TOOTH_EDGES, _eye_colours, _iris_by_radius, brightest, detail_view, eye_contour, eye_paint, lip_colour,
-    lip_gap, lip_paint, lips_coverage, lower_teeth_exposure, mouth_paint, opening_coverage, over, paint_scale,
-    polygon_coverage, smooth_outline, stretched, teeth_colour, teeth_exposure,
+    lip_gap, lip_paint, lips_coverage, lips_taut, lower_teeth_exposure, mouth_paint, opening_coverage, over,
+    paint_scale, polygon_coverage, smooth_outline, stretched, teeth_colour, teeth_exposure,
 )
 from lsgan.editing import fields as fields_module
 from lsgan.editing.grain import fine_texture
@@ -572,6 +572,46 @@ def test_bared_teeth_reach_the_lips_of_a_narrow_smile_and_the_cavity_stays_insid
     first_row = (44 - 6.0 + 0.5) * scale - 0.5  # the upper inner lip's contour
     assert 1 <= np.flatnonzero(wide[3, :, column] > 0.5)[0] - first_row <= scale  # unbared teeth: inside the lip too
     assert mouth_paint(crop, closed, mouth_mesh(9, 0.3), flow, scale, 1.0)[3].max() < 0.5  # touching: a sliver
+
+
+def lens_mesh(half_width: float, half_height: float) -> np.ndarray:
+    """``[478, 2]`` as ``mouth_mesh``, its inner lips a lens: two arcs that meet at sharp corners, as the lips of a
+    stretched mouth do (the corners at x = 32 ± ``half_width``)."""
+    inner = list(MEDIAPIPE478.inner_lips)
+    angles = np.linspace(0, 2 * np.pi, len(inner), endpoint=False)
+    points = np.zeros((MESH_POINTS, 2), np.float32)
+    points[inner] = np.stack([32 + half_width * np.cos(angles),
+                              44 + half_height * np.sin(angles) * np.abs(np.sin(angles))], axis=1)
+    return points
+
+
+def test_taut_lips_open_into_their_corners_and_relaxed_ones_close_there_first():
+    """Lips stretched taut (fear's AU20, a smile's AU12) part to their corners: the painted opening tapers to within
+    a crop pixel of the inner-lip contour's corners. Relaxed lips parted by the jaw alone close first at the corners
+    (the opening stops short of them). Touching lips enclose no opening either way, and a taut source's own opening
+    is not painted again by an edit that keeps it."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    flow = np.zeros((2, size, size), np.float32)
+    closed, stretched_open = lens_mesh(12, 0.0), lens_mesh(12, 3.0)
+    assert lips_taut(au_vector({20: 1.0, 25: 1.0})) == lips_taut(au_vector({12: 1.0})) == 1.0
+    assert lips_taut(au_vector({25: 1.0, 26: 1.0})) == 0.0
+
+    def ends(target_aus: np.ndarray, target: np.ndarray = stretched_open) -> tuple[float, float]:
+        """The painted opening's first and last column, in crop pixels."""
+        paint = mouth_paint(crop, closed, target, flow, scale, taut=(0.0, lips_taut(target_aus)))
+        columns = np.flatnonzero((paint[3] > 0.5).any(axis=0))
+        return (columns[0] + 0.5) / scale - 0.5, (columns[-1] + 0.5) / scale - 0.5
+
+    taut, relaxed = ends(au_vector({20: 1.0, 25: 1.0})), ends(au_vector({25: 1.0, 26: 1.0}))
+    assert taut[0] - 20 < 0.5 and 44 - taut[1] < 0.5  # the corners are at 20 and 44
+    assert relaxed[0] - 20 > 1.0 and 44 - relaxed[1] > 1.0
+    half_taut = ends(au_vector({20: 0.5, 25: 1.0}))
+    assert relaxed[1] < half_taut[1] < taut[1]  # half as taut: half as far into the corners
+    touching = mouth_paint(crop, closed, lens_mesh(12, 0.3), flow, scale, taut=(0.0, 1.0))
+    assert touching[3].max() < 0.5
+    kept = mouth_paint(crop, stretched_open, stretched_open, flow, scale, taut=(1.0, 1.0))
+    assert not kept[3].any()
 
 
 def test_bared_teeth_are_in_the_lips_shadow_at_the_lips_not_a_bright_rim():

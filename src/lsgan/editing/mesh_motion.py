@@ -42,9 +42,9 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_fil
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.glasses import dark_lenses, held_by_lenses
 from lsgan.editing.paint import (
-    PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lower_teeth_exposure,
-    mouth_paint, opening_coverage, over, paint_grid, paint_view, polygon_coverage, shows_teeth, stretched,
-    teeth_exposure, without_slivers,
+    PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_taut,
+    lower_teeth_exposure, mouth_paint, opening_coverage, over, paint_grid, paint_view, polygon_coverage, shows_teeth,
+    stretched, teeth_exposure, without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
 from lsgan.metrics.photo import geometry_readings
@@ -119,7 +119,8 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     flow, meeting = lips_stay_lips(flow, points, targets, size)
     lip_rgb = lip_colour(view, points, paint_scale)
     mouth = mouth_paint(crop, points, targets, flow, paint_scale, teeth_exposure(target_aus),
-                        lower_teeth_exposure(target_aus), detail, meeting, lip_rgb)
+                        lower_teeth_exposure(target_aus), detail, meeting, lip_rgb,
+                        (lips_taut(source_aus), lips_taut(target_aus)))
     lips = lip_paint(points, targets, flow, size, paint_scale, lip_rgb)
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
     if lenses is not None:

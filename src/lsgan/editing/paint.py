@@ -15,7 +15,9 @@ midline, darkest at the teeth's edge (where real teeth part; at the gum they mee
 under it. Their edge runs level across the mouth (the upper teeth's with a slight smile arc), not parallel to the lip:
 towards the corners of a round opening the lip comes down below it and hides them. Bared upper teeth (AU10 and AU12
 draw the upper lip up against them) are drawn up to the inner-lip contour (a smile's narrow gap is teeth from lip to
-lip); otherwise the cavity and the teeth stay half a crop pixel inside it, where the warped inner lip shows. Their
+lip); otherwise the cavity and the teeth stay half a crop pixel inside it, where the warped inner lip shows, except
+where the lips are taut (``lips_taut``: the smile's AU12 and the lip stretcher AU20 pull them tight to the corners,
+``open_part``): there the opening tapers into the corners, where relaxed lips parted by the jaw close first. Their
 colour is the face's own teeth's where its mouth shows them, else half the eyes' own whites', half a fixed ivory in
 the face's light (``teeth_colour``). Where an edit closes the lips, the line where they meet (``meeting``, from
 ``mesh_motion.lips_stay_lips``) is drawn in the lips' own colour darkened, and where the moved lips show what was
@@ -89,6 +91,10 @@ LIP_TEETH_EXPOSURE = 0.3  # the share of that a parted mouth shows with neither 
 MIN_TEETH_HEIGHT = 2.5  # openings lower than this (crop pixels) show no teeth ...
 MIN_BARED_TEETH_HEIGHT = 1.0  # ... or than this where the teeth are bared (a smile's narrow gap is teeth)
 MAX_STRETCH = 1.5  # a source opening warped to more than this times its area or height is painted over
+# crop pixels: how far past where the lips are apart the opening of fully taut lips (``lips_taut`` 1) reaches into
+# their corners (``open_part``). Only eroded, the contour's narrow corners were cut back 1-2 crop pixels a side: a
+# fear's stretched mouth came out rounder and narrower than its moved mesh, read as surprise (docs/real_photos.md)
+TAUT_REACH = 1.5
 SHOWN_TEETH = 0.1  # inter-ocular distances: a source's lip gap at least this tall shows its teeth (two pixels at 64)
 # The middle of the inner lips: lower-lip points and the upper-lip points above them (the lip gap is measured there)
 LOWER_INNER, UPPER_INNER = (87, 14, 317), (82, 13, 312)
@@ -336,6 +342,26 @@ def lower_teeth_exposure(target_aus: np.ndarray) -> float:
     return float(np.clip(max(float(target_aus[au_index(20)]), float(target_aus[au_index(15)])), 0.0, 1.0))
 
 
+def lips_taut(aus: np.ndarray) -> float:
+    """How taut (0-1) the lips of a face showing ``aus`` [16] are drawn to their corners: the smile (AU12) and the lip
+    stretcher (AU20) pull them tight sideways, so parted they open into the corners (``open_part``)."""
+    return float(np.clip(max(float(aus[au_index(12)]), float(aus[au_index(20)])), 0.0, 1.0))
+
+
+def open_part(coverage: np.ndarray, scale: int, taut: float = 0.0) -> np.ndarray:
+    """``[P, P]``: what of an inner-lip contour's ``coverage`` (``opening_coverage``, ``scale`` paint pixels per crop
+    pixel) shows as an open mouth. Lips that touch still enclose a sliver: open is where the lips are apart, from half
+    a crop pixel inside the contour; and, for lips ``taut`` (``lips_taut``), the whole contour within ``taut`` ×
+    ``TAUT_REACH`` crop pixels of that, the tapering corners."""
+    apart = cv2.erode(coverage, np.ones((scale + 1,) * 2, np.uint8))
+    reach = int(round(taut * TAUT_REACH * scale))
+    if reach == 0:
+        return apart
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
+    near = cv2.dilate((apart > 0.5).astype(np.uint8), disc) > 0
+    return np.where(near, coverage, apart)
+
+
 def teeth_exposure(target_aus: np.ndarray) -> float:
     """Share of ``TEETH_HEIGHT`` that an open mouth showing ``target_aus`` [16] bares."""
     bared = max(float(target_aus[au_index(10)]), float(target_aus[au_index(12)]))
@@ -344,33 +370,37 @@ def teeth_exposure(target_aus: np.ndarray) -> float:
 
 def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow: np.ndarray, scale: int,
                 exposure: float = 1.0, lower_exposure: float = 0.0, detail: np.ndarray | None = None,
-                meeting: np.ndarray | None = None, lip_rgb: np.ndarray = LIP_RGB) -> np.ndarray:
+                meeting: np.ndarray | None = None, lip_rgb: np.ndarray = LIP_RGB,
+                taut: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """``[4, P, P]`` the newly opened mouth (see the module docstring); alpha 0 where nothing opens. The teeth's
     colour is read in ``detail`` (as ``eye_paint``'s eyes are; without it, ``crop`` enlarged). ``meeting`` (over the
     crop at any resolution, in [0, 1]): where closed lips meet (``mesh_motion.lips_stay_lips``), drawn as the line
-    between them in the shade of the lips' colour ``lip_rgb`` [3] (``lip_colour``)."""
+    between them in the shade of the lips' colour ``lip_rgb`` [3] (``lip_colour``). ``taut``: how taut the source's
+    and the edit's lips are (``lips_taut``), how far each opening reaches into its corners (``open_part``)."""
     size = crop.shape[0]
     side = size * scale
-    # Lips that touch still enclose a sliver: the cavity counts from half a crop pixel inside the inner-lip contour
-    # (the warped inner lip shows around it); bared upper teeth reach the contour wherever the opening is more than
-    # a crop pixel high (a smile's gap of two crop pixels is teeth from lip to lip)
+    # The cavity is the opening's open part (``open_part``; the warped inner lip shows around it); bared upper teeth
+    # reach the contour wherever the opening is more than a crop pixel high (a smile's gap of two crop pixels is
+    # teeth from lip to lip)
     sliver = np.ones((scale + 1,) * 2, np.uint8)
     opened = opening_coverage(targets, side, scale)
-    will_open = cv2.erode(opened, sliver)
+    will_open = open_part(opened, scale, taut[1])
     to_the_lips = without_slivers(opened, will_open, sliver)
     was_shown = opening_coverage(points, side, scale)
-    was_open = cv2.erode(was_shown, sliver)
+    was_apart, was_open = open_part(was_shown, scale), open_part(was_shown, scale, taut[0])
     sample_x, sample_y = sampled_at(flow, size, scale)
-    seen_open = cv2.remap(was_open, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
-    seen_to_the_lips = cv2.remap(without_slivers(was_shown, was_open, sliver), sample_x, sample_y, cv2.INTER_LINEAR,
-                                 borderValue=0.0)
+
+    def seen(coverage: np.ndarray) -> np.ndarray:
+        return cv2.remap(coverage, sample_x, sample_y, cv2.INTER_LINEAR, borderValue=0.0)
+
+    seen_open, seen_to_the_lips = seen(was_open), seen(without_slivers(was_shown, was_open, sliver))
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
     teeth_px = bared_px * exposure
-    if stretched(was_open, seen_open):
+    if stretched(was_apart, seen(was_apart)):  # measured where the lips are apart, not in corners they taper into
         seen_open, seen_to_the_lips = np.zeros_like(seen_open), np.zeros_like(seen_open)
         # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
-        teeth_px = max(teeth_px, min(float(was_open.sum(axis=0).max()), bared_px))
+        teeth_px = max(teeth_px, min(float(was_apart.sum(axis=0).max()), bared_px))
     alpha = np.clip(will_open - seen_open, 0.0, 1.0)
     extent = column_extent(opened)
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
@@ -385,7 +415,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips, shaded there as next to
     # them (in the lip's shadow, not a bright rim); unbared ones stay inside
     at_the_lips = upper.coverage * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
-    own_teeth = was_open > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
+    own_teeth = was_apart > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
     face_luma = _face_luma(crop, points)
     view = paint_view(crop, scale, detail)
     most = brightest(view, points, scale)
