@@ -97,7 +97,7 @@ def test_faces_left_as_they_are_are_told_by_file_name(page_callbacks, synth_face
 
     monkeypatch.setattr(page_callbacks, "_prepare", prepared_with_a_face_left)
     *_, notes = page_callbacks.load(upload)
-    assert notes == [note.replace(upload, "group.png")]
+    assert notes.left == [note.replace(upload, "group.png")] and notes.hints == []
 
 
 def banded_masks(image):
@@ -145,7 +145,7 @@ def test_the_glasses_choice_keeps_the_chosen_face_s_frame_still(save_png):
         again = page.edit(upload, aus)[0]  # "none" did not forget what was found
     finally:
         page.close()
-    assert len(notes) == 1 and "seems to wear glasses" in notes[0]
+    assert notes.left == [] and len(notes.hints) == 1 and "seems to wear glasses" in notes.hints[0]
     np.testing.assert_array_equal(kept[frame], photo[frame])
     np.testing.assert_array_equal(found, kept)
     np.testing.assert_array_equal(again, kept)
@@ -506,3 +506,41 @@ def test_sliders_set_the_largest_face_and_move_the_others_by_the_same_change():
     np.testing.assert_allclose(target[0], sliders)
     assert target[1, AU_IDS.index(12)] == pytest.approx(1.0)  # 0.6 + 0.7, clipped
     np.testing.assert_allclose(np.delete(target[1], AU_IDS.index(12)), 0.6)  # unchanged AUs keep its own values
+
+
+def test_sliders_left_where_the_upload_set_them_keep_each_face_s_own_reading():
+    """The sliders show the largest face's reading rounded to their step: left there, each AU is the faces' own
+    reading exactly (which the mesh motion keeps as the face shows it); moved by a step, the slider is the target."""
+    from lsgan.editing.web import SLIDER_STEP, _slider_values, slider_targets
+
+    source = np.array([np.linspace(0.0312, 0.9688, 16), np.full(16, 0.5)], np.float32)
+    sliders = _slider_values(source[0])
+    assert not np.array_equal(np.asarray(sliders, np.float32), source[0])  # rounded
+    np.testing.assert_array_equal(slider_targets(sliders, source), source)
+    sliders[AU_IDS.index(25)] += SLIDER_STEP
+    target = slider_targets(sliders, source)
+    assert target[0, AU_IDS.index(25)] == pytest.approx(sliders[AU_IDS.index(25)])
+    assert target[1, AU_IDS.index(25)] > 0.5
+    others = [index for index in range(16) if index != AU_IDS.index(25)]
+    np.testing.assert_array_equal(target[:, others], source[:, others])
+
+
+def test_an_upload_comes_back_as_it_was_until_a_slider_moves(save_png):
+    """The first edit after an upload, with the sliders where the upload set them (the face's own reading, rounded),
+    gives the photo back: a real smile whose reading has decimals the sliders do not show (scikit-image's
+    astronaut). A slider moved, the face moves."""
+    from skimage import data
+
+    from lsgan.editing import Editor
+
+    photo = data.astronaut()
+    page = EditPage(Editor.from_pretrained(), WebConfig())
+    try:
+        _, upload, aus, _, _ = page.load(str(save_png("astronaut.png", photo)))
+        unchanged = page.edit(upload, aus)[0]
+        aus[AU_IDS.index(12)] = 0.0
+        moved = page.edit(upload, aus)[0]
+    finally:
+        page.close()
+    np.testing.assert_array_equal(unchanged, photo)
+    assert np.abs(moved.astype(int) - photo).max() > 30

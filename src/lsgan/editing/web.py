@@ -45,6 +45,7 @@ from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, edit_vector
 
 IMAGE_HEIGHT = 320
 SLIDER_DECIMALS = 2
+SLIDER_STEP = 10**-SLIDER_DECIMALS
 KEPT_DOWNLOADS = 16  # the newest results stay downloadable; older ones are deleted
 FOLDER_PREFIX = "lsgan-web-"
 GRADIO_TEMP_ENV = "GRADIO_TEMP_DIR"
@@ -117,6 +118,16 @@ class PageFolder:
         return message
 
 
+@dataclass(frozen=True)
+class UploadNotes:
+    """What the page tells of an upload, one line each: the faces it leaves as they are (too small, in profile, cut
+    by the border: shown as warnings) and its hints (a face that seems to wear glasses, its frame kept still: what the
+    page does by default, shown as information)."""
+
+    left: list[str]
+    hints: list[str]
+
+
 @dataclass
 class _KeptPhoto:
     """An upload as the page keeps it between edits: its prepared faces and the file's extras for the download."""
@@ -146,10 +157,10 @@ class EditPage:
         self._photos: OrderedDict[str, _KeptPhoto] = OrderedDict()
         self._lock = threading.Lock()  # Gradio runs callbacks in worker threads
 
-    def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str], list[str]]:
+    def load(self, path: str | None) -> tuple[np.ndarray, str, list[float], list[str], UploadNotes]:
         """An uploaded file -> (the photo, the page state for it, the largest face's AUs for the sliders, the face
-        choices: every face, then each face's number, left to right; the faces left as they are, too small or in
-        profile, and those found in glasses, one line each as the user names the file)."""
+        choices: every face, then each face's number, left to right; its notes, one line each as the user names the
+        file: the faces left as they are, too small or in profile, and those found in glasses)."""
         if not path:
             raise LsganError("upload a photo of a face first")
         kept = self._prepare(path)
@@ -158,7 +169,9 @@ class EditPage:
         self._keep(path, kept)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
-        return photo.photo, path, aus, choices, [self.folder.user_message(note, path) for note in photo.notes]
+        named = [self.folder.user_message(note.note, path) for note in photo.left]
+        return photo.photo, path, aus, choices, UploadNotes(named, [self.folder.user_message(hint, path)
+                                                                    for hint in photo.hints])
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
              motion: str | None = None, creases: bool | None = None, glasses: bool | None = None
@@ -259,10 +272,14 @@ class EditPage:
 def slider_targets(sliders: list[float], source: np.ndarray) -> np.ndarray:
     """Target AUs ``[F, 16]`` for faces whose own AUs are ``source`` (largest face first): the sliders are the
     first face's target; every other face moves by the same change from its own AUs (clipped to 0-1), so a group
-    photo does not take on one face's expression."""
-    change = np.asarray(sliders, np.float32) - source[0]
+    photo does not take on one face's expression. A slider within half its step of the first face's reading is
+    where the upload set it (the reading rounded): that AU is each face's own reading, exactly, so that an AU left
+    alone is kept as the face shows it (``mesh_motion``: a parted-lips reading of closed lips, 0.43 set as 0.43 for
+    0.4312, had opened the mouth of every upload's first edit)."""
+    sliders = np.asarray(sliders, np.float32)
+    change = np.where(np.abs(sliders - source[0]) <= SLIDER_STEP / 2 + 1e-6, 0.0, sliders - source[0])
     target = np.clip(source + change, 0.0, 1.0).astype(np.float32)
-    target[0] = np.asarray(sliders, np.float32)
+    target[0] = np.where(change == 0.0, source[0], sliders)
     return target
 
 
@@ -321,7 +338,7 @@ def build_app(page: EditPage):
             like = gr.File(label="Or copy the expression of this face", file_types=["image"], type="filepath",
                            elem_id="like", height=80)
         with gr.Row():
-            sliders = [gr.Slider(0.0, 1.0, value=0.0, step=10**-SLIDER_DECIMALS, label=slider_label(au),
+            sliders = [gr.Slider(0.0, 1.0, value=0.0, step=SLIDER_STEP, label=slider_label(au),
                                  elem_id=f"au{au}", min_width=220) for au in AU_IDS]
         with gr.Row():
             masks_view = gr.Gallery(label="Region masks (eye, mouth, part)", columns=3, height=220, elem_id="masks")
@@ -335,8 +352,10 @@ def build_app(page: EditPage):
 
         def load_upload(path):
             photo, state, aus, choices, notes = page.load(path)
-            for note in notes:
+            for note in notes.left:
                 gr.Warning(note)
+            for hint in notes.hints:
+                gr.Info(hint)
             return photo, state, gr.Dropdown(choices=choices, value=EVERY_FACE), *aus
 
         # .success, not .then: after a refused upload there is nothing to edit (and no second error to show).
