@@ -169,9 +169,9 @@ class EditPage:
         self._keep(path, kept)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
-        named = [self.folder.user_message(note.note, path) for note in photo.left]
-        return photo.photo, path, aus, choices, UploadNotes(named, [self.folder.user_message(hint, path)
-                                                                    for hint in photo.hints])
+        left = [self.folder.user_message(face.note, path) for face in photo.left]
+        hints = [self.folder.user_message(hint, path) for hint in photo.hints]
+        return photo.photo, path, aus, choices, UploadNotes(left, hints)
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
              motion: str | None = None, creases: bool | None = None, glasses: bool | None = None
@@ -274,10 +274,11 @@ def slider_targets(sliders: list[float], source: np.ndarray) -> np.ndarray:
     first face's target; every other face moves by the same change from its own AUs (clipped to 0-1), so a group
     photo does not take on one face's expression. A slider within half its step of the first face's reading is
     where the upload set it (the reading rounded): that AU is each face's own reading, exactly, so that an AU left
-    alone is kept as the face shows it (``mesh_motion``: a parted-lips reading of closed lips, 0.43 set as 0.43 for
-    0.4312, had opened the mouth of every upload's first edit)."""
+    alone is kept as the face shows it (``mesh_motion``: a parted-lips reading of closed lips, 0.4312 shown as 0.43
+    and taken as 0.43, had opened the mouth of every upload's first edit)."""
     sliders = np.asarray(sliders, np.float32)
-    change = np.where(np.abs(sliders - source[0]) <= SLIDER_STEP / 2 + 1e-6, 0.0, sliders - source[0])
+    change = sliders - source[0]
+    change[np.abs(change) <= SLIDER_STEP / 2 + 1e-6] = 0.0
     target = np.clip(source + change, 0.0, 1.0).astype(np.float32)
     target[0] = np.where(change == 0.0, source[0], sliders)
     return target
