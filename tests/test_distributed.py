@@ -21,7 +21,9 @@ from lsgan.training.distributed import DistContext, ResumableDistributedSampler
 from lsgan.training.pipeline import train
 from training_support import TINY_CONFIG, checkpoint_tensors, synth_dir, tiny_config  # noqa: F401 (fixture)
 
-SETTINGS = ("stages.aux.steps=3", "stages.aux.eval_batches=1", "runtime.image_every=0", "model.aux.batch_norm=false")
+LR, STEPS = 1e-3, 3
+SETTINGS = (f"stages.aux.steps={STEPS}", f"stages.aux.lr={LR}", "stages.aux.eval_batches=1", "runtime.image_every=0",
+            "model.aux.batch_norm=false")
 
 
 def _torchrun_aux(data: Path, run_dir: Path, batch_size: int) -> subprocess.CompletedProcess[str]:
@@ -43,8 +45,14 @@ def test_two_processes_match_one_process_with_double_batch(synth_dir: Path, tmp_
     expected, actual = checkpoint_tensors(tmp_path / "single" / "aux"), checkpoint_tensors(tmp_path / "ddp" / "aux")
     weights = [k for k in expected if k.startswith("model/") and expected[k].is_floating_point()]
     assert weights and expected.keys() == actual.keys()
-    for key in weights:
-        torch.testing.assert_close(actual[key], expected[key], rtol=1e-4, atol=1e-5, msg=key)
+    differences = torch.cat([(actual[key] - expected[key]).abs().flatten() for key in weights])
+    scales = torch.cat([expected[key].abs().flatten() for key in weights])
+    # Adam scales each weight's step by its own gradient's size, so a weight whose gradient is at rounding level
+    # takes a step that rounding decides: the summation order of one batch of 4 and of DDP's mean over two batches of
+    # 2 differs, by CPU too (on an AMD EPYC 893 of 466k weights differ by up to 7e-5 after 3 steps of lr 1e-3). A
+    # rank that trained alone on its half of each batch differs in 31 % of them, by up to 6e-3.
+    assert (differences > 1e-5 + 1e-4 * scales).float().mean() < 0.01
+    assert differences.max() < 0.1 * LR * STEPS
     shorter = train("aux", tiny_config(synth_dir, *SETTINGS, "stages.aux.steps=1"), tmp_path / "one-step")
     assert shorter.finished  # sanity: the weights keep moving, so agreeing after 3 steps is not trivial
     moved = checkpoint_tensors(tmp_path / "one-step" / "aux")
