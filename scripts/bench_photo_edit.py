@@ -1,11 +1,13 @@
-"""Whole-photo editing speed on CPU, by photo size: finding the faces (whole photo and tiles) and one edit of every
-face (`Editor.edit`: detection, reading, mesh motion, paint, paste-back), with the faces found.
+"""Whole-photo editing speed on CPU, by photo size: finding the faces (whole photo and tiles), one edit of every
+face (`Editor.edit`: detection, reading, mesh motion, paint, paste-back), with the faces found, and a slider move on
+the web page (`EditPage.edit` on the kept upload: its faces found and read when it was uploaded).
 
     python scripts/bench_photo_edit.py                       # 0.3, 2, 12 and 48 MP
     python scripts/bench_photo_edit.py --megapixels 12 --faces 8 --face-size 60
 
 Each photo is a grey canvas of the given size with ``--faces`` copies of scikit-image's astronaut's head,
-``--face-size`` pixels wide (the face itself some three quarters of that), spread over it (a group shot). Times are the median of ``--repeats`` runs after one warm-up.
+``--face-size`` pixels wide (the face itself some three quarters of that), spread over it (a group shot). Times are
+the median of ``--repeats`` runs after one warm-up.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -64,15 +68,33 @@ def main() -> None:
     from lsgan.editing import Editor
 
     editor = Editor.from_pretrained()
-    print(f"{'photo':>14} {'faces found':>11} {'find faces s':>12} {'edit all s':>10}")
-    with FaceAligner() as aligner:
+    print(f"{'photo':>14} {'faces found':>11} {'find faces s':>12} {'edit all s':>10} {'slider move s':>13}")
+    with FaceAligner() as aligner, tempfile.TemporaryDirectory() as folder:
         for megapixels in args.megapixels:
             photo = group_photo(megapixels, args.faces, args.face_size)
             found = len(aligner.detect(photo))
             find = median_seconds(lambda: aligner.detect(photo), args.repeats)
             edit = median_seconds(lambda: editor.edit(photo, emotion="surprised"), args.repeats)
+            slider = slider_move_seconds(editor, photo, Path(folder) / f"{megapixels}.png", args.repeats)
             size = f"{photo.shape[1]}x{photo.shape[0]}"
-            print(f"{size:>14} {f'{found} of {args.faces}':>11} {find:>12.2f} {edit:>10.2f}")
+            print(f"{size:>14} {f'{found} of {args.faces}':>11} {find:>12.2f} {edit:>10.2f} {slider:>13.2f}")
+
+
+def slider_move_seconds(editor, photo: np.ndarray, path: Path, repeats: int) -> float:
+    """The web page's edit of every face of ``photo`` (uploaded as ``path``) to a surprised preset, the upload
+    already loaded (and kept, the page's default memory budget allowing)."""
+    from PIL import Image
+
+    from lsgan.editing.web import EditPage, WebConfig
+
+    Image.fromarray(photo).save(path)
+    page = EditPage(editor, WebConfig())
+    try:
+        _, upload, _, _, _ = page.load(str(path))
+        aus = page.preset("surprised")
+        return median_seconds(lambda: page.edit(upload, aus), repeats)
+    finally:
+        page.close()
 
 
 if __name__ == "__main__":

@@ -153,6 +153,50 @@ def test_the_glasses_choice_keeps_the_chosen_face_s_frame_still(save_png):
     assert np.any(kept != photo, axis=-1).sum() > 2000
 
 
+def test_slider_moves_read_the_upload_s_face_once(page_callbacks, tiny_editor, synth_faces, save_png, monkeypatch):
+    """G_exp reads a kept upload's face once (on upload); slider moves and a copy reuse that reading, and edit as a
+    page that reads it afresh does."""
+    upload = str(save_png("face.png", synth_faces[0]))
+    reads = []
+    estimate_faces = tiny_editor.estimate_faces
+    monkeypatch.setattr(tiny_editor, "estimate_faces",
+                        lambda photos: reads.extend(photo.name for photo in photos) or estimate_faces(photos))
+    _, state, aus, _, _ = page_callbacks.load(upload)
+    aus[AU_IDS.index(12)] = 1.0
+    first = page_callbacks.edit(state, aus)[0]
+    aus[AU_IDS.index(26)] = 0.8
+    second = page_callbacks.edit(state, aus)[0]
+    page_callbacks.copy(state, str(save_png("like.png", synth_faces[1])))
+    assert reads.count(upload) == 1
+    fresh = EditPage(tiny_editor, WebConfig())
+    try:
+        _, fresh_state, _, _, _ = fresh.load(upload)
+        np.testing.assert_array_equal(fresh.edit(fresh_state, aus)[0], second)
+    finally:
+        fresh.close()
+    assert not np.array_equal(first, second)
+
+
+def test_a_kept_photo_reads_only_the_faces_it_has_not_read():
+    """Faces are read by number, when first asked for, and come back in the order asked."""
+    from lsgan.editing.editor import PreparedFace, PreparedPhoto
+
+    faces = [PreparedFace(np.zeros((8, 8, 3), np.uint8), np.eye(2, 3), None, number) for number in (1, 2, 3)]
+    kept = web._KeptPhoto(PreparedPhoto(np.zeros((8, 8, 3), np.uint8), faces, "group.png"), extras=None)
+    asked = []
+
+    class Reader:
+        def estimate_faces(self, photos):
+            numbers = [face.number for photo in photos for face in photo.faces]
+            asked.append(numbers)
+            return np.array([np.full(16, number / 10) for number in numbers], np.float32)
+
+    np.testing.assert_allclose(kept.source_aus(Reader(), faces[1:2])[:, 0], [0.2])
+    np.testing.assert_allclose(kept.source_aus(Reader(), [faces[2], faces[0], faces[1]])[:, 0], [0.3, 0.1, 0.2])
+    kept.source_aus(Reader(), faces)
+    assert asked == [[2], [3, 1]]
+
+
 def test_the_glasses_choice_needs_aligned_faces(page_callbacks, synth_faces, save_png):
     _, face, aus, _, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     with pytest.raises(LsganError, match="not with --no-align"):

@@ -30,14 +30,14 @@ import traceback
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lsgan.data.images import ImageExtras, read_extras, write_image
-from lsgan.editing.editor import MOTIONS, Editor, PreparedPhoto, check_glasses
+from lsgan.editing.editor import MOTIONS, Editor, PreparedFace, PreparedPhoto, check_glasses
 from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
 from lsgan.errors import LsganError
@@ -130,10 +130,21 @@ class UploadNotes:
 
 @dataclass
 class _KeptPhoto:
-    """An upload as the page keeps it between edits: its prepared faces and the file's extras for the download."""
+    """An upload as the page keeps it between edits: its prepared faces, the file's extras for the download, and
+    each face's AUs as G_exp reads them (by face number, read when first needed: the faces do not change between
+    edits, and a reading over ``Editor.reading_views`` is most of a slider move's time)."""
 
     photo: PreparedPhoto
     extras: ImageExtras
+    readings: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def source_aus(self, editor: Editor, faces: list[PreparedFace]) -> np.ndarray:
+        """``[F, 16]``: the AUs of ``faces`` (this photo's), in order, each read once."""
+        unread = [face for face in faces if face.number not in self.readings]
+        if unread:
+            fresh = editor.estimate_faces([PreparedPhoto(self.photo.photo, unread, self.photo.name)])
+            self.readings.update(zip((face.number for face in unread), fresh))
+        return np.stack([self.readings[face.number] for face in faces])
 
     @property
     def pixels(self) -> int:
@@ -165,7 +176,7 @@ class EditPage:
             raise LsganError("upload a photo of a face first")
         kept = self._prepare(path)
         photo = kept.photo
-        aus = _slider_values(self._largest_face_aus(photo)[0])
+        aus = _slider_values(kept.source_aus(self.editor, photo.faces[:1])[0])  # the largest face's
         self._keep(path, kept)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
@@ -192,16 +203,12 @@ class EditPage:
         for prepared in photo.faces:
             prepared.glasses = prepared.holds_glasses(glasses) and any(prepared is wanted for wanted in chosen.faces)
         region_name = None if region in (WHOLE_FACE, None) else region
-        source = self.editor.estimate_faces([chosen])  # [F, 16], largest face first
+        source = kept.source_aus(self.editor, chosen.faces)  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
         result = self.editor.render([chosen], target, source, region=region_name, motion=motion, creases=creases)
         self._keep(upload, kept)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image, kept.extras))
-
-    def _largest_face_aus(self, photo: PreparedPhoto) -> np.ndarray:
-        """``[1, 16]``: the AUs G_exp reads on the photo's largest face (its faces are kept largest first)."""
-        return self.editor.estimate_faces([PreparedPhoto(photo.photo, photo.faces[:1], photo.name)])
 
     def kept_faces(self) -> list[str]:
         """The uploads whose prepared faces are in memory, oldest first."""
@@ -261,7 +268,8 @@ class EditPage:
             raise LsganError("upload a photo of a face first")
         if not like:
             raise LsganError("upload a face to copy")
-        source = self._largest_face_aus(self._photo(upload).photo)
+        kept = self._photo(upload)
+        source = kept.source_aus(self.editor, kept.photo.faces[:1])  # the largest face's (faces: largest first)
         try:
             like_aus = self.editor.request(like=like).like_aus
         except LsganError as err:
