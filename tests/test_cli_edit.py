@@ -256,6 +256,7 @@ BAD_ARGS = {
     "relative AU out of range": (["--aus", "12=+1.5"], "AU12 change must be a number in [-1, +1]"),
     "malformed relative AU": (["--aus", "12=+x"], "bad value '+x' for AU12"),
     "unknown region": (["--emotion", "happy", "--region", "nose"], "unknown region 'nose'"),
+    "unknown side": (["--emotion", "contemptuous", "--side", "middle"], "unknown side 'middle'"),
     "glasses without alignment": (["--emotion", "happy", "--glasses"], "not with --no-align"),
     "face that does not exist": (["--emotion", "happy", "--face", "3"], "no face 3 (found 1, numbered 0"),
     "negative face": (["--emotion", "happy", "--face", "-1"], "--face must be 0 or more"),

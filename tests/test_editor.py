@@ -12,7 +12,9 @@ from lsgan.editing.editor import DEFAULT_MODEL_DIR, Editor, EditorConfig, resolv
 from lsgan.editing.paint import LIT_BRIGHTEST
 from lsgan.editing.reading import MAX_EXPOSURE_GAIN, VIEWS, exposed, view_crops
 from lsgan.atomic import atomic_file, atomic_folder
-from lsgan.editing.targets import LIKE_GAIN, TargetRequest, interpolate_targets, resolve_targets
+from lsgan.editing.targets import (
+    LIKE_GAIN, TargetRequest, interpolate_targets, other_side_targets, request_side, resolve_targets,
+)
 from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
 from lsgan.facs import AU_IDS, AUError, au_index, edit_vector
 from lsgan.nets.lsgan import load_bundle
@@ -81,6 +83,7 @@ def test_a_full_vector_is_the_target(source_aus):
         (TargetRequest(aus={12: "+x"}), "for AU12: expected a number"),
         (TargetRequest(aus="12=+abc"), "bad value"),
         (TargetRequest(emotion="happy", region="nose"), "unknown region"),
+        (TargetRequest(emotion="contemptuous", side="middle"), "unknown side 'middle'"),
         (TargetRequest(aus={12: float("nan")}), "must be a number in [0, 1]"),
         (TargetRequest(aus=np.full(16, np.nan)), "NaN"),
         (TargetRequest(aus=np.zeros(15)), "16 values"),
@@ -199,6 +202,58 @@ def test_like_uses_the_other_faces_estimate(tiny_editor, synth_faces):
     result = tiny_editor.edit(synth_faces[0], like=synth_faces[1])
     source, like = tiny_editor.estimate(synth_faces[0])[0], tiny_editor.estimate(synth_faces[1])[0]
     np.testing.assert_allclose(result.target_aus[0], np.clip(source + LIKE_GAIN * (like - source), 0, 1), atol=1e-6)
+
+
+def test_contempt_acts_on_one_side_unless_told_and_other_edits_on_both(source_aus):
+    assert request_side(TargetRequest(emotion="contemptuous")) == "left"
+    assert request_side(TargetRequest(emotion=" Contemptuous ", intensity=0.5)) == "left"
+    assert request_side(TargetRequest(emotion="contemptuous", side="right")) == "right"
+    assert request_side(TargetRequest(emotion="contemptuous", side="both")) is None
+    assert request_side(TargetRequest(emotion="happy")) is None
+    assert request_side(TargetRequest(aus={12: 1.0}, side="left")) == "left"
+    neutral_but_brows = resolve_targets(TargetRequest(emotion="neutral", aus={4: 0.5}), source_aus)
+    np.testing.assert_array_equal(other_side_targets(TargetRequest(emotion="contemptuous", aus={4: 0.5}), source_aus),
+                                  neutral_but_brows)  # an emotion's other side at rest; its settings on both sides
+    np.testing.assert_array_equal(other_side_targets(TargetRequest(aus={12: 1.0}, side="left"), source_aus),
+                                  source_aus)  # a change's other side as it was
+
+
+def test_a_one_sided_edit_changes_that_side_as_the_target_and_the_other_as_its_own(tiny_editor, synth_faces):
+    """The model's field (a crop without a mesh): columns on the picture's left as the edit to the target, those on
+    the right as the edit to the other side's AUs, a blend across the middle."""
+    photo = tiny_editor.prepare(synth_faces[0])[0]
+    source = tiny_editor.estimate_faces([photo])
+    target, other = edit_vector("happy")[None], edit_vector("surprised")[None]
+    sided = tiny_editor.render([photo], target, source, side="left", other_aus=other).images[0].astype(int)
+    whole = tiny_editor.render([photo], target, source).images[0].astype(int)
+    others = tiny_editor.render([photo], other, source).images[0].astype(int)
+    width = sided.shape[1]
+    assert np.abs(whole - others)[:, :width // 3].mean() > 1.0  # the two edits differ on both sides
+    assert np.abs(whole - others)[:, -width // 3:].mean() > 1.0
+    assert np.abs(sided - whole)[:, :width // 3].max() <= 1
+    assert np.abs(sided - others)[:, -width // 3:].max() <= 1
+    with pytest.raises(AUError, match="needs the other side's AUs"):
+        tiny_editor.render([photo], target, source, side="left")
+
+
+def test_a_one_sided_edit_of_a_photo_leaves_the_other_side_of_the_face_as_it_was():
+    """A smile on the astronaut's left (the picture's) only: her face right of the middle keeps its pixels, her left
+    mouth corner moves; the sequence's last frame is the edit."""
+    from skimage import data
+
+    editor = Editor.from_pretrained()
+    photo = data.astronaut()
+    edited = editor.edit(photo, aus={12: 0.0}, side="left")
+    box = edited.faces[0].box
+    middle, width = (box[0] + box[2]) / 2, box[2] - box[0]
+    change = np.abs(edited.image.astype(int) - photo).max(axis=2)
+    right, left = slice(int(middle + 0.2 * width), int(box[2])), slice(int(box[0]), int(middle - 0.2 * width))
+    rows = slice(int(box[1]), int(box[3]))
+    assert change[rows, right].max() == 0 and change[rows, left].max() > 30
+    both = np.abs(editor.edit(photo, aus={12: 0.0}).image.astype(int) - photo).max(axis=2)
+    assert both[rows, right].max() > 30
+    frames = editor.edit_sequence(photo, 2, aus={12: 0.0}, side="left").images
+    np.testing.assert_array_equal(frames[-1], edited.image)
 
 
 def test_sequence_goes_from_the_source_expression_to_the_target(tiny_editor, synth_faces):

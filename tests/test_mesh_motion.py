@@ -37,9 +37,9 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_MOUTH_WIDTH, SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN,
-    dense_backward_field, lips_as_shown, lips_stay_lips, mesh_motion, photo_basis, smile_as_real, smile_width_shown,
-    teeth_kept,
+    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_MOUTH_WIDTH, SIDE_BLEND, SMILE_MOUTH_WIDTH, SMILE_READ,
+    UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips, mesh_motion, photo_basis, side_weights,
+    smile_as_real, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
@@ -383,6 +383,36 @@ def test_the_basis_moves_both_sides_of_the_face_alike(basis):
     lopsided[0, CORNERS[0]] = (-1.0, 0.0)  # only one corner moves: the symmetric motion moves both by half
     both = symmetric(lopsided, basis.mirror)[0]
     np.testing.assert_allclose(both[list(CORNERS)], [[-0.5, 0.0], [0.5, 0.0]])
+
+
+def test_a_one_sided_change_moves_that_side_and_the_other_side_goes_its_own_way(basis, face):
+    """Contempt's 12 + 14 on the picture's left, the right side at rest: the left corner moves as the whole-face
+    edit moves it, the right corner as the other side's target moves it, the upper lip's middle half way."""
+    points, rest = face.landmarks.points, np.zeros(NUM_AUS, np.float32)
+    contempt, other = edit_vector("contemptuous"), au_vector({4: 0.5})  # the other side: only the brows lower
+    sided = mesh_motion(face.crop, points, rest, contempt, basis, side="left", other_aus=other).target_points
+    whole = mesh_motion(face.crop, points, rest, contempt, basis).target_points
+    others = mesh_motion(face.crop, points, rest, other, basis).target_points
+    left, right = CORNERS
+    np.testing.assert_allclose(sided[left], whole[left], atol=1e-3)
+    np.testing.assert_allclose(sided[right], others[right], atol=1e-3)
+    assert np.linalg.norm(whole[right] - others[right]) > 1.0  # crop pixels: the two targets differ there
+    share = side_weights(points[UPPER_LIP, 0], SIZE, "left")
+    assert 0.4 < share < 0.6
+    np.testing.assert_allclose(sided[UPPER_LIP], share * whole[UPPER_LIP] + (1 - share) * others[UPPER_LIP], atol=1e-3)
+    for brow in BROW_TOPS:  # far from the midline: each side's own target
+        np.testing.assert_allclose(sided[brow], (whole if brow == BROW_TOPS[0] else others)[brow], atol=1e-3)
+    mirrored = mesh_motion(face.crop, points, rest, contempt, basis, side="right", other_aus=rest).target_points
+    assert mirrored[right][1] < points[right][1] - 0.5 and abs(mirrored[left][1] - points[left][1]) < 0.05
+
+
+def test_side_weights_fade_across_the_midline():
+    x = np.linspace(0, SIZE, 65)
+    left, right = side_weights(x, SIZE, "left"), side_weights(x, SIZE, "right")
+    np.testing.assert_allclose(left + right, 1.0, atol=1e-6)
+    assert left[32] == pytest.approx(0.5) and np.all(np.diff(left) <= 0)
+    reach = SIDE_BLEND * FaceTemplate().eye_distance * SIZE
+    assert np.all(left[x <= SIZE / 2 - reach] == 1.0) and np.all(left[x >= SIZE / 2 + reach] == 0.0)
 
 
 def test_no_au_change_means_no_motion_and_no_paint(basis, face):

@@ -64,7 +64,7 @@ def test_readme_demo_command_writes_the_grid(editor, tmp_path, capsys, monkeypat
     assert result.code == 0, result.err
     grid = np.asarray(Image.open(tmp_path / "demo_grid.png").convert("RGB"))
     config, size = DemoConfig(), editor.image_size
-    columns = [label for label, _ in demo_columns(config)]
+    columns = [column.label for column in demo_columns(config)]
     assert grid.shape == (LABEL_HEIGHT + 2 * len(config.identities) * size, len(columns) * size, 3)
 
     def cell(row: int, column: int) -> np.ndarray:

@@ -91,6 +91,7 @@ def edit(
                                               "the source to it, 1.5 times: G_exp reads photos low).")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
+    side: Annotated[str | None, typer.Option("--side", help="left or right: the edit acts on that side of the picture only (an emotion's other side at rest, otherwise as it was); both. Default: contemptuous on the left (FACS's one-sided contempt, the face's own right), the rest on both.")] = None,
     glasses: Annotated[bool | None, typer.Option("--glasses/--no-glasses", help="Clear glasses: their frame stays still while the lids and brows move behind it. By default on the faces that seem to wear them (each named in a note); --glasses: on every edited face (with several faces, pick one with --face); --no-glasses: on none. Lenses dark enough to hide the eyes are kept either way.", show_default=False)] = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output image (.png, .jpg, .webp), or a folder (an existing one, or ending in /); a folder for a folder source.")] = None,
@@ -108,11 +109,12 @@ def edit(
     """Edit the expression of a face photo (or of every image in a folder)."""
     from lsgan.editing.editor import check_glasses
     from lsgan.editing.files import EditJob, edit_file, edit_folder, plan_file_output, plan_folder_output
-    from lsgan.editing.targets import TargetRequest, check_region, check_request
+    from lsgan.editing.targets import TargetRequest, check_region, check_request, check_side
     from lsgan.errors import InputImageError
 
     check_request(aus, emotion, intensity, has_like=like is not None)  # fail before loading anything
     check_region(region)
+    check_side(side)
     check_glasses(glasses, align=not no_align)
     if face is not None and face < 0:
         raise InputImageError(f"--face must be 0 or more (faces are numbered left to right from 0), got {face}")
@@ -126,7 +128,7 @@ def edit(
         plan_file_output(source, out_path, plan, into_folder=into_folder, like=like)
     editor = _editor(model, device, align=not no_align, batch_size=batch_size, max_pixels=max_pixels, motion=motion,
                      creases=creases, upper_face_gain=upper_face_gain)
-    request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
+    request = editor.request(aus, emotion=emotion, intensity=intensity, like=like, region=region, side=side)
     job = EditJob(request, steps, save_masks, face=face, overwrite=overwrite, glasses=glasses)
     if not source.is_dir():
         report = edit_file(editor, source, out_path, job, into_folder=into_folder)

@@ -39,20 +39,25 @@ from lsgan.data.images import (
 )
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
-from lsgan.editing.mesh_motion import MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis
+from lsgan.editing.mesh_motion import (
+    MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis, side_weights,
+)
 from lsgan.editing.glasses import HINT_MIN_EYES, clear_frames, looks_like_glasses
-from lsgan.editing.paint import brightest, detail_view, eye_contour, paint_scale, paint_view
+from lsgan.editing.paint import brightest, detail_view, eye_contour, paint_grid, paint_scale, paint_view
 from lsgan.editing.reading import VIEWS, View, exposed, view_crops
 from lsgan.editing.targets import (
     AUInput,
     TargetRequest,
     check_region,
+    check_side,
     interpolate_targets,
+    other_side_targets,
     region_channel,
+    request_side,
     resolve_targets,
 )
 from lsgan.errors import CheckpointError, InputImageError, LsganError
-from lsgan.facs import NUM_AUS
+from lsgan.facs import NUM_AUS, AUError
 from lsgan.nets.lsgan import ModelBundle, load_bundle
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
@@ -259,35 +264,44 @@ class Editor:
 
     def edit(self, images: ImageSource | Sequence[ImageSource], aus: AUInput | None = None, *,
              emotion: str | None = None, intensity: float | None = None, like: ImageSource | None = None,
-             face: int | None = None, region: str | None = None, glasses: bool | None = None) -> EditResult:
+             face: int | None = None, region: str | None = None, glasses: bool | None = None,
+             side: str | None = None) -> EditResult:
         """Edit the expression of every face of each input (``face=N``: only face N, numbered left to right);
         ``region="eyes"|"mouth"`` edits only that region's AUs and pixels; clear glasses' frames stay still on the
-        faces that seem to wear them (``glasses=None``), on every face (True) or on none (False). See
-        ``editing.targets`` for how aus / emotion / like combine (``aus`` values with a sign, e.g. "12=+0.3", move
-        the face's own AUs)."""
-        request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
+        faces that seem to wear them (``glasses=None``), on every face (True) or on none (False); ``side="left"|
+        "right"`` acts on that side of the picture only ("both"; None: contempt on the left, others on both). See
+        ``editing.targets`` for how aus / emotion / like / side combine (``aus`` values with a sign, e.g. "12=+0.3",
+        move the face's own AUs)."""
+        request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region, side=side)
         return self.edit_faces(self.prepare(images, face=face, glasses=glasses), request)
 
     def edit_sequence(self, image: ImageSource, steps: int, aus: AUInput | None = None, *,
                       emotion: str | None = None, intensity: float | None = None,
                       like: ImageSource | None = None, face: int | None = None,
-                      region: str | None = None, glasses: bool | None = None) -> EditResult:
+                      region: str | None = None, glasses: bool | None = None, side: str | None = None
+                      ) -> EditResult:
         """``steps`` frames of one input going continuously from its own expression to the target one."""
-        request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region)
+        request = self.request(aus, emotion=emotion, intensity=intensity, like=like, region=region, side=side)
         return self.sequence_face(self.prepare(image, face=face, glasses=glasses)[0], request, steps)
 
     # --- steps, for callers that reuse prepared photos (CLI folders, the web page) -----------------------------
 
     def request(self, aus: AUInput | None = None, *, emotion: str | None = None, intensity: float | None = None,
-                like: ImageSource | None = None, region: str | None = None) -> TargetRequest:
+                like: ImageSource | None = None, region: str | None = None, side: str | None = None
+                ) -> TargetRequest:
         """What to edit towards; ``like`` is read and the AUs of its largest face estimated here, once."""
         check_region(region)
+        check_side(side)
         like_aus = self._largest_face_aus(like) if like is not None else None
-        return TargetRequest(aus=aus, emotion=emotion, intensity=intensity, like_aus=like_aus, region=region)
+        return TargetRequest(aus=aus, emotion=emotion, intensity=intensity, like_aus=like_aus, region=region,
+                             side=side)
 
     def edit_faces(self, photos: Sequence[PreparedPhoto], request: TargetRequest) -> EditResult:
         source_aus = self.estimate_faces(photos)
-        return self.render(photos, resolve_targets(request, source_aus), source_aus, region=request.region)
+        side = request_side(request)
+        other = other_side_targets(request, source_aus) if side else None
+        return self.render(photos, resolve_targets(request, source_aus), source_aus, region=request.region,
+                           side=side, other_aus=other)
 
     def sequence_face(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> EditResult:
         """Frames of ``photo`` (all its chosen faces at once) going from their own AUs to the target ones."""
@@ -303,10 +317,14 @@ class Editor:
                          photo_masks: bool = True) -> Iterator[EditResult]:
         source_aus = self.estimate_faces([photo])  # [F, 16]
         targets = interpolate_targets(source_aus, resolve_targets(request, source_aus), steps)  # [steps, F, 16]
+        side = request_side(request)
+        others = interpolate_targets(source_aus, other_side_targets(request, source_aus), steps) if side else None
         for start in range(0, steps, frames_per_chunk):
             chunk = targets[start:start + frames_per_chunk]
+            other = None if others is None else others[start:start + frames_per_chunk].reshape(-1, NUM_AUS)
             yield self.render([photo] * len(chunk), chunk.reshape(-1, source_aus.shape[1]),
-                              np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks)
+                              np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks,
+                              side=side, other_aus=other)
 
     def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None,
                 glasses: bool | None = None) -> list[PreparedPhoto]:
@@ -354,22 +372,34 @@ class Editor:
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
                region: str | None = None, photo_masks: bool = True, motion: str | None = None,
-               creases: bool | None = None) -> EditResult:
+               creases: bool | None = None, side: str | None = None, other_aus: np.ndarray | None = None
+               ) -> EditResult:
         """Run the generator on the faces of ``photos`` (target and source AUs ``[F, 16]``, faces in order) and
         apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given), its
         geometry as ``motion`` says (default ``config.motion``), its folds shaded when ``creases`` says (default
-        ``config.creases``). ``photo_masks=False`` leaves
+        ``config.creases``). ``side`` ("left" / "right" of the picture): the targets act on that side of each face
+        and ``other_aus`` ``[F, 16]`` on the other (``targets.other_side_targets``). ``photo_masks=False`` leaves
         ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
         motion = self.config.motion if motion is None else check_motion(motion)
         creases = self.config.creases if creases is None else creases
+        check_side(side)
+        side = None if side == "both" else side
+        if side is not None and (other_aus is None or np.shape(other_aus) != np.shape(target_aus)):
+            raise AUError("a one-sided edit needs the other side's AUs, one row per face (other_aus)")
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
+        if side is not None:
+            other_edited, _, other_flows, other_colours = self._generate(crops, _au_tensor(other_aus),
+                                                                         _au_tensor(source_aus))
+            edited, flows, colours = _one_sided(side, (edited, flows, colours),
+                                                (other_edited, other_flows, other_colours))
         crop_masks = np.stack([_region_masks(face, generated) for (_, face), generated
                                in zip(faces, masks.movedim(1, -1).numpy())])  # [F, S, S, 3]
         targets, sources = np.asarray(target_aus, np.float32), np.asarray(source_aus, np.float32)
+        others = targets if side is None else np.asarray(other_aus, np.float32)
         fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion, creases,
-                                   photos[index].photo) for row, (index, face) in enumerate(faces)]
+                                   photos[index].photo, side, others[row]) for row, (index, face) in enumerate(faces)]
         images, masks_on_photos = [], []
         for index, photo in enumerate(photos):
             rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
@@ -451,11 +481,12 @@ class Editor:
         return self._mesh_basis
 
     def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,
-                    target_aus: np.ndarray, kind: str, creases: bool = False, photo: np.ndarray | None = None
-                    ) -> FaceField:
+                    target_aus: np.ndarray, kind: str, creases: bool = False, photo: np.ndarray | None = None,
+                    side: str | None = None, other_aus: np.ndarray | None = None) -> FaceField:
         """The model's field of one face, with the mesh motion of its edit as ``kind`` (a ``MOTIONS``) says, and the
         shading of its folds with ``creases``; the paint takes the eyes' colours from ``photo`` (the face's photo)
-        at the paint's resolution; a face that wears clear glasses keeps their frame still (any ``kind``)."""
+        at the paint's resolution; a face that wears clear glasses keeps their frame still (any ``kind``); ``side``:
+        ``target_aus`` on that side, ``other_aus`` on the other (``render``)."""
         meshed = face.aligned is not None and has_mesh(face.aligned.landmarks.points)
         if not meshed or (kind == "model" and not face.glasses):
             return FaceField(flow, colour)
@@ -466,15 +497,21 @@ class Editor:
         if kind == "model":
             return FaceField(flow, colour, held=held)
         motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis,
-                             scale, face.detail)
+                             scale, face.detail, side, other_aus)
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion
             flow = resample_field(flow, motion.flow.shape[-1]) + motion.flow
         shade = None
-        if creases and not np.allclose(source_aus, target_aus):
+        unchanged = np.allclose(source_aus, target_aus) and (side is None or np.allclose(source_aus, other_aus))
+        if creases and not unchanged:
             shade = crease_shade(motion.target_points, face.crop.shape[0], source_aus, target_aus, self.mesh_basis,
                                  scale)
+            if side is not None:  # each side's folds
+                other = crease_shade(motion.target_points, face.crop.shape[0], source_aus, other_aus,
+                                     self.mesh_basis, scale)
+                weights = side_weights(paint_grid(shade.shape[-1], scale), face.crop.shape[0], side)[None, :]
+                shade = weights * shade + (1.0 - weights) * other
         return FaceField(flow, colour, motion.paint, motion.target_points, shade, held)
 
     @staticmethod
@@ -555,6 +592,18 @@ def torch_device(name: str) -> torch.device:
 
 def _au_tensor(aus: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(aus, dtype=np.float32))
+
+
+def _one_sided(side: str, acting: tuple, other: tuple) -> tuple:
+    """The generator's (edited crops [F, 3, S, S] tensor, flows [F, 2, S, S], colours [F, 3, S, S]) for the
+    targets, on ``side`` of each crop, and for the other side's targets beyond it (``side_weights`` by column)."""
+    size = acting[1].shape[-1]
+    weights = side_weights(np.arange(size, dtype=np.float32), size, side)  # [S]
+    blended = []
+    for mine, theirs in zip(acting, other):
+        share = torch.from_numpy(weights) if isinstance(mine, torch.Tensor) else weights
+        blended.append(share * mine + (1.0 - share) * theirs)
+    return tuple(blended)
 
 
 def _leaves_hull(points: np.ndarray, moved: np.ndarray) -> bool:

@@ -39,6 +39,7 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_filter1d
 
+from lsgan.data.faces import FaceTemplate
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
 from lsgan.editing.glasses import dark_lenses, held_by_lenses
 from lsgan.editing.paint import (
@@ -79,6 +80,9 @@ OPENING_SLACK = 0.5  # crop pixels: a mouth's opening, for its lips (``lips_stay
 LIP_BAND = 1.5  # ... and a closing lip's band this deep beyond that takes the opening it must cover, squeezed
 MEETING_SMOOTHING = 1.0  # crop pixels along the mouth over which the line where lips meet is smoothed
 SQUEEZE_REACH = 2.0  # crop pixels either side of a column whose lip is squeezed that are squeezed as far, then less
+# inter-ocular distances either side of the midline over which a one-sided change (``side``) fades to the other
+# side's: the mouth's corners (some 0.4 from it) move fully, its middle half
+SIDE_BLEND = 0.3
 
 
 @dataclass(frozen=True)
@@ -99,18 +103,22 @@ def has_mesh(points: np.ndarray) -> bool:
 
 
 def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray,
-                basis: MeshBasis, paint_scale: int = PAINT_SCALE, detail: np.ndarray | None = None) -> MeshMotion:
+                basis: MeshBasis, paint_scale: int = PAINT_SCALE, detail: np.ndarray | None = None,
+                side: str | None = None, other_aus: np.ndarray | None = None) -> MeshMotion:
     """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
     ``points``. ``detail`` (uint8 P×P×3, P = ``paint_scale`` × S): the photo in the crop's frame at the paint's
-    resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged."""
+    resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged.
+    ``side`` ("left" / "right" of the picture): the motion to ``target_aus`` there and to ``other_aus`` [16] on the
+    other side, faded across the midline (``side_weights``); the paint shows ``target_aus``'s mouth."""
     size = crop.shape[0]
-    source_aus, target_aus = smile_as_real(source_aus, target_aus, points)
-    shown = lips_as_shown(source_aus, points / size, basis, target_aus)
-    kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
-    target_aus = np.where(kept, shown, target_aus)  # a kept AU stays as shown
-    source_aus = shown
-    target_aus = teeth_kept(points, source_aus, target_aus, basis, size, paint_scale)
-    targets = points + basis.motion(source_aus, target_aus) * size
+    given = source_aus
+    source_aus, target_aus = planned_aus(points, given, target_aus, basis, size, paint_scale)
+    motion = basis.motion(source_aus, target_aus)  # [478, 2]
+    if side is not None:
+        weights = side_weights(points[:, 0], size, side)[:, None]
+        other_motion = basis.motion(*planned_aus(points, given, other_aus, basis, size, paint_scale))
+        motion = weights * motion + (1.0 - weights) * other_motion
+    targets = points + motion * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
     view = paint_view(crop, paint_scale, detail)
     lenses = dark_lenses(view, points, paint_scale)
@@ -126,6 +134,29 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     if lenses is not None:
         eyes[3] *= ~lenses
     return MeshMotion(flow, over(eyes, over(mouth, lips)), targets.astype(np.float32))
+
+
+def planned_aus(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,
+                paint_scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(source, target) [16] as the mesh moves the face: a smile taken away as the photo shows it, the lips' opening
+    read from the mesh and kept as shown where the target keeps it, a smile's own teeth kept (the module's
+    docstring)."""
+    source_aus, target_aus = smile_as_real(source_aus, target_aus, points)
+    shown = lips_as_shown(source_aus, points / size, basis, target_aus)
+    kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
+    target_aus = np.where(kept, shown, target_aus)  # a kept AU stays as shown
+    return shown, teeth_kept(points, shown, target_aus, basis, size, paint_scale)
+
+
+def side_weights(x: np.ndarray, size: int, side: str) -> np.ndarray:
+    """How much of a one-sided change acts at crop columns ``x`` (pixels, any shape): 1 on ``side`` ("left" or
+    "right" of the picture) of the face's midline, 0 on the other, a smoothstep over ``SIDE_BLEND`` inter-ocular
+    distances either side of it (the lips' middle takes half). The midline is the aligned crop's middle column, where
+    ``FaceTemplate`` puts the middle of the eyes and of the mouth."""
+    reach = SIDE_BLEND * FaceTemplate().eye_distance * size
+    toward = (np.asarray(x, np.float32) - size / 2) / reach * (1.0 if side == "right" else -1.0)
+    t = np.clip(0.5 + toward / 2, 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
 def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,

@@ -8,20 +8,26 @@ The rules, shared by the API, the CLI and the web page:
   a signed value ({12: "+0.3"} or "12=+0.3,4=-0.2") moves the face's own estimated AU instead (clipped to 0-1);
 - ``aus`` given as a full 16-vector (or ``[N, 16]``) is the target itself and cannot be combined;
 - ``region`` ("eyes" or "mouth") keeps every AU outside that region at the face's own value (and the editor
-  changes only the pixels of that region's mask).
+  changes only the pixels of that region's mask);
+- ``side`` ("left" or "right" of the picture) makes the edit one-sided: the target acts on that side of the face,
+  and the other side goes to ``other_side_targets`` (an emotion's: the face at rest there; otherwise the face's own
+  AUs, so that only that side changes); "both" (or None for an emotion FACS does not make one-sided) acts on the
+  whole face. Contempt (``facs.UNILATERAL_EMOTIONS``) is one-sided unless told: FACS's R12+R14, one lip corner
+  drawn in and up, on the picture's left (``UNILATERAL_SIDE``: the face's own right).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from lsgan.facs import (
     EYE_AUS,
     MOUTH_AUS,
+    UNILATERAL_EMOTIONS,
     AUError,
     AUSetting,
     au_index,
@@ -44,6 +50,8 @@ AUSettings = Mapping[int, float | str]  # a str value may be signed: relative
 # docs/real_photos.md)
 LIKE_GAIN = 1.5
 AUInput = AUSettings | str | Sequence[float] | np.ndarray
+SIDES: tuple[str, ...] = ("both", "left", "right")  # the sides of the picture an edit acts on (``side``)
+UNILATERAL_SIDE = "left"  # where a one-sided emotion acts unless told: the picture's left, the face's own right
 
 
 @dataclass(frozen=True)
@@ -55,18 +63,45 @@ class TargetRequest:
     intensity: float | None = None
     like_aus: np.ndarray | None = None
     region: str | None = None  # "eyes" or "mouth": only that region's AUs change
+    side: str | None = None  # "left" / "right": one side of the picture; "both"; None: ``request_side`` decides
 
 
 def resolve_targets(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
     """Target AUs ``[N, 16]`` (float32, 0-1) for sources whose own AUs are ``source_aus`` ``[N, 16]``."""
     check_request(request.aus, request.emotion, request.intensity, has_like=request.like_aus is not None)
     check_region(request.region)
+    check_side(request.side)
     if _is_full_vector(request.aus):
         target = check_au_vector(np.asarray(request.aus), what="target AU vector")
         target = np.broadcast_to(target, source_aus.shape).astype(np.float32)
     else:
         target = _override(_base_vectors(request, source_aus), au_settings(request.aus), source_aus)
     return restrict_to_region(target, source_aus, request.region)
+
+
+def check_side(side: str | None) -> None:
+    if side is not None and side not in SIDES:
+        raise AUError(f"unknown side {side!r}: choose one of {', '.join(SIDES)} (of the picture)")
+
+
+def request_side(request: TargetRequest) -> str | None:
+    """The side of the picture ``request`` acts on, "left" or "right", or None for the whole face: its ``side``,
+    and where none is given ``UNILATERAL_SIDE`` for a one-sided emotion (contempt)."""
+    check_side(request.side)
+    side = request.side
+    if side is None:
+        one_sided = request.emotion is not None and request.emotion.strip().lower() in UNILATERAL_EMOTIONS
+        side = UNILATERAL_SIDE if one_sided else "both"
+    return None if side == "both" else side
+
+
+def other_side_targets(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
+    """``[N, 16]``: what a one-sided ``request`` asks of the face's other side: for an emotion, the same request to
+    neutral (the face at rest there, with any ``aus`` settings on both sides: FACS's contempt is one lip corner on
+    a face otherwise at rest); otherwise the face's own AUs (the change acts on one side only)."""
+    if request.emotion is None:
+        return check_au_vector(source_aus, what="source AUs").copy()
+    return resolve_targets(replace(request, emotion="neutral", side="both"), source_aus)
 
 
 REGION_AUS: dict[str, tuple[int, ...]] = {"eyes": EYE_AUS, "mouth": MOUTH_AUS}

@@ -38,7 +38,7 @@ import numpy as np
 
 from lsgan.data.images import ImageExtras, read_extras, write_image
 from lsgan.editing.editor import MOTIONS, Editor, PreparedFace, PreparedPhoto, check_glasses
-from lsgan.editing.targets import REGION_AUS, TargetRequest, resolve_targets
+from lsgan.editing.targets import REGION_AUS, SIDES, TargetRequest, check_side, request_side, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
 from lsgan.errors import LsganError
 from lsgan.facs import AU_IDS, AU_NAMES, EMOTIONS, edit_vector
@@ -185,15 +185,17 @@ class EditPage:
         return photo.photo, path, aus, choices, UploadNotes(left, hints)
 
     def edit(self, upload: str | None, aus: list[float], face: str = EVERY_FACE, region: str = WHOLE_FACE,
-             motion: str | None = None, creases: bool | None = None, glasses: bool | None = None
-             ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+             motion: str | None = None, creases: bool | None = None, glasses: bool | None = None,
+             side: str = "both") -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
         """Slider values -> (edited photo, captioned masks, path of a PNG to download); ``face``, ``region``,
-        ``motion``, ``creases`` and ``glasses`` as the page's choices name them (``motion``, ``creases`` None: the
-        editor's own; ``glasses``: whose clear glasses' frames stay still, ``GLASSES_CHOICES``: the faces that
-        seem to wear them (None), the chosen faces (True) or none (False))."""
+        ``motion``, ``creases``, ``glasses`` and ``side`` as the page's choices name them (``motion``, ``creases``
+        None: the editor's own; ``glasses``: whose clear glasses' frames stay still, ``GLASSES_CHOICES``: the faces
+        that seem to wear them (None), the chosen faces (True) or none (False); ``side``: "left" or "right" of the
+        picture, where the sliders act, the other side as it is; "both")."""
         if not upload:
             raise LsganError("upload a photo of a face first")
         check_glasses(glasses, self.editor.config.align)
+        check_side(side)
         kept = self._photo(upload)
         photo = kept.photo
         chosen = photo if face in (EVERY_FACE, None) else PreparedPhoto(
@@ -205,7 +207,8 @@ class EditPage:
         region_name = None if region in (WHOLE_FACE, None) else region
         source = kept.source_aus(self.editor, chosen.faces)  # [F, 16], largest face first
         target = resolve_targets(TargetRequest(aus=slider_targets(aus, source), region=region_name), source)
-        result = self.editor.render([chosen], target, source, region=region_name, motion=motion, creases=creases)
+        result = self.editor.render([chosen], target, source, region=region_name, motion=motion, creases=creases,
+                                    side=side, other_aus=source)
         self._keep(upload, kept)
         masks = [(result.photo_masks[0][:, :, channel], name) for channel, name in enumerate(MASK_NAMES)]
         return result.image, masks, str(self._new_download(result.image, kept.extras))
@@ -260,6 +263,11 @@ class EditPage:
 
     def preset(self, emotion: str) -> list[float]:
         return _slider_values(edit_vector(emotion, self.config.preset_intensity))
+
+    @staticmethod
+    def preset_side(emotion: str) -> str:
+        """The side an emotion's preset acts on: contempt's one side (as ``lsgan edit`` edits it), else both."""
+        return request_side(TargetRequest(emotion=emotion)) or "both"
 
     def copy(self, upload: str | None, like: str | None) -> list[float]:
         """The sliders that copy the expression of the face uploaded as ``like`` onto the photo's largest face (as
@@ -337,6 +345,8 @@ def build_app(page: EditPage):
                                          label="Shade the folds (SynthFACS's creases; they look drawn)")
             glasses_choice = gr.Radio(list(GLASSES_CHOICES), value=next(iter(GLASSES_CHOICES)), elem_id="glasses",
                                       label="Clear glasses whose frames stay still (worn: on the face picked)")
+            side_choice = gr.Radio(list(SIDES), value="both", elem_id="side",
+                                   label="Side of the picture the sliders act on (the other stays as it is)")
         with gr.Row():
             source_view = gr.Image(label="Source", interactive=False, height=IMAGE_HEIGHT, elem_id="source")
             result_view = gr.Image(label="Edited", interactive=False, height=IMAGE_HEIGHT, format="png",
@@ -354,10 +364,12 @@ def build_app(page: EditPage):
             download = gr.File(label="Download the result", interactive=False, elem_id="download")
 
         edit_outputs = [result_view, masks_view, download]
-        edit_inputs = [face_state, face_choice, region_choice, motion_choice, creases_choice, glasses_choice, *sliders]
+        edit_inputs = [face_state, face_choice, region_choice, motion_choice, creases_choice, glasses_choice,
+                       side_choice, *sliders]
 
-        def edit_from_sliders(upload_path, face, region, motion, creases, glasses, *aus):
-            return page.edit(upload_path, list(aus), face, region, motion, creases, GLASSES_CHOICES.get(glasses))
+        def edit_from_sliders(upload_path, face, region, motion, creases, glasses, side, *aus):
+            return page.edit(upload_path, list(aus), face, region, motion, creases, GLASSES_CHOICES.get(glasses),
+                             side)
 
         def load_upload(path):
             photo, state, aus, choices, notes = page.load(path)
@@ -372,11 +384,11 @@ def build_app(page: EditPage):
             guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for slider in sliders:
             slider.release(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
-        for control in (face_choice, region_choice, motion_choice, creases_choice, glasses_choice):
+        for control in (face_choice, region_choice, motion_choice, creases_choice, glasses_choice, side_choice):
             control.input(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         for emotion, button in zip(EMOTIONS, presets):
-            button.click(lambda emotion=emotion: page.preset(emotion), None, sliders).success(
-                guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
+            button.click(lambda emotion=emotion: [*page.preset(emotion), page.preset_side(emotion)], None,
+                         [*sliders, side_choice]).success(guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
         like.upload(guarded(page, page.copy), [face_state, like], sliders).success(
             guarded(page, edit_from_sliders), edit_inputs, edit_outputs)
     return app
