@@ -138,7 +138,8 @@ def test_geometry_readings_of_a_known_face_in_inter_ocular_distances():
     assert readings == pytest.approx({
         "brow_height": 0.3, "inner_brow_height": 0.3, "outer_brow_height": 0.3, "brow_gap": 0.3,
         "upper_lid_height": 0.075, "lower_lid_height": 0.05, "eye_aperture": 0.125, "nose_wing_height": 0.575,
-        "nose_to_upper_lip": 0.2625, "corner_lift": -0.05, "mouth_width": 0.8, "lip_thickness": 0.175,
+        "nose_to_upper_lip": 0.2625, "corner_lift": -0.05, "corner_asymmetry": 0.0, "mouth_width": 0.8,
+        "lip_thickness": 0.175,
         "lip_gap": 0.025, "nose_to_lower_lip": 0.425, "jaw_drop": 0.9})
 
 
@@ -209,6 +210,21 @@ def test_geometry_change_follows_the_moved_parts():
     assert change["brow_height"] == pytest.approx(0.1) and change["jaw_drop"] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="478"):
         geometry_readings(source[:68])
+
+
+def test_a_one_sided_lift_reads_as_the_corners_asymmetry_towards_its_side():
+    from lsgan.metrics import photo
+
+    source = _canonical_mesh()
+    smirk = source.copy()
+    smirk[photo.MOUTH_CORNERS[0]] += (-0.06, -0.2)  # the picture's left corner only, up and out
+    change = geometry_change(source, smirk)
+    assert change["corner_asymmetry"] == pytest.approx(0.1) and change["corner_lift"] == pytest.approx(0.05)
+    smiled = source.copy()
+    smiled[list(photo.MOUTH_CORNERS)] += [(-0.1, -0.2), (0.1, -0.2)]
+    assert geometry_change(source, smiled)["corner_asymmetry"] == pytest.approx(0.0)
+    assert expected_sign("contemptuous", "corner_asymmetry") == 1  # contempt acts on the picture's left
+    assert expected_sign("happy", "corner_asymmetry") == 0 and expected_sign("contemptuous", "brow_height") == 0
 
 
 def test_expected_signs_follow_the_facs_prototypes():

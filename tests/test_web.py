@@ -505,6 +505,10 @@ def test_upload_move_a_slider_and_get_a_new_image(served, browser_page, synth_fa
 
     page.locator("#preset-surprised").click()
     page.wait_for_function("() => document.querySelector('#au26 input[type=number]').value == '0.8'")
+    page.locator("#preset-contemptuous").click()  # contempt's preset acts on one side, the others on both
+    page.wait_for_function("() => document.querySelector('#side input[value=left]').checked")
+    page.locator("#preset-happy").click()
+    page.wait_for_function("() => document.querySelector('#side input[value=both]').checked")
 
 
 @pytest.mark.browser

@@ -60,6 +60,7 @@ EMOTION_PROTOTYPES: dict[str, dict[int, float]] = {
     "contemptuous": {12: 0.5, 14: 0.7},
 }
 UNILATERAL_EMOTIONS: frozenset[str] = frozenset({"contemptuous"})
+UNILATERAL_SIDE = "left"  # where an edit to a one-sided emotion acts unless told: the picture's left, the face's right
 # What an edit asks for when given an emotion: ``EMOTION_PROTOTYPES`` (what SynthFACS's posers show, as RaFD's do),
 # but five emotions otherwise, chosen on real video frames (fear on training-only photos too) by the classifier the
 # edits may answer to (face-api) and checked on LFW faces and the held-out portraits (docs/real_photos.md, "Emotions

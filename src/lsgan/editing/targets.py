@@ -13,7 +13,7 @@ The rules, shared by the API, the CLI and the web page:
   and the other side goes to ``other_side_targets`` (an emotion's: the face at rest there; otherwise the face's own
   AUs, so that only that side changes); "both" (or None for an emotion FACS does not make one-sided) acts on the
   whole face. Contempt (``facs.UNILATERAL_EMOTIONS``) is one-sided unless told: FACS's R12+R14, one lip corner
-  drawn in and up, on the picture's left (``UNILATERAL_SIDE``: the face's own right).
+  drawn in and up, on the picture's left (``facs.UNILATERAL_SIDE``: the face's own right).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from lsgan.facs import (
     EYE_AUS,
     MOUTH_AUS,
     UNILATERAL_EMOTIONS,
+    UNILATERAL_SIDE,
     AUError,
     AUSetting,
     au_index,
@@ -51,7 +52,6 @@ AUSettings = Mapping[int, float | str]  # a str value may be signed: relative
 LIKE_GAIN = 1.5
 AUInput = AUSettings | str | Sequence[float] | np.ndarray
 SIDES: tuple[str, ...] = ("both", "left", "right")  # the sides of the picture an edit acts on (``side``)
-UNILATERAL_SIDE = "left"  # where a one-sided emotion acts unless told: the picture's left, the face's own right
 
 
 @dataclass(frozen=True)

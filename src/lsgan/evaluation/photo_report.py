@@ -156,7 +156,8 @@ def _geometry_section(summary: dict) -> list[str]:
         lines += _geometry_table(summary, lambda item: item["vs_neutral"])
     lines += ["", "| reading | what | AUs (+ grows, − shrinks) |", "|---|---|---|"]
     lines += [f"| {reading} | {READING_DOCS[reading]} | "
-              + ", ".join(f"AU{au}{'+' if way > 0 else '−'}" for au, way in READING_AUS[reading].items()) + " |"
+              + (", ".join(f"AU{au}{'+' if way > 0 else '−'}" for au, way in READING_AUS[reading].items())
+                 or "one-sided AU12: + on the picture's left, − on its right") + " |"
               for reading in READINGS]
     return [*lines, ""]
 

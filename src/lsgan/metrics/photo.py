@@ -34,7 +34,7 @@ import torch
 
 from lsgan.data.faces import Box, dlib_predictor_path
 from lsgan.data.images import resize_image
-from lsgan.facs import EDIT_PROTOTYPES
+from lsgan.facs import EDIT_PROTOTYPES, UNILATERAL_EMOTIONS, UNILATERAL_SIDE
 from lsgan.nets.faceres import INPUT_SIZE as FACERES_INPUT_SIZE
 
 SAME_PERSON_THRESHOLD = 0.6
@@ -238,6 +238,7 @@ READING_DOCS: dict[str, str] = {
     "nose_wing_height": "nose wings (alae and their bases) below the eye centres",
     "nose_to_upper_lip": "nose base (subnasale) down to the upper lip's middle (outer and inner edge)",
     "corner_lift": "mouth corners above the middle of the upper lip's inner edge",
+    "corner_asymmetry": "the picture's left mouth corner's lift (as corner_lift) less the right one's: one-sided",
     "mouth_width": "corner-to-corner distance",
     "lip_thickness": "height of the red of both lips in the middle (outer to inner edge, upper + lower)",
     "lip_gap": "inner-lip gap (point 13 to 14)",
@@ -257,6 +258,7 @@ READING_AUS: dict[str, dict[int, int]] = {
     "nose_wing_height": {9: -1, 10: -1},
     "nose_to_upper_lip": {9: -1, 10: -1},
     "corner_lift": {12: +1, 15: -1},
+    "corner_asymmetry": {},  # an AU acting on both sides alike leaves it; a one-sided edit moves it (expected_sign)
     "mouth_width": {12: +1, 14: -1, 20: +1},
     "lip_thickness": {23: -1},
     "lip_gap": {25: +1, 26: +1},
@@ -325,6 +327,7 @@ def geometry_readings(points: np.ndarray) -> dict[str, float]:
         "nose_wing_height": mean_y(*NOSE_WINGS) - eyes,
         "nose_to_upper_lip": mean_y(UPPER_LIP_OUTER, UPPER_LIP_INNER) - mean_y(NOSE_BASE),
         "corner_lift": mean_y(UPPER_LIP_INNER) - mean_y(*MOUTH_CORNERS),
+        "corner_asymmetry": mean_y(MOUTH_CORNERS[1]) - mean_y(MOUTH_CORNERS[0]),  # y down: left's lift less right's
         "mouth_width": distance(MOUTH_CORNERS[0], MOUTH_CORNERS[1]),
         "lip_thickness": mean_y(UPPER_LIP_INNER) - mean_y(UPPER_LIP_OUTER)
         + mean_y(LOWER_LIP_OUTER) - mean_y(LOWER_LIP_INNER),
@@ -342,7 +345,11 @@ def geometry_change(source_points: np.ndarray, edit_points: np.ndarray) -> dict[
 
 def expected_sign(emotion: str, reading: str) -> int:
     """+1 / -1: the direction FACS expects ``reading`` to move towards ``emotion`` (from the AUs an edit asks for);
-    0 when none of its AUs moves the reading, or they pull both ways (sad: AU1 raises the brows, AU4 lowers)."""
+    0 when none of its AUs moves the reading, or they pull both ways (sad: AU1 raises the brows, AU4 lowers). The
+    corners' asymmetry moves with a one-sided emotion's lip corner puller, towards the side it acts on."""
+    if reading == "corner_asymmetry":
+        lifts = emotion in UNILATERAL_EMOTIONS and 12 in EDIT_PROTOTYPES[emotion]
+        return (1 if UNILATERAL_SIDE == "left" else -1) if lifts else 0
     signs = {READING_AUS[reading][au] for au in EDIT_PROTOTYPES[emotion] if au in READING_AUS[reading]}
     return signs.pop() if len(signs) == 1 else 0
 
