@@ -137,9 +137,11 @@ class VariantEditor:
 
 
 def table_pairs() -> dict[str, list[dict[int, float]]]:
-    """Each emotion whose edit AUs differ from the posed ones: [posed, edit] (``facs``'s two tables)."""
+    """Each emotion whose edit AUs differ from the posed ones and that a classifier reads: [posed, edit] (``facs``'s
+    two tables; contempt, which none reads, is measured by the mesh: docs/real_photos.md)."""
     return {emotion: [dict(EMOTION_PROTOTYPES[emotion]), dict(EDIT_PROTOTYPES[emotion])]
-            for emotion in EMOTION_PROTOTYPES if EMOTION_PROTOTYPES[emotion] != EDIT_PROTOTYPES[emotion]}
+            for emotion in EMOTION_PROTOTYPES if EMOTION_PROTOTYPES[emotion] != EDIT_PROTOTYPES[emotion]
+            and emotion_to_expression(emotion) is not None}
 
 
 def read_variants(path: Path) -> dict[str, list[dict[int, float]]]:

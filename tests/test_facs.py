@@ -68,7 +68,8 @@ def test_every_emotion_has_a_prototype():
 
 def test_edits_ask_for_open_mouthed_anger_and_fear_disgust_without_the_nose_wrinkler_stronger_sadness_more_teeth():
     changed = {e for e in facs.EMOTIONS if facs.EDIT_PROTOTYPES[e] != facs.EMOTION_PROTOTYPES[e]}
-    assert changed == {"angry", "fearful", "disgusted", "sad", "happy"}
+    assert changed == {"angry", "fearful", "disgusted", "sad", "happy", "contemptuous"}
+    assert facs.edit_vector("contemptuous")[[facs.au_index(12), facs.au_index(14)]].tolist() == [1.0, 1.0]  # one side
     for emotion in ("angry", "fearful", "disgusted"):
         assert facs.edit_vector(emotion)[facs.au_index(25)] > 0  # lips apart
         facs.check_au_vector(facs.edit_vector(emotion), what=emotion)

@@ -90,7 +90,7 @@ def request_side(request: TargetRequest) -> str | None:
     check_side(request.side)
     side = request.side
     if side is None:
-        one_sided = request.emotion is not None and request.emotion.strip().lower() in UNILATERAL_EMOTIONS
+        one_sided = isinstance(request.emotion, str) and request.emotion.strip().lower() in UNILATERAL_EMOTIONS
         side = UNILATERAL_SIDE if one_sided else "both"
     return None if side == "both" else side
 
