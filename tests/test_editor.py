@@ -14,9 +14,10 @@ from lsgan.editing.reading import MAX_EXPOSURE_GAIN, VIEWS, exposed, view_crops
 from lsgan.atomic import atomic_file, atomic_folder
 from lsgan.editing.targets import (
     LIKE_GAIN, TargetRequest, interpolate_targets, other_side_targets, request_side, resolve_targets,
+    with_bilateral_aus,
 )
 from lsgan.errors import CheckpointError, InputImageError, LsganError, NoFaceError
-from lsgan.facs import AU_IDS, AUError, au_index, edit_vector
+from lsgan.facs import AU_IDS, BILATERAL_AUS, AUError, au_index, edit_vector
 from lsgan.nets.lsgan import load_bundle
 
 AU12 = au_index(12)
@@ -226,6 +227,7 @@ def test_a_one_sided_edit_changes_that_side_as_the_target_and_the_other_as_its_o
     target, other = edit_vector("happy")[None], edit_vector("surprised")[None]
     sided = tiny_editor.render([photo], target, source, side="left", other_aus=other).images[0].astype(int)
     whole = tiny_editor.render([photo], target, source).images[0].astype(int)
+    other = with_bilateral_aus(other, target)  # the lips apart and the jaw as the target has them, on both sides
     others = tiny_editor.render([photo], other, source).images[0].astype(int)
     width = sided.shape[1]
     assert np.abs(whole - others)[:, :width // 3].mean() > 1.0  # the two edits differ on both sides
@@ -234,6 +236,36 @@ def test_a_one_sided_edit_changes_that_side_as_the_target_and_the_other_as_its_o
     assert np.abs(sided - others)[:, -width // 3:].max() <= 1
     with pytest.raises(AUError, match="needs the other side's AUs"):
         tiny_editor.render([photo], target, source, side="left")
+
+
+def test_the_midline_aus_act_on_both_sides_of_a_one_sided_edit(source_aus):
+    target = np.zeros_like(source_aus)
+    other = with_bilateral_aus(source_aus, target)
+    midline = [au_index(au) for au in BILATERAL_AUS]
+    assert sorted(BILATERAL_AUS) == [17, 25, 26]
+    np.testing.assert_array_equal(other[:, midline], 0.0)
+    np.testing.assert_array_equal(np.delete(other, midline, axis=1), np.delete(source_aus, midline, axis=1))
+
+
+def test_a_one_sided_edit_closes_the_whole_mouth():
+    """The astronaut's broad smile, contempt on the picture's left and her own AUs on the right (what the web page's
+    sliders do): her lips close on both sides, no teeth left showing on the right."""
+    from skimage import data
+
+    editor = Editor.from_pretrained()
+    photo = data.astronaut()
+    prepared = editor.prepare(photo)[0]
+    source = editor.estimate_faces([prepared])
+    edited = editor.render([prepared], edit_vector("contemptuous")[None], source, side="left",
+                           other_aus=source).images[0]
+    x0, y0, x1, y1 = prepared.faces[0].aligned.box
+    middle, width, height = (x0 + x1) / 2, x1 - x0, y1 - y0
+    rows, right = slice(int(y0 + 0.66 * height), int(y0 + 0.8 * height)), slice(int(middle), int(middle + 0.16 * width))
+
+    def white(image: np.ndarray) -> float:  # teeth: every channel bright
+        return float((image[rows, right].min(axis=2) > 190).mean())
+
+    assert white(photo) > 0.05 and white(edited) < 0.02
 
 
 def test_a_one_sided_edit_of_a_photo_leaves_the_other_side_of_the_face_as_it_was():

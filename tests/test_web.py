@@ -201,12 +201,15 @@ def test_the_side_choice_moves_only_that_side_and_contempt_s_preset_picks_one(pa
     _, state, reading, _, _ = page_callbacks.load(str(save_png("face.png", synth_faces[0])))
     kept = page_callbacks.edit(state, reading)[0].astype(int)  # the sliders where the upload set them
     aus = list(reading)
-    aus[AU_IDS.index(12)], aus[AU_IDS.index(26)] = 1.0, 1.0
+    aus[AU_IDS.index(12)], aus[AU_IDS.index(2)] = 1.0, 1.0
     whole = page_callbacks.edit(state, aus)[0].astype(int)
     left = page_callbacks.edit(state, aus, side="left")[0].astype(int)
     third = left.shape[1] // 3
     assert np.abs(left - whole)[:, :third].max() <= 1 and np.abs(left - kept)[:, -third:].max() <= 1
     assert np.abs(whole - kept)[:, -third:].mean() > 1.0
+    aus[AU_IDS.index(26)] = 1.0  # the jaw drops on both sides, whichever the sliders act on
+    dropped = page_callbacks.edit(state, aus, side="left")[0].astype(int)
+    assert np.abs(dropped - left)[:, -third:].mean() > 1.0
     assert page_callbacks.preset_side("contemptuous") == "left" and page_callbacks.preset_side("happy") == "both"
     with pytest.raises(LsganError, match="unknown side"):
         page_callbacks.edit(state, aus, side="up")

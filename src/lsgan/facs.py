@@ -61,6 +61,9 @@ EMOTION_PROTOTYPES: dict[str, dict[int, float]] = {
 }
 UNILATERAL_EMOTIONS: frozenset[str] = frozenset({"contemptuous"})
 UNILATERAL_SIDE = "left"  # where an edit to a one-sided emotion acts unless told: the picture's left, the face's right
+# Midline actions FACS does not score on one side: the chin raiser, the lips parting, the jaw dropping. A one-sided edit
+# moves them on both sides alike (half a mouth cannot open).
+BILATERAL_AUS: tuple[int, ...] = (17, 25, 26)
 # What an edit asks for when given an emotion: ``EMOTION_PROTOTYPES`` (what SynthFACS's posers show, as RaFD's do),
 # but five emotions otherwise, chosen on real video frames (fear on training-only photos too) by the classifier the
 # edits may answer to (face-api) and checked on LFW faces and the held-out portraits (docs/real_photos.md, "Emotions

@@ -55,6 +55,7 @@ from lsgan.editing.targets import (
     region_channel,
     request_side,
     resolve_targets,
+    with_bilateral_aus,
 )
 from lsgan.errors import CheckpointError, InputImageError, LsganError
 from lsgan.facs import NUM_AUS, AUError
@@ -378,7 +379,8 @@ class Editor:
         apply each edit to its photo at full resolution (only inside ``region``'s mask when one is given), its
         geometry as ``motion`` says (default ``config.motion``), its folds shaded when ``creases`` says (default
         ``config.creases``). ``side`` ("left" / "right" of the picture): the targets act on that side of each face
-        and ``other_aus`` ``[F, 16]`` on the other (``targets.other_side_targets``). ``photo_masks=False`` leaves
+        and ``other_aus`` ``[F, 16]`` on the other (``targets.other_side_targets``), but for the AUs of the midline,
+        which act on both (``targets.with_bilateral_aus``). ``photo_masks=False`` leaves
         ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
         motion = self.config.motion if motion is None else check_motion(motion)
         creases = self.config.creases if creases is None else creases
@@ -386,6 +388,8 @@ class Editor:
         side = None if side == "both" else side
         if side is not None and (other_aus is None or np.shape(other_aus) != np.shape(target_aus)):
             raise AUError("a one-sided edit needs the other side's AUs, one row per face (other_aus)")
+        if side is not None:
+            other_aus = with_bilateral_aus(other_aus, target_aus)  # the mouth opens on both sides alike
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))

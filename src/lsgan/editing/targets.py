@@ -12,8 +12,9 @@ The rules, shared by the API, the CLI and the web page:
 - ``side`` ("left" or "right" of the picture) makes the edit one-sided: the target acts on that side of the face,
   and the other side goes to ``other_side_targets`` (an emotion's: the face at rest there; otherwise the face's own
   AUs, so that only that side changes); "both" (or None for an emotion FACS does not make one-sided) acts on the
-  whole face. Contempt (``facs.UNILATERAL_EMOTIONS``) is one-sided unless told: FACS's R12+R14, one lip corner
-  drawn in and up, on the picture's left (``facs.UNILATERAL_SIDE``: the face's own right).
+  whole face; the midline AUs (``facs.BILATERAL_AUS``: chin, lips apart, jaw) act on both sides alike
+  (``with_bilateral_aus``). Contempt (``facs.UNILATERAL_EMOTIONS``) is one-sided unless told: FACS's R12+R14, one lip
+  corner drawn in and up, on the picture's left (``facs.UNILATERAL_SIDE``: the face's own right).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lsgan.facs import (
+    BILATERAL_AUS,
     EYE_AUS,
     MOUTH_AUS,
     UNILATERAL_EMOTIONS,
@@ -93,6 +95,15 @@ def request_side(request: TargetRequest) -> str | None:
         one_sided = isinstance(request.emotion, str) and request.emotion.strip().lower() in UNILATERAL_EMOTIONS
         side = UNILATERAL_SIDE if one_sided else "both"
     return None if side == "both" else side
+
+
+def with_bilateral_aus(other_aus: np.ndarray, target_aus: np.ndarray) -> np.ndarray:
+    """``other_aus`` ``[F, 16]`` (a one-sided edit's other side) with ``facs.BILATERAL_AUS`` as in ``target_aus``:
+    the mouth opens, closes and the jaw drops on both sides alike."""
+    other = np.array(other_aus, np.float32)
+    columns = subset_indices(BILATERAL_AUS)
+    other[..., columns] = np.asarray(target_aus, np.float32)[..., columns]
+    return other
 
 
 def other_side_targets(request: TargetRequest, source_aus: np.ndarray) -> np.ndarray:
