@@ -286,6 +286,9 @@ def test_a_one_sided_edit_of_a_photo_leaves_the_other_side_of_the_face_as_it_was
     assert both[rows, right].max() > 30
     frames = editor.edit_sequence(photo, 2, aus={12: 0.0}, side="left").images
     np.testing.assert_array_equal(frames[-1], edited.image)
+    creased = Editor.from_pretrained(creases=True).edit(photo, aus={12: 0.0}, side="left").image  # folds one-sided too
+    creases = np.abs(creased.astype(int) - photo).max(axis=2)
+    assert creases[rows, right].max() == 0 and np.abs(creased.astype(int) - edited.image).max() > 0
 
 
 def test_sequence_goes_from_the_source_expression_to_the_target(tiny_editor, synth_faces):

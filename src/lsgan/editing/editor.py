@@ -388,12 +388,11 @@ class Editor:
         side = None if side == "both" else side
         if side is not None and (other_aus is None or np.shape(other_aus) != np.shape(target_aus)):
             raise AUError("a one-sided edit needs the other side's AUs, one row per face (other_aus)")
-        if side is not None:
-            other_aus = with_bilateral_aus(other_aus, target_aus)  # the mouth opens on both sides alike
         faces = [(index, face) for index, photo in enumerate(photos) for face in photo.faces]
         crops = np.stack([face.crop for _, face in faces])
         edited, masks, flows, colours = self._generate(crops, _au_tensor(target_aus), _au_tensor(source_aus))
         if side is not None:
+            other_aus = with_bilateral_aus(other_aus, target_aus)  # the mouth opens on both sides alike
             other_edited, _, other_flows, other_colours = self._generate(crops, _au_tensor(other_aus),
                                                                          _au_tensor(source_aus))
             edited, flows, colours = _one_sided(side, (edited, flows, colours),
@@ -598,16 +597,16 @@ def _au_tensor(aus: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(aus, dtype=np.float32))
 
 
-def _one_sided(side: str, acting: tuple, other: tuple) -> tuple:
-    """The generator's (edited crops [F, 3, S, S] tensor, flows [F, 2, S, S], colours [F, 3, S, S]) for the
-    targets, on ``side`` of each crop, and for the other side's targets beyond it (``side_weights`` by column)."""
-    size = acting[1].shape[-1]
-    weights = side_weights(np.arange(size, dtype=np.float32), size, side)  # [S]
-    blended = []
-    for mine, theirs in zip(acting, other):
-        share = torch.from_numpy(weights) if isinstance(mine, torch.Tensor) else weights
-        blended.append(share * mine + (1.0 - share) * theirs)
-    return tuple(blended)
+GeneratedFields = tuple[torch.Tensor, np.ndarray, np.ndarray]  # edited crops [F, 3, S, S], flows, colours
+
+
+def _one_sided(side: str, acting: GeneratedFields, other: GeneratedFields) -> GeneratedFields:
+    """The generator's outputs for the targets on ``side`` of each crop and for the other side's targets beyond it
+    (``side_weights`` by column)."""
+    weights = side_weights(np.arange(acting[1].shape[-1], dtype=np.float32), acting[1].shape[-1], side)  # [S]
+    edited = torch.from_numpy(weights) * acting[0] + torch.from_numpy(1.0 - weights) * other[0]
+    flows, colours = (weights * mine + (1.0 - weights) * theirs for mine, theirs in zip(acting[1:], other[1:]))
+    return edited, flows, colours
 
 
 def _leaves_hull(points: np.ndarray, moved: np.ndarray) -> bool:
