@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from lsgan.data.images import read_image, write_image
 from lsgan.editing import Editor
 
-EMOTIONS = ("happy", "surprised", "angry", "sad", "fearful", "disgusted")
+EMOTIONS = ("happy", "surprised", "angry", "sad", "fearful", "disgusted", "contemptuous")
 LABEL_HEIGHT = 18
 MARGIN = 0.2  # the crop around the face box: this share of its size on every side (more above, for the brows)
 
