@@ -72,8 +72,8 @@ BILATERAL_AUS: tuple[int, ...] = (17, 25, 26)
 # (1+2+4+5+16+20+25+26: a stretched slit of a mouth read as a grin); disgust as the upper lip raiser without the nose
 # wrinkler (10+16+25): a warp cannot draw AU9's wrinkles, and its motion alone cost identity for no more reads;
 # sadness as posed, its AUs stronger (1+4+15+17); a smile with its lips further apart (6+12+25, AU25 0.8: more teeth,
-# a mouth that already shows its own keeps them, ``editing.mesh_motion.teeth_kept``); contempt one-sided at full strength
-# (12+14 at 1 on one side, ``editing.targets.UNILATERAL_SIDE``, the other at rest: at the posed .5 / .7 on both sides the
+# a mouth that already shows its own keeps them, ``editing.mesh_motion.teeth_kept``); contempt one-sided at full
+# strength (12+14 at 1 on one side, ``UNILATERAL_SIDE``, the other at rest: at the posed .5 / .7 on both sides the
 # portraits' corners rose alike, 0.003 inter-ocular distances apart; one-sided, the acting corner rises 0.15 more than
 # the other). AU15 stands in for the lower lip depressor AU16, not among the 16.
 EDIT_PROTOTYPES: dict[str, dict[int, float]] = {

@@ -146,6 +146,10 @@ class _KeptPhoto:
             self.readings.update(zip((face.number for face in unread), fresh))
         return np.stack([self.readings[face.number] for face in faces])
 
+    def largest_face_aus(self, editor: Editor) -> np.ndarray:
+        """``[16]``: the AUs of the photo's largest face (its faces are kept largest first)."""
+        return self.source_aus(editor, self.photo.faces[:1])[0]
+
     @property
     def pixels(self) -> int:
         """Photo pixels held (an image with alpha holds its RGBA too)."""
@@ -176,7 +180,7 @@ class EditPage:
             raise LsganError("upload a photo of a face first")
         kept = self._prepare(path)
         photo = kept.photo
-        aus = _slider_values(kept.source_aus(self.editor, photo.faces[:1])[0])  # the largest face's
+        aus = _slider_values(kept.largest_face_aus(self.editor))
         self._keep(path, kept)
         numbers = sorted(face.number for face in photo.faces)
         choices = [EVERY_FACE, *map(str, numbers)] if len(numbers) > 1 else [EVERY_FACE]
@@ -276,8 +280,7 @@ class EditPage:
             raise LsganError("upload a photo of a face first")
         if not like:
             raise LsganError("upload a face to copy")
-        kept = self._photo(upload)
-        source = kept.source_aus(self.editor, kept.photo.faces[:1])  # the largest face's (faces: largest first)
+        source = self._photo(upload).largest_face_aus(self.editor)[None]  # [1, 16]
         try:
             like_aus = self.editor.request(like=like).like_aus
         except LsganError as err:
