@@ -33,7 +33,7 @@ from lsgan.evaluation.photos import (
     run_photo_benchmark,
     summarize,
 )
-from lsgan.facs import AU_IDS
+from lsgan.facs import AU_IDS, EMOTIONS
 from lsgan.metrics.photo import (
     MESH_POINTS,
     READINGS,
@@ -136,7 +136,7 @@ def _canonical_mesh() -> np.ndarray:
 def test_geometry_readings_of_a_known_face_in_inter_ocular_distances():
     readings = geometry_readings(_canonical_mesh())
     assert readings == pytest.approx({
-        "brow_height": 0.3, "inner_brow_height": 0.3, "outer_brow_height": 0.3, "brow_gap": 0.3,
+        "brow_height": 0.3, "inner_brow_height": 0.3, "outer_brow_height": 0.3, "brow_asymmetry": 0.0, "brow_gap": 0.3,
         "upper_lid_height": 0.075, "lower_lid_height": 0.05, "eye_aperture": 0.125, "nose_wing_height": 0.575,
         "nose_to_upper_lip": 0.2625, "corner_lift": -0.05, "corner_asymmetry": 0.0, "mouth_width": 0.8,
         "lip_thickness": 0.175,
@@ -225,6 +225,23 @@ def test_a_one_sided_lift_reads_as_the_corners_asymmetry_towards_its_side():
     assert geometry_change(source, smiled)["corner_asymmetry"] == pytest.approx(0.0)
     assert expected_sign("contemptuous", "corner_asymmetry") == 1  # contempt acts on the picture's left
     assert expected_sign("happy", "corner_asymmetry") == 0 and expected_sign("contemptuous", "brow_height") == 0
+
+
+def test_one_raised_brow_reads_as_the_brows_asymmetry_towards_its_side():
+    from lsgan.metrics import photo
+
+    source = _canonical_mesh()
+    raised = source.copy()
+    raised[list(photo.BROW_R)] += (0.0, -0.2)  # the picture's left brow only
+    change = geometry_change(source, raised)
+    assert change["brow_asymmetry"] == pytest.approx(0.1) and change["brow_height"] == pytest.approx(0.05)
+    other = source.copy()
+    other[list(photo.BROW_L)] += (0.0, -0.2)  # the picture's right brow
+    assert geometry_change(source, other)["brow_asymmetry"] == pytest.approx(-0.1)
+    both = source.copy()
+    both[list(photo.BROW_R) + list(photo.BROW_L)] += (0.0, -0.2)
+    assert geometry_change(source, both)["brow_asymmetry"] == pytest.approx(0.0)
+    assert all(expected_sign(emotion, "brow_asymmetry") == 0 for emotion in EMOTIONS)
 
 
 def test_expected_signs_follow_the_facs_prototypes():
@@ -474,6 +491,7 @@ def test_geometry_is_also_given_against_the_same_photos_neutral_edit():
     report = report_markdown(summary)
     assert "minus the same photo's edit to neutral" in report and "| reading | happy |" in report  # no neutral column
     assert "| corner_lift | -0.030 (·) | -0.030 (+) ✗ 0% |" in report  # a row per reading, a column per emotion
+    assert "| AU12+, AU15− |" in report and "| one-sided AU1, AU2: + on the picture's left, − on its right |" in report
 
 
 def test_contact_sheet_has_a_row_per_photo_and_a_grey_cell_for_a_failed_edit():

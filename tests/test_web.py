@@ -519,7 +519,7 @@ def test_a_face_to_copy_sets_the_sliders_and_edits(served, browser_page, tiny_ed
                                                    monkeypatch):
     """The page's wiring: a face uploaded to copy sets the sliders (``EditPage.copy``, tested above) and edits. The
     tiny test model reads every face alike, so the face to copy is read here as every AU at 0.9."""
-    monkeypatch.setattr(tiny_editor, "_largest_face_aus", lambda image: np.full(16, 0.9, np.float32))
+    monkeypatch.setattr(tiny_editor, "_largest_face_reading", lambda image: (np.full(16, 0.9, np.float32), None))
     page = browser_page
     page.goto(served.url)
     page.locator("#upload input[type=file]").set_input_files(str(save_png("face.png", synth_faces[0])))

@@ -88,10 +88,11 @@ def edit(
     intensity: Annotated[float | None, typer.Option("--intensity", help="Emotion intensity, or the share of a --like copy, "
                                                                       "0-1 (default 1).")] = None,
     like: Annotated[Path | None, typer.Option("--like", help="Copy the expression of this face (the change in AUs G_exp reads from "
-                                              "the source to it, 1.5 times: G_exp reads photos low).")] = None,
+                                              "the source to it, 1.5 times: G_exp reads photos low); a smirk or one raised brow is copied on its side "
+                                              "(--side both: on both sides alike).")] = None,
     face: FaceOption = None,
     region: Annotated[str | None, typer.Option("--region", help="eyes or mouth: change only that region's AUs and pixels.")] = None,
-    side: Annotated[str | None, typer.Option("--side", help="left or right: the edit acts on that side of the picture only (an emotion's other side at rest, otherwise as it was); both. Default: contemptuous on the left (FACS's one-sided contempt, the face's own right), the rest on both.")] = None,
+    side: Annotated[str | None, typer.Option("--side", help="left or right: the edit acts on that side of the picture only (an emotion's other side at rest, otherwise as it was); both. Default: contemptuous on the left (FACS's one-sided contempt, the face's own right), a lopsided --like face on its sides, the rest on both.")] = None,
     glasses: Annotated[bool | None, typer.Option("--glasses/--no-glasses", help="Clear glasses: their frame stays still while the lids and brows move behind it. By default on the faces that seem to wear them (each named in a note); --glasses: on every edited face (with several faces, pick one with --face); --no-glasses: on none. Lenses dark enough to hide the eyes are kept either way.", show_default=False)] = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Write a source->target sequence of N frames, 2-240 (PNGs + GIF, MP4 if possible).")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output image (.png, .jpg, .webp), or a folder (an existing one, or ending in /); a folder for a folder source.")] = None,

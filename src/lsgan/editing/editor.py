@@ -43,6 +43,7 @@ from lsgan.editing.mesh_motion import (
     MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis, side_weights,
 )
 from lsgan.editing.glasses import HINT_MIN_EYES, clear_frames, looks_like_glasses
+from lsgan.editing.lopsided import copied_differences, side_differences, split_sides
 from lsgan.editing.paint import brightest, detail_view, eye_contour, paint_grid, paint_scale, paint_view
 from lsgan.editing.reading import VIEWS, View, exposed, view_crops
 from lsgan.editing.targets import (
@@ -293,16 +294,34 @@ class Editor:
         """What to edit towards; ``like`` is read and the AUs of its largest face estimated here, once."""
         check_region(region)
         check_side(side)
-        like_aus = self._largest_face_aus(like) if like is not None else None
-        return TargetRequest(aus=aus, emotion=emotion, intensity=intensity, like_aus=like_aus, region=region,
-                             side=side)
+        like_aus, like_points = self._largest_face_reading(like) if like is not None else (None, None)
+        return TargetRequest(aus=aus, emotion=emotion, intensity=intensity, like_aus=like_aus,
+                             like_points=like_points, region=region, side=side)
 
     def edit_faces(self, photos: Sequence[PreparedPhoto], request: TargetRequest) -> EditResult:
         source_aus = self.estimate_faces(photos)
+        side, targets, other = self.sides(photos, request, source_aus)
+        return self.render(photos, targets, source_aus, region=request.region, side=side, other_aus=other)
+
+    def sides(self, photos: Sequence[PreparedPhoto], request: TargetRequest, source_aus: np.ndarray
+              ) -> tuple[str | None, np.ndarray, np.ndarray | None]:
+        """(side, targets [F, 16], other side's targets [F, 16] or None): what ``render`` is to draw for ``request``
+        on the faces of ``photos`` whose own AUs are ``source_aus``: one-sided as ``request_side`` says; a lopsided
+        face to copy on the two sides apart (``editing.lopsided``: the picture's left as ``side``, its right as
+        the other); otherwise on both sides alike."""
+        targets = resolve_targets(request, source_aus)
         side = request_side(request)
-        other = other_side_targets(request, source_aus) if side else None
-        return self.render(photos, resolve_targets(request, source_aus), source_aus, region=request.region,
-                           side=side, other_aus=other)
+        if side is not None:
+            return side, targets, other_side_targets(request, source_aus)
+        if request.like_points is None or request.side is not None:  # "both" was asked for
+            return None, targets, None
+        faces = [face for photo in photos for face in photo.faces]
+        differences = copied_differences(request, np.stack([
+            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size)
+            for face in faces]))
+        if not differences.any():
+            return None, targets, None
+        return "left", *split_sides(targets, differences)
 
     def sequence_face(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> EditResult:
         """Frames of ``photo`` (all its chosen faces at once) going from their own AUs to the target ones."""
@@ -317,9 +336,9 @@ class Editor:
     def _sequence_render(self, photo: PreparedPhoto, request: TargetRequest, steps: int, frames_per_chunk: int,
                          photo_masks: bool = True) -> Iterator[EditResult]:
         source_aus = self.estimate_faces([photo])  # [F, 16]
-        targets = interpolate_targets(source_aus, resolve_targets(request, source_aus), steps)  # [steps, F, 16]
-        side = request_side(request)
-        others = interpolate_targets(source_aus, other_side_targets(request, source_aus), steps) if side else None
+        side, final, other = self.sides([photo], request, source_aus)
+        targets = interpolate_targets(source_aus, final, steps)  # [steps, F, 16]
+        others = interpolate_targets(source_aus, other, steps) if side else None
         for start in range(0, steps, frames_per_chunk):
             chunk = targets[start:start + frames_per_chunk]
             other = None if others is None else others[start:start + frames_per_chunk].reshape(-1, NUM_AUS)
@@ -467,10 +486,11 @@ class Editor:
         photo.faces = kept
         return photo
 
-    def _largest_face_aus(self, image: ImageSource) -> np.ndarray:
+    def _largest_face_reading(self, image: ImageSource) -> tuple[np.ndarray, np.ndarray | None]:
+        """The AUs [16] of the largest face of ``image`` and its landmarks in its crop (None when not aligned)."""
         photo = self.prepare(image, glasses=False)[0]
         photo.faces = photo.faces[:1]  # faces are kept largest first
-        return self.estimate_faces([photo])[0]
+        return self.estimate_faces([photo])[0], _mesh_points(photo.faces[0])
 
     def _face_aligner(self) -> FaceAligner:
         if self._aligner is None:  # detectors are slow to load; --no-align never needs one
@@ -607,6 +627,11 @@ def _one_sided(side: str, acting: GeneratedFields, other: GeneratedFields) -> Ge
     edited = torch.from_numpy(weights) * acting[0] + torch.from_numpy(1.0 - weights) * other[0]
     flows, colours = (weights * mine + (1.0 - weights) * theirs for mine, theirs in zip(acting[1:], other[1:]))
     return edited, flows, colours
+
+
+def _mesh_points(face: PreparedFace) -> np.ndarray | None:
+    """The face's landmarks in its crop (mediapipe's mesh, or dlib's 68 points), None when it was not aligned."""
+    return None if face.aligned is None else face.aligned.landmarks.points
 
 
 def _leaves_hull(points: np.ndarray, moved: np.ndarray) -> bool:

@@ -58,12 +58,14 @@ SIDES: tuple[str, ...] = ("both", "left", "right")  # the sides of the picture a
 
 @dataclass(frozen=True)
 class TargetRequest:
-    """What the user asked for; ``like_aus`` is G_exp's estimate for the ``like`` image ([16]), if one was given."""
+    """What the user asked for; ``like_aus`` is G_exp's estimate for the ``like`` image ([16]), if one was given, and
+    ``like_points`` that face's mesh in its aligned crop ([478, 2]: its sides, ``editing.lopsided``)."""
 
     aus: AUInput | None = None
     emotion: str | None = None
     intensity: float | None = None
     like_aus: np.ndarray | None = None
+    like_points: np.ndarray | None = None
     region: str | None = None  # "eyes" or "mouth": only that region's AUs change
     side: str | None = None  # "left" / "right": one side of the picture; "both"; None: ``request_side`` decides
 

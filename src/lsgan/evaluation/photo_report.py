@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from lsgan.data.images import write_image
 from lsgan.evaluation.photos import BenchmarkResult, EditRow, SheetRow
-from lsgan.metrics.photo import READING_AUS, READING_DOCS, READINGS
+from lsgan.metrics.photo import ONE_SIDED_AUS, READING_AUS, READING_DOCS, READINGS
 from lsgan.atomic import write_text
 
 
@@ -157,9 +157,14 @@ def _geometry_section(summary: dict) -> list[str]:
     lines += ["", "| reading | what | AUs (+ grows, − shrinks) |", "|---|---|---|"]
     lines += [f"| {reading} | {READING_DOCS[reading]} | "
               + (", ".join(f"AU{au}{'+' if way > 0 else '−'}" for au, way in READING_AUS[reading].items())
-                 or "one-sided AU12: + on the picture's left, − on its right") + " |"
+                 or _one_sided(reading)) + " |"
               for reading in READINGS]
     return [*lines, ""]
+
+
+def _one_sided(reading: str) -> str:
+    aus = ", ".join(f"AU{au}" for au in ONE_SIDED_AUS[reading])
+    return f"one-sided {aus}: + on the picture's left, − on its right"
 
 
 def _geometry_table(summary: dict, pick: Callable[[dict], dict | None]) -> list[str]:

@@ -231,6 +231,7 @@ READING_DOCS: dict[str, str] = {
     "brow_height": "brows above the eye centres (mean of both brows' 10 points)",
     "inner_brow_height": "inner halves of the brows (4 points each) above the eye centres",
     "outer_brow_height": "outer halves of the brows (4 points each) above the eye centres",
+    "brow_asymmetry": "the picture's left brow's height (as brow_height) less the right one's: one-sided",
     "brow_gap": "distance between the inner brow ends",
     "upper_lid_height": "upper lids' middle above their eye's corner line",
     "lower_lid_height": "lower lids' middle below their eye's corner line",
@@ -251,6 +252,7 @@ READING_AUS: dict[str, dict[int, int]] = {
     "brow_height": {1: +1, 2: +1, 4: -1},
     "inner_brow_height": {1: +1, 4: -1},
     "outer_brow_height": {2: +1, 4: -1},
+    "brow_asymmetry": {},  # as corner_asymmetry: only a one-sided change moves it
     "brow_gap": {4: -1},
     "upper_lid_height": {5: +1},
     "lower_lid_height": {6: -1, 7: -1},
@@ -265,6 +267,9 @@ READING_AUS: dict[str, dict[int, int]] = {
     "nose_to_lower_lip": {17: -1, 25: +1, 26: +1},
     "jaw_drop": {26: +1},
 }
+# The readings of one side of the face against the other, and the AUs that move them when they act on one side
+# (+: on the picture's left)
+ONE_SIDED_AUS: dict[str, tuple[int, ...]] = {"corner_asymmetry": (12,), "brow_asymmetry": (1, 2)}
 # The one reading that stands for each AU (with its sign from ``READING_AUS``), chosen from FACS before any AU was
 # measured on it: the AU's first-named appearance change (AU4 lowers the brows, AU7 narrows the eye aperture, AU6
 # pushes the lower lid up, AU17 pushes the lower lip up).
@@ -320,6 +325,7 @@ def geometry_readings(points: np.ndarray) -> dict[str, float]:
         "brow_height": eyes - mean_y(*BROW_R, *BROW_L),
         "inner_brow_height": eyes - mean_y(*MEDIAL_BROW_R, *MEDIAL_BROW_L),
         "outer_brow_height": eyes - mean_y(*LATERAL_BROW_R, *LATERAL_BROW_L),
+        "brow_asymmetry": mean_y(*EYE_CORNERS_R) - mean_y(*BROW_R) - mean_y(*EYE_CORNERS_L) + mean_y(*BROW_L),
         "brow_gap": distance(INNER_BROW_R, INNER_BROW_L),
         "upper_lid_height": -upper_lid,
         "lower_lid_height": lower_lid,
