@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 from lsgan.data.faces import FaceAligner
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.editing.editor import Editor
-from lsgan.editing.lopsided import LOPSIDED, copied_differences, side_differences, split_sides
+from lsgan.editing.lopsided import LOPSIDED, copied_differences, frowns, side_differences, split_sides
 from lsgan.editing.mesh_motion import photo_basis, side_weights
 from lsgan.editing.targets import TargetRequest
-from lsgan.facs import NUM_AUS, au_index
+from lsgan.facs import NUM_AUS, au_index, au_vector
 from lsgan.metrics import photo
-from lsgan.metrics.photo import geometry_readings
+from lsgan.metrics.photo import MOUTH_CORNERS, geometry_readings
 
 SIZE = 64
-AU1, AU2, AU12 = au_index(1), au_index(2), au_index(12)
+AU1, AU2, AU12, AU15 = au_index(1), au_index(2), au_index(12), au_index(15)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,15 @@ def test_a_lifted_mouth_corner_is_copied_on_its_side_as_far_as_it_is_lifted(basi
     assert np.count_nonzero(differences) == 1  # the brows are alike
     wanted = geometry_readings(like)["corner_asymmetry"] - geometry_readings(points)["corner_asymmetry"]
     assert asymmetry_made(points, differences, basis, "corner_asymmetry") == pytest.approx(wanted, abs=0.01)
+
+
+def test_a_corner_drawn_down_by_a_face_that_frowns_is_its_depressor_on_that_side(basis, points):
+    like = raised(points, (photo.MOUTH_CORNERS[0],), -0.06)  # the picture's left corner lower
+    differences = side_differences(points, like, basis, SIZE, frowns=True)
+    assert differences[AU15] > 0 and np.count_nonzero(differences) == 1
+    assert asymmetry_made(points, differences, basis, "corner_asymmetry") == pytest.approx(-0.06, abs=0.01)
+    assert side_differences(points, like, basis, SIZE)[AU12] < 0  # a face that smiles: the other corner lifted
+    assert frowns(au_vector({15: 0.4, 12: 0.1})) and not frowns(au_vector({15: 0.4, 12: 0.5}))
 
 
 def test_a_raised_brow_is_copied_on_its_side_with_both_brow_raisers(basis, points):
@@ -151,3 +160,13 @@ def test_a_face_copied_from_itself_is_copied_on_both_sides(editor, astronaut):
     side, targets, other = editor.sides([photo], editor.request(like=astronaut), source)
     assert side is None and other is None
     np.testing.assert_allclose(targets, source, atol=1e-6)
+
+
+def test_a_face_copied_that_frowns_on_one_side_is_copied_with_that_side_s_depressor(editor, astronaut):
+    photo = editor.prepare(astronaut)[0]
+    source = editor.estimate_faces([photo])
+    lower_left = raised(photo.faces[0].aligned.landmarks.points, (MOUTH_CORNERS[0],), -0.1)
+    frown = TargetRequest(like_aus=au_vector({15: 0.6}), like_points=lower_left)
+    side, left, right = editor.sides([photo], frown, source)
+    assert side == "left" and left[0, AU15] > right[0, AU15]
+    np.testing.assert_allclose(left[0, AU12], right[0, AU12])

@@ -43,7 +43,7 @@ from lsgan.editing.mesh_motion import (
     MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis, side_weights,
 )
 from lsgan.editing.glasses import HINT_MIN_EYES, clear_frames, looks_like_glasses
-from lsgan.editing.lopsided import copied_differences, side_differences, split_sides
+from lsgan.editing.lopsided import copied_differences, frowns, side_differences, split_sides
 from lsgan.editing.paint import brightest, detail_view, eye_contour, paint_grid, paint_scale, paint_view
 from lsgan.editing.reading import VIEWS, View, exposed, view_crops
 from lsgan.editing.targets import (
@@ -317,8 +317,8 @@ class Editor:
             return None, targets, None
         faces = [face for photo in photos for face in photo.faces]
         differences = copied_differences(request, np.stack([
-            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size)
-            for face in faces]))
+            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size,
+                             frowns(request.like_aus)) for face in faces]))
         if not differences.any():
             return None, targets, None
         return "left", *split_sides(targets, differences)
