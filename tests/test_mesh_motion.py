@@ -644,6 +644,22 @@ def test_taut_lips_open_into_their_corners_and_relaxed_ones_close_there_first():
     assert not kept[3].any()
 
 
+def test_an_opening_grown_a_little_keeps_the_source_s_inside_with_no_painted_rim_round_it():
+    """A smile that parts a mouth already open a little further (``teeth_kept``): the warped source's own inside
+    shows, and the sliver between it and the new inner-lip contour is not painted as a dark outline (nor as a white
+    one of teeth); an opening grown by more than that is painted."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    flow = np.zeros((2, size, size), np.float32)
+    source = mouth_mesh(8, 3.0)
+    for exposure in (0.0, teeth_exposure(au_vector({12: 1.0}))):
+        grown = mouth_paint(crop, source, mouth_mesh(8.4, 3.4), flow, scale, exposure, taut=(1.0, 1.0))
+        assert grown[3].max() < 0.5
+        opened = mouth_paint(crop, source, mouth_mesh(8, 6.0), flow, scale, exposure, taut=(1.0, 1.0))
+        rows = np.flatnonzero(opened[3, :, round((32 + 0.5) * scale - 0.5)] > 0.5)
+        assert len(rows) >= 2 * 2.5 * scale  # the new 2.5 crop pixels above and below the old opening
+
+
 def test_bared_teeth_are_in_the_lips_shadow_at_the_lips_not_a_bright_rim():
     """Bared upper teeth drawn up to the inner lip are shaded there as next to it (the upper lip's shadow): the
     teeth are brightest some way below the lip, not in a rim along it, and grow lighter all the way there (no dark
