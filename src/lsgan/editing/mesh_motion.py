@@ -41,6 +41,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_fil
 
 from lsgan.data.faces import FaceTemplate
 from lsgan.data.mesh_basis import MESH_POINTS, MeshBasis
+from lsgan.editing.focus import face_softness, softened
 from lsgan.editing.glasses import dark_lenses, held_by_lenses
 from lsgan.editing.paint import (
     PAINT_SCALE, column_extent, eye_contour, eye_paint, lip_colour, lip_gap, lip_paint, lips_taut,
@@ -133,7 +134,8 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
     if lenses is not None:
         eyes[3] *= ~lenses
-    return MeshMotion(flow, over(eyes, over(mouth, lips)), targets.astype(np.float32))
+    paint = softened(over(eyes, over(mouth, lips)), face_softness(view, points, paint_scale))  # in the face's focus
+    return MeshMotion(flow, paint, targets.astype(np.float32))
 
 
 def planned_aus(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,
