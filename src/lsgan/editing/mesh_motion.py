@@ -108,7 +108,8 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
                 side: str | None = None, other_aus: np.ndarray | None = None) -> MeshMotion:
     """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
     ``points``. ``detail`` (uint8 P×P×3, P = ``paint_scale`` × S): the photo in the crop's frame at the paint's
-    resolution (``detail_view``), where the eye paint takes the eye's colours; without it, ``crop`` enlarged.
+    resolution (``detail_view``), where the eye paint takes the eye's colours and the paint its focus
+    (``editing.focus``); without it, ``crop`` enlarged, and the paint as drawn.
     ``side`` ("left" / "right" of the picture): the motion to ``target_aus`` there and to ``other_aus`` [16] on the
     other side, faded across the midline (``side_weights``); the paint shows ``target_aus``'s mouth."""
     size = crop.shape[0]
@@ -134,7 +135,9 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     eyes = eye_paint(crop, points, targets, paint_scale, detail)
     if lenses is not None:
         eyes[3] *= ~lenses
-    paint = softened(over(eyes, over(mouth, lips)), face_softness(view, points, paint_scale))  # in the face's focus
+    paint = over(eyes, over(mouth, lips))
+    if detail is not None:  # in the face's focus, as the photo shows it (an enlarged crop is as soft as its pixels)
+        paint = softened(paint, face_softness(detail, points, paint_scale))
     return MeshMotion(flow, paint, targets.astype(np.float32))
 
 
