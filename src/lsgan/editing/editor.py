@@ -316,9 +316,10 @@ class Editor:
         if request.like_points is None or request.side is not None:  # "both" was asked for
             return None, targets, None
         faces = [face for photo in photos for face in photo.faces]
+        frowning = frowns(request.like_aus)
         differences = copied_differences(request, np.stack([
-            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size,
-                             frowns(request.like_aus)) for face in faces]))
+            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size, frowning)
+            for face in faces]))
         if not differences.any():
             return None, targets, None
         return "left", *split_sides(targets, differences)

@@ -27,7 +27,6 @@ def face_softness(view: np.ndarray, points: np.ndarray, scale: int) -> float:
     pixels); 0 where too few edges show."""
     luma = view.astype(np.float32) @ LUMA
     steepness = _gradient(luma)
-    again = cv2.dilate(_gradient(cv2.GaussianBlur(luma, (0, 0), REBLUR)), np.ones((3, 3), np.uint8))
     inside = np.zeros(luma.shape, np.uint8)
     cv2.fillConvexPoly(inside, cv2.convexHull(np.round((points + 0.5) * scale - 0.5).astype(np.int32)), 1)
     inside = inside.astype(bool)
@@ -37,6 +36,7 @@ def face_softness(view: np.ndarray, points: np.ndarray, scale: int) -> float:
     peaks = inside & strong & (steepness >= cv2.dilate(steepness, np.ones((3, 3), np.uint8)))
     if int(peaks.sum()) < MIN_EDGES:
         return 0.0
+    again = cv2.dilate(_gradient(cv2.GaussianBlur(luma, (0, 0), REBLUR)), np.ones((3, 3), np.uint8))
     kept = float(np.median(np.clip(again[peaks] / steepness[peaks], 0.0, 0.99)))
     return REBLUR * kept / float(np.sqrt(1.0 - kept * kept))
 

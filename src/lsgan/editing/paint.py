@@ -405,8 +405,8 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     # a source opening kept (a smile parted a little further) leaves only a sliver between its warped inside and the
     # new contour: painted, it drew a dark outline round the mouth (a white one with teeth to the lips); the warp
     # shows the lips' own inner edge there instead
-    seen_any = np.maximum(seen_open, seen_to_the_lips)
-    alpha = alpha - _rim(alpha, seen_any, sliver)
+    by_seen = np.clip(cv2.dilate(np.maximum(seen_open, seen_to_the_lips), sliver), 0.0, 1.0)
+    alpha = alpha - _rim(alpha, by_seen, sliver)
     extent = column_extent(opened)
     midline = (float(targets[list(INNER_LIP_MIDDLE), 0].mean()) + 0.5) * scale - 0.5  # paint pixels
     bared = _bared(exposure)
@@ -420,7 +420,7 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     # bared upper teeth (AU10, AU12: the upper lip drawn up against them) reach the lips, shaded there as next to
     # them (in the lip's shadow, not a bright rim); unbared ones stay inside
     at_the_lips = upper.coverage * bared * np.clip(np.clip(to_the_lips - seen_to_the_lips, 0.0, 1.0) - alpha, 0.0, 1.0)
-    at_the_lips = at_the_lips - _rim(at_the_lips, seen_any, sliver)
+    at_the_lips = at_the_lips - _rim(at_the_lips, by_seen, sliver)
     own_teeth = was_apart > 0.5 if shows_teeth(points, size) else None  # where the source may show its own
     face_luma = _face_luma(crop, points)
     view = paint_view(crop, scale, detail)
@@ -438,11 +438,11 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
 
 
-def _rim(paint: np.ndarray, seen: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The parts of ``paint`` [P, P] (coverage) thinner than ``kernel`` that border ``seen`` (the source's opening
-    as the edit shows it)."""
+def _rim(paint: np.ndarray, by_seen: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The parts of ``paint`` [P, P] (coverage) thinner than ``kernel`` that lie ``by_seen`` (the source's opening as
+    the edit shows it, grown by ``kernel``)."""
     thin = np.clip(paint - without_slivers(paint, cv2.erode(paint, kernel), kernel), 0.0, 1.0)
-    return thin * np.clip(cv2.dilate(seen, kernel), 0.0, 1.0)
+    return thin * by_seen
 
 
 def sampled_at(flow: np.ndarray, size: int, scale: int) -> tuple[np.ndarray, np.ndarray]:

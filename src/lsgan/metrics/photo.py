@@ -351,11 +351,12 @@ def geometry_change(source_points: np.ndarray, edit_points: np.ndarray) -> dict[
 
 def expected_sign(emotion: str, reading: str) -> int:
     """+1 / -1: the direction FACS expects ``reading`` to move towards ``emotion`` (from the AUs an edit asks for);
-    0 when none of its AUs moves the reading, or they pull both ways (sad: AU1 raises the brows, AU4 lowers). The
-    corners' asymmetry moves with a one-sided emotion's lip corner puller, towards the side it acts on."""
-    if reading == "corner_asymmetry":
-        lifts = emotion in UNILATERAL_EMOTIONS and 12 in EDIT_PROTOTYPES[emotion]
-        return (1 if UNILATERAL_SIDE == "left" else -1) if lifts else 0
+    0 when none of its AUs moves the reading, or they pull both ways (sad: AU1 raises the brows, AU4 lowers). A
+    reading of one side against the other (``ONE_SIDED_AUS``) moves with a one-sided emotion's AUs that move it,
+    towards the side it acts on."""
+    if reading in ONE_SIDED_AUS:
+        acts = emotion in UNILATERAL_EMOTIONS and any(au in EDIT_PROTOTYPES[emotion] for au in ONE_SIDED_AUS[reading])
+        return (1 if UNILATERAL_SIDE == "left" else -1) if acts else 0
     signs = {READING_AUS[reading][au] for au in EDIT_PROTOTYPES[emotion] if au in READING_AUS[reading]}
     return signs.pop() if len(signs) == 1 else 0
 
