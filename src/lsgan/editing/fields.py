@@ -169,10 +169,11 @@ def _texture_share(matrix: np.ndarray, crop_size: int) -> float:
 def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tuple[slice, slice], crop_size: int,
                grain: float, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The photo's ``box`` (rows, cols) resampled through ``flow`` (float32 [h, w, 3], unclipped) with ``share`` of
-    the fine texture the resampling lost given back as the photo's ``grain`` (``editing.grain.lost_texture``, at
-    most ``LOST_TEXTURE_CAP`` times it; the share for the face's size: ``_texture_share``), and the box's crop
-    positions (x, y) [h, w]. The texture is compared over the box grown by ``TEXTURE_MARGIN`` on every side, the
-    photo reflected beyond its borders as the resampling reads it, so that the box's own edges are no loss."""
+    the fine texture the resampling lost given back as the photo's ``grain`` (``editing.grain.lost_texture``: a
+    pixel brought up to at most ``LOST_TEXTURE_CAP`` times it; the share for the face's size: ``_texture_share``),
+    and the box's crop positions (x, y) [h, w]. The texture is compared over the box grown by ``TEXTURE_MARGIN`` on
+    every side, the photo reflected beyond its borders as the resampling reads it, so that the box's own edges are
+    no loss."""
     rows, cols = box
     outer = slice(rows.start - TEXTURE_MARGIN, rows.stop + TEXTURE_MARGIN)
     outer_cols = slice(cols.start - TEXTURE_MARGIN, cols.stop + TEXTURE_MARGIN)
@@ -181,8 +182,8 @@ def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tup
     moved = moved.astype(np.float32)
     if grain > 0 and share > 0:
         region, (x0, y0) = _photo_around(photo, photo_x, photo_y)
-        lost = lost_texture(region, moved, photo_x - np.float32(x0), photo_y - np.float32(y0))
-        lost = np.minimum(lost, np.float32(LOST_TEXTURE_CAP * grain)) * np.float32(share)
+        lost = lost_texture(region, moved, photo_x - np.float32(x0), photo_y - np.float32(y0),
+                            LOST_TEXTURE_CAP * grain) * np.float32(share)
         moved += (grain_noise((outer.start, outer_cols.start), lost.shape, 1.0) * lost)[..., None]
     inner = np.s_[TEXTURE_MARGIN:-TEXTURE_MARGIN, TEXTURE_MARGIN:-TEXTURE_MARGIN]
     return moved[inner], crop_x[inner], crop_y[inner]

@@ -8,8 +8,9 @@ pixels; ``grain_noise`` makes a texture as strong, which ``fields.apply_field`` 
 Resampling loses fine texture too: where the warp stretches the skin (a brow raised, a jaw dropped) the photo's
 grain and pores come out magnified, smoothed, and a sub-pixel shift anywhere softens what lies near the pixel
 scale. ``lost_texture`` measures, pixel by pixel, how much of the fine texture the photo had where each pixel was
-sampled the resampled face lacks; ``fields.apply_field`` gives that much back as grain, up to
-``LOST_TEXTURE_CAP`` times the photo's (more is an edge blurred, not a texture lost).
+sampled the resampled face lacks, up to ``LOST_TEXTURE_CAP`` times the photo's grain in all (more is an edge
+blurred, not a texture lost: a pixel that keeps that much of a stretched edge's texture gets nothing more);
+``fields.apply_field`` gives that much back as grain.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ GRAIN_SEED = 0
 # softened so 12
 GRAIN_SOFTNESS = 0.85
 TEXTURE_SIGMA = 2.0  # photo pixels: the Gaussian window over which the fine texture's strength is compared
-LOST_TEXTURE_CAP = 1.5  # times the photo's grain: the most texture given back to a resampled pixel
+LOST_TEXTURE_CAP = 1.5  # times the photo's grain: the most fine texture a resampled pixel is brought up to
 
 
 def fine_texture(luma: np.ndarray) -> np.ndarray:
@@ -77,13 +78,17 @@ def _grain_tile() -> np.ndarray:
     return fine / max(read, 1e-6)
 
 
-def lost_texture(photo: np.ndarray, moved: np.ndarray, photo_x: np.ndarray, photo_y: np.ndarray) -> np.ndarray:
+def lost_texture(photo: np.ndarray, moved: np.ndarray, photo_x: np.ndarray, photo_y: np.ndarray,
+                 most: float = np.inf) -> np.ndarray:
     """[h, w] the std of fine texture (uint8 units) that ``moved`` [h, w, 3], ``photo`` [H, W, 3] resampled at
-    (``photo_x``, ``photo_y``) [h, w], lacks against the photo where each of its pixels was sampled (0 where it
-    has as much)."""
+    (``photo_x``, ``photo_y``) [h, w], lacks against the photo where each of its pixels was sampled, counting no more
+    of that as had than ``most`` (a std; 0 where ``moved`` has as much). A pixel sampled from an edge (teeth, a lip's
+    border) had far more than skin's grain: what it lacks of the edge is not texture, and what it keeps of it counts
+    against the ``most`` it is brought up to (a smile closed to neutral stretches the upper lip's border over the
+    skin above it: given the cap on top of that, the skin came out speckled like stubble)."""
     had = cv2.remap(_texture_energy(photo), photo_x, photo_y, interpolation=cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REFLECT_101)
-    return np.sqrt(np.maximum(had - _texture_energy(moved), 0.0))
+    return np.sqrt(np.maximum(np.minimum(had, np.float32(most) ** 2) - _texture_energy(moved), 0.0))
 
 
 def _texture_energy(image: np.ndarray) -> np.ndarray:
