@@ -38,8 +38,10 @@ READINGS = ("brow_height", "inner_brow_height", "upper_lid_height", "eye_apertur
             "corner_lift", "mouth_width", "lip_gap", "jaw_drop")
 
 
-def read_frames(folder: Path, aligner: FaceAligner, mesh: MediapipeDetector, classifier) -> list[dict]:
-    """One record per frame with a face and a mesh: its path, box, face-api probabilities and mesh readings."""
+def read_frames(folder: Path, aligner: FaceAligner, mesh: MediapipeDetector, classifier,
+                boxes: str = BOX_AVERAGED) -> list[dict]:
+    """One record per frame with a face and a mesh: its path, box, face-api probabilities (averaged over the
+    jittered boxes, or ``boxes=""``: in the face's own box) and mesh readings."""
     frames = []
     for path in sorted(folder.glob("*.png")):
         image = read_image(path)
@@ -50,7 +52,7 @@ def read_frames(folder: Path, aligner: FaceAligner, mesh: MediapipeDetector, cla
         found = mesh.mesh_in_box(image, face.box)
         if found is None:
             continue
-        probs = classifier_reads(classifier, image, face.box)[classifier.name + BOX_AVERAGED]
+        probs = classifier_reads(classifier, image, face.box)[classifier.name + boxes]
         frames.append({"path": path, "box": face.box, "probs": probs, "points": found.points,
                        "readings": geometry_readings(found.points)})
     return frames

@@ -6,7 +6,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.numpy import save_file
@@ -37,9 +37,9 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_MOUTH_WIDTH, SIDE_BLEND, SMILE_MOUTH_WIDTH, SMILE_READ,
-    UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips, mesh_motion, photo_basis, side_weights,
-    smile_as_real, smile_width_shown, teeth_kept,
+    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_CORNER_LIFT, REST_MOUTH_WIDTH, SIDE_BLEND,
+    SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips, mesh_motion,
+    photo_basis, share_above_rest, side_weights, smile_as_real, smile_taken_to_rest, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
@@ -52,6 +52,7 @@ from lsgan.editing import fields as fields_module
 from lsgan.editing.grain import fine_texture
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
+from lsgan.metrics.photo import geometry_readings
 
 SIZE = 64
 CHIN, UPPER_LIP, LOWER_LIP = 152, 13, 14
@@ -1014,6 +1015,87 @@ def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face)
     happier = mesh_motion(face.crop, points, read, au_vector({12: 0.9}), basis)
     widened = basis.motion(read, au_vector({12: 0.9}))[list(CORNERS), 0] * SIZE
     assert mouth_width(happier.target_points) - mouth_width(points) == pytest.approx(widened[1] - widened[0], rel=0.01)
+
+
+def _mouth_at_rest(face, basis, depressor: float, tightener: float = 1.0) -> np.ndarray:
+    """The mesh of ``face`` with its mouth corners drawn down as the lip corner depressor (AU15) at ``depressor``
+    (over 1: further than the renderer draws it) does and its mouth narrowed by the lip tightener (AU23) at
+    ``tightener``: a face at rest whose corners sit that low, its mouth no wider than a face's at rest."""
+    aus = np.zeros(NUM_AUS, np.float32)
+    aus[au_index(15)], aus[au_index(23)] = depressor, tightener
+    return face.landmarks.points + basis.motion(np.zeros(NUM_AUS), aus) * SIZE
+
+
+def _closed_corner_lift(points: np.ndarray, basis, source: np.ndarray, smile: float) -> float:
+    """The corner lift of ``points`` showing ``source`` moved to its AUs with the lips closed (AU25, AU26 at 0) and
+    AU12 at ``smile``."""
+    closed = np.array(source, np.float32)
+    closed[[au_index(25), au_index(26)]] = 0.0
+    closed[au_index(12)] = smile
+    return geometry_readings(points + basis.motion(source, closed) * SIZE)["corner_lift"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(read=st.floats(0.3, 1.0), asked=st.floats(0.0, 1.0), depressor=st.floats(0.0, 1.6))
+@example(read=0.85, asked=0.0, depressor=1.6)  # at rest already
+@example(read=0.85, asked=0.0, depressor=0.0)  # taken away down to rest
+@example(read=0.4, asked=0.0, depressor=0.0)  # all of it
+def test_a_smile_on_a_mouth_at_rest_is_taken_away_no_lower_than_a_face_at_rest(basis, face, read, asked, depressor):
+    """G_exp reads some faces at rest as smiling: taking that reading away turned their mouths down (their edits to
+    neutral read sad). On a mouth no wider than at rest the smile is taken away as far as the corners, the lips
+    closed, stay at ``REST_CORNER_LIFT``: all of it where they stay higher, none of it where they are that low
+    already; every other AU as asked."""
+    points = _mouth_at_rest(face, basis, depressor)
+    assert smile_width_shown(points) == 0.0
+    source, target = au_vector({12: read, 25: 0.3}), au_vector({12: asked, 4: 0.7, 25: 0.8})
+    limited = smile_taken_to_rest(points, source, target, basis, SIZE)
+    smile = au_index(12)
+    others = np.arange(NUM_AUS) != smile
+    np.testing.assert_array_equal(limited[others], target[others])
+    if asked >= read:
+        assert limited[smile] == target[smile]
+        return
+    assert asked - 1e-6 <= limited[smile] <= read + 1e-6
+    lift = _closed_corner_lift(points, basis, source, limited[smile])
+    own = _closed_corner_lift(points, basis, source, read)
+    if own <= REST_CORNER_LIFT:
+        assert limited[smile] == pytest.approx(read)  # at rest already: the smile read is not there to take away
+    elif limited[smile] > asked + 1e-6:
+        assert lift == pytest.approx(REST_CORNER_LIFT, abs=1e-4)  # taken away down to rest, no further
+    else:
+        assert lift >= REST_CORNER_LIFT - 1e-6  # all of it: the corners stay above rest
+
+
+def test_a_mouth_as_wide_as_a_smile_s_has_its_smile_taken_away_whole(basis, face):
+    """A mouth as wide as a smile's is a smile, whatever its corners say (an open smile's upper lip is drawn up off
+    the teeth): its smile is taken away whole; one between rest and a smile's width, in proportion."""
+    read, neutral = au_vector({12: 0.9}), np.zeros(NUM_AUS)
+    low_and_wide = _mouth_at_rest(face, basis, 1.6, tightener=0.0) + basis.motion(neutral, au_vector({12: 0.6})) * SIZE
+    assert smile_width_shown(low_and_wide) == 1.0
+    assert share_above_rest(low_and_wide, read, neutral, basis, SIZE) < 1.0  # its corners alone would keep some
+    assert smile_taken_to_rest(low_and_wide, read, neutral, basis, SIZE)[au_index(12)] == pytest.approx(0.0)
+    between = _mouth_at_rest(face, basis, 1.6, tightener=0.0)
+    width = smile_width_shown(between)
+    assert 0.3 < width < 0.9  # measured 0.71
+    rest_share = share_above_rest(between, read, neutral, basis, SIZE)
+    left = smile_taken_to_rest(between, read, neutral, basis, SIZE)[au_index(12)]
+    assert left == pytest.approx(0.9 * (1.0 - rest_share) * (1.0 - width), abs=1e-5)
+
+
+def test_a_face_at_rest_read_as_smiling_is_not_turned_sad_by_an_edit_to_neutral(basis, face):
+    """Through ``mesh_motion``: a face whose corners sit as low as faces at rest do and whose mouth is no wider,
+    misread as smiling (AU12 0.85, as G_exp reads Bill Murray's portrait), edited to neutral moves nothing; edited to
+    sadness, its corners go down from where they are by the corner depressor (AU15) alone."""
+    points = _mouth_at_rest(face, basis, 1.6)
+    assert geometry_readings(points)["corner_lift"] < REST_CORNER_LIFT and smile_width_shown(points) == 0.0
+    misread = au_vector({12: 0.85})
+    neutral = mesh_motion(face.crop, points, misread, np.zeros(NUM_AUS), basis)
+    assert np.abs(neutral.flow).max() == 0
+    sad = edit_vector("sad")
+    corners = list(CORNERS)
+    lowered = mesh_motion(face.crop, points, misread, sad, basis).target_points[corners, 1] - points[corners, 1]
+    as_depressor = basis.motion(np.zeros(NUM_AUS), sad)[corners, 1] * SIZE
+    np.testing.assert_allclose(lowered, as_depressor, atol=0.05)  # crop pixels
 
 
 def test_paint_replaces_pixels_by_its_alpha_and_leaves_the_rest_as_the_warp_made_them(monkeypatch):

@@ -73,6 +73,12 @@ REAL_SMILE_GAIN = 1.5
 # wider than at rest keeps its reading (a resting face that G_exp misreads as smiling is not pulled further)
 REST_MOUTH_WIDTH = 0.79
 SMILE_MOUTH_WIDTH = 1.00
+# A smile taken away leaves the mouth's corners, the lips closed, no lower than this (``corner_lift``, inter-ocular
+# distances; ``smile_taken_to_rest``): the 25th percentile over the 389 real faces that face-api reads as neutral
+# (p >= 0.9: the training-only crops and the video frames; python scripts/rest_geometry.py). G_exp reads some faces
+# at rest as smiling (Bill Murray's portrait AU12 0.85), and taking that reading away turned their mouths down: their
+# edits to neutral read sad
+REST_CORNER_LIFT = -0.061
 GAP_TOLERANCE = 0.005  # crop-side fractions (a third of a pixel at 64 px): mesh noise, not a misread opening
 STILL_INSET = 0.25  # crop pixels inside an eye opening that both the source and the edit show: held still there
 STILL_STEP = 2  # field pixels between the fixed points that hold it still
@@ -150,6 +156,7 @@ def planned_aus(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarr
     shown = lips_as_shown(source_aus, points / size, basis, target_aus)
     kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
     target_aus = np.where(kept, shown, target_aus)  # a kept AU stays as shown
+    target_aus = smile_taken_to_rest(points, shown, target_aus, basis, size)
     return shown, teeth_kept(points, shown, target_aus, basis, size, paint_scale)
 
 
@@ -211,6 +218,44 @@ def smile_as_real(source_aus: np.ndarray, target_aus: np.ndarray, points: np.nda
     source[smile] *= scale
     target[smile] *= scale
     return source, target
+
+
+def smile_taken_to_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis,
+                        size: int) -> np.ndarray:
+    """``target_aus`` [16] with no more of the smile (AU12) taken away from the face of mesh ``points`` [478, 2]
+    (crop pixels of an S×S crop, ``size`` S) showing ``source_aus`` than leaves its mouth corners, with the lips
+    closed and every other AU as it is, at ``REST_CORNER_LIFT`` (``share_above_rest``), as far as its mouth is no
+    wider than at rest (``smile_width_shown``: a mouth as wide as a smile's is a smile, and is taken away whole; its
+    corners say less, an open smile's upper lip being drawn up off the teeth). A face at rest that G_exp reads as
+    smiling keeps the corners it has; an emotion's own AUs (a sad mouth's corner depressor) act from there."""
+    smile = au_index(12)
+    if target_aus[smile] >= source_aus[smile]:
+        return target_aus
+    share = share_above_rest(points, source_aus, target_aus, basis, size)
+    share += (1.0 - share) * smile_width_shown(points)
+    limited = np.array(target_aus, np.float32)
+    limited[smile] = source_aus[smile] - share * (source_aus[smile] - target_aus[smile])
+    return limited
+
+
+def share_above_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis,
+                     size: int) -> float:
+    """How much of the smile that ``target_aus`` takes away from ``source_aus`` (AU12, less) the face of ``points``
+    can lose with its corners, the lips closed and every other AU as ``source_aus`` has it, at ``REST_CORNER_LIFT``
+    or above: 1 where they stay there taking it all, 0 where they are that low already, in between just enough."""
+    smile = au_index(12)
+    closed = np.array(source_aus, np.float32)
+    closed[[au_index(au) for au in OPENING_AUS]] = 0.0
+    taken = closed.copy()
+    taken[smile] = target_aus[smile]
+
+    def corner_lift(aus: np.ndarray) -> float:
+        return geometry_readings(points + basis.motion(source_aus, aus) * size)["corner_lift"]
+
+    kept_lift, taken_lift = corner_lift(closed), corner_lift(taken)
+    if taken_lift >= REST_CORNER_LIFT:
+        return 1.0
+    return 0.0 if kept_lift <= REST_CORNER_LIFT else (kept_lift - REST_CORNER_LIFT) / (kept_lift - taken_lift)
 
 
 def smile_width_shown(points: np.ndarray) -> float:

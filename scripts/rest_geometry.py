@@ -1,0 +1,70 @@
+"""The mouths of real faces at rest and smiling: the measurements behind the mesh motion's ``REST_MOUTH_WIDTH``,
+``SMILE_MOUTH_WIDTH`` and ``REST_CORNER_LIFT`` (``lsgan.editing.mesh_motion``).
+
+Every face in the training-only crops (``train_faces/``) and the video frames (``video_frames/*/``) that
+`lsgan data fetch photos` fetches is read by face-api (in the face's own box) and by mediapipe's mesh
+(``metrics.photo.geometry_readings``, inter-ocular distances). The faces face-api reads as neutral with p >= 0.9 are
+at rest, those it reads as happy with p >= 0.6 smile; printed: how many, their mean mouth width, and the percentiles
+of the corners' lift at rest (a few minutes). Read box-averaged (``--boxes``), fewer faces count as surely at rest
+(those whose every box reads so), with their corners a little higher:
+
+    python scripts/rest_geometry.py [--photos ~/.cache/lsgan/data/photos] [--boxes]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from lsgan.data.faces import FaceAligner, MediapipeDetector
+from lsgan.data.photos import default_photos_dir
+from lsgan.evaluation.photos import BOX_AVERAGED
+from lsgan.nets.expression import EXPRESSIONS, load_classifier
+from video_frame_geometry import read_frames
+
+AT_REST = ("neutral", 0.9)  # face-api's class and the least probability
+SMILING = ("happy", 0.6)
+PERCENTILES = (5, 25, 50, 75)
+
+
+def read_as(frames: list[dict], emotion: str, least: float) -> list[dict]:
+    """The frames whose face-api reading is ``emotion`` at ``least`` probability."""
+    column = EXPRESSIONS.index(emotion)
+    return [f for f in frames if int(np.argmax(f["probs"])) == column and f["probs"][column] >= least]
+
+
+def mouth_summary(frames: list[dict]) -> dict[str, float | int | list[float]]:
+    """The figures the constants are taken from (``frames``: ``video_frame_geometry.read_frames``' records)."""
+    rest, smiles = read_as(frames, *AT_REST), read_as(frames, *SMILING)
+    if not rest or not smiles:
+        raise SystemExit(f"too few faces read: {len(rest)} at rest, {len(smiles)} smiling")
+    lifts = [f["readings"]["corner_lift"] for f in rest]
+    return {"at rest": len(rest), "smiling": len(smiles),
+            "mouth width at rest, mean": float(np.mean([f["readings"]["mouth_width"] for f in rest])),
+            "mouth width smiling, mean": float(np.mean([f["readings"]["mouth_width"] for f in smiles])),
+            f"corner lift at rest, percentiles {'/'.join(map(str, PERCENTILES))}":
+                [float(v) for v in np.percentile(lifts, PERCENTILES)]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=Path, default=default_photos_dir())
+    parser.add_argument("--boxes", action="store_true", help="face-api's reading averaged over the jittered boxes")
+    args = parser.parse_args()
+    folders = [args.photos / "train_faces", *sorted((args.photos / "video_frames").glob("*/"))]
+    if not all(folder.is_dir() for folder in folders[:2]):
+        raise SystemExit(f"{args.photos} has no train_faces/ or video_frames/: run `lsgan data fetch photos` first")
+    classifier, mesh = load_classifier("faceapi"), MediapipeDetector()
+    with FaceAligner(64) as aligner:
+        frames = [frame for folder in folders for frame in read_frames(folder, aligner, mesh, classifier,
+                                                                        BOX_AVERAGED if args.boxes else "")]
+    for name, value in mouth_summary(frames).items():
+        shown = " / ".join(f"{v:+.3f}" for v in value) if isinstance(value, list) else (
+            str(value) if isinstance(value, int) else f"{value:.3f}")
+        print(f"{name}: {shown}")
+
+
+if __name__ == "__main__":
+    main()
