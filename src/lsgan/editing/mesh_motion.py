@@ -25,9 +25,11 @@ parted lips as closed on faces it has not seen, and an edit to neutral (or to an
 together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to
 the face's own AUs moves nothing). A smile that the target takes away is taken away as the photo shows it, not as
 G_exp reads it (``smile_as_real``: the reading up to ``REAL_SMILE_GAIN`` times, as far as the mouth is as wide as a
-smile's): at the reading, a broad smile edited to neutral stayed a closed-lipped smile. A smile asked of a mouth that
-already shows its teeth opens it only as far as ``paint.MAX_STRETCH`` allows (``teeth_kept``): it keeps its own
-teeth.
+smile's): at the reading, a broad smile edited to neutral stayed a closed-lipped smile. On a mouth no wider than at
+rest it is taken away no further than leaves the corners as high as most faces at rest hold theirs
+(``smile_taken_to_rest``): G_exp reads some faces at rest as smiling, and taking that away turned them sad. A smile
+asked of a mouth that already shows its teeth opens it only as far as ``paint.MAX_STRETCH`` allows (``teeth_kept``):
+it keeps its own teeth.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ OPENING_AUS = (25, 26)
 SMILE_READ = 0.3
 REAL_SMILE_GAIN = 1.5
 # ... as far as the mouth is as wide as a smile's, in inter-ocular distances: the mean mouth width of real faces that
-# face-api reads as neutral (391, with p >= 0.9: training-only crops and video frames) and as happy (240); a mouth no
-# wider than at rest keeps its reading (a resting face that G_exp misreads as smiling is not pulled further)
+# face-api reads as neutral (391, with p >= 0.9: training-only crops and video frames) and as happy (240; python
+# scripts/rest_geometry.py reads 0.790 and 0.991 over 389 and 214 of them); a mouth no wider than at rest keeps its
+# reading (a resting face that G_exp misreads as smiling is not pulled further)
 REST_MOUTH_WIDTH = 0.79
 SMILE_MOUTH_WIDTH = 1.00
 # A smile taken away leaves the mouth's corners, the lips closed, no lower than this (``corner_lift``, inter-ocular
@@ -149,9 +152,9 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
 
 def planned_aus(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis, size: int,
                 paint_scale: int) -> tuple[np.ndarray, np.ndarray]:
-    """(source, target) [16] as the mesh moves the face: a smile taken away as the photo shows it, the lips' opening
-    read from the mesh and kept as shown where the target keeps it, a smile's own teeth kept (the module's
-    docstring)."""
+    """(source, target) [16] as the mesh moves the face: a smile taken away as the photo shows it and no lower than
+    a face at rest, the lips' opening read from the mesh and kept as shown where the target keeps it, a smile's own
+    teeth kept (the module's docstring)."""
     source_aus, target_aus = smile_as_real(source_aus, target_aus, points)
     shown = lips_as_shown(source_aus, points / size, basis, target_aus)
     kept = np.isclose(target_aus, source_aus) & (shown <= source_aus)  # a raised AU25/26 is one the target closes
@@ -240,9 +243,10 @@ def smile_taken_to_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: 
 
 def share_above_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis,
                      size: int) -> float:
-    """How much of the smile that ``target_aus`` takes away from ``source_aus`` (AU12, less) the face of ``points``
-    can lose with its corners, the lips closed and every other AU as ``source_aus`` has it, at ``REST_CORNER_LIFT``
-    or above: 1 where they stay there taking it all, 0 where they are that low already, in between just enough."""
+    """The share (0-1) of the smile (AU12) that ``target_aus`` takes away from ``source_aus`` which leaves the
+    corners of the face of ``points``, the lips closed and every other AU as ``source_aus`` has it, at
+    ``REST_CORNER_LIFT`` or above: 1 where they stay there with all of it taken, 0 where they are that low already,
+    in between just enough."""
     smile = au_index(12)
     closed = np.array(source_aus, np.float32)
     closed[[au_index(au) for au in OPENING_AUS]] = 0.0
