@@ -1061,7 +1061,9 @@ def test_a_smile_on_a_mouth_at_rest_is_taken_away_no_lower_than_a_face_at_rest(b
     if own <= REST_CORNER_LIFT:
         assert limited[smile] == pytest.approx(read)  # at rest already: the smile read is not there to take away
     elif limited[smile] > asked + 1e-6:
-        assert lift == pytest.approx(REST_CORNER_LIFT, abs=1e-4)  # taken away down to rest, no further
+        # taken away down to rest, no further (the share is found linearly; the eyes that scale the reading move a
+        # little with the smile: within a thousandth of an inter-ocular distance)
+        assert lift == pytest.approx(REST_CORNER_LIFT, abs=1e-3)
     else:
         assert lift >= REST_CORNER_LIFT - 1e-6  # all of it: the corners stay above rest
 
