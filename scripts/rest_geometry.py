@@ -53,9 +53,10 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=default_photos_dir())
     parser.add_argument("--boxes", action="store_true", help="face-api's reading averaged over the jittered boxes")
     args = parser.parse_args()
-    folders = [args.photos / "train_faces", *sorted((args.photos / "video_frames").glob("*/"))]
-    if not all(folder.is_dir() for folder in folders[:2]):
+    crops, videos = args.photos / "train_faces", args.photos / "video_frames"
+    if not crops.is_dir() or not videos.is_dir():
         raise SystemExit(f"{args.photos} has no train_faces/ or video_frames/: run `lsgan data fetch photos` first")
+    folders = [crops, *sorted(folder for folder in videos.iterdir() if folder.is_dir())]
     classifier, mesh = load_classifier("faceapi"), MediapipeDetector()
     with FaceAligner(64) as aligner:
         frames = [frame for folder in folders for frame in read_frames(folder, aligner, mesh, classifier,

@@ -248,8 +248,7 @@ def share_above_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: np.
     ``REST_CORNER_LIFT`` or above: 1 where they stay there with all of it taken, 0 where they are that low already,
     in between just enough."""
     smile = au_index(12)
-    closed = np.array(source_aus, np.float32)
-    closed[[au_index(au) for au in OPENING_AUS]] = 0.0
+    closed = lips_closed(source_aus)
     taken = closed.copy()
     taken[smile] = target_aus[smile]
 
@@ -278,9 +277,7 @@ def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
     moves them from the reading, as before: a smile edited to happy keeps its teeth, and the classifiers read anger's
     wider shout (docs/real_photos.md). As it was within ``GAP_TOLERANCE``."""
     indices = [au_index(au) for au in OPENING_AUS]
-    closed = np.array(source_aus, dtype=np.float32)
-    closed[indices] = 0.0
-    other = lip_gap(basis.shape_of(closed))  # the gap the other AUs make (AU10 lifts the upper lip, ...)
+    other = lip_gap(basis.shape_of(lips_closed(source_aus)))  # the gap the other AUs make (AU10 lifts the upper lip)
     opening = lip_gap(basis.shape_of(source_aus)) - other
     shown = max(lip_gap(points), 0.0)
     # the target has the lips together where the reading has them (a little) apart: a change to closed lips asked
@@ -293,6 +290,13 @@ def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
     limited = np.array(source_aus, dtype=np.float32)
     limited[indices] *= float(np.clip((shown - other) / opening, 0.0, 1.0))
     return limited
+
+
+def lips_closed(aus: np.ndarray) -> np.ndarray:
+    """``aus`` [16] (float32, a copy) with the opening AUs (``OPENING_AUS``: the lips parted, the jaw dropped) at 0."""
+    closed = np.array(aus, dtype=np.float32)
+    closed[[au_index(au) for au in OPENING_AUS]] = 0.0
+    return closed
 
 
 def _opened_to(source_aus: np.ndarray, gap: float, basis: MeshBasis, steps: int = 24) -> np.ndarray:
