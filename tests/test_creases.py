@@ -125,6 +125,9 @@ def test_the_page_shades_the_folds_only_when_its_box_is_ticked(tiny_bundle, astr
         page.close()
         editor.close()
     difference = folded.astype(int) - plain.astype(int)
-    assert difference.max() <= 0 and difference.min() < -15  # folds only darken
+    # folds only darken: by up to a level the other way where the face's mask feathers, the fold's fine texture (its
+    # edge's overshoot) crossing over more steeply than its shade (fields.FINE_CROSSING; 27 of 786 432 values)
+    assert difference.max() <= 1 and difference.min() < -15
+    assert (difference > 0).mean() < 1e-3
     np.testing.assert_array_equal(again, plain)
     assert editor.config.creases is False  # a per-edit choice, not a change of the editor

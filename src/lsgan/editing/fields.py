@@ -13,9 +13,12 @@ becomes
 so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one Lanczos
 resampling of the photo (the alignment and the displacement composed into one sampling grid); ``flow`` and
 ``colour`` are only interpolated (a warping TG's are smooth; an image-drawing generator's ``colour`` is its whole
-change at the model's size). What the resampling smooths of the photo's fine texture (skin stretched by the warp,
-sub-pixel shifts anywhere) is given back as the photo's grain (``editing.grain.lost_texture``). The result is
-blended in under ``mask`` (the feathered face hull, times a region mask for region-only edits): pixels where the
+change at the model's size). The photo's fine texture (``editing.grain.fine_texture``: hair, stubble, pores,
+grain) is read at the nearest pixel rather than interpolated: a Lanczos kernel half a pixel off averages two
+neighbours and loses a quarter of a beard's fine detail (the Laplacian's variance) even where the face hardly moves.
+What the resampling still smooths (skin stretched by the warp) is given back as the photo's grain
+(``editing.grain.lost_texture``). The result is blended in under ``mask`` (the feathered face hull, times a region
+mask for region-only edits), the fine texture crossing over more steeply (``FINE_CROSSING``): pixels where the
 mask is 0 are returned exactly as they were.
 
 This is all an ONNX user needs besides the exported graph: ``apply_field(photo, matrix, flow, colour, mask)``
@@ -27,15 +30,27 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lsgan.editing.grain import LOST_TEXTURE_CAP, TEXTURE_SIGMA, grain_noise, lost_texture, photo_grain
+from lsgan.editing.grain import (
+    LOST_TEXTURE_CAP,
+    TEXTURE_SIGMA,
+    fine_texture,
+    grain_noise,
+    lost_texture,
+    photo_grain,
+)
 from lsgan.editing.tone import on_print, on_tone, photo_tone, print_black
 
 HALF_RANGE = 127.5  # uint8 units per image unit of a [-1, 1] image
 # photo pixels: the face's box is resampled this much wider, so that the texture it lost is read free of the edges
 TEXTURE_MARGIN = int(4 * TEXTURE_SIGMA) + 4
-# photo pixels across the face's crop: no texture is given back to a face this small (its eyes and lips are a few
-# pixels wide: what resampling smooths there is their edges, not the skin's grain), all of it from the second on
+# photo pixels across the face's crop: no texture is kept or given back on a face this small (its eyes and lips are a
+# few pixels wide: its fine band is their edges, not the skin's grain, and would move in whole-pixel steps), all of
+# it from the second on
 TEXTURE_FACE_SIDES = (64, 128)
+# where the mask feathers, the photo's fine texture and the edit's are not aligned: averaged half and half they keep
+# half the texture's variance (a ring of soft skin and beard round the face), so the fine texture crosses from the
+# photo's to the edit's this many times as steeply as the mask does, about its middle
+FINE_CROSSING = 4.0
 HELD, HELD_INSIDE = 1, 2  # ``apply_field``'s ``held`` labels: kept as the photo has it; inside that (moves with the
 # face, but is not what fills the place of what is kept)
 HELD_EDGE = 0.05  # where ``held`` read at a photo pixel is over this, the pixel is taken out and laid back ...
@@ -122,9 +137,19 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
         edited = _kept_on_tone(edited, source, tone)
     if kept is not None:
         edited = edited * (1.0 - kept[..., None]) + source * kept[..., None]
-    blended = np.round(out[rows, cols] * (1.0 - weight) + edited * weight).astype(np.uint8)
+    blended = np.round(np.clip(_blended(out[rows, cols], edited, weight, share), 0, 255)).astype(np.uint8)
     out[rows, cols] = np.where(weight > 0, blended, out[rows, cols])
     return out
+
+
+def _blended(base: np.ndarray, edited: np.ndarray, weight: np.ndarray, share: float) -> np.ndarray:
+    """``base`` [h, w, 3] (uint8) and ``edited`` (float) mixed by ``weight`` [h, w, 1], their fine textures
+    (``grain.fine_texture``) by a weight ``FINE_CROSSING`` times as steep, for ``share`` of the difference
+    (``_texture_share``): where ``weight`` is 0 or 1 it is ``base`` or ``edited``."""
+    base = base.astype(np.float32)
+    steep = np.clip((weight - 0.5) * FINE_CROSSING + 0.5, 0.0, 1.0)
+    fine_change = fine_texture(edited) - fine_texture(base)
+    return base * (1.0 - weight) + edited * weight + fine_change * (np.float32(share) * (steep - weight))
 
 
 def _held_out(photo: np.ndarray, held: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice], crop_size: int
@@ -159,8 +184,8 @@ def _kept_on_tone(edited: np.ndarray, source: np.ndarray, tone: np.ndarray) -> n
 
 
 def _texture_share(matrix: np.ndarray, crop_size: int) -> float:
-    """How much of the texture resampling loses is given back to a face whose ``crop_size`` crop ``matrix`` (photo
-    -> crop) takes: 0 to 1 as the crop spans ``TEXTURE_FACE_SIDES`` photo pixels."""
+    """How much of the texture resampling loses is kept and given back on a face whose ``crop_size`` crop
+    ``matrix`` (photo -> crop) takes: 0 to 1 as the crop spans ``TEXTURE_FACE_SIDES`` photo pixels."""
     side = crop_size / np.sqrt(abs(np.linalg.det(matrix[:, :2])))  # photo pixels across the crop
     low, high = TEXTURE_FACE_SIDES
     return float(np.clip((side - low) / (high - low), 0.0, 1.0))
@@ -168,25 +193,37 @@ def _texture_share(matrix: np.ndarray, crop_size: int) -> float:
 
 def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tuple[slice, slice], crop_size: int,
                grain: float, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The photo's ``box`` (rows, cols) resampled through ``flow`` (float32 [h, w, 3], unclipped) with ``share`` of
-    the fine texture the resampling lost given back as the photo's ``grain`` (``editing.grain.lost_texture``: a
-    pixel brought up to at most ``LOST_TEXTURE_CAP`` times it; the share for the face's size: ``_texture_share``),
-    and the box's crop positions (x, y) [h, w]. The texture is compared over the box grown by ``TEXTURE_MARGIN`` on
-    every side, the photo reflected beyond its borders as the resampling reads it, so that the box's own edges are
-    no loss."""
+    """The photo's ``box`` (rows, cols) resampled through ``flow`` (float32 [h, w, 3], unclipped), ``share`` of
+    its fine texture read at the nearest pixel (``_unsmoothed``) and ``share`` of what it still lost given back as
+    the photo's ``grain`` (``editing.grain.lost_texture``: a pixel brought up to at most ``LOST_TEXTURE_CAP`` times
+    it; the share for the face's size: ``_texture_share``), and the box's crop positions (x, y) [h, w]. The
+    texture is compared over the box grown by ``TEXTURE_MARGIN`` on every side, the photo reflected beyond its
+    borders as the resampling reads it, so that the box's own edges are no loss."""
     rows, cols = box
     outer = slice(rows.start - TEXTURE_MARGIN, rows.stop + TEXTURE_MARGIN)
     outer_cols = slice(cols.start - TEXTURE_MARGIN, cols.stop + TEXTURE_MARGIN)
     photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, outer, outer_cols, crop_size)
     moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
     moved = moved.astype(np.float32)
-    if grain > 0 and share > 0:
+    if share > 0:
         region, (x0, y0) = _photo_around(photo, photo_x, photo_y)
-        lost = lost_texture(region, moved, photo_x - np.float32(x0), photo_y - np.float32(y0),
-                            LOST_TEXTURE_CAP * grain) * np.float32(share)
+        region_x, region_y = photo_x - np.float32(x0), photo_y - np.float32(y0)
+        moved += _unsmoothed(region, region_x, region_y) * np.float32(share)
+    if grain > 0 and share > 0:
+        lost = lost_texture(region, moved, region_x, region_y, LOST_TEXTURE_CAP * grain) * np.float32(share)
         moved += (grain_noise((outer.start, outer_cols.start), lost.shape, 1.0) * lost)[..., None]
     inner = np.s_[TEXTURE_MARGIN:-TEXTURE_MARGIN, TEXTURE_MARGIN:-TEXTURE_MARGIN]
     return moved[inner], crop_x[inner], crop_y[inner]
+
+
+def _unsmoothed(photo: np.ndarray, photo_x: np.ndarray, photo_y: np.ndarray) -> np.ndarray:
+    """[h, w, 3] what turns ``photo`` [H, W, 3] Lanczos-resampled at (``photo_x``, ``photo_y``) [h, w] into the
+    same with its fine texture (``grain.fine_texture``) read at the nearest pixel: the texture keeps its strength,
+    displaced by at most half a pixel."""
+    fine = fine_texture(photo)
+    nearest, smoothed = (cv2.remap(fine, photo_x, photo_y, interpolation=mode, borderMode=cv2.BORDER_REFLECT_101)
+                         for mode in (cv2.INTER_NEAREST, cv2.INTER_LANCZOS4))
+    return nearest - smoothed
 
 
 def _photo_around(photo: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:

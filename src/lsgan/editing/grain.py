@@ -39,7 +39,8 @@ LOST_TEXTURE_CAP = 1.5  # times the photo's grain: the most fine texture a resam
 
 
 def fine_texture(luma: np.ndarray) -> np.ndarray:
-    """[h, w] what a Gaussian of ``GRAIN_SIGMA`` pixels smooths away of ``luma`` [h, w]."""
+    """[h, w] what a Gaussian of ``GRAIN_SIGMA`` pixels smooths away of ``luma`` [h, w] (or of each channel of an
+    image [h, w, C], float32)."""
     luma = np.asarray(luma, np.float32)
     return luma - cv2.GaussianBlur(luma, (0, 0), GRAIN_SIGMA)
 
