@@ -46,7 +46,7 @@ from lsgan.editing.paint import (
     MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_OVER_BRIGHTEST,
     TEETH_RGB, TOOTH_EDGES, _eye_colours, _iris_by_radius, brightest, detail_view, eye_contour, eye_paint, lip_colour,
     lip_gap, lip_paint, lips_coverage, lips_taut, lower_teeth_exposure, mouth_paint, opening_coverage, over,
-    paint_scale, polygon_coverage, smooth_outline, stretched, teeth_colour, teeth_exposure,
+    paint_scale, polygon_coverage, sampled_at, smooth_outline, stretched, teeth_colour, teeth_exposure,
 )
 from lsgan.editing import fields as fields_module
 from lsgan.editing.grain import fine_texture
@@ -1437,3 +1437,33 @@ def test_an_opened_mouth_on_a_grainy_photo_is_as_grainy(closed_mouth, monkeypatc
     assert fine_texture(smooth @ LUMA)[cavity].std() < 0.3 * photo  # measured 0.7 against 9.0
     assert fine_texture(edited @ LUMA)[cavity].std() > 0.6 * photo  # measured 7.5
     assert (edited @ LUMA)[cavity].max() < 100  # grain on a dark paint is clipped at black, not wrapped to white
+
+
+
+def test_closed_lips_show_none_of_the_opening_by_their_line(basis, broad_smile, monkeypatch):
+    """The smile closed to neutral, read finer than its field (at three times its resolution, as a photo larger than
+    the crop is): between the field's rows where the upper lip's samples give way to the lower lip's, the sampling
+    runs through the source's opening, a staircase of teeth or dark along the line (a grey band between Kim
+    Kardashian's closed lips). The paint lays the lips' colour over what of the opening the closed lips show by the
+    line (``paint._meeting_paint``), the line over that; beyond the line's ends (the corners) the photo is left."""
+    from lsgan.editing import paint as paint_module
+
+    smile, face = BROAD_SMILE, broad_smile
+    scale = MAX_PAINT_SCALE  # paint pixels per crop pixel: three times the field's
+    points, side = face.landmarks.points, SIZE * scale
+    neutral = np.zeros(NUM_AUS, np.float32)
+
+    def opening_shown() -> np.ndarray:  # bool [P, P]: where the closed mouth shows the source's opening
+        motion = mesh_motion(face.crop, points, smile, neutral, basis, scale)
+        seen = cv2.remap(opening_coverage(points, side, scale), *sampled_at(motion.flow, SIZE, scale),
+                         cv2.INTER_LINEAR, borderValue=0.0)
+        return seen * (1.0 - motion.paint[3]) * (1.0 - opening_coverage(motion.target_points, side, scale)) > 0.1
+
+    shown = opening_shown()
+    line_only = paint_module._meeting_paint
+    monkeypatch.setattr(paint_module, "_meeting_paint", lambda line, seen_inside, *args: line_only(
+        line, np.zeros_like(seen_inside), *args))
+    shown_without = opening_shown()
+    assert shown.sum() < 0.1 * shown_without.sum() and shown_without.sum() > 10 * scale  # measured 11 and 136
+    assert not (shown & ~shown_without).any()
+    assert shown.any()  # the corners' own dark, beyond the line's ends, left as it is (all of it covered otherwise)

@@ -430,12 +430,47 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     cavity = CAVITY_RGB[:, None, None] * _cavity_shade(extent)[None] * min(1.0, most / LIT_BRIGHTEST)
     inside = cavity * (1 - teeth) + teeth_rgb * teeth
     by_the_lips = cavity * (1 - upper.light) + teeth_rgb * upper.light
-    line = np.zeros_like(alpha) if meeting is None else np.clip(
-        resample_field(meeting[None], side)[0] * MEETING_LINE_ALPHA - alpha - at_the_lips, 0.0, 1.0)
-    painted = alpha + at_the_lips + line
-    line_rgb = MEETING_LINE_SHADE * lip_rgb[:, None, None]
-    rgb = (inside * alpha + by_the_lips * at_the_lips + line_rgb * line) / np.maximum(painted, 1e-6)
+    painted, rgb = alpha + at_the_lips, inside * alpha + by_the_lips * at_the_lips
+    if meeting is not None:
+        line = resample_field(meeting[None], side)[0]
+        by_the_line = cv2.dilate((line > 0).astype(np.float32), np.ones((scale + 1, 1), np.uint8))
+        shown = cv2.dilate(seen(was_shown) - will_open, np.ones((3, 3), np.uint8))  # its anti-aliased edge too
+        shown = np.clip(np.minimum(shown, by_the_line), 0.0, 1.0)
+        round_it = _filled_from_round(cv2.remap(view, sample_x, sample_y, cv2.INTER_LINEAR,
+                                                borderMode=cv2.BORDER_REFLECT_101), shown > 0, scale)
+        met = _meeting_paint(line, shown, lip_rgb, round_it, painted)
+        painted, rgb = painted + met[3], rgb + met[:3]
+    rgb = rgb / np.maximum(painted, 1e-6)
     return np.concatenate([rgb / 127.5 - 1.0, painted[None]]).astype(np.float32)
+
+
+def _meeting_paint(meeting: np.ndarray, seen_inside: np.ndarray, lip_rgb: np.ndarray, round_it: np.ndarray,
+                   taken: np.ndarray) -> np.ndarray:
+    """``[4, P, P]`` (RGB premultiplied by its alpha, uint8 units; alpha) where closed lips meet: the line
+    ``meeting`` [P, P] in the lips' colour ``lip_rgb`` [3] darkened (``MEETING_LINE_SHADE``, ``MEETING_LINE_ALPHA``
+    deep), over ``round_it`` [3, P, P] (what lies round it, ``_filled_from_round``) wherever the closed lips show the
+    source's opening by the line (``seen_inside`` [P, P]). The field squeezes the lips to meet at its own pixels; a
+    photo finer than the field reads the opening between its rows, a staircase of teeth or dark pixels along the
+    line (a grey band between Kim Kardashian's closed lips). Less what the mouth's own paint has ``taken`` [P, P]."""
+    line = np.clip(meeting * MEETING_LINE_ALPHA - taken, 0.0, 1.0)
+    covered = np.clip(seen_inside - taken - line, 0.0, 1.0)
+    rgb = MEETING_LINE_SHADE * lip_rgb[:, None, None] * line + round_it * covered
+    return np.concatenate([rgb, (line + covered)[None]])
+
+
+def _filled_from_round(image: np.ndarray, where: np.ndarray, scale: int) -> np.ndarray:
+    """``[3, P, P]`` float: ``image`` (uint8 P×P×3, the edit as the paint's grid samples the photo) with the
+    pixels ``where`` (bool [P, P]) filled from round them (OpenCV's inpainting, a crop pixel round, ``scale`` paint
+    pixels): the lips above and below, the skin by the corners."""
+    filled = image.astype(np.float32)
+    rows, columns = np.nonzero(where)
+    if rows.size:
+        margin = 2 * scale
+        box = np.s_[max(rows.min() - margin, 0):rows.max() + margin + 1,
+                    max(columns.min() - margin, 0):columns.max() + margin + 1]
+        filled[box] = cv2.inpaint(np.ascontiguousarray(image[box]), where[box].astype(np.uint8), scale,
+                                  cv2.INPAINT_TELEA)
+    return filled.transpose(2, 0, 1)
 
 
 def _rim(paint: np.ndarray, by_seen: np.ndarray, kernel: np.ndarray) -> np.ndarray:
