@@ -147,6 +147,8 @@ def _blended(base: np.ndarray, edited: np.ndarray, weight: np.ndarray, share: fl
     (``grain.fine_texture``) by a weight ``FINE_CROSSING`` times as steep, for ``share`` of the difference
     (``_texture_share``): where ``weight`` is 0 or 1 it is ``base`` or ``edited``."""
     base = base.astype(np.float32)
+    if share <= 0:
+        return base * (1.0 - weight) + edited * weight
     steep = np.clip((weight - 0.5) * FINE_CROSSING + 0.5, 0.0, 1.0)
     fine_change = fine_texture(edited) - fine_texture(base)
     return base * (1.0 - weight) + edited * weight + fine_change * (np.float32(share) * (steep - weight))
@@ -209,9 +211,9 @@ def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tup
         region, (x0, y0) = _photo_around(photo, photo_x, photo_y)
         region_x, region_y = photo_x - np.float32(x0), photo_y - np.float32(y0)
         moved += _unsmoothed(region, region_x, region_y) * np.float32(share)
-    if grain > 0 and share > 0:
-        lost = lost_texture(region, moved, region_x, region_y, LOST_TEXTURE_CAP * grain) * np.float32(share)
-        moved += (grain_noise((outer.start, outer_cols.start), lost.shape, 1.0) * lost)[..., None]
+        if grain > 0:
+            lost = lost_texture(region, moved, region_x, region_y, LOST_TEXTURE_CAP * grain) * np.float32(share)
+            moved += (grain_noise((outer.start, outer_cols.start), lost.shape, 1.0) * lost)[..., None]
     inner = np.s_[TEXTURE_MARGIN:-TEXTURE_MARGIN, TEXTURE_MARGIN:-TEXTURE_MARGIN]
     return moved[inner], crop_x[inner], crop_y[inner]
 

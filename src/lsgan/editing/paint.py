@@ -20,13 +20,14 @@ where the lips are taut (``lips_taut``: the smile's AU12 and the lip stretcher A
 ``open_part``): there the opening tapers into the corners, where relaxed lips parted by the jaw close first. Their
 colour is the face's own teeth's where its mouth shows them, else half the eyes' own whites', half a fixed ivory in
 the face's light (``teeth_colour``). Where an edit closes the lips, the line where they meet (``meeting``, from
-``mesh_motion.lips_stay_lips``) is drawn in the lips' own colour darkened, and where the moved lips show what was
-not lip in the source (a broad smile's thin lips closed: skin and teeth) the lips' colour is laid on (``lip_paint``,
-``lip_colour``: the redder half of the mesh's lips). And what a raised lid uncovers
-(``eye_paint``: AU5 shows the sclera above the iris; in an eye that shows its white, the band of eyeball that was in
-the lid's shade too, which the warp would leave as a dark line across the opened eye): the eye's own iris, ring
-by ring, inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded under the lid, the
-colours read in the photo at the paint's resolution (``detail_view``) where the editor passes it.
+``mesh_motion.lips_stay_lips``) is drawn in the lips' own colour darkened, over what lies round it where the closed
+lips show the source's opening by it (``_meeting_paint``: a photo finer than the field reads it between the field's
+rows), and where the moved lips show what was not lip in the source (a broad smile's thin lips closed: skin and
+teeth) the lips' colour is laid on (``lip_paint``, ``lip_colour``: the redder half of the mesh's lips). And what a
+raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris; in an eye that shows its white, the band
+of eyeball that was in the lid's shade too, which the warp would leave as a dark line across the opened eye): the
+eye's own iris, ring by ring, inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded
+under the lid, the colours read in the photo at the paint's resolution (``detail_view``) where the editor passes it.
 
 And the mesh regions it is drawn in: an eye's opening (``eye_contour``), the gap between the lips (``lip_gap``),
 a polygon's coverage at the paint's resolution (``polygon_coverage``). ``editing.mesh_motion`` moves the face;
