@@ -70,16 +70,22 @@ def test_the_grain_read_is_a_number_where_a_box_filter_leaves_negatives():
     assert negatives > 0  # the case is there (2 of these 40)
 
 
-def _magnified(photo: np.ndarray, factor: float) -> np.ndarray:
-    """``photo`` (a square, the face's crop: as large a face as its side) edited by a field that magnifies it
-    ``factor`` times about its middle."""
+def _edited_by(photo: np.ndarray, flow: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """``photo`` (a square: the face's crop itself, as large a face as its side) edited by ``flow`` [2, S, S] (grid
+    units) with no colour change, under ``mask`` (default: all of it)."""
     side = photo.shape[0]
-    matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])  # the photo is the crop
+    mask = np.ones((side, side)) if mask is None else mask
+    return apply_field(photo, np.array([[1.0, 0, 0], [0, 1.0, 0]]), flow, np.zeros((3, side, side), np.float32), mask)
+
+
+def _magnified(photo: np.ndarray, factor: float) -> np.ndarray:
+    """``photo`` (a square, the face's crop) edited by a field that magnifies it ``factor`` times about its
+    middle."""
+    side = photo.shape[0]
     middle = (side - 1) / 2
     xs = np.arange(side, dtype=np.float32) - middle
     shift = xs * (1 / factor - 1) / (side / 2)  # grid units: a pixel at x samples x / factor from the middle
-    flow = np.stack([np.tile(shift, (side, 1)), np.tile(shift[:, None], (1, side))])
-    return apply_field(photo, matrix, flow, np.zeros((3, side, side), np.float32), np.ones((side, side)))
+    return _edited_by(photo, np.stack([np.tile(shift, (side, 1)), np.tile(shift[:, None], (1, side))]))
 
 
 def test_a_stretched_grainy_face_keeps_its_grain(monkeypatch):
@@ -135,8 +141,7 @@ def test_a_field_that_moves_nothing_gives_a_grainy_photo_back_as_it_was():
     resampling reads it: a face that fills the photo loses nothing at the photo's edges, and gets nothing added."""
     photo = _grainy((160, 160), 20.0)
     np.testing.assert_array_equal(_magnified(photo, 1.0), photo)
-    far = apply_field(photo, np.array([[1.0, 0, 0], [0, 1.0, 0]]), np.full((2, 160, 160), 9.0, np.float32),
-                      np.zeros((3, 160, 160), np.float32), np.ones((160, 160)))  # samples 4.5 photos away: bounded
+    far = _edited_by(photo, np.full((2, 160, 160), 9.0, np.float32))  # samples 4.5 photos away: bounded
     assert far.shape == photo.shape and far.dtype == np.uint8
 
 
@@ -164,8 +169,7 @@ def _shifted(photo: np.ndarray, dx: float, mask: np.ndarray | None = None) -> np
     side = photo.shape[0]
     flow = np.zeros((2, side, side), np.float32)
     flow[0] = -dx / (side / 2)  # grid units: each pixel samples dx to its left
-    mask = np.ones((side, side)) if mask is None else mask
-    return apply_field(photo, np.array([[1.0, 0, 0], [0, 1.0, 0]]), flow, np.zeros((3, side, side), np.float32), mask)
+    return _edited_by(photo, flow, mask)
 
 
 def _laplacian_variance(image: np.ndarray) -> float:
