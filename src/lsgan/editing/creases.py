@@ -13,7 +13,8 @@ share:
 
 where ``q`` is a pixel of the edited crop, lying in some triangle of the photo's moved mesh, and ``t(q)``/``s(q)``
 are the same place in the reference face's mesh at the target/source AUs (moved by the mesh basis). The photo's
-own light and skin stay; the folds the change makes darken it. It never lightens: a fold to undo may not be there.
+own light and skin stay; the folds the change makes darken it. It never lightens: a fold to undo may not be there
+(``editing.unfold`` lightens those the photo itself shows).
 
 Opt-in (``EditorConfig.creases``, ``--creases``): on the photo benchmark it raises what the classifiers read
 (docs/real_photos.md), but the folds come out as drawn lines, and softened until they do not, they no longer help.

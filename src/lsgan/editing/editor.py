@@ -58,6 +58,7 @@ from lsgan.editing.targets import (
     resolve_targets,
     with_bilateral_aus,
 )
+from lsgan.editing.unfold import unfold_light, unfolded_share
 from lsgan.errors import CheckpointError, InputImageError, LsganError
 from lsgan.facs import NUM_AUS, AUError
 from lsgan.nets.lsgan import ModelBundle, load_bundle
@@ -109,7 +110,8 @@ class FaceField:
     colour: np.ndarray  # [3, S, S]
     paint: np.ndarray | None = None  # [4, P, P] the inside of an opening mouth (mesh motion)
     moved_points: np.ndarray | None = None  # [478, 2] crop pixels: where the mesh motion takes the face
-    shade: np.ndarray | None = None  # [P, P] multiplier: the light of the folds the expression makes (creases)
+    shade: np.ndarray | None = None  # [P, P] or [3, P, P] multiplier: the light of the folds the expression makes
+    # (creases) and of those it undoes (unfold)
     held: np.ndarray | None = None  # uint8 [P, P] labels: what stays as the photo has it (clear glasses' frames)
 
 
@@ -536,7 +538,21 @@ class Editor:
                                      self.mesh_basis, scale)
                 weights = side_weights(paint_grid(shade.shape[-1], scale), face.crop.shape[0], side)[None, :]
                 shade = weights * shade + (1.0 - weights) * other
+        light = None if unchanged else self._unfolded(face, flow, scale, source_aus, target_aus, side, other_aus)
+        if light is not None:
+            shade = light if shade is None else shade[None] * light
         return FaceField(flow, colour, motion.paint, motion.target_points, shade, held)
+
+    def _unfolded(self, face: PreparedFace, flow: np.ndarray, scale: int, source_aus: np.ndarray,
+                  target_aus: np.ndarray, side: str | None, other_aus: np.ndarray | None) -> np.ndarray | None:
+        """``[3, P, P]``: the light that takes away the folds of ``face`` its edit (``flow``) undoes
+        (``editing.unfold``), each side's by its own target when ``side`` says; None if none."""
+        settings = self.mesh_basis.settings
+        shares = [unfolded_share(source_aus, aus, settings) for aus in (target_aus, other_aus) if aus is not None]
+        picture_sides = (shares[0], shares[-1]) if side != "right" else (shares[-1], shares[0])
+        view = paint_view(face.crop, scale, face.detail)
+        return unfold_light(view, face.aligned.landmarks.points, flow, face.crop.shape[0], picture_sides,
+                            face.crop.shape[0] * scale)
 
     @staticmethod
     def _frames(face: PreparedFace, scale: int) -> np.ndarray:

@@ -83,8 +83,8 @@ def sampling_maps(matrix: np.ndarray, flow: np.ndarray, rows: slice, cols: slice
     crop_xy = (crop_x.astype(np.float32), crop_y.astype(np.float32))
     crop_size = flow.shape[-1] if crop_size is None else crop_size
     half_side = crop_size / 2  # grid units -> crop pixels
-    moved_x = crop_x + _on_crop(flow[0], *crop_xy, crop_size) * half_side
-    moved_y = crop_y + _on_crop(flow[1], *crop_xy, crop_size) * half_side
+    moved_x = crop_x + on_crop(flow[0], *crop_xy, crop_size) * half_side
+    moved_y = crop_y + on_crop(flow[1], *crop_xy, crop_size) * half_side
     inverse = cv2.invertAffineTransform(matrix)
     photo_x = inverse[0, 0] * moved_x + inverse[0, 1] * moved_y + inverse[0, 2]
     photo_y = inverse[1, 0] * moved_x + inverse[1, 1] * moved_y + inverse[1, 2]
@@ -106,9 +106,10 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     resampling each other's edits. ``paint`` [4, P, P] (RGB in [-1, 1] and alpha, over the same crop at any
     resolution P) covers what the photo does not have, e.g. the inside of a mouth that opens: it replaces the
     resampled pixels by its RGB, with the grain of the photo's face in it (``editing.grain``), in proportion to its
-    alpha. ``shade`` [P, P] (any resolution too) multiplies the resampled pixels before the paint: the light the
-    expression's folds take (1: unchanged). On a black-and-white or toned photo, what the edit changed takes the
-    photo's tone, and on a faded one the paint its levels (``editing.tone``). ``flow`` may be finer than the crop
+    alpha. ``shade`` [P, P] or [3, P, P] (any resolution too; one multiplier for every channel, or one each)
+    multiplies the resampled pixels before the paint: the light the expression's folds take (1: unchanged). On a
+    black-and-white or toned photo, what the edit changed takes the photo's tone, and on a faded one the paint its
+    levels (``editing.tone``). ``flow`` may be finer than the crop
     too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s. ``held`` [P, P]
     (labels, over the crop at any resolution): what stays where the photo has it, over everything (``HELD``: clear
     glasses' frames, ``editing.glasses.clear_frames``): inpainted out of the photo before it is resampled, from round
@@ -128,7 +129,7 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
     edited = np.clip(moved + change, 0, 255)
     if shade is not None:
-        edited = np.clip(edited * _on_crop(shade, crop_x, crop_y, crop_size)[..., None], 0, 255)
+        edited = np.clip(edited * _shade_on_crop(shade, crop_x, crop_y, crop_size), 0, 255)
     tone = photo_tone(source)
     if paint is not None:
         paint = on_print(paint, print_black(source)) if tone is not None else paint  # a faded print's blacks
@@ -165,9 +166,9 @@ def _held_out(photo: np.ndarray, held: np.ndarray, matrix: np.ndarray, box: tupl
     top, left = max(rows.start - TEXTURE_MARGIN, 0), max(cols.start - TEXTURE_MARGIN, 0)
     around = (slice(top, min(rows.stop + TEXTURE_MARGIN, height)), slice(left, min(cols.stop + TEXTURE_MARGIN, width)))
     crop_x, crop_y = (values.astype(np.float32) for values in crop_positions(matrix, *around))
-    covered = _on_crop((held == HELD).astype(np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
+    covered = on_crop((held == HELD).astype(np.float32), crop_x, crop_y, crop_size) > HELD_EDGE
     covered = cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8))
-    inside = (_on_crop((held == HELD_INSIDE).astype(np.float32), crop_x, crop_y, crop_size) > 0.5) & (covered == 0)
+    inside = (on_crop((held == HELD_INSIDE).astype(np.float32), crop_x, crop_y, crop_size) > 0.5) & (covered == 0)
     filled = cv2.inpaint(np.ascontiguousarray(photo[around]), covered | inside.astype(np.uint8), HELD_INPAINT_RADIUS,
                          cv2.INPAINT_TELEA)
     without = photo.copy()
@@ -249,8 +250,8 @@ def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: 
     """``edited`` [h, w, 3] (the photo's box at ``origin``) with ``paint`` [4, P, P] laid over it (crop positions
     scaled to P's pixel centres), with the photo's ``grain`` in it (``editing.grain``: a flat paint reads as a patch
     stuck on the photo)."""
-    alpha = _on_crop(paint[3], crop_x, crop_y, crop_size)[..., None]
-    rgb = np.stack([_on_crop(channel, crop_x, crop_y, crop_size) for channel in paint[:3]], axis=-1)
+    alpha = on_crop(paint[3], crop_x, crop_y, crop_size)[..., None]
+    rgb = np.stack([on_crop(channel, crop_x, crop_y, crop_size) for channel in paint[:3]], axis=-1)
     painted = (rgb + 1.0) * HALF_RANGE
     box = face_bounds(alpha[..., 0])
     if grain > 0 and box is not None:
@@ -261,7 +262,15 @@ def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: 
     return edited * (1.0 - alpha) + painted * alpha
 
 
-def _on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
+def _shade_on_crop(shade: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
+    """``[h, w, 1]`` or ``[h, w, 3]``: a shade [P, P] (one multiplier for every channel) or [3, P, P] read at crop
+    positions."""
+    if shade.ndim == 2:
+        return on_crop(shade, crop_x, crop_y, crop_size)[..., None]
+    return np.stack([on_crop(channel, crop_x, crop_y, crop_size) for channel in shade], axis=-1)
+
+
+def on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
     """A map [P, P] over the crop at any resolution P read at crop positions (scaled to P's pixel centres)."""
     if values.shape[-1] == crop_size:
         return sample_map(values, crop_x, crop_y)
