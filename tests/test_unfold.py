@@ -161,3 +161,18 @@ def test_a_smile_undone_leaves_its_folds_lighter(shipped_editor, astronaut, monk
 def test_a_deeper_fold_is_left_as_the_photo_has_it(shipped_editor, astronaut, monkeypatch):
     lit, plain, _ = _edits(shipped_editor, astronaut, monkeypatch, np.zeros(NUM_AUS, np.float32), edit_vector("happy"))
     np.testing.assert_array_equal(lit, plain)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_one_sided_edit_lightens_the_fold_of_the_side_it_takes_the_smile_from(shipped_editor, astronaut,
+                                                                                 monkeypatch, side):
+    import lsgan.editing.editor as editor_module
+
+    lit = shipped_editor.edit(astronaut, emotion="contemptuous", side=side)
+    monkeypatch.setattr(editor_module, "unfold_light", lambda *args, **kwargs: None)
+    plain = shipped_editor.edit(astronaut, emotion="contemptuous", side=side)
+    x0, _, x1, _ = lit.faces[0].box
+    _, cols = np.nonzero((lit.image.astype(int) - plain.image.astype(int)).sum(axis=-1) > 6)
+    # her smile kept (and one corner raised) on ``side``, taken away (to rest) on the other: that fold only
+    rest_side = cols >= (x0 + x1) / 2 if side == "left" else cols < (x0 + x1) / 2
+    assert len(cols) > 50 and rest_side.all()
