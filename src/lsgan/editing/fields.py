@@ -109,8 +109,8 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     alpha. ``shade`` [P, P] or [3, P, P] (any resolution too; one multiplier for every channel, or one each)
     multiplies the resampled pixels before the paint: the light the expression's folds take (1: unchanged). On a
     black-and-white or toned photo, what the edit changed takes the photo's tone, and on a faded one the paint its
-    levels (``editing.tone``). ``flow`` may be finer than the crop
-    too ([2, F, F], F a multiple of S, e.g. the mesh motion's): the crop's side S is ``colour``'s. ``held`` [P, P]
+    levels (``editing.tone``). ``flow`` may be finer than the crop too ([2, F, F], F a multiple of S, e.g. the mesh
+    motion's): the crop's side S is ``colour``'s. ``held`` [P, P]
     (labels, over the crop at any resolution): what stays where the photo has it, over everything (``HELD``: clear
     glasses' frames, ``editing.glasses.clear_frames``): inpainted out of the photo before it is resampled, from round
     it but not from what is ``HELD_INSIDE`` it (the lenses), so that the face moves behind it, and laid back over the
@@ -251,7 +251,7 @@ def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: 
     scaled to P's pixel centres), with the photo's ``grain`` in it (``editing.grain``: a flat paint reads as a patch
     stuck on the photo)."""
     alpha = on_crop(paint[3], crop_x, crop_y, crop_size)[..., None]
-    rgb = np.stack([on_crop(channel, crop_x, crop_y, crop_size) for channel in paint[:3]], axis=-1)
+    rgb = _maps_on_crop(paint[:3], crop_x, crop_y, crop_size)
     painted = (rgb + 1.0) * HALF_RANGE
     box = face_bounds(alpha[..., 0])
     if grain > 0 and box is not None:
@@ -265,9 +265,12 @@ def _painted(edited: np.ndarray, paint: np.ndarray, crop_x: np.ndarray, crop_y: 
 def _shade_on_crop(shade: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
     """``[h, w, 1]`` or ``[h, w, 3]``: a shade [P, P] (one multiplier for every channel) or [3, P, P] read at crop
     positions."""
-    if shade.ndim == 2:
-        return on_crop(shade, crop_x, crop_y, crop_size)[..., None]
-    return np.stack([on_crop(channel, crop_x, crop_y, crop_size) for channel in shade], axis=-1)
+    return _maps_on_crop(shade.reshape(-1, *shade.shape[-2:]), crop_x, crop_y, crop_size)
+
+
+def _maps_on_crop(maps: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
+    """``[h, w, C]``: maps [C, P, P] over the crop each read at crop positions (``on_crop``)."""
+    return np.stack([on_crop(values, crop_x, crop_y, crop_size) for values in maps], axis=-1)
 
 
 def on_crop(values: np.ndarray, crop_x: np.ndarray, crop_y: np.ndarray, crop_size: int) -> np.ndarray:
