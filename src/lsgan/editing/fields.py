@@ -126,7 +126,7 @@ def apply_field(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, colour:
     grain = photo_grain(source, weight[..., 0] > 0.5) if share > 0 or paint is not None else 0.0
     sampled, kept = (photo, None) if held is None else _held_out(photo, held, matrix, (rows, cols), crop_size)
     moved, crop_x, crop_y = _resampled(sampled, matrix, flow, (rows, cols), crop_size, grain, share)
-    change = np.stack([sample_map(channel, crop_x, crop_y) for channel in colour], axis=-1) * HALF_RANGE
+    change = _maps_on_crop(colour, crop_x, crop_y, crop_size) * HALF_RANGE
     edited = np.clip(moved + change, 0, 255)
     if shade is not None:
         edited = np.clip(edited * _shade_on_crop(shade, crop_x, crop_y, crop_size), 0, 255)

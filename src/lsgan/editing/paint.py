@@ -127,6 +127,7 @@ IRIS_RGB = np.array([70, 50, 40], np.float32)
 IRIS_RINGS = 6  # an iris is painted ring by ring from its centre out (``_iris_by_radius``) ...
 MIN_RING_PIXELS = 8  # ... each as light as the eye shows it where it shows this many of its pixels ...
 IRIS_RING_LIGHT = (0.3, 1.3)  # ... within these factors on the iris's median colour
+SUBPIXEL_BITS = 4  # fixed-point bits of the sub-pixel vertices drawn with OpenCV (``paint_vertices``)
 
 
 def stretched(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
@@ -437,8 +438,10 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
         by_the_line = cv2.dilate((line > 0).astype(np.float32), np.ones((scale + 1, 1), np.uint8))
         shown = cv2.dilate(seen(was_shown) - will_open, np.ones((3, 3), np.uint8))  # its anti-aliased edge too
         shown = np.clip(np.minimum(shown, by_the_line), 0.0, 1.0)
-        round_it = _filled_from_round(cv2.remap(view, sample_x, sample_y, cv2.INTER_LINEAR,
-                                                borderMode=cv2.BORDER_REFLECT_101), shown > 0, scale)
+        round_it = np.zeros((3, side, side), np.float32)  # laid nowhere where the lips show nothing by the line
+        if shown.any():
+            round_it = _filled_from_round(cv2.remap(view, sample_x, sample_y, cv2.INTER_LINEAR,
+                                                    borderMode=cv2.BORDER_REFLECT_101), shown > 0, scale)
         met = _meeting_paint(line, shown, lip_rgb, round_it, painted)
         painted, rgb = painted + met[3], rgb + met[:3]
     rgb = rgb / np.maximum(painted, 1e-6)
@@ -568,10 +571,14 @@ def smooth_outline(outline: np.ndarray, per_side: int = OUTLINE_SAMPLES) -> np.n
 def polygon_coverage(outline: np.ndarray, side: int, scale: int) -> np.ndarray:
     """Float [side, side] coverage (anti-aliased) of a closed outline given in crop pixels."""
     canvas = np.zeros((side, side), np.uint8)
-    shift = 4  # fixed-point bits for sub-pixel vertices
-    vertices = np.round(((outline + 0.5) * scale - 0.5) * (1 << shift)).astype(np.int32)
-    cv2.fillPoly(canvas, [vertices], 255, lineType=cv2.LINE_AA, shift=shift)
+    cv2.fillPoly(canvas, [paint_vertices(outline, scale)], 255, lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
     return canvas.astype(np.float32) / 255.0
+
+
+def paint_vertices(points: np.ndarray, scale: int) -> np.ndarray:
+    """int32 [..., 2]: ``points`` (crop pixels) on a paint grid of ``scale`` as OpenCV's fixed-point vertices
+    (``SUBPIXEL_BITS``; draw them with ``shift=SUBPIXEL_BITS``)."""
+    return np.round(((points + 0.5) * scale - 0.5) * (1 << SUBPIXEL_BITS)).astype(np.int32)
 
 
 @dataclass(frozen=True)

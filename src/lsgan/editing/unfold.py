@@ -32,7 +32,7 @@ from lsgan.data.synthfacs import Identity
 from lsgan.data.synthfacs.geometry import face_shape
 from lsgan.editing.creases import mean_identity
 from lsgan.editing.fields import on_crop
-from lsgan.editing.paint import paint_grid, polygon_coverage
+from lsgan.editing.paint import SUBPIXEL_BITS, paint_grid, paint_vertices, polygon_coverage
 
 # the mesh's points along each nasolabial fold, nose wing to beside the mouth corner: the picture's left, its right
 FOLD_LINES = ((203, 206, 216, 212), (423, 426, 436, 432))
@@ -73,17 +73,23 @@ def _mean_face(settings: MeshBasisSettings) -> Identity:
 
 def fold_band(points: np.ndarray, line: tuple[int, ...], crop_size: int, scale: int) -> np.ndarray:
     """``[W, W]`` (W = ``scale`` × ``crop_size``) in [0, 1]: the band round a fold's ``line`` (mesh indices) through
-    the mesh ``points`` [478, 2] (crop pixels), ``FOLD_BAND`` either side, feathered, none on the lips."""
+    the mesh ``points`` [478, 2] (crop pixels), ``FOLD_BAND`` either side, feathered."""
     side = crop_size * scale
-    iod = FaceTemplate().eye_distance * crop_size * scale  # work pixels
+    iod = FaceTemplate().eye_distance * side  # work pixels
     band = np.zeros((side, side), np.float32)
-    vertices = np.round(((points[list(line)] + 0.5) * scale - 0.5) * 16).astype(np.int32)
-    cv2.polylines(band, [vertices], False, 1.0, thickness=max(round(2 * FOLD_BAND * iod), 1), lineType=cv2.LINE_AA,
-                  shift=4)
-    band = cv2.GaussianBlur(band, (0, 0), FOLD_BAND * iod / 2)
+    cv2.polylines(band, [paint_vertices(points[list(line)], scale)], False, 1.0,
+                  thickness=max(round(2 * FOLD_BAND * iod), 1), lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
+    return cv2.GaussianBlur(band, (0, 0), FOLD_BAND * iod / 2)
+
+
+def off_the_lips(points: np.ndarray, crop_size: int, scale: int) -> np.ndarray:
+    """``[W, W]`` in [0, 1]: 0 on the lips' hull of the mesh ``points`` and ``LIP_MARGIN`` round it, feathered, 1
+    beyond."""
+    side = crop_size * scale
+    iod = FaceTemplate().eye_distance * side  # work pixels
     lips = cv2.convexHull(points[list(MEDIAPIPE478.outer_lips)].astype(np.float32))[:, 0]
     lipped = cv2.dilate(polygon_coverage(lips, side, scale), _disc(LIP_MARGIN * iod))
-    return band * (1.0 - cv2.GaussianBlur(lipped, (0, 0), LIP_MARGIN * iod / 2))
+    return 1.0 - cv2.GaussianBlur(lipped, (0, 0), LIP_MARGIN * iod / 2)
 
 
 def along_fold(valleys: np.ndarray, direction: np.ndarray, length: float) -> np.ndarray:
@@ -123,10 +129,11 @@ def unfold_light(view: np.ndarray, points: np.ndarray, flow: np.ndarray, crop_si
     valleys = fold_valleys(view, crop_size)
     length = FOLD_LENGTH * FaceTemplate().eye_distance * work
     lift = np.zeros_like(valleys)
+    clear = off_the_lips(points, crop_size, scale)
     for line, share in zip(FOLD_LINES, shares):
         if share > 0:
             ends = points[list(line)]
-            band = fold_band(points, line, crop_size, scale)
+            band = fold_band(points, line, crop_size, scale) * clear
             lift += np.float32(share) * band[None] * along_fold(valleys, ends[-1] - ends[0], length)
     light = np.exp(lift)
     grid = paint_grid(paint_side, paint_side // crop_size)
