@@ -34,8 +34,11 @@ def group_photo(megapixels: float, faces: int, face_size: int) -> np.ndarray:
     photo = np.full((height, width, 3), 150, np.uint8)
     face = cv2.resize(np.ascontiguousarray(data.astronaut()[40:260, 120:330]), (face_size, face_size),
                       interpolation=cv2.INTER_AREA)  # the head, a little hair and neck around the face
-    columns = math.ceil(math.sqrt(faces * ASPECT))
+    columns = min(math.ceil(math.sqrt(faces * ASPECT)), faces)
     rows = math.ceil(faces / columns)
+    if face_size > min(height / rows, width / columns):
+        raise SystemExit(f"{faces} faces of {face_size} px do not fit a {width}x{height} photo: "
+                         f"at most {math.floor(min(height / rows, width / columns))} px each")
     for index in range(faces):
         row, column = divmod(index, columns)
         y = round((row + 0.5) * height / rows - face_size / 2)
