@@ -100,6 +100,7 @@ def test_output_is_written_in_the_format_its_extension_names(lsgan, face_files, 
 def test_unknown_output_extension_is_refused(lsgan, face_files, tmp_path, name):
     run = lsgan("edit", face_files[0], "--aus", "12=1", "--no-align", "--out", tmp_path / name)
     assert one_error_line(run, "cannot write images as")
+    assert ("for a new folder" in run.err) == (name == "edited")  # a name with no extension may mean a folder
     assert not (tmp_path / name).exists()
 
 

@@ -271,7 +271,8 @@ def output_format(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in WRITABLE_FORMATS:
         shown = suffix or "no extension"
-        raise OutputError(f"{path}: cannot write images as {shown}; use one of {', '.join(WRITABLE_FORMATS)}")
+        folder = "" if suffix else f" (or {path}/ for a new folder)"
+        raise OutputError(f"{path}: cannot write images as {shown}; use one of {', '.join(WRITABLE_FORMATS)}{folder}")
     return WRITABLE_FORMATS[suffix]
 
 
