@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from edit_support import synth_faces, tiny_bundle, tiny_editor  # noqa: F401  (pytest fixtures)
@@ -297,6 +298,25 @@ def test_sequence_goes_from_the_source_expression_to_the_target(tiny_editor, syn
     np.testing.assert_allclose(result.target_aus[0], result.source_aus[0], atol=1e-6)
     assert result.target_aus[-1, AU12] == pytest.approx(1.0)
     assert np.all(np.diff(result.target_aus[:, AU12]) >= 0)
+
+
+def test_photo_masks_are_drawn_only_when_asked_for_and_once(tiny_editor, synth_faces, monkeypatch):
+    """A result's photo masks are full-resolution arrays (576 MB for a 48-megapixel photo): an edit or a sequence
+    draws none until ``photo_masks`` is read, then each input's once; they are the faces' crop masks on the photo."""
+    from lsgan.editing import editor as editor_module
+
+    drawn = []
+    original = editor_module._masks_on_photo
+    monkeypatch.setattr(editor_module, "_masks_on_photo",
+                        lambda photo, pairs: drawn.append(1) or original(photo, pairs))
+    result = tiny_editor.edit(synth_faces[:2], aus={12: 1.0})
+    frames = tiny_editor.edit_sequence(synth_faces[0], 3, aus={12: 1.0})
+    assert drawn == [] and len(frames.images) == 3
+    masks = result.photo_masks
+    assert len(drawn) == 2 and result.photo_masks is masks and len(drawn) == 2
+    for image, photo_mask, crop_mask in zip(result.images, masks, result.masks):
+        height, width = image.shape[:2]  # no alignment: the crop is the whole image, resized
+        np.testing.assert_allclose(photo_mask, cv2.resize(crop_mask, (width, height), interpolation=cv2.INTER_LINEAR))
 
 
 # --- bad inputs ---------------------------------------------------------------------------------------------------

@@ -26,13 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from lsgan.data.faces import AlignedFace, FaceAligner, crop_per_photo, crop_to_photo, landmark_region_masks
+from lsgan.data.faces import (
+    AlignedFace, FaceAligner, crop_on_photo, crop_per_photo, crop_to_photo, landmark_region_masks,
+)
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.images import (
     DEFAULT_MAX_PIXELS, ImageSource, describe_source, read_image_and_alpha, resize_image, to_tensor, to_uint8,
@@ -220,10 +223,19 @@ class EditResult:
     target_aus: np.ndarray  # [F, 16] the AUs asked for, per face
     source_aus: np.ndarray  # [F, 16] G_exp's estimate of each face's own AUs
     crops: list[np.ndarray] = field(default_factory=list)  # each face's edited model crop, uint8 S×S×3
-    photo_masks: list[np.ndarray] = field(default_factory=list)  # per input, its faces' masks, float H×W×3
     faces: list[FaceReport] = field(default_factory=list)  # per face: which input and face number
     left: list[LeftFace] = field(default_factory=list)  # faces not edited (too small, in profile, cut), and why
     hints: list[str] = field(default_factory=list)  # e.g. a face that seems to wear clear glasses
+    # per input: the photo and its faces with their crop masks (rows of ``masks``), which ``photo_masks`` draws
+    mask_sources: list[tuple[PreparedPhoto, list[tuple[PreparedFace, np.ndarray]]]] = field(
+        default_factory=list, repr=False)
+
+    @cached_property
+    def photo_masks(self) -> list[np.ndarray]:
+        """Per input, its faces' masks on the photo (float H×W×3, the largest where faces meet; 0 where no crop
+        reaches), drawn when first asked for: they are full-resolution arrays (a 48-megapixel photo's take 576 MB
+        and 4 s), which most edits and every frame of a sequence but the one saved never need."""
+        return [_masks_on_photo(photo, pairs) for photo, pairs in self.mask_sources]
 
     @property
     def notes(self) -> list[str]:
@@ -330,14 +342,12 @@ class Editor:
         """Frames of ``photo`` (all its chosen faces at once) going from their own AUs to the target ones."""
         return next(self._sequence_render(photo, request, steps, steps))
 
-    def sequence_chunks(self, photo: PreparedPhoto, request: TargetRequest, steps: int, *,
-                        photo_masks: bool = False) -> Iterator[EditResult]:
-        """``sequence_face``'s frames, rendered ``batch_size`` frames at a time so that only one chunk is held
-        (without photo masks unless asked: they are full-resolution arrays for every frame)."""
-        yield from self._sequence_render(photo, request, steps, self.config.batch_size, photo_masks)
+    def sequence_chunks(self, photo: PreparedPhoto, request: TargetRequest, steps: int) -> Iterator[EditResult]:
+        """``sequence_face``'s frames, rendered ``batch_size`` frames at a time so that only one chunk is held."""
+        yield from self._sequence_render(photo, request, steps, self.config.batch_size)
 
-    def _sequence_render(self, photo: PreparedPhoto, request: TargetRequest, steps: int, frames_per_chunk: int,
-                         photo_masks: bool = True) -> Iterator[EditResult]:
+    def _sequence_render(self, photo: PreparedPhoto, request: TargetRequest, steps: int, frames_per_chunk: int
+                         ) -> Iterator[EditResult]:
         source_aus = self.estimate_faces([photo])  # [F, 16]
         side, final, other = self.sides([photo], request, source_aus)
         targets = interpolate_targets(source_aus, final, steps)  # [steps, F, 16]
@@ -346,8 +356,8 @@ class Editor:
             chunk = targets[start:start + frames_per_chunk]
             other = None if others is None else others[start:start + frames_per_chunk].reshape(-1, NUM_AUS)
             yield self.render([photo] * len(chunk), chunk.reshape(-1, source_aus.shape[1]),
-                              np.tile(source_aus, (len(chunk), 1)), region=request.region, photo_masks=photo_masks,
-                              side=side, other_aus=other)
+                              np.tile(source_aus, (len(chunk), 1)), region=request.region, side=side,
+                              other_aus=other)
 
     def prepare(self, images: ImageSource | Sequence[ImageSource], *, face: int | None = None,
                 glasses: bool | None = None) -> list[PreparedPhoto]:
@@ -394,7 +404,7 @@ class Editor:
         return np.median(readings, axis=1).astype(np.float32)
 
     def render(self, photos: Sequence[PreparedPhoto], target_aus: np.ndarray, source_aus: np.ndarray, *,
-               region: str | None = None, photo_masks: bool = True, motion: str | None = None,
+               region: str | None = None, motion: str | None = None,
                creases: bool | None = None, side: str | None = None, other_aus: np.ndarray | None = None
                ) -> EditResult:
         """Run the generator on the faces of ``photos`` (target and source AUs ``[F, 16]``, faces in order) and
@@ -402,8 +412,7 @@ class Editor:
         geometry as ``motion`` says (default ``config.motion``), its folds shaded when ``creases`` says (default
         ``config.creases``). ``side`` ("left" / "right" of the picture): the targets act on that side of each face
         and ``other_aus`` ``[F, 16]`` on the other (``targets.other_side_targets``), but for the AUs of the midline,
-        which act on both (``targets.with_bilateral_aus``). ``photo_masks=False`` leaves
-        ``EditResult.photo_masks`` empty (they are full-resolution arrays)."""
+        which act on both (``targets.with_bilateral_aus``)."""
         motion = self.config.motion if motion is None else check_motion(motion)
         creases = self.config.creases if creases is None else creases
         check_side(side)
@@ -425,18 +434,16 @@ class Editor:
         others = targets if side is None else np.asarray(other_aus, np.float32)
         fields = [self._face_field(face, flows[row], colours[row], sources[row], targets[row], motion, creases,
                                    photos[index].photo, side, others[row]) for row, (index, face) in enumerate(faces)]
-        images, masks_on_photos = [], []
+        images, mask_sources = [], []
         for index, photo in enumerate(photos):
             rows = [row for row, (owner, _) in enumerate(faces) if owner == index]
             images.append(self._apply(photo, rows, fields, crop_masks, region))
-            if photo_masks:
-                pairs = [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]
-                masks_on_photos.append(_masks_on_photo(photo, pairs))
+            mask_sources.append((photo, [(photo.faces[k], crop_masks[row]) for k, row in enumerate(rows)]))
         reports = [FaceReport(index, face.number, face.aligned.box if face.aligned else None) for index, face in faces]
         left = [face for photo in photos for face in photo.left]
         hints = list(dict.fromkeys(hint for photo in photos for hint in photo.hints))  # a sequence's photo is one
         return EditResult(images, crop_masks, np.asarray(target_aus), np.asarray(source_aus),
-                          list(to_uint8(edited)), masks_on_photos, reports, left, hints)
+                          list(to_uint8(edited)), reports, left, hints, mask_sources)
 
     def close(self) -> None:
         """Free the face detectors (if any were loaded)."""
@@ -718,7 +725,11 @@ def _masks_on_photo(photo: PreparedPhoto, faces: list[tuple[PreparedFace, np.nda
     """The region masks (S×S×3 per face) of a photo's faces on the photo (H×W×3, the largest where faces meet)."""
     combined = np.zeros((*photo.photo.shape[:2], 3), np.float32)
     for face, masks in faces:
-        combined = np.maximum(combined, _to_photo(masks, face, photo.photo.shape))
+        if face.aligned is None:
+            combined = np.maximum(combined, _to_photo(masks, face, photo.photo.shape))
+            continue
+        box, warped = crop_on_photo(np.ascontiguousarray(masks), face.aligned, photo.photo.shape)
+        combined[box] = np.maximum(combined[box], warped)
     return combined
 
 

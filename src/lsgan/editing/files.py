@@ -208,7 +208,7 @@ def _write_sequence(editor: Editor, photo: PreparedPhoto, out: Path, job: EditJo
     last: list[EditResult] = []
 
     def frames() -> Iterator[np.ndarray]:
-        for chunk in editor.sequence_chunks(photo, job.request, job.steps, photo_masks=job.save_masks):
+        for chunk in editor.sequence_chunks(photo, job.request, job.steps):
             last[:] = [chunk]
             yield from chunk.images
 

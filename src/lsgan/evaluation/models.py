@@ -264,8 +264,7 @@ class EditorMethod(BundleMethod):
             return np.zeros((2, *image.shape), np.float32)
         photo.faces = photo.faces[:1]  # largest first
         own = self.editor.estimate_faces([photo])
-        result = self.editor.render([photo, photo], np.stack([target, own[0]]), np.repeat(own, 2, axis=0),
-                                    photo_masks=False)
+        result = self.editor.render([photo, photo], np.stack([target, own[0]]), np.repeat(own, 2, axis=0))
         reduced = [cv2.resize(array, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
                    for array in (big, *result.images)]
         return np.stack([reduced[1] - reduced[0], reduced[2] - reduced[0]])
