@@ -19,7 +19,7 @@ import pytest
 from edit_support import run_lsgan, synth_faces, tiny_bundle, tiny_editor  # noqa: F401  (pytest fixtures)
 from PIL import Image
 
-from lsgan.data.images import read_image
+from lsgan.data.images import DEFAULT_MAX_PIXELS, read_image
 from lsgan.editing import web
 from lsgan.editing.editor import LeftFace
 from lsgan.editing.targets import LIKE_GAIN
@@ -382,11 +382,12 @@ def test_serve_command_on_all_interfaces_warns_then_cleans_up(tiny_bundle, capsy
     app, page = made["app"], made["page"]
     assert (app.launched["server_name"], app.launched["server_port"]) == ("0.0.0.0", 7999)
     assert app.launched["max_file_size"] == WebConfig().max_file_size
+    assert page.config.kept_face_pixels == WebConfig().kept_face_pixels == DEFAULT_MAX_PIXELS  # one of the largest
     assert page.editor.config.align is False
     assert app.closed and not page.folder.root.exists()
-    run = run_lsgan(["serve", "--model", tiny_bundle, "--port", "7999"], capsys, monkeypatch)
+    run = run_lsgan(["serve", "--model", tiny_bundle, "--port", "7999", "--kept-pixels", "1000"], capsys, monkeypatch)
     assert run.code == 0 and "warning" not in run.err
-    assert made["app"].launched["server_name"] == "127.0.0.1"
+    assert made["app"].launched["server_name"] == "127.0.0.1" and made["page"].config.kept_face_pixels == 1000
 
 
 # --- the real page in a browser -------------------------------------------------------------------------------------

@@ -211,6 +211,7 @@ def serve(
     upper_face_gain: UpperFaceGainOption = UPPER_FACE_GAIN_DEFAULT,
     max_file_size: Annotated[str, typer.Option("--max-file-size", help="Largest upload, e.g. 10mb, 500kb, 1gb.")] = "10mb",
     max_pixels: MaxPixelsOption = MAX_PIXELS_DEFAULT,
+    kept_pixels: Annotated[int, typer.Option("--kept-pixels", min=0, help="Photo pixels kept in memory between edits, all tabs together (an upload over it is read again for each edit: a 48 MP photo some 9 s a slider move; 0 keeps none).")] = MAX_PIXELS_DEFAULT,
 ) -> None:
     """Serve the editing web page (AU sliders, emotion presets, masks, download) until Ctrl-C or SIGTERM.
 
@@ -222,7 +223,7 @@ def serve(
 
     editor = _editor(model, device, align=not no_align, max_pixels=max_pixels, motion=motion, creases=creases,
                      upper_face_gain=upper_face_gain)
-    serve_page(editor, WebConfig(host=host, port=port, max_file_size=max_file_size))
+    serve_page(editor, WebConfig(host=host, port=port, max_file_size=max_file_size, kept_face_pixels=kept_pixels))
 
 
 FILE_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}  # gradio's FileSize

@@ -795,7 +795,7 @@ def blurred_mask(mask: np.ndarray, sigma: float) -> np.ndarray:
     blocks of ``step`` pixels (averaged onto them, blurred, read back bilinearly; the blocks and the bilinear read add
     step² / 4 to its variance, taken off the blur; the mask reflected at full resolution as far as the blur reaches),
     so a large face's feather costs about what a small one's does: at full resolution a blur's cost grows with its
-    width (2 s of a 2-megapixel portrait's 5 s edit)."""
+    width (2 s of a 3.5-megapixel portrait's 5 s edit)."""
     step = int(sigma // COARSE_BLUR_SIGMA)
     if step < 2:
         return cv2.GaussianBlur(mask, (0, 0), sigmaX=sigma)

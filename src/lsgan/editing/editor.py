@@ -233,8 +233,8 @@ class EditResult:
     @cached_property
     def photo_masks(self) -> list[np.ndarray]:
         """Per input, its faces' masks on the photo (float H×W×3, the largest where faces meet; 0 where no crop
-        reaches), drawn when first asked for: they are full-resolution arrays (a 48-megapixel photo's take 576 MB
-        and 4 s), which most edits and every frame of a sequence but the one saved never need."""
+        reaches), drawn when first asked for: they are full-resolution arrays (a 48-megapixel photo's take 576 MB),
+        which most edits and every frame of a sequence but the one saved never need."""
         return [_masks_on_photo(photo, pairs) for photo, pairs in self.mask_sources]
 
     @property

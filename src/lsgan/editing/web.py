@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from lsgan.data.images import ImageExtras, read_extras, write_image
+from lsgan.data.images import DEFAULT_MAX_PIXELS, ImageExtras, read_extras, write_image
 from lsgan.editing.editor import MOTIONS, Editor, PreparedFace, PreparedPhoto, check_glasses
 from lsgan.editing.targets import REGION_AUS, SIDES, TargetRequest, check_side, request_side, resolve_targets
 from lsgan.editing.outputs import MASK_NAMES
@@ -65,7 +65,9 @@ class WebConfig:
     max_file_size: str = "10mb"
     preset_intensity: float = 1.0
     cache_age_s: int = 900  # uploads and results older than this are deleted while the page runs
-    kept_face_pixels: int = 16_000_000  # photos kept in memory between edits (pixels, all sessions together)
+    # photos kept in memory between edits (pixels, all sessions together): one of the largest a page reads; a photo
+    # over it is read again from its upload for each edit (a 48 MP one some 9 s a slider move)
+    kept_face_pixels: int = DEFAULT_MAX_PIXELS
 
 
 def is_loopback(host: str) -> bool:
