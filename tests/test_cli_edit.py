@@ -101,6 +101,36 @@ def test_steps_write_frames_and_animations(lsgan, face_files, tmp_path):
     assert out.with_suffix(".mp4").is_file() == mp4_available()
 
 
+def test_a_sequence_s_gif_has_one_palette_and_still_parts_stay_still(tmp_path):
+    """The GIF's frames share one palette (median cut over a few frames) and are mapped to it without dithering:
+    Pillow's default quantised each frame on its own (0.4 s a 512-px frame) and dithered it, so still parts of the
+    picture flickered and crawled; each frame stays near its PNG, and a colour that shows only in the middle of the
+    sequence is in the palette."""
+    from lsgan.editing.sequence import AnimationConfig, write_sequence
+
+    ys, xs = np.mgrid[0:96, 0:128]
+    background = np.stack([xs * 2, ys * 2, 255 - xs - ys], axis=-1).clip(0, 255).astype(np.uint8)  # a gradient
+    frames = []
+    for step in range(7):
+        frame = background.copy()
+        frame[20:50, 10 + 10 * step:40 + 10 * step] = (230, 40, 40)  # a red square moving right
+        if step == 3:
+            frame[60:80, 60:90] = (20, 200, 60)  # green, in the middle frame only
+        frames.append(frame)
+    files = write_sequence(frames, tmp_path / "moving", AnimationConfig(boomerang=False))
+    with Image.open(files.gif) as gif:
+        shown = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            shown.append(np.asarray(gif.convert("RGB")).astype(int))
+    assert len(np.unique(np.concatenate(shown).reshape(-1, 3), axis=0)) <= 256  # one palette for every frame
+    for frame, seen in zip(frames, shown):
+        assert np.abs(seen - frame).mean() < 3
+    still = (slice(55, 96), slice(0, 50))  # below the square's path, away from the green patch
+    assert all(np.array_equal(seen[still], shown[0][still]) for seen in shown)
+    assert np.abs(shown[3][60:80, 60:90] - (20, 200, 60)).max() < 30
+
+
 @pytest.mark.skipif(not mp4_available(), reason="imageio-ffmpeg is not installed")
 def test_an_odd_sized_sequence_s_mp4_keeps_its_pixels_without_a_warning(tmp_path, caplog):
     """libx264 needs even sides: a 33×21 sequence gets its last row and column once more (imageio had resized every

@@ -16,6 +16,11 @@ from lsgan.data.images import ImageExtras, write_image
 from lsgan.editing.targets import MAX_STEPS, check_steps
 
 
+GIF_COLOURS = 256
+GIF_PALETTE_FRAMES = 5  # frames a sequence's one GIF palette is read from (``_gif_palette``) ...
+GIF_PALETTE_PIXELS = 1_000_000  # ... shrunk to at most this many pixels together
+
+
 @dataclass
 class AnimationConfig:
     fps: int = 12
@@ -70,11 +75,35 @@ def _read_frames(paths: Iterable[Path]) -> Iterator[Image.Image]:
 
 
 def _write_gif(frames: list[Path], path: Path, fps: int) -> Path:
-    first, *_ = _read_frames(frames[:1])
+    palette = _gif_palette(frames)
+    first, *_ = _on_palette(frames[:1], palette)
     with atomic_file(path) as tmp:
-        first.save(tmp, format="GIF", save_all=True, append_images=_read_frames(frames[1:]),
-                   duration=round(1000 / fps), loop=0)
+        first.save(tmp, format="GIF", save_all=True, append_images=_on_palette(frames[1:], palette),
+                   duration=round(1000 / fps), loop=0, optimize=False)  # optimize: a palette cut down per frame
     return path
+
+
+def _gif_palette(frames: list[Path]) -> Image.Image:
+    """The one 256-colour palette (Pillow's median cut) of a sequence's GIF, read from ``GIF_PALETTE_FRAMES`` of its
+    frames (the first, the last and evenly between), shrunk to ``GIF_PALETTE_PIXELS`` in all. Left to Pillow, each
+    frame was quantised on its own (0.4 s a 512-pixel frame), each with its own colours (which flicker from frame to
+    frame) and dithered (a grain that crawls)."""
+    unique = list(dict.fromkeys(frames))  # a boomerang plays its frames twice
+    picks = dict.fromkeys(unique[round(i * (len(unique) - 1) / (GIF_PALETTE_FRAMES - 1))]
+                          for i in range(GIF_PALETTE_FRAMES))
+    images = [frame.convert("RGB") for frame in _read_frames(picks)]
+    width, height = images[0].size
+    shrink = min(1.0, (GIF_PALETTE_PIXELS / (len(images) * width * height)) ** 0.5)
+    size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+    stacked = np.concatenate([np.asarray(image.resize(size, Image.Resampling.BOX)) for image in images])
+    return Image.fromarray(stacked).quantize(GIF_COLOURS, Image.Quantize.MEDIANCUT)
+
+
+def _on_palette(frames: list[Path], palette: Image.Image) -> Iterator[Image.Image]:
+    """The frames on ``palette``, each pixel its nearest colour (no dithering: a still part of the picture stays
+    the same from frame to frame, which the GIF then stores once)."""
+    for frame in _read_frames(frames):
+        yield frame.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE)
 
 
 def _write_mp4(frames: list[Path], path: Path, fps: int) -> Path:
