@@ -312,6 +312,15 @@ def test_large_photos_are_searched_on_a_small_copy_and_landmarked_on_the_photo(a
     assert centre_error < 2.0  # the same face, landmarked at full size
 
 
+def test_dlib_s_models_load_only_when_dlib_is_asked(astronaut):
+    """A face mediapipe finds, large in its photo, never asks dlib: its 100 MB predictor stays unread (0.7 s of
+    every edit); a tight crop that only dlib finds loads it."""
+    with FaceAligner(SIZE) as fresh:
+        portrait = np.ascontiguousarray(astronaut[0:320, 90:410])  # the face a third of the photo, hair round it
+        assert fresh.detect(portrait) and "_models" not in vars(fresh._backends[1])
+        assert fresh.detect(np.ascontiguousarray(astronaut[40:170, 160:240])) and "_models" in vars(fresh._backends[1])
+
+
 def test_a_face_only_dlib_finds_still_gets_the_mediapipe_mesh(aligner, astronaut):
     tight = np.ascontiguousarray(astronaut[40:170, 160:240])  # the face fills the photo: mediapipe's detector misses
     assert aligner._backends[0].detect(tight) == [] and aligner._backends[1].detect(tight)

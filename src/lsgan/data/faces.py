@@ -412,24 +412,29 @@ def dlib_predictor_path() -> Path:
 
 
 class DlibDetector:
-    """HOG face detector + 68-point shape predictor."""
+    """HOG face detector + 68-point shape predictor, loaded when first asked (0.7 s: the predictor is a 100 MB
+    file, and with mediapipe's mesh first most photos never ask); the model file is looked for at once."""
 
     def __init__(self) -> None:
+        self._predictor_path = dlib_predictor_path()
+
+    @cached_property
+    def _models(self):  # (dlib's HOG detector, its 68-point shape predictor)
         import dlib
 
-        self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(dlib_predictor_path()))
+        return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(self._predictor_path))
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
         import dlib
 
+        detector, predictor = self._models
         search, scale = search_copy(photo)
         upsample = 1 if max(search.shape[:2]) < 1000 else 0  # small photos: find small faces too
         faces = []
-        for found in self._detector(search, upsample):
+        for found in detector(search, upsample):
             rect = dlib.rectangle(*(round(v / scale) for v in (found.left(), found.top(), found.right(),
                                                                  found.bottom())))
-            shape = self._predictor(photo, rect)  # landmarks on the photo itself
+            shape = predictor(photo, rect)  # landmarks on the photo itself
             points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
             box = (float(rect.left()), float(rect.top()), float(rect.right()), float(rect.bottom()))
             faces.append(DetectedFace(box, Landmarks(points, DLIB68)))
