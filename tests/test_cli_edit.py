@@ -103,8 +103,8 @@ def test_steps_write_frames_and_animations(lsgan, face_files, tmp_path):
 
 def test_a_sequence_s_gif_has_one_palette_and_still_parts_stay_still(tmp_path):
     """The GIF's frames share one palette (median cut over a few frames) and are mapped to it without dithering:
-    Pillow's default quantised each frame on its own (0.4 s a 512-px frame) and dithered it, so still parts of the
-    picture flickered and crawled; each frame stays near its PNG, and a colour that shows only in the middle of the
+    Pillow's default quantised each frame on its own (0.4 s a 512-px frame), so still parts of the picture changed
+    colour from frame to frame; each frame stays near its PNG, and a colour that shows only in the middle of the
     sequence is in the palette."""
     from lsgan.editing.sequence import AnimationConfig, write_sequence
 

@@ -86,8 +86,8 @@ def _write_gif(frames: list[Path], path: Path, fps: int) -> Path:
 def _gif_palette(frames: list[Path]) -> Image.Image:
     """The one 256-colour palette (Pillow's median cut) of a sequence's GIF, read from ``GIF_PALETTE_FRAMES`` of its
     frames (the first, the last and evenly between), shrunk to ``GIF_PALETTE_PIXELS`` in all. Left to Pillow, each
-    frame was quantised on its own (0.4 s a 512-pixel frame), each with its own colours (which flicker from frame to
-    frame) and dithered (a grain that crawls)."""
+    frame was quantised on its own (0.4 s a 512-pixel frame), each with its own colours, which flicker from frame to
+    frame."""
     unique = list(dict.fromkeys(frames))  # a boomerang plays its frames twice
     picks = dict.fromkeys(unique[round(i * (len(unique) - 1) / (GIF_PALETTE_FRAMES - 1))]
                           for i in range(GIF_PALETTE_FRAMES))
@@ -100,8 +100,8 @@ def _gif_palette(frames: list[Path]) -> Image.Image:
 
 
 def _on_palette(frames: list[Path], palette: Image.Image) -> Iterator[Image.Image]:
-    """The frames on ``palette``, each pixel its nearest colour (no dithering: a still part of the picture stays
-    the same from frame to frame, which the GIF then stores once)."""
+    """The frames on ``palette``, each pixel its nearest colour (not dithered, as Pillow would: a still part of the
+    picture stays the same from frame to frame, which the GIF then stores once)."""
     for frame in _read_frames(frames):
         yield frame.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE)
 
