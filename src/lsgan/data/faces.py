@@ -691,16 +691,17 @@ def crop_on_photo(array: np.ndarray, aligned: AlignedFace, photo_shape: tuple[in
     """(the photo's box (rows, cols) that the crop covers, an array in crop space (S×S[×C]) warped onto that box,
     0 where the crop does not reach): what ``crop_to_photo`` gives there, at the cost of the crop's footprint
     rather than of the whole photo (five faces' masks on a 48-megapixel photo took 4 s)."""
-    height, width = photo_shape[:2]
     to_photo = cv2.invertAffineTransform(aligned.matrix)
     reach = array.shape[0]  # bilinear reading against a 0 border: the crop's values reach (-1, S)
     corners = affine_points(np.array([[-1.0, -1.0], [reach, -1.0], [-1.0, reach], [reach, reach]]), to_photo)
-    x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int) - 1, 0, (width, height))
-    x1, y1 = np.clip(np.ceil(corners.max(axis=0)).astype(int) + 2, 0, (width, height))
+    bounds = _points_box(corners, 1, photo_shape)
+    if bounds is None:  # the crop lies wholly off the photo
+        return (slice(0, 0), slice(0, 0)), np.zeros((0, 0, *array.shape[2:]), array.dtype)
+    x0, y0, x1, y1 = bounds
     shifted = to_photo - np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
-    warped = cv2.warpAffine(array, shifted, (max(x1 - x0, 1), max(y1 - y0, 1)), flags=cv2.INTER_LINEAR,
+    warped = cv2.warpAffine(array, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return (slice(y0, y1), slice(x0, x1)), warped[:y1 - y0, :x1 - x0]
+    return (slice(y0, y1), slice(x0, x1)), warped
 
 
 def crop_per_photo(matrix: np.ndarray) -> float:
