@@ -876,6 +876,25 @@ def test_an_opening_is_stretched_past_its_area_or_its_height():
     assert not stretched(np.zeros((64, 64), np.float32), box(1, 1))  # nothing open: a pixel is within bounds
 
 
+def test_a_taut_smile_s_rim_drawn_up_a_round_opening_is_painted_over():
+    """A smile's lens-shaped opening (taut lips: the whole contour shows teeth) opened into a round one: the warp
+    draws the rim of teeth under the upper lip up the top half of the new opening, while the part where the lips are
+    apart grows little. That rim read as long teeth, striped by the row it came from (a smile asked for anger): the
+    opening as shown has grown past ``MAX_STRETCH`` times its height, so the whole opening is painted."""
+    size, scale = 64, 4
+    crop = np.full((size, size, 3), 150, np.uint8)
+    smile, round_open = lens_mesh(12, 2.0), mouth_mesh(6, 6.0)
+    rows = np.arange(size, dtype=np.float32)[:, None]
+    flow = np.zeros((2, size, size), np.float32)
+    flow[1] = np.where((rows >= 38) & (rows < 44), (42.4 - rows) / (size / 2), 0.0)  # rows 38-43 read the rim
+    paint = mouth_paint(crop, smile, round_open, flow, scale, taut=(1.0, 0.0))
+    middle = paint[3, :, round((32 + 0.5) * scale - 0.5)]
+    assert middle[round((40 + 0.5) * scale - 0.5)] > 0.9  # the drawn-up rim is painted over
+    assert (middle > 0.9).sum() > 10 * scale  # the opening from top to bottom (12 crop pixels tall)
+    kept = mouth_paint(crop, smile, smile, np.zeros_like(flow), scale, taut=(1.0, 1.0))
+    assert not kept[3].any()  # the smile as it was keeps its own teeth
+
+
 def test_lower_teeth_show_where_the_lips_are_stretched_or_the_lower_lip_pulled_down():
     """AU20 stretches the lower lip tight over the lower teeth and AU15 stands in for AU16 (the lower lip pulled
     down): an opening with them shows lower teeth at its bottom; a jaw dropped alone (surprise) or anger's shout

@@ -132,11 +132,16 @@ SUBPIXEL_BITS = 4  # fixed-point bits of the sub-pixel vertices drawn with OpenC
 
 def stretched(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
     """Whether a source opening ``was_open`` [P, P] (coverage) seen in the edit as ``seen_open`` grew past
-    ``MAX_STRETCH`` times its area or its height (its tallest column): teeth stretched that much read as a pale
+    ``MAX_STRETCH`` times its area or its height (``grown_taller``): teeth stretched that much read as a pale
     tongue, or as long teeth (a surprise opened from a smile)."""
-    area, height = float(was_open.sum()), float(was_open.sum(axis=0).max(initial=0.0))
-    return (float(seen_open.sum()) > MAX_STRETCH * max(area, 1.0)
-            or float(seen_open.sum(axis=0).max(initial=0.0)) > MAX_STRETCH * max(height, 1.0))
+    return float(seen_open.sum()) > MAX_STRETCH * max(float(was_open.sum()), 1.0) or grown_taller(was_open, seen_open)
+
+
+def grown_taller(was_open: np.ndarray, seen_open: np.ndarray) -> bool:
+    """Whether a source opening ``was_open`` [P, P] (coverage) seen in the edit as ``seen_open`` grew past
+    ``MAX_STRETCH`` times its height (its tallest column)."""
+    height = float(was_open.sum(axis=0).max(initial=0.0))
+    return float(seen_open.sum(axis=0).max(initial=0.0)) > MAX_STRETCH * max(height, 1.0)
 
 
 def lip_gap(points: np.ndarray) -> float:
@@ -399,7 +404,9 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
     eye_distance = FaceTemplate().eye_distance * size * scale  # paint pixels
     bared_px = TEETH_HEIGHT * eye_distance  # fully bared upper teeth
     teeth_px = bared_px * exposure
-    if stretched(was_apart, seen(was_apart)):  # measured where the lips are apart, not in corners they taper into
+    # the area measured where the lips are apart, not in corners they taper into; the height of all the opening
+    # shows: a taut smile's rim of teeth, drawn up the height of a round opening, reads as long teeth
+    if stretched(was_apart, seen(was_apart)) or grown_taller(was_open, seen_open):
         seen_open, seen_to_the_lips = np.zeros_like(seen_open), np.zeros_like(seen_open)
         # the teeth the source showed stay as tall as they were (at most what a bared smile shows)
         teeth_px = max(teeth_px, min(float(was_apart.sum(axis=0).max()), bared_px))
