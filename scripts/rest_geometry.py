@@ -5,8 +5,8 @@ Every face in the training-only crops (``train_faces/``) and the video frames (`
 `lsgan data fetch photos` fetches is read by face-api (in the face's own box) and by mediapipe's mesh
 (``metrics.photo.geometry_readings``, inter-ocular distances). The faces face-api reads as neutral with p >= 0.9 are
 at rest, those it reads as happy with p >= 0.6 smile; printed: how many, their mean mouth width, and the percentiles
-of the corners' lift at rest (a few minutes). Read box-averaged (``--boxes``), fewer faces count as surely at rest
-(those whose every box reads so), with their corners a little higher:
+of the mouth's width and of the corners' lift at rest (a few minutes). Read box-averaged (``--boxes``), fewer faces
+count as surely at rest (those whose every box reads so), with their corners a little higher:
 
     python scripts/rest_geometry.py [--photos ~/.cache/lsgan/data/photos] [--boxes]
 """
@@ -41,9 +41,12 @@ def mouth_summary(frames: list[dict]) -> dict[str, float | int | list[float]]:
     if not rest or not smiles:
         raise SystemExit(f"too few faces read: {len(rest)} at rest, {len(smiles)} smiling")
     lifts = [f["readings"]["corner_lift"] for f in rest]
+    widths = [f["readings"]["mouth_width"] for f in rest]
     return {"at rest": len(rest), "smiling": len(smiles),
-            "mouth width at rest, mean": float(np.mean([f["readings"]["mouth_width"] for f in rest])),
+            "mouth width at rest, mean": float(np.mean(widths)),
             "mouth width smiling, mean": float(np.mean([f["readings"]["mouth_width"] for f in smiles])),
+            f"mouth width at rest, percentiles {'/'.join(map(str, PERCENTILES))}":
+                [float(v) for v in np.percentile(widths, PERCENTILES)],
             f"corner lift at rest, percentiles {'/'.join(map(str, PERCENTILES))}":
                 [float(v) for v in np.percentile(lifts, PERCENTILES)]}
 
