@@ -440,33 +440,42 @@ def dlib_predictor_path() -> Path:
 
 
 class DlibDetector:
-    """HOG face detector + 68-point shape predictor, loaded when first asked (0.7 s: the predictor is a 100 MB
-    file, and with mediapipe's mesh first most photos never ask); the model file is looked for at once."""
+    """HOG face detector + 68-point shape predictor, each loaded when first asked: the predictor is a 100 MB file
+    (1 s to read), and with mediapipe meshing the faces dlib finds (``FaceAligner``), only a face the mesh misses
+    asks for it; the model file is looked for at once."""
 
     def __init__(self) -> None:
         self._predictor_path = dlib_predictor_path()
 
     @cached_property
-    def _models(self):  # (dlib's HOG detector, its 68-point shape predictor)
+    def _detector(self):  # dlib's HOG face detector
         import dlib
 
-        return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(self._predictor_path))
+        return dlib.get_frontal_face_detector()
+
+    @cached_property
+    def _predictor(self):  # its 68-point shape predictor
+        import dlib
+
+        return dlib.shape_predictor(str(self._predictor_path))
 
     def detect(self, photo: np.ndarray) -> list[DetectedFace]:
-        import dlib
+        return [DetectedFace(box, self.landmarks(photo, box)) for box in self.boxes(photo)]
 
-        detector, predictor = self._models
+    def boxes(self, photo: np.ndarray) -> list[Box]:
+        """The HOG detector's boxes in ``photo`` (whole photo pixels), searched on a copy at most
+        ``SEARCH_MAX_SIDE`` large."""
         search, scale = search_copy(photo)
         upsample = 1 if max(search.shape[:2]) < 1000 else 0  # small photos: find small faces too
-        faces = []
-        for found in detector(search, upsample):
-            rect = dlib.rectangle(*(round(v / scale) for v in (found.left(), found.top(), found.right(),
-                                                                 found.bottom())))
-            shape = predictor(photo, rect)  # landmarks on the photo itself
-            points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-            box = (float(rect.left()), float(rect.top()), float(rect.right()), float(rect.bottom()))
-            faces.append(DetectedFace(box, Landmarks(points, DLIB68)))
-        return faces
+        return [tuple(float(round(v / scale)) for v in (found.left(), found.top(), found.right(), found.bottom()))
+                for found in self._detector(search, upsample)]
+
+    def landmarks(self, photo: np.ndarray, box: Box) -> Landmarks:
+        """The 68 points of the face in ``box``, on the photo itself."""
+        import dlib
+
+        shape = self._predictor(photo, dlib.rectangle(*(int(v) for v in box)))
+        return Landmarks(np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64), DLIB68)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -585,31 +594,39 @@ class FaceAligner:
 
     def _detect(self, photo: np.ndarray) -> list[DetectedFace]:
         for index, backend in enumerate(self._backends):
-            faces = backend.detect(photo)
+            faces = self._found_by(backend, photo)
             if faces:
-                faces = [self._meshed(photo, face) for face in faces]
                 faces += self._more_faces(photo, faces, self._backends[index + 1:])
                 return sorted(faces, key=lambda f: f.area, reverse=True)
         return []
 
+    def _found_by(self, backend: MediapipeDetector | DlibDetector, photo: np.ndarray) -> list[DetectedFace]:
+        """``backend``'s faces in ``photo``: dlib's with mediapipe's mesh found in their boxes (mediapipe's detector
+        misses faces that fill the photo, which dlib finds; the edit's geometry needs the mesh), its 68 points read
+        only where the mesh finds no face there."""
+        if isinstance(backend, MediapipeDetector):
+            return backend.detect(photo)
+        faces = []
+        for box in backend.boxes(photo):
+            meshed = self._meshed(photo, box)
+            faces.append(meshed or DetectedFace(box, backend.landmarks(photo, box)))
+        return faces
+
     def _more_faces(self, photo: np.ndarray, faces: list[DetectedFace],
                     others: list[MediapipeDetector | DlibDetector]) -> list[DetectedFace]:
-        """The faces ``others`` find beside ``faces`` where ``_may_miss_faces``: not on a face found, and only where
-        the mesh finds a face in their box (dlib takes a mission patch for a face now and then)."""
-        if not others or not _may_miss_faces(photo, faces):
+        """The faces dlib (of ``others``) finds beside ``faces`` where ``_may_miss_faces``: not on a face found,
+        and only where the mesh finds a face in their box (dlib takes a mission patch for a face now and then)."""
+        if not _may_miss_faces(photo, faces):
             return []
-        found = [face for backend in others for face in backend.detect(photo)]
-        new = _new_faces([face.box for face in found], [face.box for face in faces])
-        meshed = [self._meshed(photo, face) for face in found if face.box in new]
-        return [face for face in meshed if face.landmarks.scheme is MEDIAPIPE478]
+        boxes = [box for backend in others if isinstance(backend, DlibDetector) for box in backend.boxes(photo)]
+        meshed = [self._meshed(photo, box) for box in _new_faces(boxes, [face.box for face in faces])]
+        return [face for face in meshed if face is not None]
 
-    def _meshed(self, photo: np.ndarray, face: DetectedFace) -> DetectedFace:
-        """``face`` with the 478-point mesh found in its box when another detector found it (mediapipe's detector
-        misses faces that fill the photo, which dlib finds): the edit's mesh geometry needs the mesh."""
-        if self._mesher is None or face.landmarks.scheme is MEDIAPIPE478:
-            return face
-        mesh = self._mesher.mesh_in_box(photo, face.box)
-        return face if mesh is None else DetectedFace(face.box, mesh, self._mesher.shows_face(photo, mesh))
+    def _meshed(self, photo: np.ndarray, box: Box) -> DetectedFace | None:
+        """The face of ``box`` (another detector's) with the 478-point mesh found in it; None where there is no
+        mesher or it finds no face there."""
+        mesh = None if self._mesher is None else self._mesher.mesh_in_box(photo, box)
+        return None if mesh is None else DetectedFace(box, mesh, self._mesher.shows_face(photo, mesh))
 
     def align(self, photo: ImageSource, *, name: str | None = None) -> AlignedFace:
         """The largest face of ``photo``; ``NoFaceError`` naming the file if there is none."""
