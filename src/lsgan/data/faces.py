@@ -324,11 +324,11 @@ class MediapipeDetector:
         to_crop = np.array([[scale, 0, -((x0 + x1) / 2 - side / 2) * scale],
                             [0, scale, -((y0 + y1) / 2 - side / 2) * scale]])
         points = self._mesh_in(photo, to_crop)
-        mesh = None if points is None else Landmarks(points, MEDIAPIPE478)
-        if mesh is None or abs(mesh.roll()) <= self.UPRIGHT_ROLL:
+        roll = None if points is None else Landmarks(points, MEDIAPIPE478).roll()
+        if roll is None or abs(roll) <= self.UPRIGHT_ROLL:
             return points
         centre = ((x0 + x1) / 2, (y0 + y1) / 2)
-        upright = cv2.getRotationMatrix2D(centre, mesh.roll(), scale)  # the same crop, turned about its middle
+        upright = cv2.getRotationMatrix2D(centre, roll, scale)  # the same crop, turned about its middle
         upright[:, 2] += self.MESH_INPUT / 2 - np.array(centre)
         again = self._mesh_in(photo, upright)
         return points if again is None else again
