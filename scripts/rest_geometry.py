@@ -6,9 +6,12 @@ Every face in the training-only crops (``train_faces/``) and the video frames (`
 (``metrics.photo.geometry_readings``, inter-ocular distances). The faces face-api reads as neutral with p >= 0.9 are
 at rest, those it reads as happy with p >= 0.6 smile; printed: how many, their mean mouth width, and the percentiles
 of the mouth's width and of the corners' lift at rest (a few minutes). Read box-averaged (``--boxes``), fewer faces
-count as surely at rest (those whose every box reads so), with their corners a little higher:
+count as surely at rest (those whose every box reads so), with their corners a little higher. With
+``--closed-smiles N``, every N-th smiling face (in reading order: the crops, then the frames) is also edited to
+neutral with the shipped model and meshed again: the closed mouths' widths beside those at rest
+(``mesh_motion.REST_WIDTH_FLOOR``), and what face-api reads the edits as:
 
-    python scripts/rest_geometry.py [--photos ~/.cache/lsgan/data/photos] [--boxes]
+    python scripts/rest_geometry.py [--photos ~/.cache/lsgan/data/photos] [--boxes] [--closed-smiles 3]
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from lsgan.data.faces import FaceAligner, MediapipeDetector
+from lsgan.data.images import read_image
 from lsgan.data.photos import default_photos_dir
-from lsgan.evaluation.photos import BOX_AVERAGED
+from lsgan.evaluation.photos import BOX_AVERAGED, classifier_reads
+from lsgan.metrics.photo import geometry_readings
 from lsgan.nets.expression import EXPRESSIONS, load_classifier
 from video_frame_geometry import read_frames
 
@@ -51,10 +56,51 @@ def mouth_summary(frames: list[dict]) -> dict[str, float | int | list[float]]:
                 [float(v) for v in np.percentile(lifts, PERCENTILES)]}
 
 
+def closed_summary(rest: list[dict], smiles: list[dict], closed: list[dict]) -> dict[str, int | list[float]]:
+    """The mouth widths of ``smiles`` and of their edits to neutral (``closed``: each edit's ``mouth_width`` and
+    face-api's top class ``read``) beside those of the faces at ``rest``, at ``PERCENTILES``, and how many of the
+    edits face-api reads neutral and happy."""
+    if not closed:
+        raise SystemExit("no smile closed by an edit was meshed again")
+    named = f"percentiles {'/'.join(map(str, PERCENTILES))}"
+
+    def widths(records: list[dict]) -> list[float]:
+        return [float(v) for v in np.percentile([r["readings"]["mouth_width"] for r in records], PERCENTILES)]
+
+    reads = [c["read"] for c in closed]
+    return {"smiles closed": len(closed), f"mouth width at rest, {named}": widths(rest),
+            f"mouth width of the smiles, {named}": widths(smiles), f"mouth width closed, {named}": widths(closed),
+            "closed read neutral": reads.count("neutral"), "closed read happy": reads.count("happy")}
+
+
+def close_smiles(smiles: list[dict], mesh: MediapipeDetector, classifier) -> list[dict]:
+    """Each smiling face (``read_frames`` records) edited to neutral by the shipped model, meshed again in its box:
+    ``{"readings", "read"}`` per edit whose mesh is found."""
+    from lsgan.editing import Editor
+
+    editor, closed = Editor.from_pretrained(), []
+    for smile in smiles:
+        edited = editor.edit(read_image(smile["path"]), emotion="neutral").image
+        found = mesh.mesh_in_box(edited, smile["box"])
+        if found is not None:
+            probs = classifier_reads(classifier, edited, smile["box"])[classifier.name]
+            closed.append({"readings": geometry_readings(found.points), "read": EXPRESSIONS[int(np.argmax(probs))]})
+    return closed
+
+
+def print_summary(summary: dict) -> None:
+    for name, value in summary.items():
+        shown = " / ".join(f"{v:+.3f}" for v in value) if isinstance(value, list) else (
+            str(value) if isinstance(value, int) else f"{value:.3f}")
+        print(f"{name}: {shown}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=default_photos_dir())
     parser.add_argument("--boxes", action="store_true", help="face-api's reading averaged over the jittered boxes")
+    parser.add_argument("--closed-smiles", type=int, default=0, metavar="N",
+                        help="also edit every N-th smiling face to neutral and measure its closed mouth")
     args = parser.parse_args()
     crops, videos = args.photos / "train_faces", args.photos / "video_frames"
     if not crops.is_dir() or not videos.is_dir():
@@ -64,10 +110,10 @@ def main() -> None:
     with FaceAligner(64) as aligner:
         frames = [frame for folder in folders for frame in read_frames(folder, aligner, mesh, classifier,
                                                                         BOX_AVERAGED if args.boxes else "")]
-    for name, value in mouth_summary(frames).items():
-        shown = " / ".join(f"{v:+.3f}" for v in value) if isinstance(value, list) else (
-            str(value) if isinstance(value, int) else f"{value:.3f}")
-        print(f"{name}: {shown}")
+    print_summary(mouth_summary(frames))
+    if args.closed_smiles > 0:
+        smiles = read_as(frames, *SMILING)[::args.closed_smiles]
+        print_summary(closed_summary(read_as(frames, *AT_REST), smiles, close_smiles(smiles, mesh, classifier)))
 
 
 if __name__ == "__main__":

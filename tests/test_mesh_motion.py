@@ -37,9 +37,10 @@ from lsgan.editing.editor import Editor, EditorConfig, EditorConfigError
 from lsgan.data.images import read_image, write_image
 from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
-    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_CORNER_LIFT, REST_MOUTH_WIDTH, SIDE_BLEND,
-    SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips, mesh_motion,
-    photo_basis, share_above_rest, side_weights, smile_as_real, smile_taken_to_rest, smile_width_shown, teeth_kept,
+    FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_CORNER_LIFT, REST_MOUTH_WIDTH, REST_WIDTH_FLOOR,
+    SIDE_BLEND, SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips,
+    mesh_motion, photo_basis, share_above_rest, side_weights, smile_as_real, smile_taken_to_rest, smile_width_floor,
+    smile_width_kept, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
@@ -1017,8 +1018,8 @@ def test_the_smile_is_raised_further_the_wider_the_mouth():
 
 def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face):
     """Through ``mesh_motion``: a face smiling as wide as a smile's mouth, read at 0.6 and edited to neutral, has its
-    mouth narrowed as taking away 0.6 × the gain does (its corners move that much further in); an edit to more
-    smile moves from the reading."""
+    corners lowered as taking away 0.6 × the gain does (that much further down; across, no narrower than a mouth at
+    rest: ``smile_width_kept``); an edit to more smile moves from the reading."""
     smiling = au_vector({12: 1.0})
     points = face.landmarks.points + basis.motion(np.zeros(NUM_AUS), smiling) * SIZE
     assert smile_width_shown(points) == 1.0  # the rendered face smiles as wide as real smiles do
@@ -1028,9 +1029,10 @@ def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face)
         return float(target_points[CORNERS[1], 0] - target_points[CORNERS[0], 0])
 
     neutral = mesh_motion(face.crop, points, read, np.zeros(NUM_AUS), basis)
-    narrowed = mouth_width(points) - mouth_width(neutral.target_points)
-    as_read = basis.motion(np.zeros(NUM_AUS), read)[list(CORNERS), 0] * SIZE  # what a smile of 0.6 widens
-    assert narrowed == pytest.approx(REAL_SMILE_GAIN * (as_read[1] - as_read[0]), rel=0.01)
+    lowered = (neutral.target_points - points)[list(CORNERS), 1]
+    as_read = basis.motion(np.zeros(NUM_AUS), read)[list(CORNERS), 1] * SIZE  # how far a smile of 0.6 lifts them
+    np.testing.assert_allclose(lowered, -REAL_SMILE_GAIN * as_read, rtol=0.01)
+    assert mouth_width(neutral.target_points) < mouth_width(points)
     happier = mesh_motion(face.crop, points, read, au_vector({12: 0.9}), basis)
     widened = basis.motion(read, au_vector({12: 0.9}))[list(CORNERS), 0] * SIZE
     assert mouth_width(happier.target_points) - mouth_width(points) == pytest.approx(widened[1] - widened[0], rel=0.01)
@@ -1464,7 +1466,8 @@ def test_closed_lips_show_none_of_the_opening_by_their_line(basis, broad_smile, 
     the crop is): between the field's rows where the upper lip's samples give way to the lower lip's, the sampling
     runs through the source's opening, a staircase of teeth or dark along the line (a grey band between Kim
     Kardashian's closed lips). The paint lays the lips' colour over what of the opening the closed lips show by the
-    line (``paint._meeting_paint``), the line over that; beyond the line's ends (the corners) the photo is left."""
+    line (``paint._meeting_paint``), the line over that; beyond the line's ends (within two crop pixels of the
+    closed mouth's corners) the photo is left."""
     from lsgan.editing import paint as paint_module
 
     smile, face = BROAD_SMILE, broad_smile
@@ -1478,11 +1481,46 @@ def test_closed_lips_show_none_of_the_opening_by_their_line(basis, broad_smile, 
                          cv2.INTER_LINEAR, borderValue=0.0)
         return seen * (1.0 - motion.paint[3]) * (1.0 - opening_coverage(motion.target_points, side, scale)) > 0.1
 
+    corners = mesh_motion(face.crop, points, smile, neutral, basis, scale).target_points[[61, 291]] * scale
+
+    def off_the_corners(shown: np.ndarray) -> int:  # shown pixels further than two crop pixels from both corners
+        ys, xs = np.nonzero(shown)
+        return int((np.hypot(xs[:, None] - corners[:, 0], ys[:, None] - corners[:, 1]).min(axis=1) > 2 * scale).sum())
+
     shown = opening_shown()
     line_only = paint_module._meeting_paint
     monkeypatch.setattr(paint_module, "_meeting_paint", lambda line, seen_inside, *args: line_only(
         line, np.zeros_like(seen_inside), *args))
     shown_without = opening_shown()
-    assert shown.sum() < 0.1 * shown_without.sum() and shown_without.sum() > 10 * scale  # measured 11 and 136
+    assert off_the_corners(shown) == 0 and off_the_corners(shown_without) > 5 * scale  # measured 0 and 98
     assert not (shown & ~shown_without).any()
     assert shown.any()  # the corners' own dark, beyond the line's ends, left as it is (all of it covered otherwise)
+
+
+def test_a_smile_taken_away_narrows_the_mouth_no_further_than_a_face_at_rest(basis, broad_smile):
+    """The basis's smile narrows a mouth some 0.3 inter-ocular distances per unit, and a broad smile is taken away as
+    1.5 times G_exp's reading (``smile_as_real``): broad smiles closed to neutral came out narrower than nearly every
+    face at rest, pursed. Taken away to closed lips (neutral, sadness), the smile's motion across is cut so that
+    the mouth is as narrow as ``smile_width_floor`` and no narrower; its corners come down as far. A target that
+    keeps the smile, or opens the mouth (surprise's narrow "O"), moves as the basis does."""
+    points = broad_smile.landmarks.points
+
+    def width(motion: np.ndarray) -> float:
+        return geometry_readings(points + motion * SIZE)["mouth_width"]
+
+    source = np.array(BROAD_SMILE, np.float32)
+    source[au_index(12)] = REAL_SMILE_GAIN  # as smile_as_real reads this mouth, as wide as a smile's
+    floor = smile_width_floor(points)
+    assert REST_WIDTH_FLOOR < floor < geometry_readings(points)["mouth_width"]
+    for target in (np.zeros(NUM_AUS, np.float32), edit_vector("sad")):
+        plain, kept = basis.motion(source, target), smile_width_kept(points, source, target, basis, SIZE)
+        assert width(plain) < floor - 0.1  # measured 0.75 and 0.79 against 0.92
+        assert width(kept) == pytest.approx(floor, abs=2e-3)
+        np.testing.assert_array_equal(kept[:, 1], plain[:, 1])  # the corners lowered as far
+    frown = np.array(source, np.float32)
+    frown[au_index(4)] = 0.7  # the smile kept
+    for target in (frown, edit_vector("surprised")):
+        np.testing.assert_array_equal(smile_width_kept(points, source, target, basis, SIZE),
+                                      basis.motion(source, target))
+    motion = mesh_motion(broad_smile.crop, points, BROAD_SMILE, np.zeros(NUM_AUS, np.float32), basis)
+    assert geometry_readings(motion.target_points)["mouth_width"] == pytest.approx(floor, abs=2e-3)

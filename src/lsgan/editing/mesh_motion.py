@@ -27,7 +27,9 @@ the face's own AUs moves nothing). A smile that the target takes away is taken a
 G_exp reads it (``smile_as_real``: the reading up to ``REAL_SMILE_GAIN`` times, as far as the mouth is as wide as a
 smile's): at the reading, a broad smile edited to neutral stayed a closed-lipped smile. On a mouth no wider than at
 rest it is taken away no further than leaves the corners as high as most faces at rest hold theirs
-(``smile_taken_to_rest``): G_exp reads some faces at rest as smiling, and taking that away turned them sad. A smile
+(``smile_taken_to_rest``): G_exp reads some faces at rest as smiling, and taking that away turned them sad. Taken
+away to closed lips, a smile narrows the mouth no further than a face's at rest (``smile_width_kept``): the basis's
+smile narrows it more than real smiles widen it, and the closed mouths came out pursed. A smile
 asked of a mouth that already shows its teeth opens it only as far as ``paint.MAX_STRETCH`` allows (``teeth_kept``):
 it keeps its own teeth.
 """
@@ -76,6 +78,10 @@ REAL_SMILE_GAIN = 1.5
 # reading (a resting face that G_exp misreads as smiling is not pulled further)
 REST_MOUTH_WIDTH = 0.79
 SMILE_MOUTH_WIDTH = 1.00
+# A smile taken away narrows the mouth to no less than this (``smile_width_floor``, inter-ocular distances): the 25th
+# percentile of the mouth widths of those faces at rest (scripts/rest_geometry.py: 0.731 / 0.764 / 0.785 / 0.808 at
+# the 5th / 25th / 50th / 75th)
+REST_WIDTH_FLOOR = 0.764
 # A smile taken away leaves the mouth's corners, the lips closed, no lower than this (``corner_lift``, inter-ocular
 # distances; ``smile_taken_to_rest``): the 25th percentile over the 389 real faces that face-api reads as neutral
 # (p >= 0.9: the training-only crops and the video frames; python scripts/rest_geometry.py). G_exp reads some faces
@@ -124,11 +130,11 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     size = crop.shape[0]
     given = source_aus
     source_aus, target_aus = planned_aus(points, given, target_aus, basis, size, paint_scale)
-    motion = basis.motion(source_aus, target_aus)  # [478, 2]
+    motion = smile_width_kept(points, source_aus, target_aus, basis, size)  # [478, 2]
     if side is not None:
         weights = side_weights(points[:, 0], size, side)[:, None]
-        other_motion = basis.motion(*planned_aus(points, given, other_aus, basis, size, paint_scale))
-        motion = weights * motion + (1.0 - weights) * other_motion
+        other_source, other_target = planned_aus(points, given, other_aus, basis, size, paint_scale)
+        motion = weights * motion + (1.0 - weights) * smile_width_kept(points, other_source, other_target, basis, size)
     targets = points + motion * size
     flow = dense_backward_field(points, targets, size, still=still_eyes(points, targets, size))
     view = paint_view(crop, paint_scale, detail)
@@ -204,6 +210,42 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
         middle = (low + high) / 2
         low, high = (low, middle) if too_far(middle) else (middle, high)
     return cut(low)
+
+
+def smile_width_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray, basis: MeshBasis,
+                     size: int) -> np.ndarray:
+    """``[478, 2]`` the basis's motion (crop-side fractions) from ``source_aus`` to ``target_aus`` [16] of the face of
+    mesh ``points`` (crop pixels, ``size`` S), with the smile (AU12) it takes away narrowing the mouth no further than
+    ``smile_width_floor``: the across part of the smile's own motion (the target less the target keeping the source's
+    AU12) cut by the share that leaves the mouth that wide, its corners lowered as before. The basis's AU12 narrows a
+    mouth some 0.3 inter-ocular distances per unit (real smiles are 0.2 wider than faces at rest), and G_exp's reading
+    of a broad smile is raised to take it away whole (``smile_as_real``): the mouths closed from broad smiles came out
+    0.71 wide (median), narrower than 95 % of faces at rest, pursed."""
+    motion = basis.motion(source_aus, target_aus)
+    smile = au_index(12)
+    if target_aus[smile] >= source_aus[smile] or np.any(target_aus[[au_index(au) for au in OPENING_AUS]]):
+        return motion
+    kept = np.array(target_aus, np.float32)
+    kept[smile] = source_aus[smile]
+    across = np.zeros_like(motion)
+    across[:, 0] = (basis.shape_of(target_aus) - basis.shape_of(kept))[:, 0]  # the smile's own motion across
+
+    def width(share: float) -> float:  # the mouth with the smile's motion, its across part scaled by ``share``
+        return geometry_readings(points + (motion - (1.0 - share) * across) * size)["mouth_width"]
+
+    narrowest, widest, floor = width(1.0), width(0.0), smile_width_floor(points)
+    if narrowest >= floor or widest <= narrowest:
+        return motion
+    share = float(np.clip((widest - floor) / (widest - narrowest), 0.0, 1.0))  # the width is near linear in it
+    return motion - (1.0 - share) * across
+
+
+def smile_width_floor(points: np.ndarray) -> float:
+    """The narrowest a mouth of mesh ``points`` [478, 2] may become as a smile is taken away, in inter-ocular
+    distances: its width narrowed as a typical smile's is to a face's at rest (times ``REST_MOUTH_WIDTH`` over
+    ``SMILE_MOUTH_WIDTH``), no narrower than ``REST_WIDTH_FLOOR`` and no wider than it is."""
+    width = geometry_readings(points)["mouth_width"]
+    return min(width, max(REST_WIDTH_FLOOR, width * REST_MOUTH_WIDTH / SMILE_MOUTH_WIDTH))
 
 
 def smile_as_real(source_aus: np.ndarray, target_aus: np.ndarray, points: np.ndarray
