@@ -66,6 +66,7 @@ SMOOTHING = 0.6  # Gaussian sigma of the dense field, in pixels of a 64-pixel cr
 FIELD_SCALE = 4  # the field's pixels per crop pixel: a lid moves about one pixel of a 64-pixel crop
 SMILE = 0.5  # a target with AU12 at least this is a smile, whose opening is its teeth (``teeth_kept``)
 OPENING_AUS = (25, 26)
+OPENING = [au_index(au) for au in OPENING_AUS]  # their places in the 16-vector
 # G_exp reads real smiles low (AU12 0.5-0.9 on broad smiles, docs/real_photos.md "Smiles taken away as photos show
 # them"): a target that takes away a smile read at SMILE_READ or more takes away up to REAL_SMILE_GAIN times the
 # reading (``smile_as_real``). Chosen by face-api's reads of training-only photos (1, 1.5, 2: 1.5 read nearly as many
@@ -187,8 +188,7 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
     (``paint.stretched``): to the most that stays within it, so the smile keeps its own teeth instead of painted ones
     (``mouth_paint`` paints over an opening stretched further). As it was where even no rise stretches the opening
     too far, and for other targets: anger's and fear's open mouths need their dark cavity."""
-    indices = [au_index(au) for au in OPENING_AUS]
-    rise = np.clip(target_aus[indices] - source_aus[indices], 0.0, None)
+    rise = np.clip(target_aus[OPENING] - source_aus[OPENING], 0.0, None)
     if target_aus[au_index(12)] < SMILE or not rise.any() or not shows_teeth(points, size):
         return target_aus
     sliver = np.ones((scale + 1,) * 2, np.uint8)
@@ -196,7 +196,7 @@ def teeth_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarra
 
     def cut(share: float) -> np.ndarray:
         aus = np.array(target_aus, dtype=np.float32)
-        aus[indices] -= (1.0 - share) * rise
+        aus[OPENING] -= (1.0 - share) * rise
         return aus
 
     def too_far(share: float) -> bool:
@@ -223,12 +223,12 @@ def smile_width_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.
     0.71 wide (median), narrower than 95 % of faces at rest, pursed."""
     motion = basis.motion(source_aus, target_aus)
     smile = au_index(12)
-    if target_aus[smile] >= source_aus[smile] or np.any(target_aus[[au_index(au) for au in OPENING_AUS]]):
+    if target_aus[smile] >= source_aus[smile] or lips_apart(target_aus):
         return motion
     kept = np.array(target_aus, np.float32)
     kept[smile] = source_aus[smile]
     across = np.zeros_like(motion)
-    across[:, 0] = (basis.shape_of(target_aus) - basis.shape_of(kept))[:, 0]  # the smile's own motion across
+    across[:, 0] = basis.motion(kept, target_aus)[:, 0]  # the smile's own motion across
 
     def width(share: float) -> float:  # the mouth with the smile's motion, its across part scaled by ``share``
         return geometry_readings(points + (motion - (1.0 - share) * across) * size)["mouth_width"]
@@ -318,26 +318,29 @@ def lips_as_shown(source_aus: np.ndarray, points: np.ndarray, basis: MeshBasis,
     has the lips together (AU25 and AU26 at 0; or no target), so the edit closes them. A target with the lips apart
     moves them from the reading, as before: a smile edited to happy keeps its teeth, and the classifiers read anger's
     wider shout (docs/real_photos.md). As it was within ``GAP_TOLERANCE``."""
-    indices = [au_index(au) for au in OPENING_AUS]
     other = lip_gap(basis.shape_of(lips_closed(source_aus)))  # the gap the other AUs make (AU10 lifts the upper lip)
     opening = lip_gap(basis.shape_of(source_aus)) - other
     shown = max(lip_gap(points), 0.0)
     # the target has the lips together where the reading has them (a little) apart: a change to closed lips asked
-    closes = target_aus is None or (not np.any(np.asarray(target_aus)[indices])
-                                    and bool(np.any(np.asarray(source_aus)[indices])))
+    closes = target_aus is None or (not lips_apart(target_aus) and lips_apart(source_aus))
     if other + opening < shown - GAP_TOLERANCE and closes:
         return _opened_to(source_aus, shown, basis)
     if opening <= 0 or other + opening <= shown + GAP_TOLERANCE:
         return source_aus
     limited = np.array(source_aus, dtype=np.float32)
-    limited[indices] *= float(np.clip((shown - other) / opening, 0.0, 1.0))
+    limited[OPENING] *= float(np.clip((shown - other) / opening, 0.0, 1.0))
     return limited
+
+
+def lips_apart(aus: np.ndarray) -> bool:
+    """Whether ``aus`` [16] part the lips or drop the jaw at all (an opening AU, ``OPENING_AUS``, over 0)."""
+    return bool(np.any(np.asarray(aus)[OPENING]))
 
 
 def lips_closed(aus: np.ndarray) -> np.ndarray:
     """``aus`` [16] (float32, a copy) with the opening AUs (``OPENING_AUS``: the lips parted, the jaw dropped) at 0."""
     closed = np.array(aus, dtype=np.float32)
-    closed[[au_index(au) for au in OPENING_AUS]] = 0.0
+    closed[OPENING] = 0.0
     return closed
 
 
