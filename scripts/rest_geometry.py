@@ -95,6 +95,19 @@ def print_summary(summary: dict) -> None:
         print(f"{name}: {shown}")
 
 
+def read_faces(photos: Path, boxes: str = "") -> tuple[list[dict], MediapipeDetector, object]:
+    """``read_frames``' records of every face in ``photos``' training-only crops and video frames (face-api's reading
+    in the face's own box, or averaged over ``boxes``), with the mesher and face-api's classifier that read them."""
+    crops, videos = photos / "train_faces", photos / "video_frames"
+    if not crops.is_dir() or not videos.is_dir():
+        raise SystemExit(f"{photos} has no train_faces/ or video_frames/: run `lsgan data fetch photos` first")
+    folders = [crops, *sorted(folder for folder in videos.iterdir() if folder.is_dir())]
+    classifier, mesh = load_classifier("faceapi"), MediapipeDetector()
+    with FaceAligner(64) as aligner:
+        frames = [frame for folder in folders for frame in read_frames(folder, aligner, mesh, classifier, boxes)]
+    return frames, mesh, classifier
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=default_photos_dir())
@@ -102,14 +115,7 @@ def main() -> None:
     parser.add_argument("--closed-smiles", type=int, default=0, metavar="N",
                         help="also edit every N-th smiling face to neutral and measure its closed mouth")
     args = parser.parse_args()
-    crops, videos = args.photos / "train_faces", args.photos / "video_frames"
-    if not crops.is_dir() or not videos.is_dir():
-        raise SystemExit(f"{args.photos} has no train_faces/ or video_frames/: run `lsgan data fetch photos` first")
-    folders = [crops, *sorted(folder for folder in videos.iterdir() if folder.is_dir())]
-    classifier, mesh = load_classifier("faceapi"), MediapipeDetector()
-    with FaceAligner(64) as aligner:
-        frames = [frame for folder in folders for frame in read_frames(folder, aligner, mesh, classifier,
-                                                                        BOX_AVERAGED if args.boxes else "")]
+    frames, mesh, classifier = read_faces(args.photos, BOX_AVERAGED if args.boxes else "")
     print_summary(mouth_summary(frames))
     if args.closed_smiles > 0:
         smiles = read_as(frames, *SMILING)[::args.closed_smiles]

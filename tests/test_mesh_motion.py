@@ -44,10 +44,11 @@ from lsgan.editing.mesh_motion import (
 )
 from lsgan.editing.paint import (
     EYE_CORNERS, INNER_LIP_MIDDLE, IRISES, LID_SHADE_DEPTH, LIP_RGB, LIP_TINT, LIT_BRIGHTEST, LOWER_TOOTH_EDGES, LUMA,
-    MAX_PAINT_SCALE, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH, TEETH_OVER_BRIGHTEST,
-    TEETH_RGB, TOOTH_EDGES, _eye_colours, _iris_by_radius, brightest, detail_view, eye_contour, eye_paint, lip_colour,
-    lip_gap, lip_paint, lips_coverage, lips_taut, lower_teeth_exposure, mouth_paint, opening_coverage, over,
-    paint_scale, polygon_coverage, sampled_at, smooth_outline, stretched, teeth_colour, teeth_exposure,
+    MAX_PAINT_SCALE, MEETING_LINE_CHROMA, MEETING_LINE_SHADE, PAINT_SCALE, SCLERA_RGB, SCLERA_TO_TEETH, SHOWN_TEETH,
+    TEETH_OVER_BRIGHTEST, TEETH_RGB, TOOTH_EDGES, _eye_colours, _iris_by_radius, brightest, detail_view, eye_contour,
+    eye_paint, lip_colour, lip_gap, lip_paint, lips_coverage, lips_taut, lower_teeth_exposure, meeting_line_colour,
+    mouth_paint, opening_coverage, over, paint_scale, polygon_coverage, sampled_at, smooth_outline, stretched,
+    teeth_colour, teeth_exposure,
 )
 from lsgan.editing import fields as fields_module
 from lsgan.editing.grain import fine_texture
@@ -1383,10 +1384,32 @@ def test_an_edit_s_lips_show_lip_colour_where_the_source_had_none(face):
     assert paint[3][(lower_lip > 0.01) & below_the_mouth].max() == 0.0  # the lip that did not move
 
 
+def test_the_meeting_line_is_the_lips_red_in_shadow():
+    """The line where closed lips meet is the lips' colour ``MEETING_LINE_SHADE`` times as light, in their hue at
+    ``MEETING_LINE_CHROMA`` of their chroma (real closed lips' line is as red as the lips): redder than the lips'
+    RGB scaled down (a grey-brown), within sRGB for lipstick red, grey for grey lips."""
+    def lab(rgb: np.ndarray) -> np.ndarray:  # CIELAB of one uint8-unit colour
+        return cv2.cvtColor(np.float32([[rgb / 255.0]]), cv2.COLOR_RGB2LAB)[0, 0]
+
+    for lips in ([190, 116, 112], [128, 80, 65], [222, 53, 50], [150, 60, 120]):
+        lips = np.float32(lips)
+        line, scaled = meeting_line_colour(lips), MEETING_LINE_SHADE * lips
+        assert line.min() >= 0.0 and line.max() <= 255.0
+        assert abs(lab(line)[0] - lab(scaled)[0]) < 1.0  # as light as the lips darkened
+        hue = np.degrees(np.arctan2(*lab(line)[[2, 1]]) - np.arctan2(*lab(lips)[[2, 1]]))
+        assert abs(hue) < 3.0  # in the lips' hue
+        chroma = np.hypot(*lab(line)[1:])
+        assert np.hypot(*lab(scaled)[1:]) + 3.0 < chroma <= MEETING_LINE_CHROMA * np.hypot(*lab(lips)[1:]) + 0.5
+    natural = np.float32([190, 116, 112])  # within sRGB at the chroma asked
+    assert abs(np.hypot(*lab(meeting_line_colour(natural))[1:]) - MEETING_LINE_CHROMA * np.hypot(*lab(natural)[1:])) < 1
+    grey = meeting_line_colour(np.float32([100, 100, 100]))
+    assert np.ptp(grey) < 1.0 and abs(grey.mean() - MEETING_LINE_SHADE * 100) < 1.5
+
+
 def test_a_smile_closed_to_neutral_keeps_red_lips(basis, broad_smile, monkeypatch):
     """A broad smile edited to neutral: its thin lips, stretched over the teeth, are closed with the lips' colour
     where the closed lips take in what was skin or teeth (``lip_paint``), and the line where they meet is drawn in the
-    lips' own colour, darkened (``MEETING_LINE_SHADE``): on a face whose lips are blue, the line is blue."""
+    lips' own colour, darkened (``meeting_line_colour``): on a face whose lips are blue, the line is blue."""
     from lsgan.editing import paint as paint_module
 
     smile, points, crop = BROAD_SMILE, broad_smile.landmarks.points, broad_smile.crop
@@ -1410,7 +1433,7 @@ def test_a_smile_closed_to_neutral_keeps_red_lips(basis, broad_smile, monkeypatc
     blue_line = mesh_motion(blue, points, smile, np.zeros(NUM_AUS, np.float32), basis).paint[:, :, int(middle[0])]
     red, bluish = (column[:3, line] + 1) * 127.5, (blue_line[:3, line] + 1) * 127.5
     assert (red[0] > red[2]).all() and (bluish[2] > bluish[0]).all()
-    assert np.allclose(red.max(axis=1), MEETING_LINE_SHADE * own, rtol=0.2)
+    assert np.allclose(red.max(axis=1), meeting_line_colour(own), rtol=0.2)
 
 
 def test_a_smile_keeps_the_teeth_a_parted_mouth_already_shows(basis, face, monkeypatch):

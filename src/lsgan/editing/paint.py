@@ -20,14 +20,15 @@ where the lips are taut (``lips_taut``: the smile's AU12 and the lip stretcher A
 ``open_part``): there the opening tapers into the corners, where relaxed lips parted by the jaw close first. Their
 colour is the face's own teeth's where its mouth shows them, else half the eyes' own whites', half a fixed ivory in
 the face's light (``teeth_colour``). Where an edit closes the lips, the line where they meet (``meeting``, from
-``mesh_motion.lips_stay_lips``) is drawn in the lips' own colour darkened, over what lies round it where the closed
-lips show the source's opening by it (``_meeting_paint``: a photo finer than the field reads it between the field's
-rows), and where the moved lips show what was not lip in the source (a broad smile's thin lips closed: skin and
-teeth) the lips' colour is laid on (``lip_paint``, ``lip_colour``: the redder half of the mesh's lips). And what a
-raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris; in an eye that shows its white, the band
-of eyeball that was in the lid's shade too, which the warp would leave as a dark line across the opened eye): the
-eye's own iris, ring by ring, inside the iris's circle (mediapipe's iris points), its sclera elsewhere, shaded
-under the lid, the colours read in the photo at the paint's resolution (``detail_view``) where the editor passes it.
+``mesh_motion.lips_stay_lips``) is drawn in the shade of the lips' own red (``meeting_line_colour``), over what lies
+round it where the closed lips show the source's opening by it (``_meeting_paint``: a photo finer than the field
+reads it between the field's rows), and where the moved lips show what was not lip in the source (a broad smile's
+thin lips closed: skin and teeth) the lips' colour is laid on (``lip_paint``, ``lip_colour``: the redder half of the
+mesh's lips). And what a raised lid uncovers (``eye_paint``: AU5 shows the sclera above the iris; in an eye that
+shows its white, the band of eyeball that was in the lid's shade too, which the warp would leave as a dark line
+across the opened eye): the eye's own iris, ring by ring, inside the iris's circle (mediapipe's iris points), its
+sclera elsewhere, shaded under the lid, the colours read in the photo at the paint's resolution (``detail_view``)
+where the editor passes it.
 
 And the mesh regions it is drawn in: an eye's opening (``eye_contour``), the gap between the lips (``lip_gap``),
 a polygon's coverage at the paint's resolution (``polygon_coverage``). ``editing.mesh_motion`` moves the face;
@@ -52,9 +53,14 @@ MAX_PAINT_SCALE = 12  # ... and at most: as many as the photo has (``paint_scale
 SOFT_EDGE = 1.0  # paint pixels: the Gaussian sigma that softens the painted eyeball's and teeth's edges
 CAVITY_RGB = np.array([52, 24, 26], np.float32)  # uint8 units: a dark, reddish mouth
 TEETH_RGB = np.array([228, 220, 204], np.float32)
-MEETING_LINE_SHADE = 0.45  # the line where closed lips meet: the lips' own colour this much darker (on most lips as
-# dark as the fixed dark red it was before, which read as neutral more often than a lighter line), laid on at ...
-MEETING_LINE_ALPHA = 0.7  # ... this much (darker and fuller, it read as a line drawn on the face)
+# The line where closed lips meet (scripts/meeting_line.py: real faces at rest against smiles edited to neutral):
+# the lips' own colour MEETING_LINE_SHADE times as light, laid on MEETING_LINE_ALPHA deep, ...
+MEETING_LINE_SHADE = 0.4
+MEETING_LINE_ALPHA = 0.7
+# ... in the lips' hue at this share of their chroma (CIELAB), as far as a colour so dark holds it: real closed lips'
+# line keeps 1.06 of it (31 faces at rest); between an edit's lips, thinner and paler than at rest, a line that red
+# stood out as a lipstick's line on red lips. Scaled in RGB (half the chroma) it was a grey line drawn on the lips.
+MEETING_LINE_CHROMA = 0.8
 # Lips whose colour cannot be read (under a thousandth of the paint in the mesh's lips): a red whose shade is the
 # fixed dark red the line was drawn in before it took the lips' own colour (blue-purple on warm skin)
 LIP_RGB = np.array([254, 117, 127], np.float32)
@@ -457,16 +463,28 @@ def mouth_paint(crop: np.ndarray, points: np.ndarray, targets: np.ndarray, flow:
 
 def _meeting_paint(meeting: np.ndarray, seen_inside: np.ndarray, lip_rgb: np.ndarray, round_it: np.ndarray,
                    taken: np.ndarray) -> np.ndarray:
-    """``[4, P, P]`` (RGB premultiplied by its alpha, uint8 units; alpha) where closed lips meet: the line
-    ``meeting`` [P, P] in the lips' colour ``lip_rgb`` [3] darkened (``MEETING_LINE_SHADE``, ``MEETING_LINE_ALPHA``
-    deep), over ``round_it`` [3, P, P] (what lies round it, ``_filled_from_round``) wherever the closed lips show the
-    source's opening by the line (``seen_inside`` [P, P]). The field squeezes the lips to meet at its own pixels; a
-    photo finer than the field reads the opening between its rows, a staircase of teeth or dark pixels along the
-    line (a grey band between Kim Kardashian's closed lips). Less what the mouth's own paint has ``taken`` [P, P]."""
+    """``[4, P, P]`` (RGB premultiplied by its alpha, uint8 units; alpha) where closed lips meet: the line ``meeting``
+    [P, P] in the shade of the lips' colour ``lip_rgb`` [3] (``meeting_line_colour``, ``MEETING_LINE_ALPHA`` deep), over
+    ``round_it`` [3, P, P] (what lies round it, ``_filled_from_round``) wherever the closed lips show the source's
+    opening by the line (``seen_inside`` [P, P]). The field squeezes the lips to meet at its own pixels; a photo finer
+    than the field reads the opening between its rows, a staircase of teeth or dark pixels along the line (a grey band
+    between Kim Kardashian's closed lips). Less what the mouth's own paint has ``taken`` [P, P]."""
     line = np.clip(meeting * MEETING_LINE_ALPHA - taken, 0.0, 1.0)
     covered = np.clip(seen_inside - taken - line, 0.0, 1.0)
-    rgb = MEETING_LINE_SHADE * lip_rgb[:, None, None] * line + round_it * covered
+    rgb = meeting_line_colour(lip_rgb)[:, None, None] * line + round_it * covered
     return np.concatenate([rgb, (line + covered)[None]])
+
+
+def meeting_line_colour(lip_rgb: np.ndarray) -> np.ndarray:
+    """``[3]`` RGB (uint8 units): the line where closed lips meet, as light as the lips' colour ``lip_rgb`` [3]
+    darkened ``MEETING_LINE_SHADE`` times, in the lips' own hue at ``MEETING_LINE_CHROMA`` of their chroma (CIELAB
+    a*, b*), less where sRGB holds no colour so dark and so red."""
+    lab = cv2.cvtColor(np.float32([[lip_rgb / 255.0, MEETING_LINE_SHADE * lip_rgb / 255.0]]), cv2.COLOR_RGB2LAB)[0]
+    chroma = np.linspace(MEETING_LINE_CHROMA, 0.0, 21, dtype=np.float32)[:, None]  # kept as far as sRGB holds it
+    wanted = np.concatenate([np.full_like(chroma, lab[1, 0]), chroma * lab[0, 1:]], axis=1)[None]  # [1, 21, 3]
+    rgb = cv2.cvtColor(wanted, cv2.COLOR_LAB2RGB)  # clipped to sRGB
+    held = np.linalg.norm(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB) - wanted, axis=2)[0] < 1.0
+    return rgb[0, int(np.argmax(held))] * 255.0
 
 
 def _filled_from_round(image: np.ndarray, where: np.ndarray, scale: int) -> np.ndarray:
