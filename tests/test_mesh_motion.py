@@ -1090,19 +1090,24 @@ def test_a_smile_on_a_mouth_at_rest_is_taken_away_no_lower_than_a_face_at_rest(b
         assert lift >= REST_CORNER_LIFT - 1e-6  # all of it: the corners stay above rest
 
 
-def test_a_mouth_as_wide_as_a_smile_s_has_its_smile_taken_away_whole(basis, face):
+def test_a_mouth_as_wide_as_a_smile_s_has_its_smile_taken_away_whole_under_parted_lips(basis, face):
     """A mouth as wide as a smile's is a smile, whatever its corners say (an open smile's upper lip is drawn up off
-    the teeth): its smile is taken away whole; one between rest and a smile's width, in proportion."""
-    read, neutral = au_vector({12: 0.9}), np.zeros(NUM_AUS)
+    the teeth): a target that parts the lips takes its smile away whole (a smile kept under an open mouth reads as
+    happy); one between rest and a smile's width, in proportion. A target that closes the lips leaves the closed
+    corners at ``REST_CORNER_LIFT`` whatever the width (taken whole, a broad smile closed to a frown)."""
+    read, neutral, opened = au_vector({12: 0.9}), np.zeros(NUM_AUS), au_vector({25: 1.0, 26: 0.5})
     low_and_wide = _mouth_at_rest(face, basis, 1.6, tightener=0.0) + basis.motion(neutral, au_vector({12: 0.6})) * SIZE
     assert smile_width_shown(low_and_wide) == 1.0
-    assert share_above_rest(low_and_wide, read, neutral, basis, SIZE) < 1.0  # its corners alone would keep some
-    assert smile_taken_to_rest(low_and_wide, read, neutral, basis, SIZE)[au_index(12)] == pytest.approx(0.0)
+    rest_share = share_above_rest(low_and_wide, read, neutral, basis, SIZE)
+    assert rest_share < 1.0  # its corners alone keep some
+    assert smile_taken_to_rest(low_and_wide, read, opened, basis, SIZE)[au_index(12)] == pytest.approx(0.0)
+    closed_left = smile_taken_to_rest(low_and_wide, read, neutral, basis, SIZE)[au_index(12)]
+    assert closed_left == pytest.approx(0.9 * (1.0 - rest_share), abs=1e-5) and closed_left > 0.05
     between = _mouth_at_rest(face, basis, 1.6, tightener=0.0)
     width = smile_width_shown(between)
     assert 0.3 < width < 0.9  # measured 0.71
-    rest_share = share_above_rest(between, read, neutral, basis, SIZE)
-    left = smile_taken_to_rest(between, read, neutral, basis, SIZE)[au_index(12)]
+    rest_share = share_above_rest(between, read, opened, basis, SIZE)
+    left = smile_taken_to_rest(between, read, opened, basis, SIZE)[au_index(12)]
     assert left == pytest.approx(0.9 * (1.0 - rest_share) * (1.0 - width), abs=1e-5)
 
 

