@@ -29,8 +29,8 @@ from lsgan.data.faces import MediapipeDetector
 from lsgan.data.images import read_image
 from lsgan.data.mesh_basis import LIP_CONTOURS
 from lsgan.data.photos import default_photos_dir
-from lsgan.metrics.photo import EYE_CORNERS_L, EYE_CORNERS_R, MOUTH_CORNERS, geometry_readings
-from rest_geometry import AT_REST, SMILING, print_summary, read_as, read_faces
+from lsgan.metrics.photo import MOUTH_CORNERS, eye_frame, geometry_readings
+from rest_geometry import AT_REST, SMILING, edited_meshes, print_summary, read_as, read_faces
 
 PLACES = np.linspace(0.04, 0.96, 24)  # along the mouth, from the image-left corner (0) to the right one (1)
 OFFSETS = np.round(np.arange(-0.1, 0.1001, 0.005), 3)  # across the line, inter-ocular distances, image-down positive
@@ -48,10 +48,8 @@ class LineSamples:
 def line_samples(photo: np.ndarray, points: np.ndarray) -> LineSamples:
     """The photo (uint8 H×W×3) sampled across the line where the lips of its mesh ``points`` [478, 2] (photo
     pixels) meet, at ``PLACES`` along it and ``OFFSETS`` across (perpendicular to the eyes' line)."""
-    eye_r, eye_l = points[list(EYE_CORNERS_R)].mean(axis=0), points[list(EYE_CORNERS_L)].mean(axis=0)
-    ocular = float(np.linalg.norm(eye_l - eye_r))
-    along = (eye_l - eye_r) / ocular
-    down = np.array([-along[1], along[0]])
+    _, ocular, rotation = eye_frame(points)
+    down = rotation[1]
     middle = (points[list(LIP_CONTOURS[1])] + points[list(LIP_CONTOURS[2])]) / 2
     line = np.vstack([points[MOUTH_CORNERS[0]], middle, points[MOUTH_CORNERS[1]]])
     length = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))]
@@ -96,22 +94,16 @@ def summary(measures: list[dict]) -> dict[str, float | int]:
     return out
 
 
-def closed(points: np.ndarray) -> bool:
-    return geometry_readings(points)["lip_gap"] < CLOSED_GAP
+def closed(readings: dict[str, float]) -> bool:
+    """Whether a face's mesh readings (``geometry_readings``) have its lips closed."""
+    return readings["lip_gap"] < CLOSED_GAP
 
 
 def smiles_closed(smiles: list[dict], mesh: MediapipeDetector) -> list[dict]:
     """``line_measures`` of each smiling face (``read_frames`` records) edited to neutral by the shipped model,
     where the edit's mesh, found again in the face's box, has its lips closed."""
-    from lsgan.editing import Editor
-
-    editor, measures = Editor.from_pretrained(), []
-    for smile in smiles:
-        edited = editor.edit(read_image(smile["path"]), emotion="neutral").image
-        found = mesh.mesh_in_box(edited, smile["box"])
-        if found is not None and closed(found.points):
-            measures.append(line_measures(line_samples(edited, found.points)))
-    return measures
+    return [line_measures(line_samples(edited, points)) for _, edited, points in edited_meshes(smiles, "neutral", mesh)
+            if closed(geometry_readings(points))]
 
 
 def main() -> None:
@@ -120,7 +112,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=3, metavar="N", help="edit every N-th smiling face")
     args = parser.parse_args()
     frames, mesh, _ = read_faces(args.photos)
-    rest = [frame for frame in read_as(frames, *AT_REST) if closed(frame["points"])]
+    rest = [frame for frame in read_as(frames, *AT_REST) if closed(frame["readings"])]
     at_rest = [line_measures(line_samples(read_image(frame["path"]), frame["points"])) for frame in rest]
     edits = smiles_closed(read_as(frames, *SMILING)[::max(1, args.every)], mesh)
     for name, measures in (("at rest", at_rest), ("smiles edited to neutral", edits)):

@@ -17,6 +17,7 @@ neutral with the shipped model and meshed again: the closed mouths' widths besid
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -73,18 +74,27 @@ def closed_summary(rest: list[dict], smiles: list[dict], closed: list[dict]) -> 
             "closed read neutral": reads.count("neutral"), "closed read happy": reads.count("happy")}
 
 
+def edited_meshes(frames: list[dict], emotion: str, mesh: MediapipeDetector
+                  ) -> Iterator[tuple[dict, np.ndarray, np.ndarray]]:
+    """(frame, its edit to ``emotion`` by the shipped model, the edit's mesh [478, 2] found again in the frame's box)
+    for each of ``frames`` (``read_frames`` records) whose edit is meshed."""
+    from lsgan.editing import Editor
+
+    editor = Editor.from_pretrained()
+    for frame in frames:
+        edited = editor.edit(read_image(frame["path"]), emotion=emotion).image
+        found = mesh.mesh_in_box(edited, frame["box"])
+        if found is not None:
+            yield frame, edited, found.points
+
+
 def close_smiles(smiles: list[dict], mesh: MediapipeDetector, classifier) -> list[dict]:
     """Each smiling face (``read_frames`` records) edited to neutral by the shipped model, meshed again in its box:
     ``{"readings", "read"}`` per edit whose mesh is found."""
-    from lsgan.editing import Editor
-
-    editor, closed = Editor.from_pretrained(), []
-    for smile in smiles:
-        edited = editor.edit(read_image(smile["path"]), emotion="neutral").image
-        found = mesh.mesh_in_box(edited, smile["box"])
-        if found is not None:
-            probs = classifier_reads(classifier, edited, smile["box"])[classifier.name]
-            closed.append({"readings": geometry_readings(found.points), "read": EXPRESSIONS[int(np.argmax(probs))]})
+    closed = []
+    for smile, edited, points in edited_meshes(smiles, "neutral", mesh):
+        probs = classifier_reads(classifier, edited, smile["box"])[classifier.name]
+        closed.append({"readings": geometry_readings(points), "read": EXPRESSIONS[int(np.argmax(probs))]})
     return closed
 
 

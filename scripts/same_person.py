@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from lsgan.data.faces import FaceAligner, MediapipeDetector
-from lsgan.data.images import read_image
 from lsgan.data.photos import default_photos_dir
 from lsgan.metrics.photo import geometry_readings
 from lsgan.nets.expression import load_classifier
-from rest_geometry import AT_REST, SMILING, read_as
+from rest_geometry import AT_REST, SMILING, edited_meshes, read_as
 from video_frame_geometry import read_frames
 
 
@@ -38,15 +37,7 @@ def evenly(frames: list[dict], count: int) -> list[dict]:
 def edited_readings(frames: list[dict], emotion: str, mesh: MediapipeDetector) -> list[dict]:
     """Each frame (``read_frames`` records) edited to ``emotion`` by the shipped model and meshed again in its box:
     ``{"readings"}`` per edit whose mesh is found."""
-    from lsgan.editing import Editor
-
-    editor, out = Editor.from_pretrained(), []
-    for frame in frames:
-        edited = editor.edit(read_image(frame["path"]), emotion=emotion).image
-        found = mesh.mesh_in_box(edited, frame["box"])
-        if found is not None:
-            out.append({"readings": geometry_readings(found.points)})
-    return out
+    return [{"readings": geometry_readings(points)} for _, _, points in edited_meshes(frames, emotion, mesh)]
 
 
 def gaps(real: list[dict], edits: list[dict]) -> dict[str, tuple[float, float, float]]:

@@ -293,18 +293,24 @@ AU_READING: dict[int, str] = {
 }
 
 
-def geometry_readings(points: np.ndarray) -> dict[str, float]:
-    """``READINGS`` of one face from its mediapipe mesh ``[478, 2]`` (photo pixels), in inter-ocular distances."""
-    if points.shape != (MESH_POINTS, 2):
-        raise ValueError(f"expected mediapipe's {MESH_POINTS}-point mesh, got points of shape {points.shape}")
+def eye_frame(points: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """(the eye centres' midpoint [2], their distance, the rotation [2, 2] whose rows are the eye line's direction
+    and its normal, image "down") of a mediapipe mesh ``[478, 2]``: the frame the readings are taken in."""
     eye_r, eye_l = points[list(EYE_CORNERS_R)].mean(axis=0), points[list(EYE_CORNERS_L)].mean(axis=0)
     axis = eye_l - eye_r
     ocular = float(np.linalg.norm(axis))
     if ocular == 0:
         raise ValueError("degenerate mesh: both eye centres at one point")
     x_axis = axis / ocular
-    rotation = np.stack([x_axis, [-x_axis[1], x_axis[0]]])  # rows: eye-line direction, its normal (image "down")
-    face = (points - (eye_r + eye_l) / 2) @ rotation.T / ocular  # [478, 2], eye midpoint at 0, y down
+    return (eye_r + eye_l) / 2, ocular, np.stack([x_axis, [-x_axis[1], x_axis[0]]])
+
+
+def geometry_readings(points: np.ndarray) -> dict[str, float]:
+    """``READINGS`` of one face from its mediapipe mesh ``[478, 2]`` (photo pixels), in inter-ocular distances."""
+    if points.shape != (MESH_POINTS, 2):
+        raise ValueError(f"expected mediapipe's {MESH_POINTS}-point mesh, got points of shape {points.shape}")
+    middle, ocular, rotation = eye_frame(points)
+    face = (points - middle) @ rotation.T / ocular  # [478, 2], eye midpoint at 0, y down
     y = face[:, 1]
 
     def mean_y(*indices: int) -> float:
