@@ -39,7 +39,7 @@ from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
     FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_CORNER_LIFT, REST_MOUTH_WIDTH, REST_WIDTH_FLOOR,
     SIDE_BLEND, SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips,
-    mesh_motion, photo_basis, share_above_rest, side_weights, smile_as_real, smile_taken_to_rest, smile_width_floor,
+    face_basis, mesh_motion, photo_basis, share_above_rest, side_weights, smile_as_real, smile_taken_to_rest, smile_width_floor,
     smile_width_kept, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
@@ -54,7 +54,7 @@ from lsgan.editing import fields as fields_module
 from lsgan.editing.grain import fine_texture
 from lsgan.errors import CheckpointError
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, edit_vector, emotion_vector
-from lsgan.metrics.photo import geometry_readings
+from lsgan.metrics.photo import eye_frame, geometry_readings
 
 SIZE = 64
 CHIN, UPPER_LIP, LOWER_LIP = 152, 13, 14
@@ -1017,20 +1017,61 @@ def test_the_smile_is_raised_further_the_wider_the_mouth():
     assert np.all(np.diff(gains) > 0)
 
 
+def test_a_basis_turned_moves_each_point_as_far_in_the_turned_frame(basis):
+    """``MeshBasis.turned``: every motion (single AUs and pairs) turned by the rotation, none lengthened; turned back,
+    the basis it was."""
+    angle = np.radians(3.0)
+    rotation = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]], np.float32)
+    turned = basis.turned(rotation)
+    aus = edit_vector("happy")
+    np.testing.assert_allclose(turned.motion(np.zeros(NUM_AUS), aus), basis.motion(np.zeros(NUM_AUS), aus) @ rotation,
+                               atol=1e-7)
+    np.testing.assert_allclose(np.linalg.norm(turned.pair_displacements, axis=-1),
+                               np.linalg.norm(basis.pair_displacements, axis=-1), atol=1e-7)
+    np.testing.assert_allclose(turned.turned(rotation.T).displacements, basis.displacements, atol=1e-7)
+
+
+@pytest.mark.parametrize("degrees", [-3.0, 2.0])
+def test_a_smile_on_a_face_tilted_in_its_crop_lifts_both_corners_alike(basis, face, degrees):
+    """A turned face lies in its crop with its eyes 1-3 degrees off level (the crop's similarity fits the eyes and the
+    mouth's centre together). ``mesh_motion`` makes the basis's motion in the face's own frame (``face_basis``): a
+    smile lifts both corners alike as the face's eye line has it, where drawn out level in the crop one corner rose
+    above the other by about a hundredth of the inter-ocular distance per degree of tilt."""
+    angle = np.radians(degrees)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    centre = face.landmarks.points.mean(axis=0)
+    points = (face.landmarks.points - centre) @ turn.T + centre  # the face tilted about its middle
+    def tilt(mesh: np.ndarray) -> float:  # degrees of the eye line off level in the crop
+        return float(np.degrees(np.arctan2(*eye_frame(mesh)[2][0][::-1])))
+
+    assert tilt(points) - tilt(face.landmarks.points) == pytest.approx(degrees)
+    happy, rest = edit_vector("happy"), np.zeros(NUM_AUS)
+
+    def lopsided(target_points: np.ndarray) -> float:
+        return abs(geometry_readings(target_points)["corner_asymmetry"] - geometry_readings(points)["corner_asymmetry"])
+
+    level = points + basis.motion(rest, happy) * SIZE  # the motion drawn level in the crop
+    assert lopsided(level) > 0.004 * abs(tilt(points))
+    assert lopsided(mesh_motion(face.crop, points, rest, happy, basis).target_points) < 2e-4
+    assert lopsided(points + face_basis(basis, points).motion(rest, happy) * SIZE) < 2e-4
+
+
 def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face):
     """Through ``mesh_motion``: a face smiling as wide as a smile's mouth, read at 0.6 and edited to neutral, has its
     corners lowered as taking away 0.6 × the gain does (that much further down; across, no narrower than a mouth at
-    rest: ``smile_width_kept``); an edit to more smile moves from the reading."""
+    rest: ``smile_width_kept``); an edit to more smile moves from the reading. Across and down are the face's own
+    (``face_basis``: the basis's motion is made in the frame of the face's eye line)."""
     smiling = au_vector({12: 1.0})
     points = face.landmarks.points + basis.motion(np.zeros(NUM_AUS), smiling) * SIZE
     assert smile_width_shown(points) == 1.0  # the rendered face smiles as wide as real smiles do
     read = au_vector({12: 0.6})
+    across, down = eye_frame(points)[2]
 
     def mouth_width(target_points: np.ndarray) -> float:
-        return float(target_points[CORNERS[1], 0] - target_points[CORNERS[0], 0])
+        return float((target_points[CORNERS[1]] - target_points[CORNERS[0]]) @ across)
 
     neutral = mesh_motion(face.crop, points, read, np.zeros(NUM_AUS), basis)
-    lowered = (neutral.target_points - points)[list(CORNERS), 1]
+    lowered = (neutral.target_points - points)[list(CORNERS)] @ down
     as_read = basis.motion(np.zeros(NUM_AUS), read)[list(CORNERS), 1] * SIZE  # how far a smile of 0.6 lifts them
     np.testing.assert_allclose(lowered, -REAL_SMILE_GAIN * as_read, rtol=0.01)
     assert mouth_width(neutral.target_points) < mouth_width(points)
@@ -1544,7 +1585,8 @@ def test_a_smile_taken_away_narrows_the_mouth_no_further_than_a_face_at_rest(bas
         plain, kept = basis.motion(source, target), smile_width_kept(points, source, target, basis, SIZE)
         assert width(plain) < floor - 0.1  # measured 0.75 and 0.79 against 0.92
         assert width(kept) == pytest.approx(floor, abs=2e-3)
-        np.testing.assert_array_equal(kept[:, 1], plain[:, 1])  # the corners lowered as far
+        down = eye_frame(points)[2][1]  # the face's own down: the cut is along its eye line
+        np.testing.assert_allclose(kept @ down, plain @ down, atol=1e-7)  # the corners lowered as far
     frown = np.array(source, np.float32)
     frown[au_index(4)] = 0.7  # the smile kept
     for target in (frown, edit_vector("surprised")):

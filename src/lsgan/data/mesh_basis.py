@@ -119,6 +119,13 @@ class MeshBasis:
         return replace(self, displacements=self.displacements * scale[:, None, None],
                        pair_displacements=self.pair_displacements * pair_scale[:, None, None])
 
+    def turned(self, rotation: np.ndarray) -> MeshBasis:
+        """This basis in a face's own frame: each motion ``(x, y)`` of the crop's frame becomes ``(x, y) @ rotation``,
+        ``rotation`` [2, 2] a rotation whose rows are the face's across and down directions in the crop."""
+        rotation = np.asarray(rotation, np.float32)
+        return replace(self, displacements=self.displacements @ rotation,
+                       pair_displacements=self.pair_displacements @ rotation)
+
     def motion(self, source_aus: np.ndarray, target_aus: np.ndarray) -> np.ndarray:
         """``[478, 2]`` mesh motion (crop-side fractions) of an edit from ``source_aus`` to ``target_aus``."""
         return self.shape_of(target_aus) - self.shape_of(source_aus)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from lsgan.data.mesh_basis import MeshBasis
-from lsgan.editing.mesh_motion import has_mesh, side_weights
+from lsgan.editing.mesh_motion import face_basis, has_mesh, side_weights
 from lsgan.editing.targets import REGION_AUS, TargetRequest, au_settings
 from lsgan.facs import AU_IDS, NUM_AUS, au_index, au_vector, subset_indices
 from lsgan.metrics.photo import ONE_SIDED_AUS, geometry_readings
@@ -42,6 +42,7 @@ def side_differences(source_points: np.ndarray | None, like_points: np.ndarray |
         return difference
     source, like = geometry_readings(source_points), geometry_readings(like_points)
     left = side_weights(source_points[:, 0], size, "left")[:, None]
+    basis = face_basis(basis, source_points)
     for reading, aus in ONE_SIDED_AUS.items():
         aus = (15,) if frowns and reading == "corner_asymmetry" else aus
         wanted = like[reading] - source[reading]

