@@ -29,6 +29,7 @@ from lsgan.data.faces import FaceAligner, MediapipeDetector
 from lsgan.data.images import read_image
 from lsgan.data.mesh_basis import MeshBasis
 from lsgan.data.photos import default_photos_dir
+from lsgan.editing.mesh_motion import face_basis
 from lsgan.evaluation.photos import BOX_AVERAGED, classifier_reads
 from lsgan.facs import NUM_AUS, au_vector
 from lsgan.metrics.photo import FaceDescriber, geometry_readings, identity_distance
@@ -74,7 +75,8 @@ def jaw_drops(frames: list[dict], basis: MeshBasis, aligner: FaceAligner) -> Non
     real = {name: median_change(opened, closed, name) for name in ("lip_gap", "jaw_drop", "mouth_width")}
     aligned = aligner.align(closed[0]["path"])  # the jaw drop as an edit makes it, in the aligned crop's frame
     points, side = aligned.landmarks.points, aligned.crop.shape[0]
-    dropped = geometry_readings(points + side * basis.motion(np.zeros(NUM_AUS), au_vector({26: 1.0})))
+    drop = face_basis(basis, points).motion(np.zeros(NUM_AUS), au_vector({26: 1.0}))  # in the face's own frame
+    dropped = geometry_readings(points + side * drop)
     before = geometry_readings(points)
     rendered = {name: dropped[name] - before[name] for name in real}
     print(f"  jaw drops ({len(opened)} most open of {len(calm)}, against {len(closed)} closed):  "
