@@ -1,6 +1,5 @@
 """The line where closed lips meet, on real faces at rest and on smiles edited to neutral: the measurements behind
-``editing.paint``'s ``MEETING_LINE_SHADE``, ``MEETING_LINE_ALPHA``, ``MEETING_LINE_CHROMA`` and
-``MEETING_LINE_SOFTNESS``.
+``editing.paint``'s ``MEETING_LINE_SHADE``, ``MEETING_LINE_ALPHA`` and ``MEETING_LINE_CHROMA``.
 
 The faces are ``rest_geometry.py``'s (the training-only crops and the video frames that `lsgan data fetch photos`
 fetches, read by face-api in the face's own box and meshed): those read neutral with p >= 0.9 whose lips are closed
