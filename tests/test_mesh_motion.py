@@ -39,7 +39,8 @@ from lsgan.editing.fields import apply_field, resample_field
 from lsgan.editing.mesh_motion import (
     FIELD_SCALE, MAX_UPPER_FACE_GAIN, REAL_SMILE_GAIN, REST_CORNER_LIFT, REST_MOUTH_WIDTH, REST_WIDTH_FLOOR,
     SIDE_BLEND, SMILE_MOUTH_WIDTH, SMILE_READ, UPPER_FACE_GAIN, dense_backward_field, lips_as_shown, lips_stay_lips,
-    face_basis, mesh_motion, photo_basis, share_above_rest, side_weights, smile_as_real, smile_taken_to_rest, smile_width_floor,
+    face_basis, far_side_narrowing, mesh_motion, photo_basis, share_above_rest, side_weights, smile_as_real,
+    smile_taken_to_rest, smile_width_floor,
     smile_width_kept, smile_width_shown, teeth_kept,
 )
 from lsgan.editing.paint import (
@@ -1054,6 +1055,80 @@ def test_a_smile_on_a_face_tilted_in_its_crop_lifts_both_corners_alike(basis, fa
     assert lopsided(level) > 0.004 * abs(tilt(points))
     assert lopsided(mesh_motion(face.crop, points, rest, happy, basis).target_points) < 2e-4
     assert lopsided(points + face_basis(basis, points).motion(rest, happy) * SIZE) < 2e-4
+
+
+def test_a_basis_foreshortened_scales_only_the_motion_along_its_direction(basis):
+    """``MeshBasis.foreshortened``: each point's motion (single AUs and pairs: fear's 1 + 4) along the direction
+    scaled by that point's factor, its motion at right angles kept; factors of 1 give the basis back."""
+    angle = np.radians(20.0)
+    across = np.array([np.cos(angle), np.sin(angle)], np.float32)
+    normal = np.array([-across[1], across[0]], np.float32)
+    factors = np.linspace(0.3, 1.0, MESH_POINTS).astype(np.float32)
+    fear, rest = edit_vector("fearful"), np.zeros(NUM_AUS)
+    before, after = basis.motion(rest, fear), basis.foreshortened(across, factors).motion(rest, fear)
+    np.testing.assert_allclose(after @ across, factors * (before @ across), atol=1e-6)
+    np.testing.assert_allclose(after @ normal, before @ normal, atol=1e-6)
+    kept = basis.foreshortened(across, np.ones(MESH_POINTS))
+    np.testing.assert_allclose(kept.pair_displacements, basis.pair_displacements, atol=1e-7)
+    np.testing.assert_allclose(kept.displacements, basis.displacements, atol=1e-7)
+
+
+TURNS = (-24.0, 0.0, 24.0)  # SynthFACS yaw, degrees (positive: the face turned towards image-right)
+
+
+@pytest.fixture(scope="module")
+def turned_smiles():
+    """``{yaw: (the aligned neutral face, the mesh of the same face smiling, in the neutral's crop)}``: SynthFACS
+    identity 5 rendered frontal and turned either way, neutral and happy, in the middle of a grey photo."""
+    from lsgan.data.faces import MediapipeDetector, affine_points
+    from lsgan.data.synthfacs import Pose, render, sample_identity
+
+    def photo_of(aus: np.ndarray, yaw: float) -> np.ndarray:
+        photo = np.full((400, 400, 3), 128, np.uint8)
+        photo[72:328, 72:328] = render(sample_identity(5), aus, 256, pose=Pose(yaw=yaw)).image
+        return photo
+
+    faces = {}
+    with FaceAligner(SIZE) as aligner:
+        for yaw in TURNS:
+            neutral = aligner.align(photo_of(np.zeros(NUM_AUS), yaw))
+            smile = MediapipeDetector().detect(photo_of(edit_vector("happy"), yaw))[0].landmarks.points
+            faces[yaw] = neutral, affine_points(smile, neutral.matrix)
+    return faces
+
+
+def test_a_frontal_face_reads_no_side_narrower(basis, turned_smiles):
+    """``far_side_narrowing`` on a frontal face: its mouth's corners and its middle as wide as their mirror points
+    (to within the mesh's noise), so its motion is the basis's; a mesh with no area reads no narrowing."""
+    face = turned_smiles[0.0][0]
+    narrowing = far_side_narrowing(face.landmarks.points, basis.mirror)
+    assert narrowing[list(CORNERS)].min() > 0.98 and np.median(narrowing) > 0.99
+    assert narrowing.max() == 1.0
+    flat = np.stack([np.arange(MESH_POINTS) * 0.1, np.full(MESH_POINTS, 30.0)], axis=1)  # every point on one line
+    np.testing.assert_array_equal(far_side_narrowing(flat, basis.mirror), np.ones(MESH_POINTS))
+
+
+@pytest.mark.parametrize("yaw", [-24.0, 24.0])
+def test_a_smile_on_a_face_turned_away_moves_its_far_corner_as_the_render_does(basis, turned_smiles, yaw):
+    """A face turned away is foreshortened on its far side, and so is the motion of its expressions there: the same
+    face rendered smiling, meshed in the neutral face's crop, moves its far corner across about three quarters as
+    far as its near one beyond what it does frontal. ``mesh_motion`` (through ``face_basis``) shortens the far
+    corner's motion across the face towards the render's (``far_side_narrowing``), where the basis alone drew it as
+    far as the near corner's; the near corner and all motion up and down stay the basis's."""
+    face, smile = turned_smiles[yaw]
+    points = face.landmarks.points
+    far, near = (CORNERS[1], CORNERS[0]) if yaw > 0 else CORNERS
+    narrowing = far_side_narrowing(points, basis.mirror)
+    assert narrowing[far] < 0.8 and narrowing[near] == 1.0
+    across, down = eye_frame(points)[2]
+    happy, rest = edit_vector("happy"), np.zeros(NUM_AUS)
+    drawn_frontal = basis.turned(eye_frame(points)[2]).motion(rest, happy) * SIZE  # as before foreshortening
+    planned = mesh_motion(face.crop, points, rest, happy, basis).target_points - points
+    rendered = smile - points
+    assert abs((planned[far] - rendered[far]) @ across) < 0.6 * abs((drawn_frontal[far] - rendered[far]) @ across)
+    assert planned[far] @ across == pytest.approx(narrowing[far] * (drawn_frontal[far] @ across), rel=1e-4)
+    assert planned[near] @ across == pytest.approx(drawn_frontal[near] @ across, rel=1e-4)
+    np.testing.assert_allclose(planned @ down, drawn_frontal @ down, atol=1e-4)
 
 
 def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face):

@@ -126,6 +126,18 @@ class MeshBasis:
         return replace(self, displacements=self.displacements @ rotation,
                        pair_displacements=self.pair_displacements @ rotation)
 
+    def foreshortened(self, across: np.ndarray, factors: np.ndarray) -> MeshBasis:
+        """This basis with each point's motion along ``across`` [2] (a unit vector: the face's across direction in
+        the crop) scaled by ``factors`` [478], its motion at right angles to it kept."""
+        across = np.asarray(across, np.float32)
+        change = (np.asarray(factors, np.float32) - 1.0)[:, None] * across  # [478, 2]
+
+        def scaled(displacements: np.ndarray) -> np.ndarray:  # [K, 478, 2]
+            return displacements + (displacements @ across)[..., None] * change
+
+        return replace(self, displacements=scaled(self.displacements),
+                       pair_displacements=scaled(self.pair_displacements))
+
     def motion(self, source_aus: np.ndarray, target_aus: np.ndarray) -> np.ndarray:
         """``[478, 2]`` mesh motion (crop-side fractions) of an edit from ``source_aus`` to ``target_aus``."""
         return self.shape_of(target_aus) - self.shape_of(source_aus)

