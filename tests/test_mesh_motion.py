@@ -1112,7 +1112,7 @@ def test_a_frontal_face_reads_no_side_narrower(basis, turned_smiles):
 def test_a_smile_on_a_face_turned_away_moves_its_far_corner_as_the_render_does(basis, turned_smiles, yaw):
     """A face turned away is foreshortened on its far side, and so is the motion of its expressions there: the same
     face rendered smiling, meshed in the neutral face's crop, moves its far corner across about three quarters as
-    far as its near one beyond what it does frontal. ``mesh_motion`` (through ``face_basis``) shortens the far
+    far as when frontal, its near one about as far. ``mesh_motion`` (through ``face_basis``) shortens the far
     corner's motion across the face towards the render's (``far_side_narrowing``), where the basis alone drew it as
     far as the near corner's; the near corner and all motion up and down stay the basis's."""
     face, smile = turned_smiles[yaw]

@@ -142,8 +142,8 @@ def far_side_narrowing(points: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     its mirror point (``mirror`` [478]), where that is under 1; else 1. A face turned away is foreshortened on its
     far side: the same stretch of skin spans fewer pixels across than its mirror image on the near side, and so
     does any motion across it, while the crop's scale (its eyes and mouth) keeps the near side's as on a frontal
-    face (SynthFACS renders turned by 24 degrees, meshed: the far corner of a smile moves across 0.77 times as far
-    as frontal, the near one 1.06 times). How much wider each part of the face is than the same part of its mirror
+    face (SynthFACS renders turned by 24 degrees, meshed: the far corner of a smile moves across 0.75-0.77 times as
+    far as frontal, the near one 1.00-1.06 times; ``scripts/turned_faces.py``). How much wider each part of the face is than the same part of its mirror
     average (the mesh and its mirror image, averaged: the face as if frontal) is read from the triangles between
     the points, smoothed over ``FORESHORTENING_REACH`` inter-ocular distances; a frontal face reads 1 to within a
     few hundredths."""
