@@ -1131,6 +1131,28 @@ def test_a_smile_on_a_face_turned_away_moves_its_far_corner_as_the_render_does(b
     np.testing.assert_allclose(planned @ down, drawn_frontal @ down, atol=1e-4)
 
 
+def test_a_face_edited_again_reads_its_far_side_once(monkeypatch):
+    """The editor reads a face's ``far_side_narrowing`` once and keeps it with the face (``PreparedFace.narrowing``):
+    a prepared photo edited again (a web page's slider moves, a sequence's frames) does not read it again, and its
+    edit is the one a fresh preparation gives."""
+    from lsgan.data.synthfacs import Pose, render, sample_identity
+    from lsgan.editing.targets import TargetRequest
+
+    photo = np.full((400, 400, 3), 128, np.uint8)
+    photo[72:328, 72:328] = render(sample_identity(5), np.zeros(NUM_AUS), 256, pose=Pose(yaw=24.0)).image
+    reads = []
+    narrowing = editor_module.far_side_narrowing
+    monkeypatch.setattr(editor_module, "far_side_narrowing", lambda *args: reads.append(1) or narrowing(*args))
+    with Editor.from_pretrained() as editor:
+        prepared = editor.prepare(photo)
+        first = editor.edit_faces(prepared, TargetRequest(emotion="happy")).image
+        again = editor.edit_faces(prepared, TargetRequest(emotion="surprised")).image
+        assert len(reads) == 1 and prepared[0].faces[0].narrowing is not None
+        assert prepared[0].faces[0].narrowing.min() < 0.9  # a face turned away: its far side narrower
+        np.testing.assert_array_equal(again, editor.edit(photo, emotion="surprised").image)
+    assert np.abs(first.astype(int) - again.astype(int)).max() > 30
+
+
 def test_an_edit_to_neutral_narrows_a_broad_smile_further_than_read(basis, face):
     """Through ``mesh_motion``: a face smiling as wide as a smile's mouth, read at 0.6 and edited to neutral, has its
     corners lowered as taking away 0.6 × the gain does (that much further down; across, no narrower than a mouth at

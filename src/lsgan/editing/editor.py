@@ -43,7 +43,7 @@ from lsgan.data.images import (
 from lsgan.editing.creases import crease_shade
 from lsgan.editing.fields import apply_field, resample_field, resize_matrix
 from lsgan.editing.mesh_motion import (
-    MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, has_mesh, mesh_motion, photo_basis, side_weights,
+    MAX_UPPER_FACE_GAIN, UPPER_FACE_GAIN, far_side_narrowing, has_mesh, mesh_motion, photo_basis, side_weights,
 )
 from lsgan.editing.glasses import HINT_MIN_EYES, clear_frames, looks_like_glasses
 from lsgan.editing.lopsided import copied_differences, frowns, side_differences, split_sides
@@ -156,6 +156,7 @@ class PreparedFace:
     glasses: bool = False  # wears clear glasses: their frames stay still (editing.glasses.clear_frames)
     seems_to_wear_glasses: bool = False  # Editor.prepare found clear glasses on it (looks_like_glasses)
     frames: np.ndarray | None = field(default=None, repr=False)  # uint8 [P, P]: those frames, found once
+    narrowing: np.ndarray | None = field(default=None, repr=False)  # [478] far_side_narrowing, read once (_face_field)
 
     def holds_glasses(self, choice: bool | None) -> bool:
         """Whether this face's clear glasses stay still under ``choice`` (``Editor.prepare``'s ``glasses``): where
@@ -529,8 +530,11 @@ class Editor:
         held = self._frames(face, scale) if face.glasses else None
         if kind == "model":
             return FaceField(flow, colour, held=held)
-        motion = mesh_motion(face.crop, face.aligned.landmarks.points, source_aus, target_aus, self.mesh_basis,
-                             scale, face.detail, side, other_aus)
+        points = face.aligned.landmarks.points
+        if face.narrowing is None and self.mesh_basis.mirror is not None:  # once per face (a web page's slider moves)
+            face.narrowing = far_side_narrowing(points, self.mesh_basis.mirror)
+        motion = mesh_motion(face.crop, points, source_aus, target_aus, self.mesh_basis, scale, face.detail, side,
+                             other_aus, face.narrowing)
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion

