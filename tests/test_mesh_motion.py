@@ -68,14 +68,20 @@ def basis() -> MeshBasis:
     return MeshBasis.load()
 
 
+def rendered_in_photo(aus: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+    """SynthFACS identity 5 showing ``aus`` [16], turned by ``yaw`` degrees (positive: towards image-right), rendered
+    at 256 px in the middle of a 400-pixel grey photo."""
+    from lsgan.data.synthfacs import Pose, render, sample_identity
+
+    photo = np.full((400, 400, 3), 128, np.uint8)
+    photo[72:328, 72:328] = render(sample_identity(5), aus, 256, pose=Pose(yaw=yaw)).image
+    return photo
+
+
 @pytest.fixture(scope="module")
 def closed_mouth() -> np.ndarray:
     """A SynthFACS face with its mouth closed, in the middle of a larger grey photo."""
-    from lsgan.data.synthfacs import render, sample_identity
-
-    photo = np.full((400, 400, 3), 128, np.uint8)
-    photo[72:328, 72:328] = render(sample_identity(5), np.zeros(NUM_AUS), 256).image
-    return photo
+    return rendered_in_photo(np.zeros(NUM_AUS))
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +96,8 @@ BROAD_SMILE = au_vector({10: 0.6, 12: 1.0, 25: 1.0})  # a smile with the teeth s
 @pytest.fixture(scope="module")
 def broad_smile():
     """The SynthFACS face of ``closed_mouth`` showing ``BROAD_SMILE``, in the middle of a larger grey photo, aligned."""
-    from lsgan.data.synthfacs import render, sample_identity
-
-    photo = np.full((400, 400, 3), 128, np.uint8)
-    photo[72:328, 72:328] = render(sample_identity(5), BROAD_SMILE, 256).image
     with FaceAligner(SIZE) as aligner:
-        return aligner.align(photo)
+        return aligner.align(rendered_in_photo(BROAD_SMILE))
 
 
 def at_point(field: np.ndarray, point: np.ndarray) -> np.ndarray:
@@ -1081,18 +1083,12 @@ def turned_smiles():
     """``{yaw: (the aligned neutral face, the mesh of the same face smiling, in the neutral's crop)}``: SynthFACS
     identity 5 rendered frontal and turned either way, neutral and happy, in the middle of a grey photo."""
     from lsgan.data.faces import MediapipeDetector, affine_points
-    from lsgan.data.synthfacs import Pose, render, sample_identity
-
-    def photo_of(aus: np.ndarray, yaw: float) -> np.ndarray:
-        photo = np.full((400, 400, 3), 128, np.uint8)
-        photo[72:328, 72:328] = render(sample_identity(5), aus, 256, pose=Pose(yaw=yaw)).image
-        return photo
 
     faces = {}
     with FaceAligner(SIZE) as aligner:
         for yaw in TURNS:
-            neutral = aligner.align(photo_of(np.zeros(NUM_AUS), yaw))
-            smile = MediapipeDetector().detect(photo_of(edit_vector("happy"), yaw))[0].landmarks.points
+            neutral = aligner.align(rendered_in_photo(np.zeros(NUM_AUS), yaw))
+            smile = MediapipeDetector().detect(rendered_in_photo(edit_vector("happy"), yaw))[0].landmarks.points
             faces[yaw] = neutral, affine_points(smile, neutral.matrix)
     return faces
 
@@ -1135,11 +1131,9 @@ def test_a_face_edited_again_reads_its_far_side_once(monkeypatch):
     """The editor reads a face's ``far_side_narrowing`` once and keeps it with the face (``PreparedFace.narrowing``):
     a prepared photo edited again (a web page's slider moves, a sequence's frames) does not read it again, and its
     edit is the one a fresh preparation gives."""
-    from lsgan.data.synthfacs import Pose, render, sample_identity
     from lsgan.editing.targets import TargetRequest
 
-    photo = np.full((400, 400, 3), 128, np.uint8)
-    photo[72:328, 72:328] = render(sample_identity(5), np.zeros(NUM_AUS), 256, pose=Pose(yaw=24.0)).image
+    photo = rendered_in_photo(np.zeros(NUM_AUS), yaw=24.0)
     reads = []
     narrowing = editor_module.far_side_narrowing
     monkeypatch.setattr(editor_module, "far_side_narrowing", lambda *args: reads.append(1) or narrowing(*args))

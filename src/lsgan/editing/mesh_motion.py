@@ -46,6 +46,7 @@ import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import Delaunay, QhullError
+from scipy.spatial.distance import cdist
 from scipy.ndimage import distance_transform_edt, gaussian_filter1d, maximum_filter1d
 
 from lsgan.data.faces import FaceTemplate
@@ -163,8 +164,7 @@ def far_side_narrowing(points: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     stretch = _edges(face, triangles) @ np.linalg.inv(_edges(frontal, triangles))  # [T, 2, 2]: frontal -> face
     widening = np.clip(stretch[:, 0, 0], *WIDENING_RANGE)  # d(across) / d(frontal across)
     centres = frontal[triangles].mean(axis=1)  # [T, 2]
-    apart = (frontal ** 2).sum(1)[:, None] + (centres ** 2).sum(1)[None] - 2 * frontal @ centres.T  # [478, T] squared
-    near = np.exp(-np.maximum(apart, 0.0) / (2 * FORESHORTENING_REACH ** 2)) * area
+    near = np.exp(-cdist(frontal, centres, "sqeuclidean") / (2 * FORESHORTENING_REACH ** 2)) * area  # [478, T]
     width = near @ widening / near.sum(axis=1)  # [478]
     return np.minimum(1.0, width / width[mirror]).astype(np.float32)
 
