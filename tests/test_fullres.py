@@ -15,7 +15,10 @@ from edit_support import REPO, run_lsgan, synth_faces, tiny_bundle  # noqa: F401
 from lsgan.data.images import to_tensor, to_uint8
 from lsgan.editing import Editor
 from lsgan.editing.editor import FaceChoiceError
-from lsgan.editing.fields import apply_field, resize_matrix
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lsgan.editing.fields import BORDER_KEEP, apply_field, resize_matrix, within_photo
 from lsgan.editing.targets import REGION_AUS
 from lsgan.facs import AU_IDS, au_index, subset_indices
 
@@ -83,6 +86,39 @@ def test_the_flow_moves_pixels_by_the_documented_amount():
     row = out[100, :, 0].astype(int)
     edge = int(np.argmax(row > 127))
     assert edge == 128 - 16  # the edge moved 16 px left: each pixel shows the photo 16 px to its right
+
+
+def test_a_field_reaching_past_the_border_stretches_the_edge_rather_than_mirroring_the_photo():
+    photo = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 256, axis=1).repeat(3, axis=2)  # value = row
+    matrix = resize_matrix(photo.shape, MODEL)
+    flow = np.zeros((2, MODEL, MODEL), np.float32)
+    flow[1] = -0.125  # every pixel shows the photo 16 px above it: the top rows would read past the top edge
+    out = apply_field(photo, matrix, flow, np.zeros((3, MODEL, MODEL), np.float32), np.ones((256, 256), np.float32))
+    column = out[:, 128, 0].astype(int)
+    assert column[0] == 0  # the border row stays
+    steps = np.diff(column[:100])
+    assert steps.min() >= 0  # mirrored, rows 1-16 would read rows 15-0 going back up
+    assert steps.max() <= 1  # stretched, not torn: no rows of the photo skipped
+    assert 16 * BORDER_KEEP <= column[16] < 16  # moved up, but kept at least that share of its distance inside
+    np.testing.assert_array_equal(column[80:200], np.arange(80, 200) - 16)  # beyond 4 shifts, the shift to the bit
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.floats(0.5, 80.0))
+def test_no_pixel_of_the_photo_samples_past_its_borders(seed, reach):
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(8, 60)), int(rng.integers(8, 60)))
+    box = (slice(-4, shape[0] + 4), slice(-4, shape[1] + 4))  # with a margin beyond the photo, as the texture has
+    ys, xs = np.mgrid[box].astype(np.float32)
+    sample_x, sample_y = (grid + rng.uniform(-reach, reach, grid.shape).astype(np.float32) for grid in (xs, ys))
+    kept_x, kept_y = within_photo(sample_x, sample_y, box, shape)
+    inside = (ys >= 0) & (ys < shape[0]) & (xs >= 0) & (xs < shape[1])
+    assert kept_x[inside].min() >= 0 and kept_x[inside].max() <= shape[1] - 1
+    assert kept_y[inside].min() >= 0 and kept_y[inside].max() <= shape[0] - 1
+    far = (np.abs(sample_y - ys) * 4 <= np.minimum(ys, shape[0] - 1 - ys)) & inside  # 4 shifts from either border
+    np.testing.assert_array_equal(kept_y[far], sample_y[far])
+    above = ys < 0  # the texture's margin beyond the photo: sampled no further out than it lies
+    assert np.all(kept_y[above] >= ys[above])
 
 
 def test_pixels_where_the_mask_is_zero_are_untouched(texture):

@@ -1129,18 +1129,21 @@ def test_a_smile_on_a_face_turned_away_moves_its_far_corner_as_the_render_does(b
 
 def test_a_face_edited_again_reads_its_far_side_once(monkeypatch):
     """The editor reads a face's ``far_side_narrowing`` once and keeps it with the face (``PreparedFace.narrowing``):
-    a prepared photo edited again (a web page's slider moves, a sequence's frames) does not read it again, and its
-    edit is the one a fresh preparation gives."""
+    a prepared photo edited again (a web page's slider moves, a sequence's frames, another face copied, whose sides
+    ``editing.lopsided`` compares) does not read it again, and its edit is the one a fresh preparation gives."""
+    from lsgan.editing import mesh_motion as mesh_motion_module
     from lsgan.editing.targets import TargetRequest
 
     photo = rendered_in_photo(np.zeros(NUM_AUS), yaw=24.0)
     reads = []
-    narrowing = editor_module.far_side_narrowing
-    monkeypatch.setattr(editor_module, "far_side_narrowing", lambda *args: reads.append(1) or narrowing(*args))
+    narrowing = mesh_motion_module.far_side_narrowing
+    for module in (editor_module, mesh_motion_module):
+        monkeypatch.setattr(module, "far_side_narrowing", lambda *args: reads.append(1) or narrowing(*args))
     with Editor.from_pretrained() as editor:
         prepared = editor.prepare(photo)
         first = editor.edit_faces(prepared, TargetRequest(emotion="happy")).image
         again = editor.edit_faces(prepared, TargetRequest(emotion="surprised")).image
+        editor.edit_faces(prepared, editor.request(like=rendered_in_photo(edit_vector("happy"))))
         assert len(reads) == 1 and prepared[0].faces[0].narrowing is not None
         assert prepared[0].faces[0].narrowing.min() < 0.9  # a face turned away: its far side narrower
         np.testing.assert_array_equal(again, editor.edit(photo, emotion="surprised").image)

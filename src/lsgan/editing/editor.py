@@ -333,7 +333,8 @@ class Editor:
         faces = [face for photo in photos for face in photo.faces]
         frowning = frowns(request.like_aus)
         differences = copied_differences(request, np.stack([
-            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size, frowning)
+            side_differences(_mesh_points(face), request.like_points, self.mesh_basis, self.image_size, frowning,
+                             self._narrowing(face))
             for face in faces]))
         if not differences.any():
             return None, targets, None
@@ -514,6 +515,14 @@ class Editor:
             self._mesh_basis = photo_basis(MeshBasis.load(), self.config.upper_face_gain)
         return self._mesh_basis
 
+    def _narrowing(self, face: PreparedFace) -> np.ndarray | None:
+        """The ``far_side_narrowing`` of a face's mesh, read once per face (a web page's slider moves, a sequence's
+        frames, a lopsided copy's two sides); None without a mesh or a mirror-symmetric basis."""
+        points = _mesh_points(face)
+        if face.narrowing is None and points is not None and has_mesh(points) and self.mesh_basis.mirror is not None:
+            face.narrowing = far_side_narrowing(points, self.mesh_basis.mirror)
+        return face.narrowing
+
     def _face_field(self, face: PreparedFace, flow: np.ndarray, colour: np.ndarray, source_aus: np.ndarray,
                     target_aus: np.ndarray, kind: str, creases: bool = False, photo: np.ndarray | None = None,
                     side: str | None = None, other_aus: np.ndarray | None = None) -> FaceField:
@@ -531,10 +540,8 @@ class Editor:
         if kind == "model":
             return FaceField(flow, colour, held=held)
         points = face.aligned.landmarks.points
-        if face.narrowing is None and self.mesh_basis.mirror is not None:  # once per face (a web page's slider moves)
-            face.narrowing = far_side_narrowing(points, self.mesh_basis.mirror)
         motion = mesh_motion(face.crop, points, source_aus, target_aus, self.mesh_basis, scale, face.detail, side,
-                             other_aus, face.narrowing)
+                             other_aus, self._narrowing(face))
         if kind == "mesh":
             flow, colour = motion.flow, np.zeros_like(colour)
         else:  # both: the model's field on the mesh motion's finer grid, plus the motion

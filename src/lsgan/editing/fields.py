@@ -56,6 +56,10 @@ HELD, HELD_INSIDE = 1, 2  # ``apply_field``'s ``held`` labels: kept as the photo
 HELD_EDGE = 0.05  # where ``held`` read at a photo pixel is over this, the pixel is taken out and laid back ...
 HELD_INPAINT_RADIUS = 3  # ... (photo pixels: the neighbourhood OpenCV's inpainting fills it from) ...
 HELD_FEATHER = 0.7  # ... with a soft rim beyond it this wide (Gaussian sigma, photo pixels)
+# Near the photo's border an edit that would show what lies beyond it (a tight crop's forehead pulled down from above
+# its top edge) moves less: each pixel samples the photo no further towards the border than this share of its own
+# distance from it, the band by the border stretched (at most 1 / BORDER_KEEP times) rather than the photo mirrored in
+BORDER_KEEP = 0.5
 
 
 def face_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
@@ -89,6 +93,28 @@ def sampling_maps(matrix: np.ndarray, flow: np.ndarray, rows: slice, cols: slice
     photo_x = inverse[0, 0] * moved_x + inverse[0, 1] * moved_y + inverse[0, 2]
     photo_y = inverse[1, 0] * moved_x + inverse[1, 1] * moved_y + inverse[1, 2]
     return photo_x.astype(np.float32), photo_y.astype(np.float32), *crop_xy
+
+
+def within_photo(photo_x: np.ndarray, photo_y: np.ndarray, box: tuple[slice, slice], shape: tuple[int, ...]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the photo pixels of ``box`` (rows, cols) sample a photo of ``shape`` (``photo_x``, ``photo_y`` [h, w])
+    kept off what lies beyond its borders (``BORDER_KEEP``); samples further from them than their shifts reach are
+    kept as they are, to the bit; pixels beyond the photo (the texture's margin) sample no further out than they lie."""
+    rows, cols = box
+    ys, xs = np.mgrid[rows, cols].astype(np.float32)
+    return _kept_within(photo_x, xs, shape[1] - 1), _kept_within(photo_y, ys, shape[0] - 1)
+
+
+def _kept_within(sample: np.ndarray, position: np.ndarray, last: int) -> np.ndarray:
+    """One axis of ``within_photo``: pixels at ``position`` sampling at ``sample``, the photo spanning 0-``last``.
+    A shift s towards a border d away becomes s·h(r), r = (1 − BORDER_KEEP)·d / |s|, h(r) = r − r²/4 up to r = 2
+    and 1 beyond: |s·h(r)| ≤ (1 − BORDER_KEEP)·d, and for a shift that is the same across the band the sample still
+    moves the same way as the pixel (h' ≤ 1), so the band is stretched, not folded."""
+    shift = sample - position
+    room = np.maximum(np.where(shift < 0, position, last - position), 0.0)  # to the border the shift points at
+    reach = (1.0 - BORDER_KEEP) * room / np.maximum(np.abs(shift), np.float32(1e-6))
+    kept = np.minimum(reach, 2.0)
+    return np.where(reach >= 2.0, sample, position + shift * (kept - kept * kept / 4)).astype(np.float32)
 
 
 def sample_map(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -206,6 +232,7 @@ def _resampled(photo: np.ndarray, matrix: np.ndarray, flow: np.ndarray, box: tup
     outer = slice(rows.start - TEXTURE_MARGIN, rows.stop + TEXTURE_MARGIN)
     outer_cols = slice(cols.start - TEXTURE_MARGIN, cols.stop + TEXTURE_MARGIN)
     photo_x, photo_y, crop_x, crop_y = sampling_maps(matrix, flow, outer, outer_cols, crop_size)
+    photo_x, photo_y = within_photo(photo_x, photo_y, (outer, outer_cols), photo.shape)
     moved = cv2.remap(photo, photo_x, photo_y, interpolation=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
     moved = moved.astype(np.float32)
     if share > 0:

@@ -30,19 +30,19 @@ LOPSIDED = 0.05
 
 
 def side_differences(source_points: np.ndarray | None, like_points: np.ndarray | None, basis: MeshBasis, size: int,
-                     frowns: bool = False) -> np.ndarray:
+                     frowns: bool = False, narrowing: np.ndarray | None = None) -> np.ndarray:
     """``[16]``: how much more each AU acts on the picture's left than on its right (negative: on its right) for the
     face whose mesh is ``source_points`` (478 points, crop pixels of a ``size`` crop) to show the asymmetries of the
     face whose mesh is ``like_points``; 0 for the AUs of asymmetries that differ by less than ``LOPSIDED``, and
     everywhere when either face has no mediapipe mesh (None: not aligned). At most 1 either way. ``frowns``: the face
     copied draws its corners down more than it smiles, so one corner lower is the lip corner depressor's (AU15) on
-    that side, not the smile's on the other."""
+    that side, not the smile's on the other. ``narrowing``: the edited face's ``far_side_narrowing``, when read."""
     difference = np.zeros(NUM_AUS, np.float32)
     if source_points is None or like_points is None or not (has_mesh(source_points) and has_mesh(like_points)):
         return difference
     source, like = geometry_readings(source_points), geometry_readings(like_points)
     left = side_weights(source_points[:, 0], size, "left")[:, None]
-    basis = face_basis(basis, source_points)
+    basis = face_basis(basis, source_points, narrowing)
     for reading, aus in ONE_SIDED_AUS.items():
         aus = (15,) if frowns and reading == "corner_asymmetry" else aus
         wanted = like[reading] - source[reading]
