@@ -339,6 +339,23 @@ def test_bad_config_is_a_user_error(tmp_path: Path) -> None:
     assert isinstance(result.exception, LsganError) and "au_scale" in str(result.exception)
 
 
+def test_a_set_is_rendered_turned_as_far_as_its_yaw_range_says(tmp_path: Path) -> None:
+    def yaws(name: str, *options: str) -> np.ndarray:
+        result = CliRunner().invoke(app, ["data", "synth", "--out", str(tmp_path / name), "--identities", "3",
+                                          "--per-identity", "8", "--size", "32", *options])
+        assert result.exit_code == 0, result.output
+        _, rows = read_rows(tmp_path / name)
+        return np.abs([float(row["yaw"]) for row in rows])
+
+    usual, wide = yaws("usual"), yaws("wide", "--yaw-range", "24")
+    assert usual.max() <= 8.0 and wide.max() <= 24.0
+    assert wide.max() > 12.0 and np.median(wide) > np.median(usual)
+    assert read_meta(tmp_path / "wide")["config"]["yaw_range"] == 24.0
+    too_far = CliRunner().invoke(app, ["data", "synth", "--out", str(tmp_path / "far"), "--yaw-range", "40"])
+    assert isinstance(too_far.exception, LsganError) and "yaw_range" in str(too_far.exception)
+    assert not (tmp_path / "far").exists()  # refused before anything is written
+
+
 # ------------------------------------------------------------------------------------------------------ expressions
 def test_expression_plan_covers_emotions_then_sparse_spontaneous_aus() -> None:
     rng = np.random.default_rng(0)

@@ -27,6 +27,8 @@ def synth(
     au_scale: Annotated[int, typer.Option(help="1: AUs written on the 0-1 scale; 5: on DISFA's 0-5 scale.")] = 1,
     test_fraction: Annotated[float, typer.Option(help="Fraction of identities held out as the test split.")] = 0.2,
     workers: Annotated[int, typer.Option(help="Rendering processes (the output does not depend on it).")] = 1,
+    yaw_range: Annotated[float, typer.Option(help="Each face turned by a yaw uniform in +-this many degrees "
+                                                  "(at most 24).")] = 8.0,
 ) -> None:
     """Render the SynthFACS data set: faces with exact AU ground truth and label maps."""
     from lsgan.data.synthfacs import SynthConfig, write_dataset
@@ -40,6 +42,7 @@ def synth(
         au_scale=au_scale,
         test_fraction=test_fraction,
         workers=workers,
+        yaw_range=yaw_range,
     )
     path = write_dataset(cfg)
     typer.echo(f"wrote {identities * per_identity} images to {path}")

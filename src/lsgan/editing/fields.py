@@ -11,7 +11,8 @@ becomes
     out(p) = photo(matrix⁻¹ · q') + colour(q) · 255 / 2
 
 so skin, hair and eyes keep their own pixels and only move where the expression moves them, with one Lanczos
-resampling of the photo (the alignment and the displacement composed into one sampling grid); ``flow`` and
+resampling of the photo (the alignment and the displacement composed into one sampling grid; by the photo's border,
+a sample that would fall beyond it is drawn in, ``within_photo``, rather than the photo read mirrored); ``flow`` and
 ``colour`` are only interpolated (a warping TG's are smooth; an image-drawing generator's ``colour`` is its whole
 change at the model's size). The photo's fine texture (``editing.grain.fine_texture``: hair, stubble, pores,
 grain) is read at the nearest pixel rather than interpolated: a Lanczos kernel half a pixel off averages two

@@ -34,6 +34,9 @@ SPONTANEOUS_WEIGHTS: dict[int, float] = {
     26: 1.0,
 }
 YAW_RANGE = 8.0  # degrees, uniform in +-range
+# degrees: the largest yaw range a set may be rendered with; the renderer turns a face by one fixed-point step, and
+# `python scripts/turned_faces.py` checked its turned faces' motion against the mesh up to 24 degrees
+MAX_YAW_RANGE = 24.0
 ROLL_RANGE = 6.0
 AZIMUTH_RANGE = 60.0
 ELEVATION_RANGE = (10.0, 50.0)
@@ -83,10 +86,11 @@ def expression_for_index(index: int, per_identity: int, rng: np.random.Generator
     return posed_expression(emotion, level, rng)
 
 
-def sample_pose_light(rng: np.random.Generator) -> tuple[Pose, Light]:
-    """Small random head pose and a random light, rounded as the CSV stores them (so renders reproduce exactly)."""
+def sample_pose_light(rng: np.random.Generator, yaw_range: float = YAW_RANGE) -> tuple[Pose, Light]:
+    """Small random head pose (the yaw uniform in ±``yaw_range`` degrees) and a random light, rounded as the CSV
+    stores them (so renders reproduce exactly)."""
     pose = Pose(
-        yaw=round(float(rng.uniform(-YAW_RANGE, YAW_RANGE)), 3),
+        yaw=round(float(rng.uniform(-yaw_range, yaw_range)), 3),
         roll=round(float(rng.uniform(-ROLL_RANGE, ROLL_RANGE)), 3),
     )
     light = Light(

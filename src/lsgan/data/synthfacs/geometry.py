@@ -329,7 +329,7 @@ def mouth_shape(ident: Identity, left: AUs, right: AUs, mean: AUs) -> tuple[Mout
     t = np.linspace(0.0, 1.0, 41)
     x = corners[0][0] + (corners[1][0] - corners[0][0]) * t
     base = corners[0][1] + (corners[1][1] - corners[0][1]) * t
-    bell, square = _bell(t), _bell(t, 0.45)
+    bell = _bell(t)
     # the lip line bends: smiling corners rise more than its middle (a U), depressed corners sink more (a frown)
     bend = 0.006 + 0.07 * mean[12] - 0.03 * mean[15] - 0.026 * mean[17] - 0.005 * mean[23]
     stomion = base + bend * bell - 0.012 * mean[17] * bell  # AU17 pushes the lower lip, and the lip line, up

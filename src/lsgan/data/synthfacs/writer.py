@@ -19,6 +19,8 @@ from tqdm import tqdm
 from lsgan.atomic import os_errors_as_output_errors
 from lsgan.config import ConfigError, check_fraction, check_min
 from lsgan.data.synthfacs.expressions import (
+    MAX_YAW_RANGE,
+    YAW_RANGE,
     Expression,
     expression_for_index,
     sample_pose_light,
@@ -50,7 +52,8 @@ LEADING_COLUMNS: tuple[str, ...] = (
 )
 EXTRA_COLUMNS: tuple[str, ...] = ("unilateral", "expression")  # side of one-sided AUs; "posed"/"spontaneous"
 COLUMNS = LEADING_COLUMNS + EXTRA_COLUMNS
-META_CONFIG_KEYS: tuple[str, ...] = ("identities", "per_identity", "size", "seed", "au_scale", "test_fraction")
+META_CONFIG_KEYS: tuple[str, ...] = ("identities", "per_identity", "size", "seed", "au_scale", "test_fraction",
+                                     "yaw_range")
 MIN_SIZE, MAX_SIZE = 16, 1024
 
 
@@ -64,11 +67,14 @@ class SynthSettings:
     seed: int = 0
     test_fraction: float = 0.2  # share of the identities held out as the test split
     workers: int = 1  # rendering processes (the output does not depend on it)
+    yaw_range: float = YAW_RANGE  # degrees: each face turned by a yaw uniform in +-this (at most MAX_YAW_RANGE)
 
     def __post_init__(self) -> None:
         check_min(self, 1, "identities", "per_identity", "workers")
-        check_min(self, 0, "seed")
+        check_min(self, 0, "seed", "yaw_range")
         check_fraction(self, "test_fraction")
+        if self.yaw_range > MAX_YAW_RANGE:
+            raise ConfigError(f"yaw_range must be at most {MAX_YAW_RANGE:g} degrees, got {self.yaw_range!r}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def plan(cfg: SynthConfig) -> Iterator[Task]:
         for index in range(cfg.per_identity):
             rng = np.random.default_rng([cfg.seed, identity, index, 0xE7])
             expression = expression_for_index(index, cfg.per_identity, rng)
-            pose, light = sample_pose_light(rng)
+            pose, light = sample_pose_light(rng, cfg.yaw_range)
             split = "test" if identity in held_out else "train"
             yield Task(identity, index, split, expression, pose, light, cfg.seed)
 
