@@ -102,20 +102,34 @@ def within_photo(photo_x: np.ndarray, photo_y: np.ndarray, box: tuple[slice, sli
     kept off what lies beyond its borders (``BORDER_KEEP``); samples further from them than their shifts reach are
     kept as they are, to the bit; pixels beyond the photo (the texture's margin) sample no further out than they lie."""
     rows, cols = box
-    ys, xs = np.mgrid[rows, cols].astype(np.float32)
-    return _kept_within(photo_x, xs, shape[1] - 1), _kept_within(photo_y, ys, shape[0] - 1)
+    xs = np.arange(cols.start, cols.stop, dtype=np.float32)
+    ys = np.arange(rows.start, rows.stop, dtype=np.float32)
+    return _kept_within(photo_x, xs, shape[1] - 1, axis=1), _kept_within(photo_y, ys, shape[0] - 1, axis=0)
 
 
-def _kept_within(sample: np.ndarray, position: np.ndarray, last: int) -> np.ndarray:
-    """One axis of ``within_photo``: pixels at ``position`` sampling at ``sample``, the photo spanning 0-``last``.
-    A shift s towards a border d away becomes s·h(r), r = (1 − BORDER_KEEP)·d / |s|, h(r) = r − r²/4 up to r = 2
-    and 1 beyond: |s·h(r)| ≤ (1 − BORDER_KEEP)·d, and for a shift that is the same across the band the sample still
-    moves the same way as the pixel (h' ≤ 1), so the band is stretched, not folded."""
-    shift = sample - position
+def _kept_within(sample: np.ndarray, positions: np.ndarray, last: int, axis: int) -> np.ndarray:
+    """One axis of ``within_photo``: ``sample`` [h, w] of the pixels at ``positions`` along ``axis`` (the other
+    axis's lines alike), the photo spanning 0-``last``. A shift s towards a border d away becomes s·h(r),
+    r = (1 − BORDER_KEEP)·d / |s|, h(r) = r − r²/4 up to r = 2 and 1 beyond: |s·h(r)| ≤ (1 − BORDER_KEEP)·d, and for
+    a shift that is the same across the band the sample still moves the same way as the pixel (h' ≤ 1), so the band
+    is stretched, not folded. Only the lines that the largest shift can carry past a border are worked on."""
+    shape = [1, 1]
+    shape[axis] = -1
+    position = positions.reshape(shape)
+    band = 2.0 * float(np.abs(sample - position).max(initial=0.0)) / (1.0 - BORDER_KEEP)
+    near = np.flatnonzero((positions < band) | (positions > last - band))
+    if near.size == 0:
+        return sample
+    lines, position = np.take(sample, near, axis=axis), np.take(position, near, axis=axis)
+    shift = lines - position
     room = np.maximum(np.where(shift < 0, position, last - position), 0.0)  # to the border the shift points at
     reach = (1.0 - BORDER_KEEP) * room / np.maximum(np.abs(shift), np.float32(1e-6))
     kept = np.minimum(reach, 2.0)
-    return np.where(reach >= 2.0, sample, position + shift * (kept - kept * kept / 4)).astype(np.float32)
+    out = sample.copy()
+    index = [slice(None), slice(None)]
+    index[axis] = near
+    out[tuple(index)] = np.where(reach >= 2.0, lines, position + shift * (kept - kept * kept / 4))
+    return out
 
 
 def sample_map(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
