@@ -1,12 +1,15 @@
 """Photometric randomisation of training images: what a photo may do to a face's colours and sharpness, and not
 to its geometry.
 
-Two uses (both off by default; see docs/architecture.md, departures):
+Two uses (both off by default; see docs/architecture.md, departures), and a third that is geometric but moves no AU:
 - G_exp (stage aux) reads faces under random colour casts, smooth local tints, contrast, saturation, blur and
   noise with unchanged AU labels, so that a colour change is worth nothing to it: an edit can only raise what it
   reads by moving the face.
 - SynthFACS pairs (stage lsgan) get one random appearance per pair, the same on the source and its true target,
   so that what differs between the two, and what the generator has to learn, is geometry.
+
+- ``cut_tight``: G_exp (stage aux) reads faces cut as a tight photo cuts them, what lies beyond the cut mirrored in, as
+  the editor's crops of a photo whose face reaches its edges are (the photo reflected beyond its borders).
 
 Images are ``[B, 3, H, W]`` in [-1, 1]; random numbers come from torch's generator (seeded by the stage runner).
 """
@@ -29,6 +32,38 @@ def photometric(*images: Tensor, strength: float) -> tuple[Tensor, ...]:
     batch, device = first.shape[0], first.device
     params = _draw(batch, first.shape[-2:], strength, device, first.dtype)
     return tuple(_apply(image, params) for image in images)
+
+
+TIGHT_DEPTH = 0.22  # of the side: the furthest a cut lies in from an image's edge (a portrait's edge above the brows)
+
+
+def cut_tight(images: Tensor, share: float, depth: float = TIGHT_DEPTH) -> Tensor:
+    """``images`` [B, 3, H, W] with about ``share`` of them cut as a tight photo cuts a face: each of their four sides,
+    with chance one half, cut up to ``depth`` of the side in, and what lies beyond the cut replaced by its mirror
+    image about it (as ``cv2.BORDER_REFLECT_101`` reads beyond a photo's border). The rest are returned as they are."""
+    if share <= 0:
+        return images
+    batch, _, height, width = images.shape
+    device = images.device
+    chosen = torch.rand(batch, device=device) < share
+
+    def cuts(side: int) -> Tensor:  # [B] pixels in from that edge; 0 for a side left whole
+        sided = chosen & (torch.rand(batch, device=device) < 0.5)
+        return (torch.rand(batch, device=device) * depth * side).long() * sided
+
+    rows = _mirrored_beyond(height, cuts(height), cuts(height))  # [B, H]
+    cols = _mirrored_beyond(width, cuts(width), cuts(width))  # [B, W]
+    out = torch.gather(images, 2, rows[:, None, :, None].expand_as(images))
+    return torch.gather(out, 3, cols[:, None, None, :].expand_as(images))
+
+
+def _mirrored_beyond(size: int, start: Tensor, end: Tensor) -> Tensor:
+    """``[B, size]`` indices: each line read as it is between ``start`` lines in from the first and ``end`` in from
+    the last, beyond them reflected about the cut line (reflect-101: the cut line itself not repeated)."""
+    line = torch.arange(size, device=start.device)[None].expand(len(start), size)
+    first, last = start[:, None], (size - 1 - end)[:, None]
+    line = torch.where(line < first, 2 * first - line, line)
+    return torch.where(line > last, 2 * last - line, line).clamp(0, size - 1)
 
 
 def _uniform(shape: tuple[int, ...], low: float, high: float, device: torch.device, dtype: torch.dtype) -> Tensor:

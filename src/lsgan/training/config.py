@@ -90,13 +90,16 @@ class AuxStageOptions:
     # data.real's faces inside the AU bounds that face-api's confident reads of them give
     real_bounds: float = 0.0
     real_batch: int = 16  # real faces per step
+    # >0: this share of the faces G_exp learns on are cut as a tight photo cuts them (``augment.cut_tight``), so that
+    # a crop that reaches past a photo's border, read mirrored, reads as the face (docs/real_photos.md)
+    tight_crops: float = 0.0
     bound_emotions: tuple[str, ...] = ("neutral", "happy")  # reads that give bounds (the frames' people talk)
     bound_confidence: float = 0.9  # the least probability of a read that gives bounds
 
     def __post_init__(self) -> None:
         check_min(self, 0, "photometric", "real_bounds")
         check_min(self, 1, "real_batch")
-        check_fraction(self, "bound_confidence", closed=True)
+        check_fraction(self, "bound_confidence", "tight_crops", closed=True)
         unknown = [e for e in self.bound_emotions if e not in EXPRESSIONS]
         if unknown:
             raise ConfigError(f"bound_emotions: unknown {', '.join(map(repr, unknown))}; choose from "

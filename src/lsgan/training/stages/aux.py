@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lsgan.data.augment import photometric
+from lsgan.data.augment import cut_tight, photometric
 from lsgan.data.images import to_tensor
 from lsgan.data.real_faces import REAL_FACES, RealFaces
 from lsgan.errors import LsganError
@@ -31,16 +31,18 @@ from lsgan.training.stages.common import adam
 
 class AuxiliaryObjective(nn.Module):
     def __init__(self, au_regressor: AURegressor, identity_classifier: IdentityClassifier,
-                 photometric_strength: float = 0.0) -> None:
+                 photometric_strength: float = 0.0, tight_share: float = 0.0) -> None:
         super().__init__()
         self.au_regressor = au_regressor
         self.identity_classifier = identity_classifier
         self.photometric_strength = photometric_strength
+        self.tight_share = tight_share
 
     def forward(self, image: Tensor, aus: Tensor, au_mask: Tensor, identity: Tensor,
                 real: RealBatch | None = None) -> dict[str, Tensor]:
         logits = self.identity_classifier(image)
         faces = image if real is None else torch.cat([image, real.image])
+        faces = cut_tight(faces, self.tight_share)  # a face's crop cut by a photo's edge, the rest mirrored in
         (judged,) = photometric(faces, strength=self.photometric_strength)  # G_exp: colour tells it nothing
         predicted = self.au_regressor(judged)  # [B (+ R), 16]
         losses = {
@@ -90,7 +92,8 @@ class AuxStage(TrainingStage):
             IdentityClassifier(num_identities(self.data.train), aux_config)
         )
         self.objective = self.wrap(AuxiliaryObjective(
-            self.au_regressor, self.identity_classifier, self.config.stages.aux_options.photometric))
+            self.au_regressor, self.identity_classifier, self.config.stages.aux_options.photometric,
+            self.config.stages.aux_options.tight_crops))
         # One Adam over both nets: their losses are independent, so this equals two optimizers with one lr.
         self.optimizer = adam([self.au_regressor, self.identity_classifier], self.settings)
         self.real = self._load_bounded_real_faces()
