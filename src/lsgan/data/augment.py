@@ -1,15 +1,14 @@
-"""Photometric randomisation of training images: what a photo may do to a face's colours and sharpness, and not
-to its geometry.
+"""Randomisation of training images that moves no AU: what a photo may do to a face's colours and sharpness
+(``photometric``), and how tightly it may cut the face (``cut_tight``).
 
-Two uses (both off by default; see docs/architecture.md, departures), and a third that is geometric but moves no AU:
+Three uses (all off by default; see docs/architecture.md, departures):
 - G_exp (stage aux) reads faces under random colour casts, smooth local tints, contrast, saturation, blur and
   noise with unchanged AU labels, so that a colour change is worth nothing to it: an edit can only raise what it
   reads by moving the face.
 - SynthFACS pairs (stage lsgan) get one random appearance per pair, the same on the source and its true target,
   so that what differs between the two, and what the generator has to learn, is geometry.
-
-- ``cut_tight``: G_exp (stage aux) reads faces cut as a tight photo cuts them, what lies beyond the cut mirrored in, as
-  the editor's crops of a photo whose face reaches its edges are (the photo reflected beyond its borders).
+- G_exp (stage aux) reads faces cut as a tight photo cuts them, what lies beyond the cut mirrored in, as the editor's
+  crops of a photo whose face reaches its edges are (the photo reflected beyond its borders).
 
 Images are ``[B, 3, H, W]`` in [-1, 1]; random numbers come from torch's generator (seeded by the stage runner).
 """

@@ -156,7 +156,7 @@ class PreparedFace:
     glasses: bool = False  # wears clear glasses: their frames stay still (editing.glasses.clear_frames)
     seems_to_wear_glasses: bool = False  # Editor.prepare found clear glasses on it (looks_like_glasses)
     frames: np.ndarray | None = field(default=None, repr=False)  # uint8 [P, P]: those frames, found once
-    narrowing: np.ndarray | None = field(default=None, repr=False)  # [478] far_side_narrowing, read once (_face_field)
+    narrowing: np.ndarray | None = field(default=None, repr=False)  # [478] far_side_narrowing, read once (_narrowing)
 
     def holds_glasses(self, choice: bool | None) -> bool:
         """Whether this face's clear glasses stay still under ``choice`` (``Editor.prepare``'s ``glasses``): where
